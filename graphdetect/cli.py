@@ -1,0 +1,88 @@
+"""The ``graphdetect`` command line.
+
+User errors end as one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import GraphdetectError
+
+
+class _Group(click.Group):
+    """Turns every :class:`GraphdetectError` into ``Error: ...`` and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GraphdetectError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: nothing was written.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="graphdetect")
+def main() -> None:
+    """Find collusion fraud in medical-insurance claims.
+
+    Typical use: ``graphdetect detect DATA --out RUN``, then review the run's cases.
+    """
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Run folder to write (replaced whole if it is an earlier run).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars and no printed summary.")
+def detect(data: Path, out: Path, quiet: bool) -> None:
+    """Read the data folder DATA, detect fraud patterns, write the run folder."""
+    from .run import detect_folder
+
+    summary = detect_folder(data, out, progress=not quiet and sys.stderr.isatty())
+    if not quiet:
+        _print_summary(summary, out)
+
+
+def _print_summary(s: dict, out: Path) -> None:
+    rows = s["rows"]
+    click.echo(f"graphdetect {s['graphdetect_version']}: {rows['read']:,} rows read, "
+               f"{rows['accepted']:,} accepted, {rows['rejected']:,} rejected")
+    for reason, n in s["rejected_by_reason"].items():
+        click.echo(f"  rejected  {n:>8,}  {reason}")
+    ents = ", ".join(f"{n:,} {k}s" for k, n in s["entities"].items() if n)
+    click.echo(f"graph: {ents}")
+    click.echo(f"cases: {s['cases']:,}" + "".join(f"  {p}={n}" for p, n in s["patterns"].items()))
+    click.echo("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in s["timings"].items()))
+    click.echo(f"run folder: {out}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--patients", default=5000, show_default=True, type=int,
+              help="Number of insured people in the generated city.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--days", default=365, show_default=True, type=int, help="Days of claims.")
+@click.option("--format", "fmt", default="csv", show_default=True,
+              type=click.Choice(["csv", "parquet"]), help="Table file format.")
+def generate(out: Path, patients: int, seed: int, days: int, fmt: str) -> None:
+    """Write a planted-data folder to OUT: tables with fraud planted, and truth.json."""
+    from datasets import generate as make
+
+    try:
+        info = make(out, patients=patients, seed=seed, days=days, fmt=fmt, progress=True)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"wrote {out}: " + ", ".join(f"{k}={v}" for k, v in info.items()
+                                              if isinstance(v, int)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

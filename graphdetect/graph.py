@@ -1,0 +1,271 @@
+"""ClaimsGraph: the claims as sparse incidence matrices over dense entity ids.
+
+Every entity kind (patient, doctor, institution, card, terminal, operator) is mapped to
+dense integers 0..n-1 (its categorical codes, in sorted id order). Matrices are built on
+first use and cached; networkx graphs are made only for display (:meth:`ego_network`).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .errors import ParameterError
+
+__all__ = ["ClaimsGraph", "KINDS", "node_key"]
+
+KINDS = ("patient", "doctor", "institution", "card", "terminal", "operator")
+_COLUMN = {k: f"{k}_id" for k in KINDS}
+#: Which kinds a claim links, for display graphs.
+EDGE_KINDS = (("patient", "institution"), ("patient", "doctor"), ("doctor", "institution"),
+              ("patient", "card"), ("card", "terminal"), ("terminal", "institution"),
+              ("operator", "terminal"))
+
+
+def _neighbour_kinds(edges) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(sorted({b if a == k else a for a, b in edges if k in (a, b)}))
+            for k in KINDS}
+
+
+def node_key(kind: str, id: str) -> str:
+    """The display graph's node key: ``"kind:id"``.
+
+    >>> node_key("patient", "P001")
+    'patient:P001'
+    """
+    return f"{kind}:{id}"
+
+
+class ClaimsGraph:
+    """The claims of one data folder as a patient–doctor–institution graph.
+
+    Parameters
+    ----------
+    claims : pandas.DataFrame
+        Claims as :func:`graphdetect.read_folder` returns them (categorical id columns).
+    patients, institutions, doctors : pandas.DataFrame, optional
+        The optional tables, indexed by their id column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> claims = pd.DataFrame({
+    ...     "claim_id": ["C1", "C2", "C3"],
+    ...     "patient_id": pd.Categorical(["P1", "P2", "P1"]),
+    ...     "institution_id": pd.Categorical(["H1", "H1", "H2"]),
+    ...     "start_time": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-03"]),
+    ... })
+    >>> g = ClaimsGraph(claims)
+    >>> g.n("patient"), g.n("institution")
+    (2, 2)
+    >>> g.incidence("patient", "institution").toarray()
+    array([[1, 1],
+           [1, 0]], dtype=int32)
+    >>> sorted(g.ego_network("patient", "P1").nodes)
+    ['institution:H1', 'institution:H2', 'patient:P1']
+    """
+
+    def __init__(self, claims: pd.DataFrame, *, patients: pd.DataFrame | None = None,
+                 institutions: pd.DataFrame | None = None,
+                 doctors: pd.DataFrame | None = None):
+        self.claims = claims
+        self.patients = patients
+        self.institutions = institutions
+        self.doctors = doctors
+        self._codes: dict[str, np.ndarray] = {}
+        self._index: dict[str, pd.Index] = {}
+        for kind in KINDS:
+            col = claims.get(_COLUMN[kind])
+            if col is None:
+                col = claims["patient_id"] if kind == "card" else None
+            if col is None:
+                self._index[kind] = pd.Index([], dtype=str)
+                self._codes[kind] = np.full(len(claims), -1, dtype=np.int32)
+                continue
+            cat = col.astype("category") if not isinstance(col.dtype, pd.CategoricalDtype) \
+                else col
+            self._index[kind] = pd.Index(cat.cat.categories)
+            self._codes[kind] = cat.cat.codes.to_numpy().astype(np.int32, copy=False)
+        #: True when every card id is its holder's patient id (or no card column):
+        #: display graphs then hang terminals on patients and draw no card nodes.
+        self.cards_are_patients = bool(
+            self._index["card"].equals(self._index["patient"])
+            and np.array_equal(self._codes["card"], self._codes["patient"]))
+        edges = EDGE_KINDS
+        if self.cards_are_patients:
+            edges = tuple((a.replace("card", "patient"), b.replace("card", "patient"))
+                          for a, b in EDGE_KINDS if (a, b) != ("patient", "card"))
+        self._neighbours = _neighbour_kinds(edges)
+        self._members: dict[str, sp.csr_matrix] = {}
+        self._incidence: dict[tuple[str, str], sp.csr_matrix] = {}
+
+    @classmethod
+    def from_data(cls, data) -> ClaimsGraph:
+        """Build from a :class:`graphdetect.io.ClaimsData`."""
+        def indexed(frame, key):
+            return None if frame is None else frame.set_index(key, drop=False)
+        return cls(data.claims, patients=indexed(data.patients, "patient_id"),
+                   institutions=indexed(data.institutions, "institution_id"),
+                   doctors=indexed(data.doctors, "doctor_id"))
+
+    # -- ids ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.claims)
+
+    def n(self, kind: str) -> int:
+        """Number of distinct entities of a kind."""
+        return len(self.index(kind))
+
+    def index(self, kind: str) -> pd.Index:
+        """The ids of a kind; position = dense integer."""
+        if kind not in self._index:
+            raise ParameterError("kind", "ClaimsGraph", f"one of {', '.join(KINDS)}", kind)
+        return self._index[kind]
+
+    def codes(self, kind: str) -> np.ndarray:
+        """Per claim, the dense integer of its entity of ``kind`` (-1 where absent)."""
+        self.index(kind)
+        return self._codes[kind]
+
+    def code_of(self, kind: str, id: str) -> int:
+        """Dense integer of an id; ``KeyError`` when the id is unknown."""
+        pos = self.index(kind).get_indexer([id])[0]
+        if pos < 0:
+            raise KeyError(f"unknown {kind} {id!r}")
+        return int(pos)
+
+    @cached_property
+    def day(self) -> np.ndarray:
+        """Per claim, the day of start_time as days since 1970-01-01 (int32)."""
+        t = self.claims["start_time"].to_numpy().astype("datetime64[s]").astype(np.int64)
+        return (t // 86400).astype(np.int32)
+
+    @cached_property
+    def seconds(self) -> np.ndarray:
+        """Per claim, start_time as seconds since 1970-01-01 (int64)."""
+        return self.claims["start_time"].to_numpy().astype("datetime64[s]").astype(np.int64)
+
+    # -- matrices ----------------------------------------------------------------------
+    def members(self, kind: str) -> sp.csr_matrix:
+        """Entity × claim membership (CSR, 0/1); row i lists the claims of entity i."""
+        if kind not in self._members:
+            codes = self.codes(kind)
+            rows = np.flatnonzero(codes >= 0)
+            m = sp.csr_matrix((np.ones(len(rows), np.int8), (codes[rows], rows)),
+                              shape=(self.n(kind), len(self)))
+            self._members[kind] = m
+        return self._members[kind]
+
+    def claims_of(self, kind: str, id: str) -> np.ndarray:
+        """Row positions (into ``claims``) of an entity's claims, in row order."""
+        m = self.members(kind)
+        i = self.code_of(kind, id)
+        return m.indices[m.indptr[i]:m.indptr[i + 1]]
+
+    def incidence(self, rows: str, cols: str) -> sp.csr_matrix:
+        """``rows`` × ``cols`` count matrix: entry (i, j) = claims linking entity i and j."""
+        key = (rows, cols)
+        if key not in self._incidence:
+            self._incidence[key] = _count_matrix(self.codes(rows), self.codes(cols),
+                                                 (self.n(rows), self.n(cols)))
+        return self._incidence[key]
+
+    def bucket_incidence(self, rows: str, by: str, *, mask: np.ndarray | None = None
+                         ) -> tuple[sp.csr_matrix, np.ndarray]:
+        """``rows`` × (``by``-entity, day) count matrix, e.g. patient × (institution, day).
+
+        Returns the matrix and, per column, the ``(entity code, day)`` pair as an
+        ``(m, 2)`` array. ``mask`` keeps only some claims (say, inpatient ones).
+        """
+        keep = (self.codes(rows) >= 0) & (self.codes(by) >= 0)
+        if mask is not None:
+            keep &= mask
+        day = self.day[keep].astype(np.int64)
+        dmin = int(day.min()) if len(day) else 0
+        key = self.codes(by)[keep].astype(np.int64) << 20 | (day - dmin)
+        uniq, col = np.unique(key, return_inverse=True)
+        pairs = np.column_stack([uniq >> 20, (uniq & 0xFFFFF) + dmin])
+        m = _count_matrix(self.codes(rows)[keep], col, (self.n(rows), len(uniq)))
+        return m, pairs
+
+    def sessions(self, *, by: str = "terminal", gap_seconds: int = 1800) -> np.ndarray:
+        """Per claim, a session number: claims at one ``by`` entity with gaps ≤ gap_seconds.
+
+        Claims without that entity get -1. Sessions are numbered in (entity, time) order.
+        """
+        codes = self.codes(by)
+        order = np.lexsort((self.seconds, codes))
+        order = order[codes[order] >= 0]
+        c, t = codes[order], self.seconds[order]
+        new = np.ones(len(order), bool)
+        new[1:] = (c[1:] != c[:-1]) | (t[1:] - t[:-1] > gap_seconds)
+        out = np.full(len(self), -1, dtype=np.int64)
+        out[order] = np.cumsum(new) - 1
+        return out
+
+    # -- display graphs ----------------------------------------------------------------
+    def ego_network(self, kind: str, id: str, *, radius: int = 1,
+                    max_neighbors: int = 50) -> nx.Graph:
+        """The entity and its neighbours as a networkx graph, for display.
+
+        At most ``max_neighbors`` neighbours are kept per expanded node (the ones
+        sharing most claims); the number left out is the node attribute ``hidden``
+        and ``G.graph["hidden"]`` totals it.
+        """
+        if radius < 0:
+            raise ParameterError("radius", "ego_network", "an int >= 0", radius)
+        if max_neighbors < 1:
+            raise ParameterError("max_neighbors", "ego_network", "an int >= 1", max_neighbors)
+        G = nx.Graph(hidden=0)
+        frontier = [(kind, self.code_of(kind, id))]
+        self._add_node(G, kind, frontier[0][1])
+        for _ in range(radius):
+            nxt = []
+            for k, code in frontier:
+                nxt.extend(self._expand(G, k, code, max_neighbors))
+            frontier = nxt
+        return G
+
+    def _add_node(self, G: nx.Graph, kind: str, code: int) -> str:
+        key = node_key(kind, self._index[kind][code])
+        if key not in G:
+            G.add_node(key, kind=kind, id=str(self._index[kind][code]),
+                       claims=int(self.members(kind).indptr[code + 1]
+                                  - self.members(kind).indptr[code]), hidden=0)
+        return key
+
+    def _expand(self, G: nx.Graph, kind: str, code: int, cap: int) -> list[tuple[str, int]]:
+        m = self.members(kind)
+        rows = m.indices[m.indptr[code]:m.indptr[code + 1]]
+        here = self._add_node(G, kind, code)
+        found = []
+        for other in self._neighbours[kind]:
+            oc = self._codes[other][rows]
+            counts = np.bincount(oc[oc >= 0])
+            found.extend((int(counts[j]), other, int(j)) for j in np.flatnonzero(counts))
+        found.sort(key=lambda t: (-t[0], t[1], t[2]))
+        kept, left = found[:cap], len(found) - min(cap, len(found))
+        G.nodes[here]["hidden"] = left
+        G.graph["hidden"] += left
+        out = []
+        for weight, other, j in kept:
+            there = self._add_node(G, other, j)
+            if there != here:
+                G.add_edge(here, there, weight=weight)
+                out.append((other, j))
+        return out
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}s={self.n(k)}" for k in KINDS if self.n(k))
+        return f"<ClaimsGraph claims={len(self)} {sizes}>"
+
+
+def _count_matrix(r: np.ndarray, c: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    keep = (r >= 0) & (c >= 0)
+    m = sp.csr_matrix((np.ones(int(keep.sum()), np.int32), (r[keep], c[keep])), shape=shape)
+    m.sum_duplicates()
+    return m

@@ -1,0 +1,113 @@
+"""Vectorised parsers for the value kinds of the contract (see ``schema.Column.kind``).
+
+Each parser takes an arrow array of any type and returns the typed values and a
+mask of the rows whose value is present but cannot be read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import INSTITUTION_KINDS, OWNERSHIP, SEX, VISIT_TYPES
+
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_TIME_FORMATS = (("%Y-%m-%d %H:%M:%S", True), ("%Y-%m-%d %H:%M", True), ("%Y-%m-%d", False))
+_MIN_YEAR, _MAX_YEAR = 1900, 2100
+
+
+def text(arr: pa.Array) -> pa.Array:
+    """Stripped strings; empty strings become null."""
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = pc.cast(arr, pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(pc.utf8_length(arr), 0), pa.scalar(None, pa.string()), arr)
+
+
+def missing(arr: pa.Array) -> np.ndarray:
+    return pc.is_null(arr).to_numpy(zero_copy_only=False)
+
+
+def words(arr: pa.Array, table: dict[str, str], values: tuple[str, ...]) -> tuple[pa.Array, np.ndarray]:
+    """Map words (any case) to codes 0..len(values)-1; unknown words are bad, null stays null."""
+    keys = list(table)
+    codes = np.array([values.index(table[k]) for k in keys] + [-1], dtype=np.int8)
+    idx = pc.index_in(pc.utf8_lower(arr), value_set=pa.array([k.lower() for k in keys]))
+    idx_np = idx.fill_null(len(keys)).to_numpy(zero_copy_only=False)
+    out = codes[idx_np]
+    bad = (out < 0) & ~missing(arr)
+    return pa.array(out, mask=out < 0), bad
+
+
+def visit_type(arr):
+    return words(arr, VISIT_TYPES, ("outpatient", "inpatient", "pharmacy"))
+
+
+def sex(arr):
+    return words(arr, SEX, ("M", "F"))
+
+
+def institution_kind(arr):
+    return words(arr, INSTITUTION_KINDS,
+                 ("hospital", "health_center", "village_clinic", "clinic", "pharmacy"))
+
+
+def ownership(arr):
+    return words(arr, OWNERSHIP, ("public", "private"))
+
+
+def amount(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Decimal yuan: numeric columns as they are; strings may carry ',' '¥' '元'."""
+    if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type) \
+            or pa.types.is_decimal(raw.type):
+        vals = pc.cast(raw, pa.float64())
+        v = vals.to_numpy(zero_copy_only=False)
+        bad = ~np.isfinite(v) & ~missing(vals)
+        return vals, bad
+    s = pc.replace_substring_regex(arr, r"[,¥￥元\s]", "")
+    ok = pc.match_substring_regex(s, _NUMBER).fill_null(False)
+    vals = pc.cast(pc.if_else(ok, s, pa.scalar(None, pa.string())), pa.float64())
+    bad = ~ok.to_numpy(zero_copy_only=False) & ~missing(arr)
+    v = vals.to_numpy(zero_copy_only=False)
+    bad |= ~np.isfinite(np.where(np.isnan(v), 0.0, v))
+    return vals, bad
+
+
+def integer(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    vals, bad = amount(raw, arr)
+    v = vals.to_numpy(zero_copy_only=False)
+    frac = ~np.isnan(v) & (np.round(v) != v)
+    out = pa.array(np.where(np.isnan(v) | frac, 0, v).astype(np.int64), mask=np.isnan(v) | frac)
+    return out, bad | frac
+
+
+def time(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Dates and datetimes -> timestamp[s]; also says which values carried a time of day.
+
+    Accepts ``2024-03-02``, ``2024-03-02 09:15[:00[.000]]``, ``2024-03-02T09:15:00``
+    and ``2024/3/2[ 9:15]``, and Parquet date or timestamp columns.
+    """
+    if pa.types.is_timestamp(raw.type) or pa.types.is_date(raw.type):
+        ts = pc.cast(raw, pa.timestamp("s"), safe=False)
+        secs = ts.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        has_time = (np.nan_to_num(secs) % 86400) != 0 if not pa.types.is_date(raw.type) \
+            else np.zeros(len(raw), bool)
+    else:
+        s = pc.replace_substring(arr, "/", "-")
+        s = pc.replace_substring_regex(s, r"[Tt]", " ")
+        s = pc.replace_substring_regex(s, r"\.\d+$", "")
+        ts = pa.nulls(len(s), pa.timestamp("s"))
+        has_time = np.zeros(len(s), bool)
+        for fmt, timed in _TIME_FORMATS:
+            parsed = pc.strptime(s, format=fmt, unit="s", error_is_null=True)
+            hit = pc.and_(pc.is_null(ts), pc.is_valid(parsed))
+            ts = pc.if_else(hit, parsed, ts)
+            if timed:
+                has_time |= hit.to_numpy(zero_copy_only=False)
+    secs = ts.cast(pa.int64()).to_numpy(zero_copy_only=False).astype("float64")
+    year = 1970 + secs / (365.2425 * 86400)
+    implausible = ~np.isnan(secs) & ((year < _MIN_YEAR) | (year > _MAX_YEAR + 1))
+    bad = (np.isnan(secs) & ~missing(arr)) | implausible
+    ts = pc.if_else(pa.array(implausible), pa.scalar(None, pa.timestamp("s")), ts)
+    return ts, bad, has_time

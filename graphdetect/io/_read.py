@@ -1,0 +1,212 @@
+"""Read one table file (CSV in any supported encoding, or Parquet) in batches.
+
+Each batch comes with the canonical column names, the raw column names (to write a
+rejected row back as the user wrote it) and the record number of its first row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..errors import DataError
+from ..schema import Table, canonical_names
+
+BATCH_ROWS = 1_000_000
+SNIFF_BYTES = 1 << 20
+
+
+@dataclass
+class Batch:
+    """A slice of a table: canonical name -> arrow array, plus the raw header."""
+
+    columns: dict[str, pa.Array]
+    raw: pa.RecordBatch
+    first_record: int
+
+    def __len__(self) -> int:
+        return self.raw.num_rows
+
+
+@dataclass
+class Source:
+    """One input file being read; ``malformed`` collects rows the parser could not split."""
+
+    path: Path
+    table: Table
+    kind: str = ""
+    encoding: str = ""
+    header: list[str] = field(default_factory=list)
+    mapping: dict[int, str] = field(default_factory=dict)
+    malformed: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def detect_encoding(path: Path) -> str:
+    """Tell UTF-8 (with or without BOM) from GB18030 on the first megabyte.
+
+    Raises
+    ------
+    DataError
+        When neither decodes the sample.
+    """
+    with open(path, "rb") as f:
+        sample = f.read(SNIFF_BYTES)
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    for enc in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(enc)().decode(sample, final=False)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise DataError(path.name, "unknown text encoding (not UTF-8 or GB18030/GBK)")
+
+
+def _csv_header(path: Path, encoding: str) -> list[str]:
+    with open(path, encoding=encoding, newline="", errors="strict") as f:
+        try:
+            row = next(csv.reader(f), None)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise DataError(path.name, f"cannot read the header row ({exc})") from None
+    if not row or not any(c.strip() for c in row):
+        raise DataError(path.name, "empty file: no header row")
+    return [c.strip().lstrip("\ufeff") for c in row]
+
+
+def open_source(path: Path, table: Table) -> Source:
+    """Check a file's header against its table before any row is read."""
+    src = Source(path=path, table=table)
+    if path.suffix.lower() == ".parquet":
+        src.kind = "parquet"
+        try:
+            src.header = list(pq.read_schema(path).names)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(path.name, f"not a readable Parquet file ({exc})") from None
+    else:
+        src.kind = "csv"
+        src.encoding = detect_encoding(path)
+        src.header = _csv_header(path, src.encoding)
+        if len(src.header) < 2 and b"," not in path.read_bytes()[:4096]:
+            raise DataError(path.name, "not a comma-separated table")
+    src.mapping = canonical_names(table, src.header)
+    present = set(src.mapping.values())
+    missing = [c.name for c in table.columns if c.required and c.name not in present]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing)
+        raise DataError(path.name, f"missing required column {shown}")
+    return src
+
+
+def _canonical(src: Source, raw: pa.RecordBatch) -> dict[str, pa.Array]:
+    return {name: raw.column(i) for i, name in src.mapping.items()}
+
+
+def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
+    """Yield the file's rows in batches; rows that cannot be split go to ``src.malformed``."""
+    record = 0
+    if src.kind == "parquet":
+        try:
+            for raw in pq.ParquetFile(src.path).iter_batches(batch_size=batch_rows):
+                yield Batch(_canonical(src, raw), raw, record)
+                record += raw.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(src.name, f"cannot read Parquet rows ({exc})") from None
+        return
+
+    def on_invalid(row) -> str:
+        src.malformed.append((row.number or 0, row.text or "",
+                              f"expected {row.expected_columns} fields, got {row.actual_columns}"))
+        return "skip"
+
+    names = src.header
+    read = pacsv.ReadOptions(
+        use_threads=False, block_size=16 << 20, encoding=src.encoding,
+        column_names=[f"c{i}" for i in range(len(names))], skip_rows=1,
+    )
+    convert = pacsv.ConvertOptions(
+        column_types={f"c{i}": pa.string() for i in range(len(names))},
+        strings_can_be_null=False, quoted_strings_can_be_null=False,
+    )
+    try:
+        reader = pacsv.open_csv(
+            src.path, read_options=read, convert_options=convert,
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+        )
+        pending: list[pa.RecordBatch] = []
+        size = 0
+        for raw in reader:
+            raw = pa.RecordBatch.from_arrays(raw.columns, names=_unique(names))
+            pending.append(raw)
+            size += raw.num_rows
+            if size >= batch_rows:
+                merged = _merge(pending)
+                yield Batch(_canonical(src, merged), merged, record)
+                record += merged.num_rows
+                pending, size = [], 0
+        if pending:
+            merged = _merge(pending)
+            yield Batch(_canonical(src, merged), merged, record)
+    except UnicodeDecodeError as exc:
+        raise DataError(src.name, f"cannot decode as {src.encoding} ({exc.reason})") from None
+    except pa.ArrowInvalid as exc:
+        msg = str(exc).splitlines()[0]
+        if "UTF8" in msg or "utf8" in msg.lower():
+            msg = f"invalid {src.encoding} text ({msg})"
+        raise DataError(src.name, f"not a readable table: {msg}") from None
+
+
+def _merge(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f"{n}.{k}")
+    return out
+
+
+def record_to_line(src: Source, records: list[int]) -> list[int]:
+    """Turn 0-based record numbers of parsed rows into file line numbers.
+
+    A CSV's header is line 1 and rows the parser skipped as malformed keep their lines;
+    a Parquet file's "line" is its 1-based row number.
+    """
+    if src.kind == "parquet":
+        return [r + 1 for r in records]
+    skipped = sorted(m[0] for m in src.malformed)
+    out = []
+    for r in records:
+        line = r + 2
+        for s in skipped:
+            if s <= line:
+                line += 1
+            else:
+                break
+        out.append(line)
+    return out

@@ -1,0 +1,121 @@
+"""Row rules of the contract, applied to one batch at a time.
+
+A batch comes out as a typed arrow table of its good rows and a list of rejects
+``(record, column, reason, value)``; every row is one or the other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import Table
+from . import _parse
+from ._read import Batch
+
+
+_UNREADABLE = {"time": "unreadable date/time", "amount": "unreadable amount",
+               "int": "unreadable number"}
+
+
+class Checks:
+    """Collects the first failed rule of each row."""
+
+    def __init__(self, n: int):
+        self.reason = np.full(n, -1, dtype=np.int32)
+        self.column: list[str] = []
+        self.text: list[str] = []
+        self.values: list[pa.Array | None] = []
+
+    def fail(self, mask: np.ndarray, column: str, reason: str, values: pa.Array | None) -> None:
+        mask = np.asarray(mask, bool) & (self.reason < 0)
+        if mask.any():
+            self.reason[mask] = len(self.text)
+            self.column.append(column)
+            self.text.append(reason)
+            self.values.append(values)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.reason < 0
+
+    def rejects(self, first_record: int) -> list[tuple[int, str, str, str]]:
+        out = []
+        for i in np.flatnonzero(self.reason >= 0):
+            k = self.reason[i]
+            vals = self.values[k]
+            value = "" if vals is None else vals[int(i)].as_py()
+            out.append((first_record + int(i), self.column[k], self.text[k],
+                        "" if value is None else str(value)))
+        return out
+
+
+def _parse_column(kind: str, raw: pa.Array):
+    """Returns (typed values, bad mask, has_time or None, text used to test presence)."""
+    typed_raw = not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)
+                     or pa.types.is_null(raw.type))
+    arr = raw if typed_raw and kind in ("time", "amount", "int") else _parse.text(raw)
+    if kind in ("id", "text"):
+        return arr, np.zeros(len(arr), bool), None, arr
+    if kind == "time":
+        vals, bad, has_time = _parse.time(raw, arr)
+        return vals, bad, has_time, arr
+    if kind == "amount":
+        vals, bad = _parse.amount(raw, arr)
+        return vals, bad, None, arr
+    if kind == "int":
+        vals, bad = _parse.integer(raw, arr)
+        return vals, bad, None, arr
+    vals, bad = getattr(_parse, kind)(arr)
+    return vals, bad, None, arr
+
+
+def validate(batch: Batch, table: Table) -> tuple[pa.Table, list[tuple[int, str, str, str]]]:
+    """Check one batch against its table; return its good rows (typed) and its rejects."""
+    n = len(batch)
+    checks = Checks(n)
+    out: dict[str, pa.Array] = {}
+    for col in table.columns:
+        raw = batch.columns.get(col.name)
+        if raw is None:
+            continue
+        vals, bad, has_time, shown = _parse_column(col.kind, raw)
+        if col.required:
+            checks.fail(_parse.missing(vals) & ~bad, col.name, "missing required value", None)
+        checks.fail(bad, col.name, _UNREADABLE.get(col.kind, f"unknown {col.name} value"), shown)
+        if col.kind == "amount":
+            v = vals.to_numpy(zero_copy_only=False)
+            checks.fail(np.nan_to_num(v) < 0, col.name, "negative amount", shown)
+        if col.kind == "int" and col.name == "level":
+            v = pc.fill_null(vals, 0).to_numpy(zero_copy_only=False)
+            checks.fail((v < 0) | (v > 3), col.name, "level must be 0-3", shown)
+        out[col.name] = vals
+        if has_time is not None and col.name == "start_time":
+            out["has_time"] = pa.array(has_time)
+    if table.name == "claims":
+        _claim_rules(out, checks, batch)
+    keep = pa.array(checks.ok)
+    good = pa.table({k: pc.filter(v, keep) for k, v in out.items()})
+    return good, checks.rejects(batch.first_record)
+
+
+def _claim_rules(out: dict[str, pa.Array], checks: Checks, batch: Batch) -> None:
+    n = len(batch)
+    inpatient = pc.equal(out["visit_type"], 1).fill_null(False).to_numpy(zero_copy_only=False)
+    end = out.get("end_time")
+    if end is None:
+        checks.fail(inpatient, "end_time", "inpatient claim needs an end_time", None)
+        end = pa.nulls(n, pa.timestamp("s"))
+    else:
+        no_end = pc.is_null(end).to_numpy(zero_copy_only=False)
+        checks.fail(inpatient & no_end, "end_time", "inpatient claim needs an end_time", None)
+        before = pc.less(end, out["start_time"]).fill_null(False).to_numpy(zero_copy_only=False)
+        checks.fail(before, "end_time", "end_time precedes start_time",
+                    _parse.text(batch.columns["end_time"]))
+    out["end_time"] = end
+    for name in ("doctor_id", "diagnosis_code", "terminal_id", "operator_id"):
+        out.setdefault(name, pa.nulls(n, pa.string()))
+    out.setdefault("fund_amount", pa.nulls(n, pa.float64()))
+    card = out.get("card_id")
+    out["card_id"] = out["patient_id"] if card is None else pc.coalesce(card, out["patient_id"])

@@ -1,0 +1,155 @@
+"""A detection run: read the data folder, build the graph, detect, write the run folder.
+
+The run folder is written to a temporary sibling and renamed into place at the end, so
+an interrupted or failed run never leaves a half-written folder behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import __version__
+from .errors import RunError
+from .graph import KINDS, ClaimsGraph
+from .io import REJECT_COLUMNS, read_folder
+
+__all__ = ["detect_folder", "RUN_FILES"]
+
+RUN_FILES = ("cases.jsonl", "entity_scores.csv", "summary.json", "rejects.csv")
+
+
+class Timer:
+    """Wall-clock seconds per named stage, in the order the stages ran."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - t0, 3)
+
+
+def detect_folder(data: str | Path, out: str | Path, *, progress: bool = False) -> dict:
+    """Run graphdetect on a data folder and write the run folder; return the summary.
+
+    Parameters
+    ----------
+    data : str or Path
+        The data folder (``contract.md``).
+    out : str or Path
+        The run folder to write; an existing run folder there is replaced whole.
+    progress : bool
+        Show progress bars on stderr.
+    """
+    out = Path(out)
+    _check_target(out)
+    timer = Timer()
+    with timer.stage("read"):
+        claims_data = read_folder(data, progress=progress)
+    with timer.stage("graph"):
+        graph = ClaimsGraph.from_data(claims_data)
+    cases: list[dict] = []
+    entity_scores: list[tuple[str, str, float, str]] = []
+    summary = _summary(claims_data, graph, cases, timer)
+    with timer.stage("write"):
+        with _atomic_folder(out) as tmp:
+            _write_cases(tmp / "cases.jsonl", cases)
+            _write_entity_scores(tmp / "entity_scores.csv", entity_scores)
+            claims_data.rejects.to_csv(tmp / "rejects.csv", index=False, columns=REJECT_COLUMNS,
+                                       lineterminator="\n")
+            summary["timings"] = dict(timer.seconds)
+            _write_json(tmp / "summary.json", summary)
+    summary["timings"] = dict(timer.seconds)
+    return summary
+
+
+def _summary(data, graph: ClaimsGraph, cases: list[dict], timer: Timer) -> dict:
+    patterns: dict[str, int] = {}
+    for c in cases:
+        patterns[c["pattern"]] = patterns.get(c["pattern"], 0) + 1
+    claims = data.claims
+    return {
+        "graphdetect_version": __version__,
+        "rows": {"read": data.rows_read, "accepted": sum(f["accepted"] for f in data.files.values()),
+                 "rejected": len(data.rejects)},
+        "rejected_by_reason": data.reject_counts(),
+        "inputs": {name: {k: f[k] for k in ("table", "format", "encoding", "sha256", "rows_read",
+                                             "accepted", "rejected")}
+                   for name, f in sorted(data.files.items())},
+        "entities": {k: graph.n(k) for k in KINDS},
+        "claims": {
+            "by_visit_type": {str(k): int(v) for k, v in
+                              claims["visit_type"].value_counts(sort=False).items()}
+            if len(claims) else {},
+            "with_time_of_day": int(claims["has_time"].sum()) if len(claims) else 0,
+            "first_day": str(claims["start_time"].min().date()) if len(claims) else None,
+            "last_day": str(claims["start_time"].max().date()) if len(claims) else None,
+        },
+        "cases": len(cases),
+        "patterns": dict(sorted(patterns.items())),
+        "parameters": {},
+        "timings": {},
+    }
+
+
+def _check_target(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not (out / "summary.json").exists())):
+        raise RunError(f"{out}: exists and is not a graphdetect run folder; choose another --out")
+
+
+@contextmanager
+def _atomic_folder(out: Path) -> Iterator[Path]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
+                    encoding="utf-8")
+
+
+def _write_cases(path: Path, cases: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for case in cases:
+            f.write(json.dumps(case, ensure_ascii=False, separators=(", ", ": ")) + "\n")
+
+
+def _write_entity_scores(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["kind", "id", "score", "patterns"])
+        w.writerows(rows)
+
+
+def load_summary(run: str | Path) -> dict:
+    """Read a run folder's summary.json; ``RunError`` when it is not a run folder."""
+    p = Path(run) / "summary.json"
+    if not p.is_file():
+        raise RunError(f"{run}: not a graphdetect run folder (no summary.json)")
+    return json.loads(p.read_text(encoding="utf-8"))
