@@ -80,10 +80,10 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], timer: Timer) -> dict:
     for c in cases:
         patterns[c["pattern"]] = patterns.get(c["pattern"], 0) + 1
     claims = data.claims
+    accepted = sum(f["accepted"] for f in data.files.values())
     return {
         "graphdetect_version": __version__,
-        "rows": {"read": data.rows_read, "accepted": sum(f["accepted"] for f in data.files.values()),
-                 "rejected": len(data.rejects)},
+        "rows": {"read": data.rows_read, "accepted": accepted, "rejected": len(data.rejects)},
         "rejected_by_reason": data.reject_counts(),
         "inputs": {name: {k: f[k] for k in ("table", "format", "encoding", "sha256", "rows_read",
                                              "accepted", "rejected")}

@@ -29,7 +29,8 @@ def missing(arr: pa.Array) -> np.ndarray:
     return pc.is_null(arr).to_numpy(zero_copy_only=False)
 
 
-def words(arr: pa.Array, table: dict[str, str], values: tuple[str, ...]) -> tuple[pa.Array, np.ndarray]:
+def words(arr: pa.Array, table: dict[str, str],
+          values: tuple[str, ...]) -> tuple[pa.Array, np.ndarray]:
     """Map words (any case) to codes 0..len(values)-1; unknown words are bad, null stays null."""
     keys = list(table)
     codes = np.array([values.index(table[k]) for k in keys] + [-1], dtype=np.int8)
@@ -82,6 +83,14 @@ def integer(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return out, bad | frac
 
 
+def _reject_rolled_over(s: pa.Array, ts: pa.Array) -> pa.Array:
+    """strptime rolls 2024-02-30 over to 03-01; a date must read back as written."""
+    parts = pc.extract_regex(s, r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
+    same = pc.and_(pc.equal(pc.cast(pc.struct_field(parts, "m"), pa.int64()), pc.month(ts)),
+                   pc.equal(pc.cast(pc.struct_field(parts, "d"), pa.int64()), pc.day(ts)))
+    return pc.if_else(same.fill_null(True), ts, pa.scalar(None, pa.timestamp("s")))
+
+
 def time(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Dates and datetimes -> timestamp[s]; also says which values carried a time of day.
 
@@ -105,6 +114,7 @@ def time(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray
             ts = pc.if_else(hit, parsed, ts)
             if timed:
                 has_time |= hit.to_numpy(zero_copy_only=False)
+        ts = _reject_rolled_over(s, ts)
     secs = ts.cast(pa.int64()).to_numpy(zero_copy_only=False).astype("float64")
     year = 1970 + secs / (365.2425 * 86400)
     implausible = ~np.isnan(secs) & ((year < _MIN_YEAR) | (year > _MAX_YEAR + 1))

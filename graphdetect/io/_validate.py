@@ -14,7 +14,6 @@ from ..schema import Table
 from . import _parse
 from ._read import Batch
 
-
 _UNREADABLE = {"time": "unreadable date/time", "amount": "unreadable amount",
                "int": "unreadable number"}
 

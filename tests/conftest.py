@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+HEADER = ["claim_id", "patient_id", "institution_id", "doctor_id", "visit_type", "start_time",
+          "end_time", "total_amount", "fund_amount", "diagnosis_code", "terminal_id",
+          "operator_id", "card_id"]
+
+
+def good_row(i: int = 1, **over) -> dict:
+    row = {"claim_id": f"C{i}", "patient_id": f"P{i % 7}", "institution_id": f"H{i % 3}",
+           "doctor_id": f"D{i % 4}", "visit_type": "outpatient",
+           "start_time": "2024-03-02 09:15:00", "end_time": "", "total_amount": "120.50",
+           "fund_amount": "80", "diagnosis_code": "I10", "terminal_id": "T1",
+           "operator_id": "OP1", "card_id": ""}
+    row.update(over)
+    return row
+
+
+def write_csv(path: Path, rows: list[dict], *, header=None, encoding="utf-8") -> Path:
+    header = header or HEADER
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow([r.get(h, "") for h in (HEADER if header is not HEADER else header)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    return d

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import good_row, write_csv
+
+from graphdetect import ParameterError, read_folder
+from graphdetect.graph import KINDS, ClaimsGraph
+
+
+@pytest.fixture
+def graph(folder) -> ClaimsGraph:
+    rows = [good_row(i, start_time=f"2024-03-{1 + i % 5:02d} {8 + i % 9:02d}:00:00",
+                     card_id=f"K{i % 7}", terminal_id=f"T{i % 2}") for i in range(1, 61)]
+    rows += [good_row(100 + i, patient_id=f"Q{i}", institution_id="HUB", doctor_id="DHUB")
+             for i in range(80)]
+    write_csv(folder / "claims.csv", rows)
+    return ClaimsGraph.from_data(read_folder(folder))
+
+
+def test_dense_ids_and_membership(graph):
+    n = len(graph)
+    for kind in KINDS:
+        codes = graph.codes(kind)
+        assert codes.shape == (n,)
+        assert codes.max() < graph.n(kind)
+        m = graph.members(kind)
+        assert m.shape == (graph.n(kind), n)
+        assert m.nnz == int((codes >= 0).sum())
+    assert graph.members("patient").nnz == n
+    assert list(graph.index("patient")) == sorted(graph.index("patient"))
+
+
+@pytest.mark.parametrize("rows, cols", [("patient", "doctor"), ("patient", "institution"),
+                                        ("card", "terminal")])
+def test_incidence_counts_claims(graph, rows, cols):
+    m = graph.incidence(rows, cols)
+    assert m.shape == (graph.n(rows), graph.n(cols))
+    both = (graph.codes(rows) >= 0) & (graph.codes(cols) >= 0)
+    assert m.sum() == both.sum()
+
+
+def test_bucket_incidence_is_per_entity_day(graph):
+    m, pairs = graph.bucket_incidence("patient", "institution")
+    assert m.shape == (graph.n("patient"), len(pairs))
+    assert m.sum() == len(graph)
+    keys = {(int(a), int(b)) for a, b in pairs}
+    assert len(keys) == len(pairs)
+    expect = {(int(i), int(d)) for i, d in zip(graph.codes("institution"), graph.day, strict=True)}
+    assert keys == expect
+
+
+def test_claims_of_and_sessions(graph):
+    rows = graph.claims_of("patient", "Q3")
+    assert graph.claims["claim_id"].iloc[rows].tolist() == ["C103"]
+    with pytest.raises(KeyError):
+        graph.claims_of("patient", "nobody")
+    s = graph.sessions(by="terminal", gap_seconds=3600)
+    assert (s >= 0).all()
+    same_terminal_day = graph.claims.groupby([graph.codes("terminal"), graph.day]).ngroups
+    assert len(np.unique(s)) >= same_terminal_day
+
+
+def test_ego_network_caps_hubs_and_reports_hidden(graph):
+    G = graph.ego_network("institution", "HUB", max_neighbors=10)
+    assert G.number_of_nodes() == 11
+    # 80 patients, the hub doctor and one terminal
+    assert G.nodes["institution:HUB"]["hidden"] == 82 - 10
+    assert G.graph["hidden"] == 72
+    assert all(d["weight"] >= 1 for _, _, d in G.edges(data=True))
+    G2 = graph.ego_network("patient", "Q3", radius=2, max_neighbors=5)
+    assert "institution:HUB" in G2 and G2.graph["hidden"] > 0
+    with pytest.raises(ParameterError, match="'max_neighbors' parameter of ego_network"):
+        graph.ego_network("patient", "Q3", max_neighbors=0)
+    with pytest.raises(ParameterError, match="'kind' parameter"):
+        graph.n("ward")
