@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,7 +173,10 @@ def _row_json(row: dict, header: list[str]) -> str:
 
 
 def _drop_duplicates(t: pa.Table, key: str) -> tuple[pa.Table, list]:
-    codes = t.column(key).combine_chunks().dictionary_encode().indices.to_numpy()
+    col = t.column(key).combine_chunks()
+    if len(col) < 2 or pc.all(pc.greater(col[1:], col[:-1])).as_py():
+        return t, []  # strictly increasing keys cannot repeat: no need to hash them
+    codes = col.dictionary_encode().indices.to_numpy()
     dup = pd.Series(codes).duplicated(keep="first").to_numpy()
     if not dup.any():
         return t, []
@@ -193,18 +198,21 @@ def _to_frame(t: pa.Table | None, table: Table) -> pd.DataFrame:
     if t is None:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     t = t.drop_columns(["_record"])
-    frame = {}
-    for name in t.column_names:
+
+    def convert(name: str):
         col = t.column(name).combine_chunks()
         if name in _WORDS:
-            frame[name] = pd.Categorical.from_codes(
+            return pd.Categorical.from_codes(
                 col.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8),
                 categories=list(_WORDS[name]))
-        elif name in _CATEGORICAL.get(table.name, ()):
-            frame[name] = _sorted_categorical(col)
-        else:
-            frame[name] = col.to_pandas()
-    return pd.DataFrame(frame)
+        if name in _CATEGORICAL.get(table.name, ()):
+            return _sorted_categorical(col)
+        return col.to_pandas()
+
+    # Arrow's kernels release the GIL: encode the columns on every core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        columns = list(pool.map(convert, t.column_names))
+    return pd.DataFrame(dict(zip(t.column_names, columns, strict=True)), copy=False)
 
 
 def _sorted_categorical(col: pa.Array) -> pd.Categorical:
@@ -214,5 +222,5 @@ def _sorted_categorical(col: pa.Array) -> pd.Categorical:
     rank[order] = np.arange(len(order), dtype=np.int32)
     idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     codes = np.where(idx < 0, -1, rank[np.maximum(idx, 0)]) if len(rank) else idx
-    cats = enc.dictionary.take(pa.array(order)).to_pylist()
-    return pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.Index(cats, dtype=str))
+    cats = pd.Index(enc.dictionary.take(pa.array(order)).to_pandas(), dtype=str)
+    return pd.Categorical.from_codes(codes.astype(np.int32), categories=cats)

@@ -1,0 +1,51 @@
+"""Shared helpers of the benchmark scripts: data location, fresh-process measurement."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path("/tmp/graphdetect-bench")
+
+
+def data_dir(patients: int, fmt: str, seed: int = 1) -> Path:
+    return ROOT / f"p{patients}-s{seed}-{fmt}"
+
+
+def ensure_data(patients: int, fmt: str, seed: int = 1) -> Path:
+    """Generate the benchmark data once; later runs reuse it."""
+    out = data_dir(patients, fmt, seed)
+    if not (out / "truth.json").exists():
+        from datasets import generate
+
+        print(f"generating {out} ...", file=sys.stderr)
+        generate(out, patients=patients, seed=seed, fmt=fmt)
+    return out
+
+
+def measure(code: str) -> dict:
+    """Run ``code`` in a fresh interpreter; return its printed JSON plus wall time and peak RSS.
+
+    ``code`` must print one JSON object on its last line.
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(proc.stderr)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out.update(wall_s=round(wall, 2), peak_rss_gb=round(usage.ru_maxrss / 1024**2, 2))
+    return out
+
+
+def report(title: str, figures: dict, budgets: dict) -> None:
+    print(title)
+    for k, v in figures.items():
+        limit = budgets.get(k)
+        verdict = "" if limit is None else ("  ok" if v <= limit else f"  OVER budget {limit}")
+        print(f"  {k:<24} {v}{verdict}")
