@@ -1,0 +1,52 @@
+"""Inpatient stays as a small table, shared by the stay detectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def stays(graph) -> pd.DataFrame:
+    """One row per inpatient claim: row, patient and institution codes, start and end day.
+
+    Sorted by patient, start, end, institution and row, so that results do not
+    depend on the input's row order.
+    """
+    claims = graph.claims
+    if not len(claims):
+        return pd.DataFrame(columns=["row", "patient", "institution", "start", "end", "diagnosis"])
+    inpatient = (claims["visit_type"] == "inpatient").to_numpy()
+    rows = np.flatnonzero(inpatient)
+    end = claims["end_time"].to_numpy()[rows].astype("datetime64[s]").astype(np.int64)
+    diagnosis = claims["diagnosis_code"].cat.codes.to_numpy()[rows] \
+        if "diagnosis_code" in claims else np.full(len(rows), -1)
+    frame = pd.DataFrame({
+        "row": rows,
+        "patient": graph.codes("patient")[rows],
+        "institution": graph.codes("institution")[rows],
+        "start": graph.day[rows],
+        "end": (end // 86400).astype(np.int32),
+        "start_s": graph.seconds[rows],
+        "end_s": end,
+        "diagnosis": diagnosis,
+    })
+    return frame.sort_values(["patient", "start", "end", "institution", "row"],
+                             kind="stable", ignore_index=True)
+
+
+def day_str(day: int) -> str:
+    """Days since 1970-01-01 as ``YYYY-MM-DD``.
+
+    >>> day_str(19784)
+    '2024-03-02'
+    """
+    return str(np.datetime64(int(day), "D"))
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected-component label of each of ``n`` items linked by pairs (a[k], b[k])."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    m = sp.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    return connected_components(m, directed=False)[1]

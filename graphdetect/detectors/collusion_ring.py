@@ -1,0 +1,227 @@
+"""collusion_ring: patients admitted together, again and again, to one place (医患合谋, 聚集性就医)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._base import Finding, Param, detector, int_at_least, number_in
+from ._features import amount_cv, logistic
+from ._pairs import leiden, pair_sums, window_load, window_pairs
+from ._stays import day_str, stays
+
+__all__ = ["collusion_ring"]
+
+
+@detector("collusion_ring", [
+    Param("window_days", "Admissions this many days apart still count as one occasion.",
+          "an int >= 0", int_at_least(0)),
+    Param("min_occasions", "Occasions a group must be admitted together on.", "an int >= 2",
+          int_at_least(2)),
+    Param("min_members", "Patients a ring needs.", "an int >= 3", int_at_least(3)),
+    Param("min_pair_weight", "Surprise two patients' co-admissions must add up to before they "
+          "are linked (each co-admission adds 1/(admissions around it - 1)).",
+          "a number in [0, 1]", number_in(0, 1)),
+    Param("max_load", "Admissions around a day above which that institution-day is a hub's "
+          "routine and not evidence.", "an int >= 2", int_at_least(2)),
+    Param("other_doctor_weight", "How much a co-admission under different doctors counts, "
+          "against 1 under the same doctor.", "a number in [0, 1]", number_in(0, 1)),
+    Param("resolution", "Leiden resolution: higher gives smaller groups.",
+          "a number in [0.01, 10]", number_in(0.01, 10)),
+    Param("seed", "Seed of the community detection.", "an int >= 0", int_at_least(0)),
+])
+def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
+                   min_members: int = 4, min_pair_weight: float = 0.03, max_load: int = 400,
+                   other_doctor_weight: float = 0.2, resolution: float = 1.0,
+                   seed: int = 0) -> list[Finding]:
+    """Find groups of patients admitted together to one institution on repeated occasions.
+
+    1. Each co-admission of two patients (same institution, at most ``window_days``
+       apart) is weighted by surprise: ``1 / (admissions there around then - 1)``, so a
+       hub's busy day counts for almost nothing and a small hospital's batch for much;
+       only patients admitted there at least twice can pair, and institution-days with
+       more than ``max_load`` admissions around them are skipped before pairs are formed.
+       A co-admission under two different doctors counts ``other_doctor_weight``: rings
+       are patients *and* doctors acting together.
+    2. Pairs with two or more co-admissions and weight ``min_pair_weight`` form a graph;
+       Leiden communities on it are the candidate groups.
+    3. Lockstep check: at the group's main institution, the group's admissions are cut
+       into occasions; a ring needs ``min_occasions`` occasions each bringing in a good
+       part of the group. The score adds the institution's own baseline (how far each
+       occasion exceeds its usual admissions), similar bills and stays, the few doctors
+       behind them, elderly members and shared villages.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> days = pd.to_datetime(["2024-01-05", "2024-03-05", "2024-05-06", "2024-07-08"])
+    >>> rows = [(f"C{d}{p}", f"P{p}", day, day + pd.Timedelta(days=9))
+    ...         for d, day in enumerate(days) for p in range(6)]
+    >>> claims = pd.DataFrame(rows, columns=["claim_id", "patient_id", "start_time",
+    ...     "end_time"]).assign(institution_id="H9", doctor_id="D1", visit_type="inpatient",
+    ...     total_amount=8000.0)
+    >>> [len(f.claim_ids) for f in collusion_ring(ClaimsGraph(claims))]
+    [24]
+    """
+    adm = stays(graph)
+    if len(adm) < min_members * 2:
+        return []
+    p, h, d = (adm[c].to_numpy() for c in ("patient", "institution", "start"))
+    load = window_load(h, d, window_days)
+    ph = p.astype(np.int64) << 32 | h
+    _, inv, cnt = np.unique(ph, return_inverse=True, return_counts=True)
+    keep = (cnt[inv] >= 2) & (load <= max_load)
+    e = np.flatnonzero(keep)
+    e = e[np.lexsort((p[e], d[e], h[e]))]
+    a, b = window_pairs(h[e], d[e], window_days)
+    a, b = e[a], e[b]
+    ok = p[a] != p[b]
+    a, b = a[ok], b[ok]
+    if not len(a):
+        return []
+    w = 1.0 / (np.maximum(load[a], load[b]) - 1).clip(min=1)
+    doc = graph.codes("doctor")[adm["row"].to_numpy()]
+    w = np.where((doc[a] == doc[b]) & (doc[a] >= 0), w, w * other_doctor_weight)
+    nodes, local = np.unique(np.concatenate([p[a], p[b]]), return_inverse=True)
+    la, lb = local[:len(a)], local[len(a):]
+    ra, rb, count, weight = pair_sums(la, lb, w, len(nodes))
+    strong = (count >= 2) & (weight >= min_pair_weight)
+    label = leiden(len(nodes), ra[strong], rb[strong], weight[strong],
+                   resolution=resolution, seed=seed)
+    linked = np.zeros(len(nodes), bool)
+    linked[ra[strong]] = linked[rb[strong]] = True
+    out = []
+    for lab in np.unique(label[linked]):
+        group = nodes[(label == lab) & linked]
+        if len(group) >= min_members:
+            f = _confirm(graph, adm, load, group, window_days, min_occasions, min_members)
+            if f is not None:
+                out.append(f)
+    return out
+
+
+def _occasions(day: np.ndarray, window: int) -> np.ndarray:
+    """Occasion number per (sorted) admission day: a new one after a gap over ``window``."""
+    new = np.ones(len(day), bool)
+    new[1:] = np.diff(day) > window
+    return np.cumsum(new) - 1
+
+
+def _confirm(graph, adm: pd.DataFrame, load: np.ndarray, group: np.ndarray, window: int,
+             min_occasions: int, min_members: int) -> Finding | None:
+    mine = adm["patient"].isin(group).to_numpy()
+    host = int(np.bincount(adm["institution"].to_numpy()[mine]).argmax())
+    at_host = adm["institution"].to_numpy() == host
+    sub = adm[mine & at_host].sort_values(["start", "patient", "row"], kind="stable")
+    occ = _occasions(sub["start"].to_numpy(), window)
+    people = sub.groupby(occ)["patient"].nunique()
+    batch = max(3, int(np.ceil(0.3 * len(group))))
+    big = people.index[people >= batch].to_numpy()
+    if len(big) < min_occasions:
+        return None
+    sub = sub[np.isin(occ, big)]
+    occ = occ[np.isin(occ, big)]
+    times = sub.groupby("patient")["start"].size()
+    core = times.index[times >= 2].to_numpy()
+    sel = sub["patient"].isin(core).to_numpy()
+    if len(core) < min_members:
+        return None
+    return _finding(graph, adm[at_host], sub[sel], occ[sel], host, window)
+
+
+def _finding(graph, host_adm: pd.DataFrame, sub: pd.DataFrame, occ: np.ndarray, host: int,
+             window: int) -> Finding:
+    claims = graph.claims
+    rows = np.sort(sub["row"].to_numpy())
+    n_occ = len(np.unique(occ))
+    patients = [str(x) for x in graph.index("patient")[np.unique(sub["patient"])]]
+    host_id = str(graph.index("institution")[host])
+    amounts = claims["total_amount"].to_numpy()[rows]
+    length = (sub["end"] - sub["start"]).to_numpy().astype(float)
+    cv, los_cv = amount_cv(amounts), amount_cv(length + 1)
+    # burst: each occasion's admissions against the host's usual rate over the same span
+    span = max(1, int(host_adm["start"].max() - host_adm["start"].min() + 1))
+    rate = len(host_adm) / span
+    per_occ = sub.groupby(occ).agg(n=("patient", "size"), lo=("start", "min"),
+                                   hi=("start", "max"))
+    expected = rate * (per_occ["hi"] - per_occ["lo"] + 1)
+    burst = float(np.median(per_occ["n"] / expected.clip(lower=0.5)))
+    doctors, doc_share = _doctors(claims, rows)
+    elderly, village = _people(graph, patients, sub["start"].min())
+    inst = graph.institutions
+    private = small = None
+    if inst is not None and host_id in inst.index:
+        private = inst.at[host_id, "ownership"] == "private" if "ownership" in inst else None
+        small = bool(inst.at[host_id, "level"] <= 1) if "level" in inst and \
+            pd.notna(inst.at[host_id, "level"]) else None
+    z = (-3.0 + 1.5 * min(n_occ, 8) / 4 + 1.5 * (1 - min(cv / 0.3, 1))
+         + 1.2 * min(np.log2(max(burst, 1.0)) / 3, 1) + 0.6 * bool(private or small)
+         + 0.6 * (elderly or 0) + 0.4 * (village or 0) + 0.5 * doc_share)
+    score = logistic(z)
+    rules = ["聚集性就医", "集中入院"]
+    if doc_share >= 0.8:
+        rules.append("医患合谋")
+    if cv < 0.1:
+        rules.append("费用雷同")
+    avg = len(rows) / n_occ
+    first, last = day_str(sub["start"].min()), day_str(sub["start"].max())
+    total = float(amounts.sum())
+    zh = (f"{len(patients)}名患者在{n_occ}个时段（{first}至{last}）集中入住{host_id}，"
+          f"每次平均{avg:.1f}人、{window + 1}天内入院，约为该院同期常规入院量的{burst:.1f}倍；"
+          f"{doc_share:.0%}的住院由{'、'.join(doctors) or '（无医师编码）'}收治；"
+          f"住院费用变异系数{cv:.1%}，住院天数变异系数{los_cv:.1%}")
+    en = (f"{len(patients)} patients were admitted together to {host_id} on {n_occ} occasions "
+          f"({first} to {last}), {avg:.1f} per occasion within {window + 1} days, "
+          f"{burst:.1f}x the institution's usual admissions for such a span; "
+          f"{doc_share:.0%} of the stays were under {', '.join(doctors) or '(no doctor ids)'}; "
+          f"bills vary by {cv:.1%} and stay lengths by {los_cv:.1%} (CV)")
+    if elderly is not None:
+        zh += f"；{elderly:.0%}为60岁以上老人"
+        en += f"; {elderly:.0%} are aged 60 or over"
+    if village is not None:
+        zh += f"；{village:.0%}来自同一村"
+        en += f"; {village:.0%} come from one village"
+    zh += f"；合计{total:,.2f}元。"
+    en += f"; {total:,.2f} yuan in all."
+    members = [("institution", host_id, "host")]
+    members += [("doctor", x, "hub") for x in doctors]
+    members += [("patient", x, "member") for x in patients]
+    metrics = {"occasions": n_occ, "members": len(patients), "claims": len(rows),
+               "amount_cv": round(cv, 4), "stay_length_cv": round(los_cv, 4),
+               "burst": round(burst, 2), "doctor_share": round(doc_share, 3),
+               "elderly_share": None if elderly is None else round(elderly, 3),
+               "village_share": None if village is None else round(village, 3),
+               "total_amount": round(total, 2)}
+    return Finding("collusion_ring", round(score, 4), members,
+                   claims["claim_id"].to_numpy()[rows].tolist(), rules, zh, en, metrics)
+
+
+def _doctors(claims: pd.DataFrame, rows: np.ndarray) -> tuple[list[str], float]:
+    """The doctors behind most of the stays (up to 3) and the share of stays they cover."""
+    if "doctor_id" not in claims:
+        return [], 0.0
+    docs = claims["doctor_id"].iloc[rows].dropna().astype(str).value_counts()
+    if not len(docs):
+        return [], 0.0
+    docs = docs.sort_index().sort_values(ascending=False, kind="stable")
+    top = docs[docs >= 0.15 * len(rows)].iloc[:3]
+    return sorted(top.index), float(top.sum() / len(rows))
+
+
+def _people(graph, patients: list[str], first_day: int) -> tuple[float | None, float | None]:
+    t = graph.patients
+    if t is None:
+        return None, None
+    rows = t.reindex(patients)
+    elderly = None
+    year = 1970 + first_day / 365.2425
+    if "birth_date" in t and rows["birth_date"].notna().any():
+        born = rows["birth_date"].dt.year
+        elderly = float(((year - born) >= 60)[born.notna()].mean())
+    elif "birth_year" in t and rows["birth_year"].notna().any():
+        elderly = float(((year - rows["birth_year"]) >= 60)[rows["birth_year"].notna()].mean())
+    village = None
+    if "region_code" in t and rows["region_code"].notna().any():
+        village = float(rows["region_code"].astype(str).value_counts().iloc[0] / len(patients))
+    return elderly, village

@@ -1,0 +1,111 @@
+"""concurrent_stay: one person billed as inpatient at two places at once (同一时间多家住院)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._base import Finding, Param, detector, int_at_least
+from ._stays import components, day_str, stays
+
+__all__ = ["concurrent_stay"]
+
+
+@detector("concurrent_stay", [
+    Param("min_overlap_days", "Days two stays at different institutions must overlap.",
+          "an int >= 1", int_at_least(1)),
+])
+def concurrent_stay(graph, *, min_overlap_days: int = 1) -> list[Finding]:
+    """Find people billed as inpatient at two institutions over the same days.
+
+    Two stays overlap by ``min(end) - max(start)`` days (discharge and admission days
+    count as dates). Overlapping stays of one person form one finding; the person's
+    other claims elsewhere during those stays are added as evidence.
+
+    Parameters
+    ----------
+    graph : ClaimsGraph
+    min_overlap_days : int, default 1
+
+    Returns
+    -------
+    list of Finding
+        One per group of overlapping stays, pattern ``concurrent_stay``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> claims = pd.DataFrame({"claim_id": ["A", "B"], "patient_id": pd.Categorical(["P", "P"]),
+    ...     "institution_id": pd.Categorical(["H1", "H2"]), "visit_type": ["inpatient"] * 2,
+    ...     "start_time": pd.to_datetime(["2024-01-01", "2024-01-05"]),
+    ...     "end_time": pd.to_datetime(["2024-01-10", "2024-01-12"]),
+    ...     "total_amount": [5000.0, 4000.0]})
+    >>> [f.claim_ids for f in concurrent_stay(ClaimsGraph(claims))]
+    [['A', 'B']]
+    """
+    s = stays(graph)
+    multi = s["patient"].duplicated(keep=False)
+    s = s[multi].reset_index(drop=True)
+    if not len(s):
+        return []
+    s["i"] = np.arange(len(s))
+    pairs = s.merge(s, on="patient", suffixes=("_a", "_b"))
+    pairs = pairs[(pairs["i_a"] < pairs["i_b"])
+                  & (pairs["institution_a"] != pairs["institution_b"])]
+    overlap = np.minimum(pairs["end_a"], pairs["end_b"]) - np.maximum(pairs["start_a"],
+                                                                       pairs["start_b"])
+    pairs = pairs[overlap >= min_overlap_days]
+    if not len(pairs):
+        return []
+    a, b = pairs["i_a"].to_numpy(), pairs["i_b"].to_numpy()
+    label = components(len(s), a, b)
+    linked = np.unique(np.concatenate([a, b]))
+    out = []
+    for lab in np.unique(label[linked]):
+        out.append(_finding(graph, s[label == lab]))
+    return out
+
+
+def _finding(graph, group: pd.DataFrame) -> Finding:
+    claims = graph.claims
+    rows = group["row"].to_numpy()
+    patient = graph.index("patient")[group["patient"].iat[0]]
+    places = [str(graph.index("institution")[h]) for h in group["institution"]]
+    lo, hi = int(group["start"].max()), int(group["end"].min())
+    overlap = max(0, hi - lo)
+    elsewhere = _claims_elsewhere(graph, group)
+    ids = claims["claim_id"].to_numpy()[np.concatenate([rows, elsewhere])].tolist()
+    amount = float(claims["total_amount"].to_numpy()[rows].sum())
+    rules = ["同一时间多家住院"] + (["住院期间异地就医购药"] if len(elsewhere) else [])
+    score = min(1.0, 0.7 + 0.02 * min(overlap, 10) + 0.03 * min(len(elsewhere), 3))
+    stays_zh = "、".join(f"{p}（{day_str(s)}至{day_str(e)}）" for p, s, e in
+                        zip(places, group["start"], group["end"], strict=True))
+    stays_en = "; ".join(f"{p} ({day_str(s)} to {day_str(e)})" for p, s, e in
+                         zip(places, group["start"], group["end"], strict=True))
+    zh = (f"患者{patient}同一时间在{len(set(places))}家机构住院：{stays_zh}，重叠{overlap}天，"
+          f"住院费用合计{amount:,.2f}元")
+    en = (f"Patient {patient} was billed as inpatient at {len(set(places))} institutions at "
+          f"once: {stays_en}; the stays overlap by {overlap} day(s), {amount:,.2f} yuan in all")
+    if len(elsewhere):
+        zh += f"；住院期间另有{len(elsewhere)}笔他处门诊或购药记录"
+        en += f"; {len(elsewhere)} other claim(s) elsewhere during the stays"
+    members = [("patient", str(patient), "patient")]
+    members += [("institution", p, "host") for p in sorted(set(places))]
+    return Finding("concurrent_stay", round(score, 4), members, ids, rules, zh + "。", en + ".",
+                   {"stays": len(rows), "institutions": len(set(places)),
+                    "overlap_days": overlap, "claims_elsewhere": int(len(elsewhere)),
+                    "total_amount": round(amount, 2)})
+
+
+def _claims_elsewhere(graph, group: pd.DataFrame) -> np.ndarray:
+    """Rows of the person's non-inpatient claims at other places during any of the stays."""
+    mine = graph.members("patient")
+    p = int(group["patient"].iat[0])
+    rows = mine.indices[mine.indptr[p]:mine.indptr[p + 1]]
+    rows = rows[(graph.claims["visit_type"].to_numpy()[rows] != "inpatient")]
+    day, inst = graph.day[rows], graph.codes("institution")[rows]
+    hit = np.zeros(len(rows), bool)
+    for h, s, e in zip(group["institution"], group["start"], group["end"], strict=True):
+        hit |= (day > s) & (day < e) & (inst != h)
+    return np.sort(rows[hit])

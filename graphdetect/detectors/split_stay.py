@@ -1,0 +1,104 @@
+"""split_stay: discharge and readmission to the same place within days, same diagnosis (分解住院)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import Finding, Param, detector, int_at_least
+from ._stays import components, day_str, stays
+
+__all__ = ["split_stay"]
+
+
+@detector("split_stay", [
+    Param("max_gap_days", "Days between discharge and readmission that count as a split.",
+          "an int >= 0", int_at_least(0)),
+    Param("diagnosis_prefix", "Characters of the diagnosis code that must match "
+          "(0 = the whole code).", "an int >= 0", int_at_least(0)),
+])
+def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 0) -> list[Finding]:
+    """Find readmissions to the same institution soon after discharge, for the same diagnosis.
+
+    Consecutive inpatient stays of one patient at one institution form a split when the
+    readmission day is 0..``max_gap_days`` days after the discharge day and both stays
+    carry the same diagnosis. Chains of splits become one finding.
+
+    Parameters
+    ----------
+    graph : ClaimsGraph
+    max_gap_days : int, default 2
+    diagnosis_prefix : int, default 0
+        Compare only the first characters of the codes (3 = ICD-10 category).
+
+    Returns
+    -------
+    list of Finding
+        One per chain of split stays, pattern ``split_stay``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> claims = pd.DataFrame({"claim_id": ["A", "B"], "patient_id": pd.Categorical(["P", "P"]),
+    ...     "institution_id": pd.Categorical(["H", "H"]), "visit_type": ["inpatient"] * 2,
+    ...     "start_time": pd.to_datetime(["2024-01-01", "2024-01-11"]),
+    ...     "end_time": pd.to_datetime(["2024-01-10", "2024-01-20"]),
+    ...     "total_amount": [5000.0, 4000.0], "diagnosis_code": pd.Categorical(["I63", "I63"])})
+    >>> [f.claim_ids for f in split_stay(ClaimsGraph(claims))]
+    [['A', 'B']]
+    """
+    s = stays(graph)
+    if len(s) < 2:
+        return []
+    s = s.sort_values(["patient", "institution", "start", "end", "row"], kind="stable",
+                      ignore_index=True)
+    dx = _diagnosis_keys(graph, s["diagnosis"].to_numpy(), diagnosis_prefix)
+    p, h = s["patient"].to_numpy(), s["institution"].to_numpy()
+    start, end = s["start"].to_numpy(), s["end"].to_numpy()
+    gap = start[1:] - end[:-1]
+    link = (p[1:] == p[:-1]) & (h[1:] == h[:-1]) & (gap >= 0) & (gap <= max_gap_days) \
+        & (dx[1:] >= 0) & (dx[1:] == dx[:-1])
+    a = np.flatnonzero(link)
+    if not len(a):
+        return []
+    label = components(len(s), a, a + 1)
+    linked = np.zeros(len(s), bool)
+    linked[a] = linked[a + 1] = True
+    out = []
+    for lab in np.unique(label[linked]):
+        idx = np.flatnonzero(label == lab)
+        out.append(_finding(graph, s.iloc[idx], gap[idx[:-1]], max_gap_days))
+    return out
+
+
+def _diagnosis_keys(graph, codes: np.ndarray, prefix: int) -> np.ndarray:
+    if not prefix or "diagnosis_code" not in graph.claims:
+        return codes
+    cats = graph.claims["diagnosis_code"].cat.categories.str[:prefix]
+    keys = np.unique(cats, return_inverse=True)[1] if len(cats) else np.zeros(0, int)
+    return np.where(codes >= 0, keys[np.maximum(codes, 0)] if len(keys) else -1, -1)
+
+
+def _finding(graph, chain, gaps: np.ndarray, max_gap: int) -> Finding:
+    claims = graph.claims
+    rows = chain["row"].to_numpy()
+    patient = graph.index("patient")[chain["patient"].iat[0]]
+    host = graph.index("institution")[chain["institution"].iat[0]]
+    ids = claims["claim_id"].to_numpy()[rows].tolist()
+    amount = float(claims["total_amount"].to_numpy()[rows].sum())
+    dx = str(claims["diagnosis_code"].iat[rows[0]])
+    doctors = sorted({str(d) for d in claims["doctor_id"].iloc[rows].dropna()}) \
+        if "doctor_id" in claims else []
+    k, g = len(rows), int(gaps.min())
+    score = min(1.0, 0.55 + 0.25 * (max_gap + 1 - g) / (max_gap + 1) + 0.1 * (k - 2))
+    first_out, back_in = day_str(chain["end"].iat[0]), day_str(chain["start"].iat[1])
+    zh = (f"患者{patient}于{first_out}从{host}出院，{int(gaps[0])}天后（{back_in}）以相同诊断{dx}"
+          f"再次入院；同一机构连续{k}次住院、间隔最短{g}天，疑似分解住院，合计{amount:,.2f}元。")
+    en = (f"Patient {patient} was discharged from {host} on {first_out} and readmitted "
+          f"{int(gaps[0])} day(s) later ({back_in}) with the same diagnosis {dx}; {k} stays in a "
+          f"row at one institution, shortest gap {g} day(s), {amount:,.2f} yuan in all.")
+    members = [("patient", str(patient), "patient"), ("institution", str(host), "host")]
+    members += [("doctor", d, "doctor") for d in doctors]
+    return Finding("split_stay", round(score, 4), members, ids, ["分解住院"], zh, en,
+                   {"stays": k, "min_gap_days": g, "total_amount": round(amount, 2),
+                    "diagnosis": dx})
