@@ -41,12 +41,23 @@ def main() -> None:
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
               help="Run folder to write (replaced whole if it is an earlier run).")
+@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
+              help="TOML file of settings ([collusion_ring] min_occasions = 4 ...).")
+@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="Override one setting, e.g. --set split_stay.max_gap_days=3 (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no printed summary.")
-def detect(data: Path, out: Path, quiet: bool) -> None:
-    """Read the data folder DATA, detect fraud patterns, write the run folder."""
-    from .run import detect_folder
+def detect(data: Path, out: Path, config: Path | None, overrides: tuple[str, ...],
+           quiet: bool) -> None:
+    """Read the data folder DATA, detect fraud patterns, write the run folder.
 
-    summary = detect_folder(data, out, progress=not quiet and sys.stderr.isatty())
+    'graphdetect settings' lists every setting with its default.
+    """
+    from .run import detect_folder
+    from .settings import resolve
+
+    values = resolve(config, overrides)
+    summary = detect_folder(data, out, settings=values,
+                            progress=not quiet and sys.stderr.isatty())
     if not quiet:
         _print_summary(summary, out)
 
@@ -60,8 +71,38 @@ def _print_summary(s: dict, out: Path) -> None:
     ents = ", ".join(f"{n:,} {k}s" for k, n in s["entities"].items() if n)
     click.echo(f"graph: {ents}")
     click.echo(f"cases: {s['cases']:,}" + "".join(f"  {p}={n}" for p, n in s["patterns"].items()))
+    for note in s.get("not_checked", []):
+        click.echo(f"not checked: {note}")
     click.echo("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in s["timings"].items()))
     click.echo(f"run folder: {out}")
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where to write evaluation.json (default: RUN/evaluation.json).")
+def evaluate(data: Path, run: Path, out: Path | None) -> None:
+    """Score the run folder RUN against DATA/truth.json (planted data)."""
+    import json
+
+    from .evaluate import evaluate as score
+    from .evaluate import format_table
+
+    result = score(data, run)
+    click.echo(format_table(result))
+    target = out or Path(run) / "evaluation.json"
+    target.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    click.echo(f"wrote {target}")
+
+
+@main.command()
+def settings() -> None:
+    """List every setting with its default and meaning."""
+    from .settings import registry
+
+    for s in registry().values():
+        click.echo(f"{s.name:<38} {s.default!s:<8} {s.help}")
 
 
 @main.command()

@@ -58,6 +58,7 @@ class ClaimsGraph:
     ...     "patient_id": pd.Categorical(["P1", "P2", "P1"]),
     ...     "institution_id": pd.Categorical(["H1", "H1", "H2"]),
     ...     "start_time": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-03"]),
+    ...     "visit_type": "outpatient", "total_amount": [10.0, 20.0, 30.0],
     ... })
     >>> g = ClaimsGraph(claims)
     >>> g.n("patient"), g.n("institution")
@@ -72,7 +73,7 @@ class ClaimsGraph:
     def __init__(self, claims: pd.DataFrame, *, patients: pd.DataFrame | None = None,
                  institutions: pd.DataFrame | None = None,
                  doctors: pd.DataFrame | None = None):
-        self.claims = claims
+        self.claims = claims = _complete(claims)
         self.patients = patients
         self.institutions = institutions
         self.doctors = doctors
@@ -262,6 +263,29 @@ class ClaimsGraph:
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}s={self.n(k)}" for k in KINDS if self.n(k))
         return f"<ClaimsGraph claims={len(self)} {sizes}>"
+
+
+def _complete(claims: pd.DataFrame) -> pd.DataFrame:
+    """Add the contract's optional columns that a hand-made claims frame may lack."""
+    n = len(claims)
+    missing = {}
+    for name in ("doctor_id", "diagnosis_code", "terminal_id", "operator_id"):
+        if name not in claims:
+            missing[name] = pd.Categorical([None] * n, categories=pd.Index([], dtype=str))
+    if "card_id" not in claims:
+        missing["card_id"] = claims["patient_id"]
+    if "end_time" not in claims:
+        missing["end_time"] = pd.Series(pd.NaT, index=claims.index, dtype="datetime64[s]")
+    if "fund_amount" not in claims:
+        missing["fund_amount"] = float("nan")
+    if "has_time" not in claims:
+        t = claims["start_time"]
+        missing["has_time"] = (t - t.dt.normalize()).dt.total_seconds().to_numpy() > 0 \
+            if n else np.zeros(0, bool)
+    if not isinstance(claims["visit_type"].dtype, pd.CategoricalDtype):
+        missing["visit_type"] = pd.Categorical(claims["visit_type"],
+                                               categories=["outpatient", "inpatient", "pharmacy"])
+    return claims.assign(**missing) if missing else claims
 
 
 def _count_matrix(r: np.ndarray, c: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:

@@ -17,9 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
+from ._progress import progress_bar
+from .cases import build_cases, entity_scores
+from .detectors import REGISTRY
 from .errors import RunError
 from .graph import KINDS, ClaimsGraph
 from .io import REJECT_COLUMNS, read_folder
+from .settings import for_detector, resolve
 
 __all__ = ["detect_folder", "RUN_FILES"]
 
@@ -41,7 +45,8 @@ class Timer:
             self.seconds[name] = round(time.perf_counter() - t0, 3)
 
 
-def detect_folder(data: str | Path, out: str | Path, *, progress: bool = False) -> dict:
+def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = None,
+                  progress: bool = False) -> dict:
     """Run graphdetect on a data folder and write the run folder; return the summary.
 
     Parameters
@@ -50,23 +55,38 @@ def detect_folder(data: str | Path, out: str | Path, *, progress: bool = False) 
         The data folder (``contract.md``).
     out : str or Path
         The run folder to write; an existing run folder there is replaced whole.
+    settings : dict, optional
+        Resolved settings (:func:`graphdetect.settings.resolve`); defaults otherwise.
     progress : bool
         Show progress bars on stderr.
     """
     out = Path(out)
     _check_target(out)
+    settings = resolve() if settings is None else settings
     timer = Timer()
     with timer.stage("read"):
         claims_data = read_folder(data, progress=progress)
     with timer.stage("graph"):
         graph = ClaimsGraph.from_data(claims_data)
-    cases: list[dict] = []
-    entity_scores: list[tuple[str, str, float, str]] = []
+    findings = []
+    with progress_bar(progress, total=len(REGISTRY), desc="detect") as bar:
+        for name in sorted(REGISTRY):
+            bar.set_postfix_str(name)
+            with timer.stage(f"detect.{name}"):
+                findings += REGISTRY[name].func(graph, **for_detector(settings, name))
+            bar.update()
+    with timer.stage("cases"):
+        cases = build_cases(findings, min_score=settings["cases.min_score"],
+                            max_cases=settings["cases.max_cases"])
+        scores = entity_scores(cases)
     summary = _summary(claims_data, graph, cases, timer)
+    summary["findings"] = len(findings)
+    summary["parameters"] = settings
+    summary["not_checked"] = limitations(claims_data, graph)
     with timer.stage("write"):
         with _atomic_folder(out) as tmp:
             _write_cases(tmp / "cases.jsonl", cases)
-            _write_entity_scores(tmp / "entity_scores.csv", entity_scores)
+            _write_entity_scores(tmp / "entity_scores.csv", scores)
             claims_data.rejects.to_csv(tmp / "rejects.csv", index=False, columns=REJECT_COLUMNS,
                                        lineterminator="\n")
             summary["timings"] = dict(timer.seconds)
@@ -102,6 +122,36 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], timer: Timer) -> dict:
         "parameters": {},
         "timings": {},
     }
+
+
+def limitations(data, graph: ClaimsGraph) -> list[str]:
+    """What this data let no detector check, in words for the summary."""
+    c = graph.claims
+    out = []
+    if data.patients is None:
+        out.append("no patients table: ages, villages, holders' homes and shared addresses "
+                   "were not checked")
+    else:
+        for col, what in (("region_code", "villages and holders' homes"),
+                          ("address_hash", "shared addresses (care homes)")):
+            if col not in data.patients or data.patients[col].isna().all():
+                out.append(f"patients have no {col}: {what} not checked")
+    if data.institutions is None:
+        out.append("no institutions table: ownership, level and institutions' regions were "
+                   "not checked")
+    if len(c) and not c["has_time"].any():
+        out.append("start times carry no time of day: card-pooling runs are whole days and "
+                   "after-hours swipes were not checked")
+    if not (c["visit_type"] == "inpatient").any():
+        out.append("no inpatient claims: collusion_ring, concurrent_stay and split_stay had "
+                   "nothing to examine")
+    if graph.n("terminal") == 0 and graph.n("operator") == 0:
+        out.append("no terminal or operator ids: card_pooling had nothing to group swipes by")
+    if c["diagnosis_code"].isna().all():
+        out.append("no diagnosis codes: split_stay cannot match diagnoses")
+    if graph.n("doctor") == 0:
+        out.append("no doctor ids: rings are found by institution only")
+    return out
 
 
 def _check_target(out: Path) -> None:

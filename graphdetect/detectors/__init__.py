@@ -9,5 +9,5 @@ from .collusion_ring import collusion_ring
 from .concurrent_stay import concurrent_stay
 from .split_stay import split_stay
 
-__all__ = ["REGISTRY", "Detector", "Finding", "Param", "card_pooling", "collusion_ring", "concurrent_stay",
-           "split_stay"]
+__all__ = ["REGISTRY", "Detector", "Finding", "Param", "card_pooling", "collusion_ring",
+           "concurrent_stay", "split_stay"]

@@ -6,8 +6,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._base import Finding, Param, detector, int_at_least, number_in
-from ._features import (amount_cv, far_fraction, hours, in_hospital_elsewhere, logistic,
-                        shared_address)
+from ._features import (
+    amount_cv,
+    far_fraction,
+    hours,
+    in_hospital_elsewhere,
+    logistic,
+    shared_address,
+)
 from ._stays import components, day_str, stays
 
 __all__ = ["card_pooling"]
@@ -175,14 +181,17 @@ def _finding(graph, by: str, rows: np.ndarray, n_runs: int, min_cards: int,
 def _notes(cv, late, far, in_hosp, gap_min, shared, care_home, routine):
     notes = []
     if gap_min is not None:
-        notes.append((f"刷卡间隔中位数{gap_min:.1f}分钟", f"median {gap_min:.1f} min between swipes"))
+        notes.append((f"刷卡间隔中位数{gap_min:.1f}分钟",
+                      f"median {gap_min:.1f} min between swipes"))
     notes.append((f"金额变异系数{cv:.1%}", f"amounts vary by {cv:.1%} (CV)"))
     if late is None:
-        notes.append(("数据无具体时刻，未核查非营业时间", "no times of day: after-hours not checked"))
+        notes.append(("数据无具体时刻，未核查非营业时间",
+                      "no times of day: after-hours not checked"))
     else:
         notes.append((f"{late:.0%}发生在20:00至次日7:00", f"{late:.0%} between 20:00 and 07:00"))
     if far is None:
-        notes.append(("缺少区划信息，未核查持卡人居住地", "no region codes: holders' homes not checked"))
+        notes.append(("缺少区划信息，未核查持卡人居住地",
+                      "no region codes: holders' homes not checked"))
     else:
         notes.append((f"{far:.0%}的持卡人不住在本乡镇", f"{far:.0%} of holders live in another "
                       "township"))

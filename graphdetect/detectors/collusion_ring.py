@@ -1,4 +1,7 @@
-"""collusion_ring: patients admitted together, again and again, to one place (医患合谋, 聚集性就医)."""
+"""collusion_ring: patients admitted together, again and again, to one place.
+
+医患合谋, 诱导住院, 聚集性就医.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""split_stay: discharge and readmission to the same place within days, same diagnosis (分解住院)."""
+"""split_stay: discharge and readmission to one place within days, same diagnosis (分解住院)."""
 
 from __future__ import annotations
 
