@@ -33,13 +33,19 @@ def window_load(inst: np.ndarray, day: np.ndarray, window: int) -> np.ndarray:
 
 
 def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: float,
-           seed: int) -> np.ndarray:
-    """Community label per node of the weighted pair graph (modularity, Leiden)."""
+           seed: int, density: bool = False) -> np.ndarray:
+    """Community label per node of the weighted pair graph (Leiden).
+
+    With ``density=False`` the objective is modularity (RB configuration model); with
+    ``density=True`` it is the constant Potts model, which keeps a group together as
+    long as its average internal weight exceeds ``resolution``.
+    """
     if not len(a):
         return np.arange(n)
     g = ig.Graph(n=n, edges=np.column_stack([a, b]).tolist(), directed=False)
     g.es["weight"] = w.tolist()
-    part = leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition,
+    kind = leidenalg.CPMVertexPartition if density else leidenalg.RBConfigurationVertexPartition
+    part = leidenalg.find_partition(g, kind,
                                     weights="weight", resolution_parameter=resolution,
                                     seed=seed, n_iterations=-1)
     return np.asarray(part.membership)

@@ -36,7 +36,7 @@ def card_pooling(graph, *, run_gap_minutes: int = 10, min_run_cards: int = 8,
                  ) -> list[Finding]:
     """Find terminals or operators that swipe largely the same set of cards in run after run.
 
-    A *run* is a stretch of settlements at one terminal (and, separately, by one
+    A *run* is a stretch of outpatient or pharmacy settlements at one terminal (and, separately, by one
     operator) with at most ``run_gap_minutes`` between swipes and at least
     ``min_run_cards`` distinct cards. Runs at the same terminal sharing at least
     ``min_overlap`` of the smaller run's cards are linked; linked runs, at least
@@ -74,7 +74,8 @@ def card_pooling(graph, *, run_gap_minutes: int = 10, min_run_cards: int = 8,
 def _linked_runs(graph, by: str, gap_s: int, min_run_cards: int, min_runs: int,
                  min_overlap: float) -> list[tuple[np.ndarray, int]]:
     codes = graph.codes(by)
-    rows = np.flatnonzero(codes >= 0)
+    # Inpatient settlements are admissions, not swipes at a counter: rings handle them.
+    rows = np.flatnonzero((codes >= 0) & (graph.claims["visit_type"] != "inpatient").to_numpy())
     if len(rows) < min_run_cards:
         return []
     key = codes[rows].astype(np.int64) << 36 | (graph.seconds[rows] - graph.seconds.min())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ._base import Finding, Param, detector, int_at_least, number_in
 from ._features import amount_cv, logistic
@@ -97,8 +98,8 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     out = []
     for lab in np.unique(label[linked]):
         group = nodes[(label == lab) & linked]
-        if len(group) >= min_members:
-            f = _confirm(graph, adm, load, group, window_days, min_occasions, min_members)
+        for block in _lockstep_blocks(adm, group, window_days, min_members, seed):
+            f = _confirm(graph, adm, block, window_days, min_occasions, min_members)
             if f is not None:
                 out.append(f)
     return out
@@ -111,13 +112,48 @@ def _occasions(day: np.ndarray, window: int) -> np.ndarray:
     return np.cumsum(new) - 1
 
 
-def _confirm(graph, adm: pd.DataFrame, load: np.ndarray, group: np.ndarray, window: int,
-             min_occasions: int, min_members: int) -> Finding | None:
+def _at_host(adm: pd.DataFrame, group: np.ndarray, window: int):
+    """The group's admissions at its main institution, and their occasion numbers."""
     mine = adm["patient"].isin(group).to_numpy()
     host = int(np.bincount(adm["institution"].to_numpy()[mine]).argmax())
     at_host = adm["institution"].to_numpy() == host
     sub = adm[mine & at_host].sort_values(["start", "patient", "row"], kind="stable")
-    occ = _occasions(sub["start"].to_numpy(), window)
+    return host, at_host, sub, _occasions(sub["start"].to_numpy(), window)
+
+
+def _lockstep_blocks(adm: pd.DataFrame, group: np.ndarray, window: int,
+                     min_members: int, seed: int) -> list[np.ndarray]:
+    """Split a community into blocks of patients who attend the same occasions.
+
+    Two rings at one hospital can be joined by a few coincidental co-admissions; their
+    members still attend different occasions. Patients are linked by the Jaccard
+    similarity of their occasion sets, and the group is cut only where the average
+    similarity inside each part exceeds 1/4 (Leiden, constant Potts model): a ring
+    whose members attend largely the same occasions stays whole.
+    """
+    if len(group) < min_members:
+        return []
+    _, _, sub, occ = _at_host(adm, group, window)
+    people = sub.groupby(occ)["patient"].nunique()
+    big = np.isin(occ, people.index[people >= 3])
+    if not big.any():
+        return []
+    pts, pi = np.unique(sub["patient"].to_numpy()[big], return_inverse=True)
+    oc, oi = np.unique(occ[big], return_inverse=True)
+    X = sp.csr_matrix((np.ones(len(pi)), (pi, oi)), shape=(len(pts), len(oc)))
+    X.data[:] = 1
+    shared = sp.triu(X @ X.T, k=1).tocoo()
+    size = np.asarray(X.sum(axis=1)).ravel()
+    jac = shared.data / (size[shared.row] + size[shared.col] - shared.data)
+    label = leiden(len(pts), shared.row, shared.col, jac, resolution=0.25, seed=seed,
+                   density=True)
+    blocks = [pts[label == lab] for lab in np.unique(label)]
+    return [b for b in blocks if len(b) >= min_members]
+
+
+def _confirm(graph, adm: pd.DataFrame, group: np.ndarray, window: int,
+             min_occasions: int, min_members: int) -> Finding | None:
+    host, at_host, sub, occ = _at_host(adm, group, window)
     people = sub.groupby(occ)["patient"].nunique()
     batch = max(3, int(np.ceil(0.3 * len(group))))
     big = people.index[people >= batch].to_numpy()
