@@ -38,3 +38,21 @@ def folder(tmp_path) -> Path:
     d = tmp_path / "data"
     d.mkdir()
     return d
+
+
+@pytest.fixture(scope="session")
+def planted(tmp_path_factory) -> Path:
+    """A small planted-data folder (2,000 people, 150 days), made once per session."""
+    from datasets import generate
+
+    out = tmp_path_factory.mktemp("planted") / "data"
+    generate(out, patients=2000, seed=11, days=150)
+    return out
+
+
+@pytest.fixture(scope="session")
+def planted_graph(planted):
+    from graphdetect import read_folder
+    from graphdetect.graph import ClaimsGraph
+
+    return ClaimsGraph.from_data(read_folder(planted))

@@ -98,7 +98,7 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     out = []
     for lab in np.unique(label[linked]):
         group = nodes[(label == lab) & linked]
-        for block in _lockstep_blocks(adm, group, window_days, min_members, seed):
+        for block in _lockstep_blocks(graph, adm, group, window_days, min_members, seed):
             f = _confirm(graph, adm, block, window_days, min_occasions, min_members)
             if f is not None:
                 out.append(f)
@@ -121,15 +121,16 @@ def _at_host(adm: pd.DataFrame, group: np.ndarray, window: int):
     return host, at_host, sub, _occasions(sub["start"].to_numpy(), window)
 
 
-def _lockstep_blocks(adm: pd.DataFrame, group: np.ndarray, window: int,
+def _lockstep_blocks(graph, adm: pd.DataFrame, group: np.ndarray, window: int,
                      min_members: int, seed: int) -> list[np.ndarray]:
     """Split a community into blocks of patients who attend the same occasions.
 
     Two rings at one hospital can be joined by a few coincidental co-admissions; their
-    members still attend different occasions. Patients are linked by the Jaccard
-    similarity of their occasion sets, and the group is cut only where the average
-    similarity inside each part exceeds 1/4 (Leiden, constant Potts model): a ring
-    whose members attend largely the same occasions stays whole.
+    members still attend different occasions, or see different doctors. Patients are
+    linked by the Jaccard similarity of their occasion sets times the cosine similarity
+    of their doctors, and the group is cut only where the average similarity inside
+    each part exceeds 1/4 (Leiden, constant Potts model): a ring whose members attend
+    largely the same occasions with the same doctors stays whole.
     """
     if len(group) < min_members:
         return []
@@ -144,8 +145,16 @@ def _lockstep_blocks(adm: pd.DataFrame, group: np.ndarray, window: int,
     X.data[:] = 1
     shared = sp.triu(X @ X.T, k=1).tocoo()
     size = np.asarray(X.sum(axis=1)).ravel()
-    jac = shared.data / (size[shared.row] + size[shared.col] - shared.data)
-    label = leiden(len(pts), shared.row, shared.col, jac, resolution=0.25, seed=seed,
+    sim = shared.data / (size[shared.row] + size[shared.col] - shared.data)
+    doc = graph.codes("doctor")[sub["row"].to_numpy()[big]]
+    if (doc >= 0).any():
+        D = sp.csr_matrix((np.ones(int((doc >= 0).sum())), (pi[doc >= 0], doc[doc >= 0])),
+                          shape=(len(pts), graph.n("doctor")))
+        norm = np.sqrt(np.asarray(D.multiply(D).sum(axis=1)).ravel()).clip(min=1e-12)
+        cos = np.asarray(D[shared.row].multiply(D[shared.col]).sum(axis=1)).ravel()
+        known = (norm[shared.row] > 1e-9) & (norm[shared.col] > 1e-9)
+        sim = sim * np.where(known, cos / (norm[shared.row] * norm[shared.col]), 1.0)
+    label = leiden(len(pts), shared.row, shared.col, sim, resolution=0.25, seed=seed,
                    density=True)
     blocks = [pts[label == lab] for lab in np.unique(label)]
     return [b for b in blocks if len(b) >= min_members]
