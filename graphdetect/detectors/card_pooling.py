@@ -36,9 +36,9 @@ def card_pooling(graph, *, run_gap_minutes: int = 10, min_run_cards: int = 8,
                  ) -> list[Finding]:
     """Find terminals or operators that swipe largely the same set of cards in run after run.
 
-    A *run* is a stretch of outpatient or pharmacy settlements at one terminal (and, separately, by one
-    operator) with at most ``run_gap_minutes`` between swipes and at least
-    ``min_run_cards`` distinct cards. Runs at the same terminal sharing at least
+    A *run* is a stretch of outpatient or pharmacy settlements at one terminal (and,
+    separately, by one operator) with at most ``run_gap_minutes`` between swipes and at
+    least ``min_run_cards`` distinct cards. Runs at the same terminal sharing at least
     ``min_overlap`` of the smaller run's cards are linked; linked runs, at least
     ``min_runs`` of them, form a finding. The score rises with repetition,
     near-identical amounts, after-hours swipes, holders who live far away or were in
