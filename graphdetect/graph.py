@@ -19,6 +19,8 @@ from .errors import ParameterError
 __all__ = ["ClaimsGraph", "KINDS", "node_key"]
 
 KINDS = ("patient", "doctor", "institution", "card", "terminal", "operator")
+VISITS = ("outpatient", "inpatient", "pharmacy")
+OUTPATIENT, INPATIENT, PHARMACY = 0, 1, 2
 _COLUMN = {k: f"{k}_id" for k in KINDS}
 #: Which kinds a claim links, for display graphs.
 EDGE_KINDS = (("patient", "institution"), ("patient", "doctor"), ("doctor", "institution"),
@@ -102,6 +104,7 @@ class ClaimsGraph:
                           for a, b in EDGE_KINDS if (a, b) != ("patient", "card"))
         self._neighbours = _neighbour_kinds(edges)
         self._members: dict[str, sp.csr_matrix] = {}
+        self._attributes: dict[tuple[str, str], np.ndarray | None] = {}
         self._incidence: dict[tuple[str, str], sp.csr_matrix] = {}
 
     @classmethod
@@ -144,6 +147,46 @@ class ClaimsGraph:
         """Per claim, the day of start_time as days since 1970-01-01 (int32)."""
         t = self.claims["start_time"].to_numpy().astype("datetime64[s]").astype(np.int64)
         return (t // 86400).astype(np.int32)
+
+    @cached_property
+    def visit(self) -> np.ndarray:
+        """Per claim, the visit type as int8: 0 outpatient, 1 inpatient, 2 pharmacy."""
+        cat = self.claims["visit_type"].cat
+        remap = np.array([VISITS.index(str(c)) for c in cat.categories] + [-1], dtype=np.int8)
+        return remap[cat.codes.to_numpy()]
+
+    @cached_property
+    def amount(self) -> np.ndarray:
+        """Per claim, total_amount as float64."""
+        return self.claims["total_amount"].to_numpy(dtype=np.float64)
+
+    def claim_ids(self, rows: np.ndarray) -> list[str]:
+        """The claim ids of some rows, in the rows' order."""
+        return self.claims["claim_id"].take(rows).astype(str).tolist()
+
+    def ids(self, kind: str, rows: np.ndarray) -> list[str]:
+        """The distinct ids of a kind on some rows, sorted; absent ones left out."""
+        codes = np.unique(self.codes(kind)[rows])
+        return sorted(str(x) for x in self.index(kind)[codes[codes >= 0]])
+
+    def attribute(self, kind: str, column: str) -> np.ndarray | None:
+        """A side-table column aligned with ``index(kind)`` (object array, None if unknown).
+
+        Returns None when the side table or the column is missing altogether.
+        """
+        key = (kind, column)
+        if key not in self._attributes:
+            table = {"patient": self.patients, "institution": self.institutions,
+                     "doctor": self.doctors}.get(kind)
+            if table is None or column not in table:
+                self._attributes[key] = None
+            else:
+                col = table[column]
+                col = col[~col.index.duplicated()].reindex(self.index(kind))
+                values = col.astype(object).to_numpy(copy=True)
+                values[pd.isna(values)] = None
+                self._attributes[key] = values
+        return self._attributes[key]
 
     @cached_property
     def seconds(self) -> np.ndarray:
@@ -283,8 +326,7 @@ def _complete(claims: pd.DataFrame) -> pd.DataFrame:
         missing["has_time"] = (t - t.dt.normalize()).dt.total_seconds().to_numpy() > 0 \
             if n else np.zeros(0, bool)
     if not isinstance(claims["visit_type"].dtype, pd.CategoricalDtype):
-        missing["visit_type"] = pd.Categorical(claims["visit_type"],
-                                               categories=["outpatient", "inpatient", "pharmacy"])
+        missing["visit_type"] = pd.Categorical(claims["visit_type"], categories=list(VISITS))
     return claims.assign(**missing) if missing else claims
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -20,41 +22,41 @@ def hours(graph, rows: np.ndarray) -> np.ndarray | None:
     return (graph.seconds[rows] % 86400) // 3600
 
 
-def region_of(table: pd.DataFrame | None, ids: list[str]) -> list[str | None]:
-    if table is None or "region_code" not in table:
-        return [None] * len(ids)
-    col = table["region_code"]
-    return [None if i not in col.index or pd.isna(col.get(i)) else str(col.get(i)) for i in ids]
+def far_fraction(graph, rows: np.ndarray, institution: int, prefix: int = 9) -> float | None:
+    """Share of the rows' holders whose home region differs from the institution's.
 
-
-def far_fraction(graph, holders: list[str], institution: str, prefix: int = 9) -> float | None:
-    """Share of holders whose home region differs from the institution's (township level).
-
-    None when either table or region is missing.
+    Regions are compared on their first ``prefix`` characters (township level). None
+    when either side's region is unknown.
     """
-    place = region_of(graph.institutions, [institution])[0]
-    homes = [h for h in region_of(graph.patients, holders) if h]
-    if not place or not homes:
+    homes, places = graph.attribute("patient", "region_code"), \
+        graph.attribute("institution", "region_code")
+    if homes is None or places is None or places[institution] is None:
         return None
-    return float(np.mean([h[:prefix] != place[:prefix] for h in homes]))
+    place = str(places[institution])[:prefix]
+    mine = [str(h)[:prefix] for h in homes[np.unique(graph.codes("patient")[rows])]
+            if h is not None]
+    return float(np.mean([h != place for h in mine])) if mine else None
 
 
-def shared_address(graph, holders: list[str]) -> float | None:
-    """Largest share of holders living at one address (address_hash); None if unknown."""
-    p = graph.patients
-    if p is None or "address_hash" not in p:
+def shared_address(graph, rows: np.ndarray) -> float | None:
+    """Largest share of the rows' holders living at one address (address_hash)."""
+    addr = graph.attribute("patient", "address_hash")
+    if addr is None:
         return None
-    addr = p["address_hash"].reindex(holders).dropna()
-    if not len(addr):
+    holders = np.unique(graph.codes("patient")[rows])
+    known = [a for a in addr[holders] if a is not None]
+    if not known:
         return None
-    return float(addr.value_counts().iloc[0] / len(holders))
+    return float(Counter(known).most_common(1)[0][1] / len(holders))
 
 
 def in_hospital_elsewhere(graph, rows: np.ndarray, stays: pd.DataFrame) -> np.ndarray:
     """Per row, whether its patient was inpatient at another institution that day."""
+    patients = graph.codes("patient")[rows]
     if not len(rows) or not len(stays):
         return np.zeros(len(rows), bool)
-    q = pd.DataFrame({"k": np.arange(len(rows)), "patient": graph.codes("patient")[rows],
+    stays = stays[np.isin(stays["patient"].to_numpy(), patients)]
+    q = pd.DataFrame({"k": np.arange(len(rows)), "patient": patients,
                       "day": graph.day[rows], "inst": graph.codes("institution")[rows]})
     m = q.merge(stays[["patient", "institution", "start", "end"]], on="patient")
     hit = (m["day"] > m["start"]) & (m["day"] < m["end"]) & (m["inst"] != m["institution"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..graph import INPATIENT
+
 
 def stays(graph) -> pd.DataFrame:
     """One row per inpatient claim: row, patient and institution codes, start and end day.
@@ -15,8 +17,7 @@ def stays(graph) -> pd.DataFrame:
     claims = graph.claims
     if not len(claims):
         return pd.DataFrame(columns=["row", "patient", "institution", "start", "end", "diagnosis"])
-    inpatient = (claims["visit_type"] == "inpatient").to_numpy()
-    rows = np.flatnonzero(inpatient)
+    rows = np.flatnonzero(graph.visit == INPATIENT)
     end = claims["end_time"].to_numpy()[rows].astype("datetime64[s]").astype(np.int64)
     diagnosis = claims["diagnosis_code"].cat.codes.to_numpy()[rows] \
         if "diagnosis_code" in claims else np.full(len(rows), -1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..graph import INPATIENT
 from ._base import Finding, Param, detector, int_at_least, number_in
 from ._features import (
     amount_cv,
@@ -75,7 +76,7 @@ def _linked_runs(graph, by: str, gap_s: int, min_run_cards: int, min_runs: int,
                  min_overlap: float) -> list[tuple[np.ndarray, int]]:
     codes = graph.codes(by)
     # Inpatient settlements are admissions, not swipes at a counter: rings handle them.
-    rows = np.flatnonzero((codes >= 0) & (graph.claims["visit_type"] != "inpatient").to_numpy())
+    rows = np.flatnonzero((codes >= 0) & (graph.visit != INPATIENT))
     if len(rows) < min_run_cards:
         return []
     key = codes[rows].astype(np.int64) << 36 | (graph.seconds[rows] - graph.seconds.min())
@@ -84,8 +85,11 @@ def _linked_runs(graph, by: str, gap_s: int, min_run_cards: int, min_runs: int,
     new = np.ones(len(order), bool)
     new[1:] = (c[1:] != c[:-1]) | (t[1:] - t[:-1] > gap_s)
     run = np.cumsum(new) - 1
-    card = graph.codes("card")[order]
-    pair = np.unique(run.astype(np.int64) << 32 | card)
+    # A run with fewer swipes than min_run_cards cannot hold that many cards: most runs
+    # are single customers, so drop them before anything is sorted.
+    busy = np.bincount(run)[run] >= min_run_cards
+    pair = np.sort(run[busy].astype(np.int64) << 32 | graph.codes("card")[order[busy]])
+    pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
     prun, pcard = pair >> 32, pair & 0xFFFFFFFF
     size = np.bincount(prun, minlength=run[-1] + 1)
     keep = size[prun] >= min_run_cards
@@ -102,16 +106,19 @@ def _linked_runs(graph, by: str, gap_s: int, min_run_cards: int, min_runs: int,
         & (run_entity[S.row] == run_entity[S.col])
     label = components(len(runs), S.row[link], S.col[link])
     counts = np.bincount(label)
-    out = []
-    for lab in np.flatnonzero(counts >= min_runs):
-        members = runs[label == lab]
-        out.append((order[np.isin(run, members)], len(members)))
-    return out
+    group_of_run = np.full(run[-1] + 1, -1)
+    big = counts[label] >= min_runs
+    group_of_run[runs[big]] = label[big]
+    group = group_of_run[run]
+    mine = np.flatnonzero(group >= 0)
+    mine = mine[np.argsort(group[mine], kind="stable")]
+    cuts = np.flatnonzero(np.diff(group[mine])) + 1
+    return [(order[part], int(counts[group[part[0]]])) for part in np.split(mine, cuts)
+            if len(part)]
 
 
 def _finding(graph, by: str, rows: np.ndarray, n_runs: int, min_cards: int,
              stay_table) -> Finding | None:
-    claims = graph.claims
     card = graph.codes("card")[rows]
     day = graph.day[rows]
     days_per_card = np.unique(card.astype(np.int64) << 32 | day) >> 32
@@ -123,16 +130,15 @@ def _finding(graph, by: str, rows: np.ndarray, n_runs: int, min_cards: int,
     inst_code = np.bincount(graph.codes("institution")[rows]).argmax()
     host = str(graph.index("institution")[inst_code])
     who = str(graph.index(by)[np.bincount(graph.codes(by)[rows]).argmax()])
-    holders = sorted({str(p) for p in graph.index("patient")[graph.codes("patient")[rows]]})
-    cards = sorted({str(x) for x in graph.index("card")[graph.codes("card")[rows]]})
-    doctors = sorted({str(d) for d in claims["doctor_id"].iloc[rows].dropna()}) \
-        if "doctor_id" in claims else []
-    amounts = claims["total_amount"].to_numpy()[rows]
+    holders = graph.ids("patient", rows)
+    cards = graph.ids("card", rows)
+    doctors = graph.ids("doctor", rows)
+    amounts = graph.amount[rows]
     cv = amount_cv(amounts)
     hrs = hours(graph, rows)
     late = None if hrs is None else float(np.mean((hrs >= 20) | (hrs < 7)))
-    far = far_fraction(graph, holders, host)
-    shared = shared_address(graph, holders)
+    far = far_fraction(graph, rows, inst_code)
+    shared = shared_address(graph, rows)
     in_hosp = in_hospital_elsewhere(graph, rows, stay_table)
     n_days = len(np.unique(graph.day[rows]))
     gaps = np.diff(np.sort(graph.seconds[rows]))
@@ -175,7 +181,7 @@ def _finding(graph, by: str, rows: np.ndarray, n_runs: int, min_cards: int,
                "in_hospital_elsewhere": int(in_hosp.sum()),
                "shared_address_share": None if shared is None else round(shared, 3),
                "median_gap_minutes": None if gap_min is None else round(gap_min, 1)}
-    ids = claims["claim_id"].to_numpy()[rows].tolist()
+    ids = graph.claim_ids(rows)
     return Finding("card_pooling", round(score, 4), members, ids, rules, zh, en, metrics)
 
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -95,11 +97,13 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
                    resolution=resolution, seed=seed)
     linked = np.zeros(len(nodes), bool)
     linked[ra[strong]] = linked[rb[strong]] = True
+    rate = _daily_admissions(h, d, graph.n("institution"))
+    adm = adm[np.isin(adm["patient"].to_numpy(), nodes[linked])]
     out = []
     for lab in np.unique(label[linked]):
         group = nodes[(label == lab) & linked]
         for block in _lockstep_blocks(graph, adm, group, window_days, min_members, seed):
-            f = _confirm(graph, adm, block, window_days, min_occasions, min_members)
+            f = _confirm(graph, adm, block, window_days, min_occasions, min_members, rate)
             if f is not None:
                 out.append(f)
     return out
@@ -160,9 +164,20 @@ def _lockstep_blocks(graph, adm: pd.DataFrame, group: np.ndarray, window: int,
     return [b for b in blocks if len(b) >= min_members]
 
 
+def _daily_admissions(inst: np.ndarray, day: np.ndarray, n: int) -> np.ndarray:
+    """Each institution's usual admissions per day over the span of its admissions."""
+    first = np.full(n, np.iinfo(np.int64).max)
+    last = np.full(n, np.iinfo(np.int64).min)
+    np.minimum.at(first, inst, day)
+    np.maximum.at(last, inst, day)
+    count = np.bincount(inst, minlength=n)
+    span = np.where(count > 0, last - first + 1, 1).clip(min=1)
+    return count / span
+
+
 def _confirm(graph, adm: pd.DataFrame, group: np.ndarray, window: int,
-             min_occasions: int, min_members: int) -> Finding | None:
-    host, at_host, sub, occ = _at_host(adm, group, window)
+             min_occasions: int, min_members: int, rate: np.ndarray) -> Finding | None:
+    host, _, sub, occ = _at_host(adm, group, window)
     people = sub.groupby(occ)["patient"].nunique()
     batch = max(3, int(np.ceil(0.3 * len(group))))
     big = people.index[people >= batch].to_numpy()
@@ -175,28 +190,26 @@ def _confirm(graph, adm: pd.DataFrame, group: np.ndarray, window: int,
     sel = sub["patient"].isin(core).to_numpy()
     if len(core) < min_members:
         return None
-    return _finding(graph, adm[at_host], sub[sel], occ[sel], host, window)
+    return _finding(graph, sub[sel], occ[sel], host, window, rate[host])
 
 
-def _finding(graph, host_adm: pd.DataFrame, sub: pd.DataFrame, occ: np.ndarray, host: int,
-             window: int) -> Finding:
+def _finding(graph, sub: pd.DataFrame, occ: np.ndarray, host: int, window: int,
+             rate: float) -> Finding:
     claims = graph.claims
     rows = np.sort(sub["row"].to_numpy())
     n_occ = len(np.unique(occ))
     patients = [str(x) for x in graph.index("patient")[np.unique(sub["patient"])]]
     host_id = str(graph.index("institution")[host])
-    amounts = claims["total_amount"].to_numpy()[rows]
+    amounts = graph.amount[rows]
     length = (sub["end"] - sub["start"]).to_numpy().astype(float)
     cv, los_cv = amount_cv(amounts), amount_cv(length + 1)
     # burst: each occasion's admissions against the host's usual rate over the same span
-    span = max(1, int(host_adm["start"].max() - host_adm["start"].min() + 1))
-    rate = len(host_adm) / span
     per_occ = sub.groupby(occ).agg(n=("patient", "size"), lo=("start", "min"),
                                    hi=("start", "max"))
     expected = rate * (per_occ["hi"] - per_occ["lo"] + 1)
     burst = float(np.median(per_occ["n"] / expected.clip(lower=0.5)))
     doctors, doc_share = _doctors(claims, rows)
-    elderly, village = _people(graph, patients, sub["start"].min())
+    elderly, village = _people(graph, np.unique(sub["patient"].to_numpy()), sub["start"].min())
     inst = graph.institutions
     private = small = None
     if inst is not None and host_id in inst.index:
@@ -242,7 +255,7 @@ def _finding(graph, host_adm: pd.DataFrame, sub: pd.DataFrame, occ: np.ndarray, 
                "village_share": None if village is None else round(village, 3),
                "total_amount": round(total, 2)}
     return Finding("collusion_ring", round(score, 4), members,
-                   claims["claim_id"].to_numpy()[rows].tolist(), rules, zh, en, metrics)
+                   graph.claim_ids(rows), rules, zh, en, metrics)
 
 
 def _doctors(claims: pd.DataFrame, rows: np.ndarray) -> tuple[list[str], float]:
@@ -257,19 +270,16 @@ def _doctors(claims: pd.DataFrame, rows: np.ndarray) -> tuple[list[str], float]:
     return sorted(top.index), float(top.sum() / len(rows))
 
 
-def _people(graph, patients: list[str], first_day: int) -> tuple[float | None, float | None]:
-    t = graph.patients
-    if t is None:
-        return None, None
-    rows = t.reindex(patients)
-    elderly = None
+def _people(graph, codes: np.ndarray, first_day: int) -> tuple[float | None, float | None]:
+    """Share of the patients aged 60 or more, and largest share from one village."""
     year = 1970 + first_day / 365.2425
-    if "birth_date" in t and rows["birth_date"].notna().any():
-        born = rows["birth_date"].dt.year
-        elderly = float(((year - born) >= 60)[born.notna()].mean())
-    elif "birth_year" in t and rows["birth_year"].notna().any():
-        elderly = float(((year - rows["birth_year"]) >= 60)[rows["birth_year"].notna()].mean())
-    village = None
-    if "region_code" in t and rows["region_code"].notna().any():
-        village = float(rows["region_code"].astype(str).value_counts().iloc[0] / len(patients))
+    born = graph.attribute("patient", "birth_date")
+    years = None if born is None else [b.year for b in born[codes] if b is not None]
+    if not years:
+        born = graph.attribute("patient", "birth_year")
+        years = None if born is None else [b for b in born[codes] if b is not None]
+    elderly = float(np.mean([year - y >= 60 for y in years])) if years else None
+    region = graph.attribute("patient", "region_code")
+    known = [] if region is None else [r for r in region[codes] if r is not None]
+    village = Counter(known).most_common(1)[0][1] / len(codes) if known else None
     return elderly, village

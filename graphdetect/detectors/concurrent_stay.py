@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..graph import INPATIENT
 from ._base import Finding, Param, detector, int_at_least
 from ._stays import components, day_str, stays
 
@@ -68,15 +69,14 @@ def concurrent_stay(graph, *, min_overlap_days: int = 1) -> list[Finding]:
 
 
 def _finding(graph, group: pd.DataFrame) -> Finding:
-    claims = graph.claims
     rows = group["row"].to_numpy()
     patient = graph.index("patient")[group["patient"].iat[0]]
     places = [str(graph.index("institution")[h]) for h in group["institution"]]
     lo, hi = int(group["start"].max()), int(group["end"].min())
     overlap = max(0, hi - lo)
     elsewhere = _claims_elsewhere(graph, group)
-    ids = claims["claim_id"].to_numpy()[np.concatenate([rows, elsewhere])].tolist()
-    amount = float(claims["total_amount"].to_numpy()[rows].sum())
+    ids = graph.claim_ids(np.concatenate([rows, elsewhere]))
+    amount = float(graph.amount[rows].sum())
     rules = ["同一时间多家住院"] + (["住院期间异地就医购药"] if len(elsewhere) else [])
     score = min(1.0, 0.7 + 0.02 * min(overlap, 10) + 0.03 * min(len(elsewhere), 3))
     stays_zh = "、".join(f"{p}（{day_str(s)}至{day_str(e)}）" for p, s, e in
@@ -103,7 +103,7 @@ def _claims_elsewhere(graph, group: pd.DataFrame) -> np.ndarray:
     mine = graph.members("patient")
     p = int(group["patient"].iat[0])
     rows = mine.indices[mine.indptr[p]:mine.indptr[p + 1]]
-    rows = rows[(graph.claims["visit_type"].to_numpy()[rows] != "inpatient")]
+    rows = rows[graph.visit[rows] != INPATIENT]
     day, inst = graph.day[rows], graph.codes("institution")[rows]
     hit = np.zeros(len(rows), bool)
     for h, s, e in zip(group["institution"], group["start"], group["end"], strict=True):

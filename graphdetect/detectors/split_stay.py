@@ -84,11 +84,10 @@ def _finding(graph, chain, gaps: np.ndarray, max_gap: int) -> Finding:
     rows = chain["row"].to_numpy()
     patient = graph.index("patient")[chain["patient"].iat[0]]
     host = graph.index("institution")[chain["institution"].iat[0]]
-    ids = claims["claim_id"].to_numpy()[rows].tolist()
-    amount = float(claims["total_amount"].to_numpy()[rows].sum())
+    ids = graph.claim_ids(rows)
+    amount = float(graph.amount[rows].sum())
     dx = str(claims["diagnosis_code"].iat[rows[0]])
-    doctors = sorted({str(d) for d in claims["doctor_id"].iloc[rows].dropna()}) \
-        if "doctor_id" in claims else []
+    doctors = graph.ids("doctor", rows)
     k, g = len(rows), int(gaps.min())
     score = min(1.0, 0.55 + 0.25 * (max_gap + 1 - g) / (max_gap + 1) + 0.1 * (k - 2))
     first_out, back_in = day_str(chain["end"].iat[0]), day_str(chain["start"].iat[1])
