@@ -188,6 +188,14 @@ class ClaimsGraph:
                 self._attributes[key] = values
         return self._attributes[key]
 
+    def label(self, kind: str, id: str, *, en: bool = False) -> str:
+        """An id with its name when a side table gives one: ``某某医院（H001）``."""
+        names = self.attribute(kind, "name")
+        pos = self.index(kind).get_indexer([id])[0]
+        if names is None or pos < 0 or not names[pos]:
+            return str(id)
+        return f"{names[pos]} ({id})" if en else f"{names[pos]}（{id}）"
+
     @cached_property
     def seconds(self) -> np.ndarray:
         """Per claim, start_time as seconds since 1970-01-01 (int64)."""

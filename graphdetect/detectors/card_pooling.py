@@ -162,9 +162,11 @@ def _finding(graph, by: str, rows: np.ndarray, n_runs: int, min_cards: int,
         rules.append("虚假就诊")
     first, last = day_str(graph.day[rows].min()), day_str(graph.day[rows].max())
     who_zh = {"terminal": "终端", "operator": "操作员"}[by]
-    zh = (f"{host}的{who_zh}{who}在{n_days}天（{first}至{last}）里共{n_runs}轮集中刷卡，"
+    place_zh, place_en = graph.label("institution", host), graph.label("institution", host,
+                                                                      en=True)
+    zh = (f"{place_zh}的{who_zh}{who}在{n_days}天（{first}至{last}）里共{n_runs}轮集中刷卡，"
           f"反复使用同一批{len(cards)}张医保卡，共{len(rows)}笔、{amounts.sum():,.2f}元")
-    en = (f"{by.capitalize()} {who} at {host} swiped the same {len(cards)} insurance cards in "
+    en = (f"{by.capitalize()} {who} at {place_en} swiped the same {len(cards)} insurance cards in "
           f"{n_runs} runs on {n_days} days ({first} to {last}): {len(rows)} settlements, "
           f"{amounts.sum():,.2f} yuan")
     notes = _notes(cv, late, far, in_hosp, gap_min, shared, care_home, routine)

@@ -210,12 +210,10 @@ def _finding(graph, sub: pd.DataFrame, occ: np.ndarray, host: int, window: int,
     burst = float(np.median(per_occ["n"] / expected.clip(lower=0.5)))
     doctors, doc_share = _doctors(claims, rows)
     elderly, village = _people(graph, np.unique(sub["patient"].to_numpy()), sub["start"].min())
-    inst = graph.institutions
-    private = small = None
-    if inst is not None and host_id in inst.index:
-        private = inst.at[host_id, "ownership"] == "private" if "ownership" in inst else None
-        small = bool(inst.at[host_id, "level"] <= 1) if "level" in inst and \
-            pd.notna(inst.at[host_id, "level"]) else None
+    ownership = graph.attribute("institution", "ownership")
+    level = graph.attribute("institution", "level")
+    private = ownership is not None and ownership[host] == "private"
+    small = level is not None and level[host] is not None and level[host] <= 1
     z = (-3.0 + 1.5 * min(n_occ, 8) / 4 + 1.5 * (1 - min(cv / 0.3, 1))
          + 1.2 * min(np.log2(max(burst, 1.0)) / 3, 1) + 0.6 * bool(private or small)
          + 0.6 * (elderly or 0) + 0.4 * (village or 0) + 0.5 * doc_share)
@@ -228,11 +226,13 @@ def _finding(graph, sub: pd.DataFrame, occ: np.ndarray, host: int, window: int,
     avg = len(rows) / n_occ
     first, last = day_str(sub["start"].min()), day_str(sub["start"].max())
     total = float(amounts.sum())
-    zh = (f"{len(patients)}名患者在{n_occ}个时段（{first}至{last}）集中入住{host_id}，"
+    place_zh = graph.label("institution", host_id)
+    place_en = graph.label("institution", host_id, en=True)
+    zh = (f"{len(patients)}名患者在{n_occ}个时段（{first}至{last}）集中入住{place_zh}，"
           f"每次平均{avg:.1f}人、{window + 1}天内入院，约为该院同期常规入院量的{burst:.1f}倍；"
           f"{doc_share:.0%}的住院由{'、'.join(doctors) or '（无医师编码）'}收治；"
           f"住院费用变异系数{cv:.1%}，住院天数变异系数{los_cv:.1%}")
-    en = (f"{len(patients)} patients were admitted together to {host_id} on {n_occ} occasions "
+    en = (f"{len(patients)} patients were admitted together to {place_en} on {n_occ} occasions "
           f"({first} to {last}), {avg:.1f} per occasion within {window + 1} days, "
           f"{burst:.1f}x the institution's usual admissions for such a span; "
           f"{doc_share:.0%} of the stays were under {', '.join(doctors) or '(no doctor ids)'}; "

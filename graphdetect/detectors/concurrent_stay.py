@@ -79,9 +79,11 @@ def _finding(graph, group: pd.DataFrame) -> Finding:
     amount = float(graph.amount[rows].sum())
     rules = ["同一时间多家住院"] + (["住院期间异地就医购药"] if len(elsewhere) else [])
     score = min(1.0, 0.7 + 0.02 * min(overlap, 10) + 0.03 * min(len(elsewhere), 3))
-    stays_zh = "、".join(f"{p}（{day_str(s)}至{day_str(e)}）" for p, s, e in
+    stays_zh = "、".join(f"{graph.label('institution', p)}（{day_str(s)}至{day_str(e)}）"
+                        for p, s, e in
                         zip(places, group["start"], group["end"], strict=True))
-    stays_en = "; ".join(f"{p} ({day_str(s)} to {day_str(e)})" for p, s, e in
+    stays_en = "; ".join(f"{graph.label('institution', p, en=True)} ({day_str(s)} to "
+                        f"{day_str(e)})" for p, s, e in
                          zip(places, group["start"], group["end"], strict=True))
     zh = (f"患者{patient}同一时间在{len(set(places))}家机构住院：{stays_zh}，重叠{overlap}天，"
           f"住院费用合计{amount:,.2f}元")

@@ -91,9 +91,11 @@ def _finding(graph, chain, gaps: np.ndarray, max_gap: int) -> Finding:
     k, g = len(rows), int(gaps.min())
     score = min(1.0, 0.55 + 0.25 * (max_gap + 1 - g) / (max_gap + 1) + 0.1 * (k - 2))
     first_out, back_in = day_str(chain["end"].iat[0]), day_str(chain["start"].iat[1])
-    zh = (f"患者{patient}于{first_out}从{host}出院，{int(gaps[0])}天后（{back_in}）以相同诊断{dx}"
-          f"再次入院；同一机构连续{k}次住院、间隔最短{g}天，疑似分解住院，合计{amount:,.2f}元。")
-    en = (f"Patient {patient} was discharged from {host} on {first_out} and readmitted "
+    place_zh, place_en = graph.label("institution", host), graph.label("institution", host,
+                                                                      en=True)
+    zh = (f"患者{patient}于{first_out}从{place_zh}出院，{int(gaps[0])}天后（{back_in}）"
+          f"以相同诊断{dx}再次入院；同一机构连续{k}次住院、间隔最短{g}天，疑似分解住院，合计{amount:,.2f}元。")
+    en = (f"Patient {patient} was discharged from {place_en} on {first_out} and readmitted "
           f"{int(gaps[0])} day(s) later ({back_in}) with the same diagnosis {dx}; {k} stays in a "
           f"row at one institution, shortest gap {g} day(s), {amount:,.2f} yuan in all.")
     members = [("patient", str(patient), "patient"), ("institution", str(host), "host")]
