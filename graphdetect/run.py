@@ -7,6 +7,7 @@ an interrupted or failed run never leaves a half-written folder behind.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -82,6 +83,7 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
     summary = _summary(claims_data, graph, cases, timer)
     summary["findings"] = len(findings)
     summary["parameters"] = settings
+    summary["run_id"] = run_id(summary)
     summary["not_checked"] = limitations(claims_data, graph)
     with timer.stage("write"):
         with _atomic_folder(out) as tmp:
@@ -122,6 +124,17 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], timer: Timer) -> dict:
         "parameters": {},
         "timings": {},
     }
+
+
+def run_id(summary: dict) -> str:
+    """A run's id: a hash of what made it (input files, parameters, version).
+
+    The same input and parameters give the same id on any machine.
+    """
+    made_of = {"inputs": {k: v["sha256"] for k, v in summary["inputs"].items()},
+               "parameters": summary["parameters"], "version": summary["graphdetect_version"]}
+    digest = hashlib.sha256(json.dumps(made_of, sort_keys=True).encode("utf-8")).hexdigest()
+    return f"run-{digest[:12]}"
 
 
 def limitations(data, graph: ClaimsGraph) -> list[str]:
