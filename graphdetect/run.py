@@ -84,6 +84,7 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
     summary["findings"] = len(findings)
     summary["parameters"] = settings
     summary["run_id"] = run_id(summary)
+    summary["data_folder"] = str(Path(data).resolve())
     summary["not_checked"] = limitations(claims_data, graph)
     with timer.stage("write"):
         with _atomic_folder(out) as tmp:
