@@ -97,6 +97,66 @@ def evaluate(data: Path, run: Path, out: Path | None) -> None:
 
 
 @main.command()
+@click.argument("run", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--db", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Review database (SQLite; created if missing).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+def serve(run: Path, db: Path, host: str, port: int, threads: int) -> None:
+    """Serve the review UI for the run folder RUN."""
+    from waitress import serve as waitress_serve
+
+    from .review import create_app
+    from .review.store import ReviewStore
+
+    app = create_app({"RUN": str(run), "DB": str(db)})
+    users = ReviewStore(db).users()
+    click.echo(f"graphdetect review UI for {run} on http://{host}:{port}/")
+    if users:
+        click.echo("log in as: " + ", ".join(f"{u['name']} ({u['role']})" for u in users))
+    else:
+        click.echo(f"no users yet: graphdetect users add NAME --role admin --db {db}")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="graphdetect")
+
+
+@main.group()
+def users() -> None:
+    """Manage the review UI's accounts."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["investigator", "reviewer", "admin"]),
+              help="What the user may see and do.")
+@click.option("--db", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Review database (SQLite; created if missing).")
+def users_add(name: str, role: str, db: Path) -> None:
+    """Create or update user NAME; the password comes from GRAPHDETECT_PASSWORD or a prompt."""
+    import os
+
+    from .review.store import ReviewStore
+
+    password = os.environ.get("GRAPHDETECT_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise click.UsageError("set GRAPHDETECT_PASSWORD or run in a terminal to be asked")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    ReviewStore(db).add_user(name, role, password)
+    click.echo(f"user {name} ({role}) saved in {db}")
+
+
+@users.command("list")
+@click.option("--db", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def users_list(db: Path) -> None:
+    """List the accounts of a review database."""
+    from .review.store import ReviewStore
+
+    for u in ReviewStore(db).users():
+        click.echo(f"{u['name']:<20} {u['role']:<13} {u['created_at']}")
+
+
+@main.command()
 def settings() -> None:
     """List every setting with its default and meaning."""
     from .settings import registry

@@ -1,0 +1,179 @@
+"""Take a case's evidence rows, whole, from the very files the detection run read.
+
+The run recorded each input file's SHA-256; a file that has changed since is refused, so
+a package never mixes one run's case with another day's data. Rows come back twice: as
+the user wrote them (every column, unknown extra ones included, as text) for
+``claims.csv``, and typed by the same ingestion the run used, for the report.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..io import read_folder
+from ..io._read import iter_batches, open_source, sha256_file
+from ..schema import TABLES, canonical_names
+from ._common import ExportError
+
+_SIDE_KEYS = {"patients": "patient_id", "institutions": "institution_id",
+              "doctors": "doctor_id"}
+
+
+@dataclass
+class Evidence:
+    """The evidence claims of one case and the side-table rows of their entities.
+
+    Attributes
+    ----------
+    header : list of str
+        The claims file's column names as written.
+    rows : list of list of str
+        One row per evidence claim, every column as text, in file order.
+    columns : dict
+        Canonical column name -> positions in ``header`` that carry it (aliases included).
+    claims : pandas.DataFrame
+        The same rows, typed as :func:`graphdetect.read_folder` types them.
+    patients, institutions, doctors : pandas.DataFrame or None
+        Side-table rows of the entities the claims name, indexed by id.
+    sources : dict
+        Per input file: its table and SHA-256 (checked against the run's summary).
+    """
+
+    header: list[str]
+    rows: list[list[str]]
+    columns: dict[str, list[int]]
+    claims: pd.DataFrame
+    patients: pd.DataFrame | None = None
+    institutions: pd.DataFrame | None = None
+    doctors: pd.DataFrame | None = None
+    sources: dict = field(default_factory=dict)
+
+
+def load_evidence(summary: dict, claim_ids: list[str], *, data: str | Path | None = None
+                  ) -> Evidence:
+    """Read the evidence claims of a case from the run's data folder.
+
+    Parameters
+    ----------
+    summary : dict
+        The run's ``summary.json``.
+    claim_ids : list of str
+        The case's evidence claim ids.
+    data : str or Path, optional
+        Where the data folder lies now, when it moved since the run.
+
+    Raises
+    ------
+    ExportError
+        When an input file is missing or changed, or an evidence claim is not found.
+    """
+    folder = Path(data) if data is not None else Path(summary.get("data_folder") or "")
+    inputs = summary.get("inputs") or {}
+    if not folder.is_dir():
+        raise ExportError(f"{folder}: the run's data folder is not there; "
+                          "pass --data FOLDER where it lies now")
+    files = _check_inputs(folder, inputs, summary.get("run_id", "?"))
+    if "claims" not in files:
+        raise ExportError(f"run {summary.get('run_id')}: summary.json names no claims file")
+    with tempfile.TemporaryDirectory(prefix="graphdetect-evidence-") as tmp:
+        src_header, claims_raw = _filter(files["claims"], "claims", "claim_id", set(claim_ids))
+        pq.write_table(claims_raw, Path(tmp) / "claims.parquet")
+        ids = {key.replace("_id", "s"): _ids(claims_raw, src_header, key)
+               for key in ("patient_id", "institution_id", "doctor_id")}
+        for table, key in _SIDE_KEYS.items():
+            if table in files:
+                _, raw = _filter(files[table], table, key, ids[table])
+                pq.write_table(raw, Path(tmp) / f"{table}.parquet")
+        typed = read_folder(tmp)
+    rejected = {int(r) - 1 for r, f in zip(typed.rejects["line"], typed.rejects["file"],
+                                           strict=True) if f == "claims.parquet"}
+    keep = [i for i in range(claims_raw.num_rows) if i not in rejected]
+    rows = _text_rows(claims_raw.take(pa.array(keep, pa.int64())))
+    claims = typed.claims.reset_index(drop=True)
+    missing = sorted(set(claim_ids) - set(claims["claim_id"].astype(str)))
+    if missing:
+        raise ExportError(f"{len(missing)} evidence claim(s) of the case are not accepted rows "
+                          f"of {files['claims'].name} (first: {missing[0]!r})")
+    columns: dict[str, list[int]] = {}
+    for i, name in enumerate(src_header):
+        for canon in canonical_names(TABLES["claims"], [name]).values():
+            columns.setdefault(canon, []).append(i)
+    return Evidence(
+        header=src_header, rows=rows, columns=columns, claims=claims,
+        patients=_indexed(typed.patients, "patient_id"),
+        institutions=_indexed(typed.institutions, "institution_id"),
+        doctors=_indexed(typed.doctors, "doctor_id"),
+        sources={name: {"table": info.get("table"), "sha256": info.get("sha256")}
+                 for name, info in sorted(inputs.items())},
+    )
+
+
+def _check_inputs(folder: Path, inputs: dict, run_id: str) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for name, info in sorted(inputs.items()):
+        table = info.get("table")
+        if table not in TABLES:
+            continue
+        path = folder / name
+        if not path.is_file():
+            raise ExportError(f"{path}: input file of run {run_id} is missing; pass --data "
+                              "FOLDER where the run's data lies now")
+        if sha256_file(path) != info.get("sha256"):
+            raise ExportError(f"{path}: changed since run {run_id} read it (SHA-256 differs); "
+                              "evidence must come from the file the run read")
+        files[table] = path
+    return files
+
+
+def _filter(path: Path, table: str, key: str, wanted: set[str]) -> tuple[list[str], pa.Table]:
+    """The rows of a file whose ``key`` (trimmed) is wanted, raw, all columns."""
+    src = open_source(path, TABLES[table])
+    value_set = pa.array(sorted(wanted), pa.string())
+    kept: list[pa.RecordBatch] = []
+    schema = None
+    for batch in iter_batches(src):
+        schema = batch.raw.schema
+        text = pc.utf8_trim_whitespace(batch.columns[key].cast(pa.string()))
+        mask = pc.fill_null(pc.is_in(text, value_set=value_set), False)
+        if len(wanted) and pc.any(mask).as_py():
+            kept.append(batch.raw.filter(mask))
+    if schema is None:
+        schema = pa.schema([(f"c{i}", pa.string()) for i in range(len(src.header))])
+    raw = pa.Table.from_batches(kept, schema=schema) if kept else schema.empty_table()
+    header = src.header if src.kind == "csv" else list(schema.names)
+    return header, raw
+
+
+def _ids(raw: pa.Table, header: list[str], key: str) -> set[str]:
+    pos = canonical_names(TABLES["claims"], header)
+    col = next((i for i, name in pos.items() if name == key), None)
+    if col is None:
+        return set()
+    text = pc.utf8_trim_whitespace(raw.column(col).cast(pa.string()))
+    return {v for v in text.to_pylist() if v}
+
+
+def _text_rows(t: pa.Table) -> list[list[str]]:
+    cols = []
+    for col in t.columns:
+        try:
+            values = col.cast(pa.string()).to_pylist()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values = [None if v is None else str(v) for v in col.to_pylist()]
+        cols.append(["" if v is None else v for v in values])
+    return [list(r) for r in zip(*cols, strict=True)] if cols else []
+
+
+def _indexed(frame: pd.DataFrame | None, key: str) -> pd.DataFrame | None:
+    if frame is None:
+        return None
+    frame = frame.copy()
+    frame[key] = frame[key].astype(str)
+    return frame.drop_duplicates(key).set_index(key, drop=False)

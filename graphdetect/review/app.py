@@ -1,0 +1,189 @@
+"""The review UI's application factory.
+
+Configuration comes from a mapping, then ``instance/config.py``, then ``GRAPHDETECT_*``
+environment variables (Flask's ``from_prefixed_env``). Required: ``RUN`` (a run folder)
+and ``DB`` (the review database).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from datetime import datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_currency
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_babel import Babel
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from .data import RunView
+from .store import ReviewStore
+
+__all__ = ["create_app", "WEB_DIR"]
+
+WEB_DIR = Path(os.environ.get("GRAPHDETECT_WEB_DIR", Path(__file__).resolve().parents[2] / "web"))
+LANGUAGES = ("zh", "en")
+
+
+def _secret_key(instance: Path) -> str:
+    """A per-installation secret kept in the instance folder, made on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the review app.
+
+    Parameters
+    ----------
+    config : dict, optional
+        Overrides: ``RUN``, ``DB``, ``SECRET_KEY``, ``GRAPH_SOURCE`` (``embedded`` or
+        ``neo4j``), ``SESSION_COOKIE_SECURE``, ``MAX_EXPAND`` …
+    """
+    app = Flask(__name__, template_folder=str(WEB_DIR / "templates"),
+                static_folder=str(WEB_DIR / "static"), instance_relative_config=True)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=8 * 3600, WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE="zh", BABEL_TRANSLATION_DIRECTORIES=str(WEB_DIR / "translations"),
+        GRAPH_SOURCE="embedded", MAX_EXPAND=50, TIMEZONE="Asia/Shanghai", PAGE_SIZE=50, JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("GRAPHDETECT")
+    if config:  # explicit arguments win over files and environment
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+    app.extensions["review_store"] = ReviewStore(app.config["DB"])
+    app.extensions["run_view"] = RunView(app.config["RUN"])
+    app.extensions["blind_tokens"] = {}
+
+    CSRFProtect(app)
+    Babel(app, locale_selector=_locale)
+    login = LoginManager(app)
+    login.login_view = "auth.login"
+    login.login_message = None
+
+    from .auth import User, bp as auth_bp
+    from .views_admin import bp as admin_bp
+    from .views_cases import bp as cases_bp
+    from .views_entities import bp as entities_bp
+
+    @login.user_loader
+    def load_user(name: str):
+        row = app.extensions["review_store"].user(name)
+        return User(row["name"], row["role"]) if row else None
+
+    @login.unauthorized_handler
+    def unauthorized():
+        if _wants_json():
+            return _error(401, "login required")
+        from flask import redirect, url_for
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    for bp in (auth_bp, cases_bp, entities_bp, admin_bp):
+        app.register_blueprint(bp)
+
+    @app.before_request
+    def remember_language():
+        lang = request.args.get("lang")
+        if lang in LANGUAGES:
+            session["lang"] = lang
+
+    @app.after_request
+    def audit_and_secure(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
+        if request.endpoint and request.endpoint != "static" and \
+                current_user.is_authenticated and not g.get("audited"):
+            store().audit(user=current_user.id, role=current_user.role,
+                          action=f"view {request.endpoint}", target=request.full_path,
+                          detail=str(response.status_code), ip=request.remote_addr or "")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return _error(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return _error(400, f"CSRF check failed: {exc.description}")
+
+    @app.template_filter("yuan")
+    def yuan(value) -> str:
+        if value is None or value == "":
+            return ""
+        return format_currency(float(value), "CNY", locale="zh_CN" if _locale() == "zh" else "en")
+
+    @app.template_filter("when")
+    def when(value) -> str:
+        if not value:
+            return ""
+        stamp = datetime.fromisoformat(str(value))
+        if stamp.tzinfo is not None:  # audit times are UTC; show the bureau's local time
+            stamp = stamp.astimezone(ZoneInfo(app.config["TIMEZONE"]))
+        return stamp.strftime("%Y-%m-%d %H:%M")
+
+    @app.template_filter("with_page")
+    def with_page(args, page: int) -> str:
+        return urlencode({**{k: v for k, v in args.items() if k != "page"}, "page": page})
+
+    @app.context_processor
+    def inject():
+        from .roles import can_decide, is_blind
+        role = current_user.role if current_user.is_authenticated else None
+        return {"lang": _locale(), "role": role, "blind": bool(role and is_blind(role)),
+                "can_decide": bool(role and can_decide(role)), "run": view()}
+
+    return app
+
+
+def _locale() -> str:
+    return session.get("lang") or "zh"
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _error(status: int, message: str):
+    titles = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+              405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error"}
+    title = titles.get(status, "Error")
+    if _wants_json():
+        return jsonify({"error": {"status": status, "title": title, "message": message}}), status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def store() -> ReviewStore:
+    from flask import current_app
+    return current_app.extensions["review_store"]
+
+
+def view() -> RunView:
+    from flask import current_app
+    return current_app.extensions["run_view"]
+
+
+def audit(action: str, target: str = "", detail: str = "") -> None:
+    """Record a named action (a decision, an export) in the audit log for this request."""
+    store().audit(user=current_user.id, role=current_user.role, action=action, target=target,
+                  detail=detail, ip=request.remote_addr or "")
+    g.audited = True

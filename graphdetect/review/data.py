@@ -1,0 +1,140 @@
+"""A run folder as the review UI sees it: cases, their claims and networks, entities.
+
+The claims graph is built on first use from the data folder the run was made from.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter, defaultdict
+from functools import cached_property
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from ..errors import RunError
+from ..graph import EDGE_KINDS, KINDS, ClaimsGraph, node_key
+from ..io import read_folder
+from ..run import load_summary
+
+__all__ = ["RunView", "CLAIM_COLUMNS"]
+
+CLAIM_COLUMNS = ["claim_id", "patient_id", "institution_id", "doctor_id", "visit_type",
+                 "start_time", "end_time", "total_amount", "fund_amount", "diagnosis_code",
+                 "terminal_id", "operator_id", "card_id"]
+
+
+class RunView:
+    """Read-only access to one run folder and the claims behind it."""
+
+    def __init__(self, run: str | Path, *, data: str | Path | None = None):
+        self.path = Path(run)
+        self.summary = load_summary(self.path)
+        self.run_id = self.summary.get("run_id", self.path.name)
+        with open(self.path / "cases.jsonl", encoding="utf-8") as f:
+            self.cases = [json.loads(line) for line in f if line.strip()]
+        self.by_id = {c["case_id"]: c for c in self.cases}
+        self.data_folder = Path(data or self.summary.get("data_folder", ""))
+        self._lock = threading.Lock()
+        self.entity_cases: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for c in self.cases:
+            for m in c["members"]:
+                self.entity_cases[(m["kind"], m["id"])].append(c["case_id"])
+
+    def case(self, case_id: str) -> dict | None:
+        return self.by_id.get(case_id)
+
+    @staticmethod
+    def host(case: dict) -> str | None:
+        """The case's main institution (its host), if it names one."""
+        for m in case["members"]:
+            if m["kind"] == "institution":
+                return m["id"]
+        return None
+
+    # -- the claims behind the run -------------------------------------------------------
+    @property
+    def graph(self) -> ClaimsGraph:
+        with self._lock:
+            return self._graph
+
+    @cached_property
+    def _graph(self) -> ClaimsGraph:
+        if not self.data_folder.is_dir():
+            raise RunError(f"{self.path}: its data folder {self.data_folder} is not there")
+        return ClaimsGraph.from_data(read_folder(self.data_folder))
+
+    @cached_property
+    def _row_of(self) -> pd.Index:
+        return pd.Index(self.graph.claims["claim_id"].astype(str))
+
+    def rows(self, claim_ids: list[str]) -> np.ndarray:
+        pos = self._row_of.get_indexer(claim_ids)
+        return pos[pos >= 0]
+
+    def claims(self, claim_ids: list[str]) -> pd.DataFrame:
+        """The claims with these ids, all contract columns, in time order."""
+        frame = self.graph.claims.iloc[self.rows(claim_ids)]
+        cols = [c for c in CLAIM_COLUMNS if c in frame]
+        return frame[cols].sort_values(["start_time", "claim_id"], kind="stable")
+
+    def network(self, case: dict) -> nx.Graph:
+        """The case's network: its members and the entities its evidence claims link.
+
+        Edges are weighted by the number of evidence claims that link the two ends.
+        """
+        g = self.graph
+        rows = self.rows(case["claim_ids"])
+        roles = {(m["kind"], m["id"]): m["role"] for m in case["members"]}
+        G = nx.Graph(hidden=0)
+        for (kind, id), role in roles.items():
+            G.add_node(node_key(kind, id), kind=kind, id=id, role=role, claims=0, hidden=0)
+        edges = EDGE_KINDS
+        if g.cards_are_patients:
+            edges = tuple(e for e in EDGE_KINDS if "card" not in e)
+        codes = {k: g.codes(k)[rows] for k in KINDS}
+        for kind in KINDS:
+            for code, n in Counter(codes[kind][codes[kind] >= 0].tolist()).items():
+                key = node_key(kind, str(g.index(kind)[code]))
+                if key not in G:
+                    G.add_node(key, kind=kind, id=str(g.index(kind)[code]), role="linked",
+                               claims=0, hidden=0)
+                G.nodes[key]["claims"] = n
+        for a, b in edges:
+            ok = (codes[a] >= 0) & (codes[b] >= 0)
+            for (x, y), n in Counter(zip(codes[a][ok].tolist(), codes[b][ok].tolist(),
+                                         strict=True)).items():
+                ka, kb = node_key(a, str(g.index(a)[x])), node_key(b, str(g.index(b)[y]))
+                if ka != kb:
+                    G.add_edge(ka, kb, weight=n)
+        return G
+
+    def expand(self, kind: str, id: str, *, max_neighbors: int = 50) -> nx.Graph:
+        """An entity and its neighbours in the whole claims graph, hub-capped."""
+        return self.graph.ego_network(kind, id, radius=1, max_neighbors=max_neighbors)
+
+    def entity(self, kind: str, id: str) -> dict | None:
+        """What the claims say about one entity, and the cases that name it."""
+        g = self.graph
+        try:
+            rows = g.claims_of(kind, id)
+        except KeyError:
+            return None
+        claims = g.claims.iloc[rows]
+        by_type = claims["visit_type"].astype(str).value_counts().sort_index()
+        out = {"kind": kind, "id": id, "label": g.label(kind, id) if kind in (
+            "institution", "doctor") else id, "claims": int(len(rows)),
+            "total_amount": round(float(g.amount[rows].sum()), 2),
+            "first": str(claims["start_time"].min()) if len(rows) else None,
+            "last": str(claims["start_time"].max()) if len(rows) else None,
+            "by_visit_type": {k: int(v) for k, v in by_type.items()},
+            "cases": list(self.entity_cases.get((kind, id), []))}
+        for other in ("institution", "doctor", "patient"):
+            if other != kind:
+                top = claims[f"{other}_id"].astype(str).value_counts().head(5)
+                out[f"top_{other}s"] = [{"id": i, "claims": int(n)} for i, n in top.items()
+                                       if i != "nan"]
+        return out

@@ -1,0 +1,55 @@
+"""The audit log, for admins: browse, filter, download."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+
+from .app import audit, store
+from .auth import roles_required
+
+bp = Blueprint("admin", __name__)
+COLUMNS = ["id", "at", "user", "role", "action", "target", "detail", "ip"]
+
+
+def _page() -> tuple[list[dict], int, dict]:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        abort(400, "page must be a whole number")
+    size = 100
+    rows, total = store().audit_log(limit=size, offset=(page - 1) * size,
+                                    user=request.args.get("user") or None,
+                                    action=request.args.get("action") or None)
+    return rows, total, {"page": page, "size": size, "total": total,
+                         "pages": max(1, -(-total // size))}
+
+
+@bp.route("/admin/audit")
+@roles_required("admin")
+def audit_page():
+    rows, total, paging = _page()
+    return render_template("audit.html", rows=rows, paging=paging, args=request.args)
+
+
+@bp.route("/api/admin/audit")
+@roles_required("admin")
+def api_audit():
+    rows, total, paging = _page()
+    return jsonify({"paging": paging, "audit": rows})
+
+
+@bp.route("/admin/audit.csv")
+@roles_required("admin")
+def audit_csv():
+    rows, total = store().audit_log(limit=10**9, user=request.args.get("user") or None,
+                                    action=request.args.get("action") or None)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    audit("download audit", "", f"{total} rows")
+    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=audit.csv"})

@@ -1,0 +1,281 @@
+"""The queue of cases and the case page, each with its JSON twin."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template
+from flask import request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import Length
+
+from ..graph import KINDS
+from .app import audit, store, view
+from .present import Presenter
+from .roles import can_decide, is_blind
+from .store import STATUSES, TRANSITIONS, WorkflowError
+
+bp = Blueprint("cases", __name__)
+
+SORTS = {"score": lambda c: (-c["score"], c["case_id"]), "case_id": lambda c: c["case_id"],
+         "pattern": lambda c: (c["pattern"], -c["score"]),
+         "status": lambda c: (STATUSES.index(c["status"]), -c["score"]),
+         "amount": lambda c: (-c["metrics"].get("total_amount", 0), c["case_id"])}
+PATTERN_LABELS = {"collusion_ring": _l("Collusion ring"), "card_pooling": _l("Card pooling"),
+                  "concurrent_stay": _l("Concurrent stays"), "split_stay": _l("Split stays")}
+STATUS_LABELS = {"new": _l("New"), "in_review": _l("In review"), "confirmed": _l("Confirmed"),
+                 "dismissed": _l("Dismissed"), "referred": _l("Referred")}
+
+
+class DecisionForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[], validate_choice=False)
+    assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
+    reason = StringField(_l("Reason"), validators=[Length(max=500)])
+    body = TextAreaField(_l("Note"), validators=[Length(max=5000)])
+
+
+def presenter(case: dict) -> Presenter:
+    g = None
+    if is_blind(current_user.role):
+        g = view().graph
+    return Presenter(case, blind=is_blind(current_user.role),
+                     names=(lambda k, i: _name(g, k, i)) if g else None,
+                     secret=current_app.config["SECRET_KEY"].encode())
+
+
+def _name(g, kind: str, id: str) -> str | None:
+    names = g.attribute(kind, "name") if kind in ("institution", "doctor") else None
+    if names is None:
+        return None
+    pos = g.index(kind).get_indexer([id])[0]
+    return names[pos] if pos >= 0 else None
+
+
+def _get_case(case_id: str) -> dict:
+    case = view().case(case_id)
+    if case is None:
+        abort(404, f"no case {case_id}")
+    return case
+
+
+def _queue_rows() -> tuple[list[dict], int, dict, dict]:
+    v, args = view(), request.args
+    states = store().states(v.run_id)
+    blind = is_blind(current_user.role)
+    rows = []
+    for c in v.cases:
+        st = states.get(c["case_id"], {"status": "new", "assignee": None})
+        rows.append({**c, "status": st["status"], "assignee": st["assignee"]})
+    counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
+    q = args.get("q", "").strip()
+    if q and not blind:
+        rows = [r for r in rows if any(q == m["id"] for m in r["members"]) or q == r["case_id"]]
+    for key in ("pattern", "status"):
+        if args.get(key):
+            rows = [r for r in rows if r[key] == args[key]]
+    if args.get("assignee"):
+        rows = [r for r in rows if (r["assignee"] or "") == args["assignee"]]
+    if args.get("institution") and not blind:
+        rows = [r for r in rows if any(m["kind"] == "institution" and m["id"] ==
+                                       args["institution"] for m in r["members"])]
+    try:
+        min_score = float(args.get("min_score", 0) or 0)
+    except ValueError:
+        abort(400, "min_score must be a number")
+    rows = [r for r in rows if r["score"] >= min_score]
+    rows.sort(key=SORTS.get(args.get("sort", "score"), SORTS["score"]))
+    total = len(rows)
+    size = current_app.config["PAGE_SIZE"]
+    try:
+        page = max(1, int(args.get("page", 1)))
+    except ValueError:
+        abort(400, "page must be a whole number")
+    paging = {"page": page, "size": size, "total": total, "pages": max(1, -(-total // size))}
+    return rows[(page - 1) * size: page * size], total, counts, paging
+
+
+def _row_json(r: dict) -> dict:
+    p = presenter(r)
+    c = p.case()
+    host = view().host(r)
+    return {"case_id": r["case_id"], "pattern": r["pattern"], "score": r["score"],
+            "status": r["status"], "assignee": r["assignee"], "rules": r["rules"],
+            "institution": p.entity("institution", host) if host else None,
+            "members": len(r["members"]), "claims": len(r["claim_ids"]),
+            "total_amount": r["metrics"].get("total_amount"), "explanation": c["explanation"]}
+
+
+@bp.route("/")
+@login_required
+def queue():
+    rows, total, counts, paging = _queue_rows()
+    return render_template("queue.html", rows=[_row_json(r) for r in rows], counts=counts,
+                           paging=paging, args=request.args, patterns=PATTERN_LABELS,
+                           statuses=STATUS_LABELS, users=store().users())
+
+
+@bp.route("/api/cases")
+@login_required
+def api_queue():
+    rows, total, counts, paging = _queue_rows()
+    return jsonify({"run_id": view().run_id, "counts": counts, "paging": paging,
+                    "cases": [_row_json(r) for r in rows]})
+
+
+def _case_payload(case: dict) -> dict:
+    p = presenter(case)
+    st = store().state(view().run_id, case["case_id"])
+    history = store().history(view().run_id, case["case_id"])
+    if is_blind(current_user.role):
+        history = [{**h, "author": "—" if h["author"] != current_user.id else h["author"],
+                    "assignee": None, "reason": p.text(h["reason"]), "body": p.text(h["body"])}
+                   for h in history]
+    return {**p.case(), "status": st["status"],
+            "assignee": None if is_blind(current_user.role) else st["assignee"],
+            "history": history, "next_statuses": list(TRANSITIONS[st["status"]])}
+
+
+@bp.route("/cases/<case_id>")
+@login_required
+def case_page(case_id: str):
+    case = _get_case(case_id)
+    payload = _case_payload(case)
+    form = DecisionForm()
+    form.status.choices = [("", "—")] + [(s, STATUS_LABELS[s]) for s in
+                                         payload["next_statuses"]]
+    form.assignee.choices = [("", "—")] + [(u["name"], u["name"]) for u in store().users()]
+    claims = presenter(case).claims(_claims_records(case))
+    return render_template("case.html", case=payload, form=form, claims=claims,
+                           patterns=PATTERN_LABELS, statuses=STATUS_LABELS)
+
+
+@bp.route("/api/cases/<case_id>")
+@login_required
+def api_case(case_id: str):
+    return jsonify(_case_payload(_get_case(case_id)))
+
+
+def _claims_records(case: dict) -> list[dict]:
+    frame = view().claims(case["claim_ids"])
+    out = []
+    for rec in frame.astype(object).where(frame.notna(), None).to_dict("records"):
+        out.append({k: (None if v is None else (round(v, 2) if isinstance(v, float) else str(v)))
+                    for k, v in rec.items()})
+    return out
+
+
+@bp.route("/api/cases/<case_id>/claims")
+@login_required
+def api_claims(case_id: str):
+    case = _get_case(case_id)
+    return jsonify({"case_id": case_id, "claims": presenter(case).claims(_claims_records(case))})
+
+
+@bp.route("/cases/<case_id>/claims.csv")
+@login_required
+def claims_csv(case_id: str):
+    case = _get_case(case_id)
+    rows = presenter(case).claims(_claims_records(case))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["claim_id"],
+                       lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    audit("download claims", case_id, f"{len(rows)} claims")
+    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename=claims-{_safe(case_id)}.csv"})
+
+
+def _safe(s: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s)[:80]
+
+
+def _remember(case: dict, elements: dict, G) -> dict:
+    """Blind viewers get tokens; remember which real node each stands for."""
+    tokens = current_app.extensions["blind_tokens"]
+    p = presenter(case)
+    for key, d in G.nodes(data=True):
+        tokens[(case["case_id"], p.key(d["kind"], d["id"]))] = key
+    return elements
+
+
+@bp.route("/api/cases/<case_id>/network")
+@login_required
+def api_network(case_id: str):
+    case = _get_case(case_id)
+    G = view().network(case)
+    return jsonify(_remember(case, presenter(case).elements(G), G))
+
+
+@bp.route("/api/cases/<case_id>/expand")
+@login_required
+def api_expand(case_id: str):
+    """Neighbours of one node of the case network in the whole claims graph (hub-capped)."""
+    case = _get_case(case_id)
+    shown = request.args.get("node", "")
+    if is_blind(current_user.role):
+        real = current_app.extensions["blind_tokens"].get((case_id, shown))
+    else:
+        real = shown
+    kind, _, id = (real or "").partition(":")
+    if kind not in KINDS or not id:
+        abort(404, f"no node {shown}")
+    try:
+        cap = min(int(request.args.get("limit", current_app.config["MAX_EXPAND"])), 500)
+    except ValueError:
+        abort(400, "limit must be a whole number")
+    try:
+        G = _neighbourhood(kind, id, cap)
+    except KeyError:
+        abort(404, f"no {kind} {shown}")
+    out = _remember(case, presenter(case).elements(G), G)
+    out["expanded"] = shown
+    return jsonify(out)
+
+
+def _neighbourhood(kind: str, id: str, cap: int):
+    if current_app.config["GRAPH_SOURCE"] == "neo4j":
+        from ..neo4j import Neighbourhood
+        return Neighbourhood.from_env().ego_network(kind, id, max_neighbors=cap)
+    return view().expand(kind, id, max_neighbors=cap)
+
+
+def _decide(case_id: str, data: dict):
+    _get_case(case_id)
+    status = data.get("status") or None
+    assignee = data.get("assignee")
+    if (status or assignee) and not can_decide(current_user.role):
+        abort(403, "your role may add notes but not change status or assignee")
+    try:
+        note = store().decide(view().run_id, case_id, user=current_user.id, status=status,
+                              assignee=assignee if assignee is not None else None,
+                              reason=data.get("reason", "") or "", body=data.get("body", "") or "")
+    except WorkflowError as exc:
+        abort(409, str(exc))
+    audit("decision", case_id, f"{note['status_from']} -> {note['status_to']}; "
+          f"assignee={note['assignee'] or ''}; reason={note['reason']}")
+    return note
+
+
+@bp.route("/cases/<case_id>/decision", methods=["POST"])
+@login_required
+def decision(case_id: str):
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400, "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()))
+    _decide(case_id, {"status": form.status.data, "assignee": form.assignee.data or None,
+                      "reason": form.reason.data, "body": form.body.data})
+    return redirect(url_for("cases.case_page", case_id=case_id) + "#history")
+
+
+@bp.route("/api/cases/<case_id>/decision", methods=["POST"])
+@login_required
+def api_decision(case_id: str):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400, "send a JSON object: status, assignee, reason, body")
+    return jsonify(_decide(case_id, data)), 201

@@ -1,0 +1,185 @@
+/* graphdetect review UI: case and entity pages — network, timeline, sortable tables.
+   No inline scripts (the Content-Security-Policy forbids them); data comes from the
+   page's JSON twins. */
+(function () {
+  "use strict";
+  var COLORS = {patient: "#2f6fb0", doctor: "#c0392b", institution: "#2e8b57",
+                card: "#8e44ad", terminal: "#d35400", operator: "#7f8c8d"};
+  var SHAPES = {patient: "ellipse", doctor: "diamond", institution: "round-rectangle",
+                card: "tag", terminal: "hexagon", operator: "triangle"};
+  var BIG = 400;
+
+  function el(tag, attrs, text) {
+    var e = document.createElementNS(tag === "svg" || attrs && attrs.svg ? "http://www.w3.org/2000/svg" : "http://www.w3.org/1999/xhtml", tag);
+    Object.keys(attrs || {}).forEach(function (k) { if (k !== "svg") e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function getJSON(url) {
+    return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { if (!r.ok) throw new Error(r.status + " " + url); return r.json(); });
+  }
+
+  // ---- network ---------------------------------------------------------------------
+  var box = document.getElementById("network");
+  var status = document.getElementById("net-status");
+  var cy = null, hidden = 0;
+
+  function style() {
+    var s = [
+      {selector: "node", style: {"background-color": "#999", "label": "data(label)",
+        "font-size": 9, "min-zoomed-font-size": 7, "color": "#222", "text-valign": "bottom",
+        "text-margin-y": 2, "width": "mapData(claims, 0, 60, 14, 40)",
+        "height": "mapData(claims, 0, 60, 14, 40)", "border-width": 0}},
+      {selector: "node[role = 'hub'], node[role = 'host'], node[role = 'terminal'], node[role = 'operator']",
+        style: {"border-width": 3, "border-color": "#111"}},
+      {selector: "node[role = 'linked']", style: {"opacity": 0.75}},
+      {selector: "node[hidden > 0]", style: {"border-style": "dashed", "border-width": 2, "border-color": "#555"}},
+      {selector: "node:selected", style: {"border-width": 4, "border-color": "#f1c40f"}},
+      {selector: "edge", style: {"width": "mapData(weight, 1, 20, 1, 6)", "line-color": "#b8c2cc",
+        "curve-style": "haystack", "opacity": 0.8}}
+    ];
+    Object.keys(COLORS).forEach(function (k) {
+      s.push({selector: "node[kind = '" + k + "']", style: {"background-color": COLORS[k], "shape": SHAPES[k]}});
+    });
+    return s;
+  }
+
+  function layoutFor(n) {
+    if (n > BIG) {
+      return {name: "concentric", animate: false, minNodeSpacing: 4,
+        concentric: function (node) { return {institution: 5, doctor: 4, terminal: 3, operator: 3, card: 1}[node.data("kind")] || 2; },
+        levelWidth: function () { return 1; }};
+    }
+    return {name: "cose", animate: false, randomize: false, numIter: 600, nodeRepulsion: 6000,
+      idealEdgeLength: 60, fit: true, padding: 20};
+  }
+
+  function report() {
+    if (!status) return;
+    status.textContent = cy.nodes().length + " / " + cy.edges().length +
+      (hidden ? " · " + hidden + " " + (document.body.dataset.lang === "zh" ? "个未展开" : "left out") : "");
+  }
+
+  function addElements(data, around) {
+    var fresh = [];
+    data.nodes.forEach(function (n) { if (cy.getElementById(n.data.id).empty()) fresh.push(n); });
+    var edges = data.edges.filter(function (e) { return cy.getElementById(e.data.id).empty(); });
+    var added = cy.add(fresh.concat(edges));
+    if (around) {
+      var c = around.position(), k = 0, nodes = added.nodes(), r = 80 + nodes.length * 2;
+      nodes.forEach(function (n) {
+        var a = 2 * Math.PI * (k++) / Math.max(1, nodes.length);
+        n.position({x: c.x + r * Math.cos(a), y: c.y + r * Math.sin(a)});
+      });
+    }
+    return added;
+  }
+
+  function showPanel(node) {
+    var panel = document.getElementById("node-panel");
+    panel.hidden = false;
+    document.getElementById("node-title").textContent = node.data("label");
+    var dl = document.getElementById("node-facts");
+    dl.textContent = "";
+    [["kind", node.data("kind")], ["role", node.data("role")], ["claims", node.data("claims")],
+     ["left out", node.data("hidden")]].forEach(function (kv) {
+      dl.appendChild(el("dt", {}, kv[0])); dl.appendChild(el("dd", {}, String(kv[1])));
+    });
+    var link = document.getElementById("node-link"), tpl = box.dataset.entity;
+    if (tpl) {
+      var parts = node.id().split(":");
+      link.href = tpl.replace("KIND", encodeURIComponent(parts[0])).replace("ID", encodeURIComponent(parts.slice(1).join(":")));
+      link.hidden = false;
+    }
+    var btn = document.getElementById("expand");
+    btn.disabled = !box.dataset.expand;
+    btn.onclick = function () {
+      btn.disabled = true;
+      getJSON(box.dataset.expand + "?node=" + encodeURIComponent(node.id())).then(function (data) {
+        var added = addElements(data, node);
+        hidden += data.hidden || 0;
+        node.data("hidden", data.hidden || 0);
+        node.data("expanded", 1);
+        report();
+        cy.animate({fit: {eles: node.closedNeighborhood(), padding: 30}}, {duration: 200});
+        btn.disabled = false;
+        box.dispatchEvent(new CustomEvent("expanded", {detail: {added: added.length}}));
+      }).catch(function (e) { status.textContent = e.message; btn.disabled = false; });
+    };
+  }
+
+  if (box && window.cytoscape) {
+    getJSON(box.dataset.network).then(function (data) {
+      var n = data.nodes.length;
+      cy = window.cytoscape({container: box, elements: data.nodes.concat(data.edges),
+        style: style(), layout: layoutFor(n), pixelRatio: 1, wheelSensitivity: 0.3,
+        textureOnViewport: n > BIG, hideEdgesOnViewport: n > BIG, motionBlur: false});
+      hidden = data.hidden || 0;
+      cy.on("tap", "node", function (evt) { showPanel(evt.target); });
+      window.graphdetect = {cy: cy};
+      report();
+      box.dataset.ready = "1";
+    }).catch(function (e) { if (status) status.textContent = e.message; });
+  }
+
+  // ---- timeline --------------------------------------------------------------------
+  var tl = document.getElementById("timeline");
+  var VCOL = {outpatient: "#2f6fb0", inpatient: "#c0392b", pharmacy: "#2e8b57"};
+  function drawTimeline(claims) {
+    if (!claims.length) { tl.textContent = "—"; return; }
+    var t = function (s) { return new Date(s.replace(" ", "T")).getTime(); };
+    var lo = Infinity, hi = -Infinity, rows = {}, order = [];
+    claims.forEach(function (c) {
+      var s = t(c.start_time), e = c.end_time ? t(c.end_time) : s;
+      lo = Math.min(lo, s); hi = Math.max(hi, e);
+      if (!(c.patient_id in rows)) { rows[c.patient_id] = order.length; order.push(c.patient_id); }
+    });
+    var cap = 200, shown = order.slice(0, cap), rowH = 14, left = 130, W = Math.max(600, tl.clientWidth - 10);
+    var H = shown.length * rowH + 30, span = Math.max(1, hi - lo);
+    var svg = el("svg", {width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img"});
+    var x = function (v) { return left + (W - left - 10) * (v - lo) / span; };
+    var d0 = new Date(lo); d0.setDate(1);
+    for (var d = new Date(d0); d.getTime() <= hi; d.setMonth(d.getMonth() + 1)) {
+      if (d.getTime() < lo) continue;
+      svg.appendChild(el("line", {svg: 1, x1: x(d.getTime()), x2: x(d.getTime()), y1: 0, y2: H - 18, class: "tick"}));
+      svg.appendChild(el("text", {svg: 1, x: x(d.getTime()) + 2, y: H - 5, class: "axis"},
+        d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0")));
+    }
+    shown.forEach(function (p, i) {
+      svg.appendChild(el("text", {svg: 1, x: 2, y: i * rowH + 11, class: "row"}, p.length > 18 ? p.slice(0, 17) + "…" : p));
+    });
+    claims.forEach(function (c) {
+      var i = rows[c.patient_id]; if (i >= cap) return;
+      var s = t(c.start_time), y = i * rowH + 3, mark;
+      if (c.visit_type === "inpatient" && c.end_time) {
+        mark = el("rect", {svg: 1, x: x(s), y: y, width: Math.max(3, x(t(c.end_time)) - x(s)), height: rowH - 5, fill: VCOL.inpatient, opacity: 0.8});
+      } else {
+        mark = el("circle", {svg: 1, cx: x(s), cy: y + (rowH - 5) / 2, r: 3, fill: VCOL[c.visit_type] || "#555"});
+      }
+      mark.appendChild(el("title", {svg: 1}, c.claim_id + " · " + c.start_time + " · " + (c.institution_id || "") + " · ¥" + c.total_amount));
+      svg.appendChild(mark);
+    });
+    tl.textContent = "";
+    tl.appendChild(svg);
+    if (order.length > cap) tl.appendChild(el("p", {class: "note"}, "+" + (order.length - cap)));
+  }
+  if (tl) getJSON(tl.dataset.claims).then(function (d) { drawTimeline(d.claims); });
+
+  // ---- sortable tables ---------------------------------------------------------------
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+      th.addEventListener("click", function () {
+        var asc = th.dataset.dir !== "asc"; th.dataset.dir = asc ? "asc" : "desc";
+        var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = a.cells[col], y = b.cells[col];
+          var u = x.dataset.sort !== undefined ? parseFloat(x.dataset.sort) : x.textContent;
+          var v = y.dataset.sort !== undefined ? parseFloat(y.dataset.sort) : y.textContent;
+          return (u < v ? -1 : u > v ? 1 : 0) * (asc ? 1 : -1);
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+})();
