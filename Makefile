@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SAMPLE ?= datasets/sample
 RUN    ?= runs/sample
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean translations
 
 $(BIN)/graphdetect: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+# Re-extract the UI's strings and compile the catalogs after editing templates or .po files.
+translations: setup
+	$(BIN)/pybabel extract -q -F web/babel.cfg -k _l -o web/translations/messages.pot .
+	$(BIN)/pybabel update -q -i web/translations/messages.pot -d web/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -q -d web/translations

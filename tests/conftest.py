@@ -56,3 +56,42 @@ def planted_graph(planted):
     from graphdetect.graph import ClaimsGraph
 
     return ClaimsGraph.from_data(read_folder(planted))
+
+
+PASSWORDS = {"admin": "admin-secret-1", "li": "investigator-secret-1", "rev": "reviewer-secret-1"}
+ROLES = {"admin": "admin", "li": "investigator", "rev": "reviewer"}
+
+
+@pytest.fixture(scope="session")
+def planted_run(planted, tmp_path_factory) -> Path:
+    from graphdetect.run import detect_folder
+
+    run = tmp_path_factory.mktemp("planted_run") / "run"
+    detect_folder(planted, run)
+    return run
+
+
+@pytest.fixture
+def review_db(tmp_path) -> Path:
+    from graphdetect.review.store import ReviewStore
+
+    db = tmp_path / "review.sqlite"
+    store = ReviewStore(db)
+    for name, role in ROLES.items():
+        store.add_user(name, role, PASSWORDS[name])
+    return db
+
+
+@pytest.fixture
+def make_app(planted_run, review_db, tmp_path):
+    from graphdetect.review import create_app
+
+    def make(**config):
+        return create_app({"RUN": str(planted_run), "DB": str(review_db),
+                           "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False, **config})
+    return make
+
+
+def login(client, name: str) -> None:
+    res = client.post("/login", data={"username": name, "password": PASSWORDS[name]})
+    assert res.status_code == 302, res.data

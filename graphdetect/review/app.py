@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
-
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -57,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_HTTPONLY=True,
         PERMANENT_SESSION_LIFETIME=8 * 3600, WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE="zh", BABEL_TRANSLATION_DIRECTORIES=str(WEB_DIR / "translations"),
-        GRAPH_SOURCE="embedded", MAX_EXPAND=50, TIMEZONE="Asia/Shanghai", PAGE_SIZE=50, JSON_SORT_KEYS=False,
+        GRAPH_SOURCE="embedded", MAX_EXPAND=50, TIMEZONE="Asia/Shanghai", PAGE_SIZE=50,
     )
     if config:
         app.config.update(config)
@@ -77,7 +76,8 @@ def create_app(config: dict | None = None) -> Flask:
     login.login_view = "auth.login"
     login.login_message = None
 
-    from .auth import User, bp as auth_bp
+    from .auth import User
+    from .auth import bp as auth_bp
     from .views_admin import bp as admin_bp
     from .views_cases import bp as cases_bp
     from .views_entities import bp as entities_bp
