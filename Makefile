@@ -4,8 +4,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SAMPLE ?= datasets/sample
 RUN    ?= runs/sample
+DB     ?= runs/review.sqlite
+PORT   ?= 5000
+# The sample's demo account. For the sample data only: real bureaus add their own users.
+DEMO_USER     ?= demo
+DEMO_PASSWORD ?= graphdetect-demo
+# Debian packages: a browser for the page tests, a CJK font, pdftotext for the PDF tests.
+APT_PACKAGES  ?= chromium fonts-noto-cjk poppler-utils
 
-.PHONY: setup run test lint bench clean translations
+.PHONY: setup system-deps run test lint bench clean translations
 
 $(BIN)/graphdetect: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +24,23 @@ setup: $(BIN)/graphdetect
 
 run: setup
 	$(BIN)/graphdetect detect $(SAMPLE) --out $(RUN)
+	@test -f $(DB) || GRAPHDETECT_PASSWORD=$(DEMO_PASSWORD) $(BIN)/graphdetect users add $(DEMO_USER) --role admin --db $(DB)
+	@echo "Review UI: log in as $(DEMO_USER) / $(DEMO_PASSWORD) (demo account of the sample)"
+	$(BIN)/graphdetect serve $(RUN) --db $(DB) --port $(PORT)
 
-test: setup
+# Installs what is missing with apt-get when run as root (as CI does); otherwise says what to install.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "Please install:$$missing  (sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+test: setup system-deps
 	$(BIN)/ruff check graphdetect datasets tests benchmarks
 	$(BIN)/python -m pytest
 

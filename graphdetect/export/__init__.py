@@ -1,0 +1,21 @@
+"""Evidence packages for referral to public security (移送公安).
+
+``export_case`` writes one case as a folder and a reproducible zip: a Chinese PDF report
+with its CJK font embedded, the evidence claims with every source column, the members,
+the case network, figures, and a manifest of SHA-256 hashes (HMAC-signed when
+``$GRAPHDETECT_SIGNING_KEY`` is set). ``verify_package`` checks one.
+
+>>> from graphdetect.export import export_case, verify_package
+>>> folder = export_case("runs/sample", "R-0001", "exports")   # doctest: +SKIP
+>>> verify_package(folder).ok                                   # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+from ._common import KEY_ENV, ExportError
+from .package import export_case, package_name, zip_path
+from .verify import VerifyResult, verify_package
+
+__all__ = ["export_case", "verify_package", "VerifyResult", "ExportError", "package_name",
+           "zip_path", "KEY_ENV"]

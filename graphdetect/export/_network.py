@@ -95,42 +95,54 @@ def write_graphml(G: nx.Graph, path: Path) -> None:
     nx.write_graphml(H, path, encoding="utf-8", prettyprint=True)
 
 
-def layout(G: nx.Graph, *, seed: int = 0, iterations: int = 80) -> dict[str, np.ndarray]:
-    """Deterministic force-directed positions (Fruchterman–Reingold, dense numpy).
+def layout(G: nx.Graph) -> dict[str, np.ndarray]:
+    """Deterministic radial positions: institutions, doctors, terminals inside; people out.
 
-    Starts from rings by kind (institutions inside, patients outside) jittered by a
-    seeded generator, so the same network always gets the same picture.
+    Inner nodes sit evenly on a small circle (one alone sits in the middle); cards and
+    patients sit on outer circles, ordered by the mean angle of the inner nodes they share
+    claims with, so each doctor's or terminal's patients gather in front of it.
+
+    Examples
+    --------
+    >>> G = nx.Graph()
+    >>> G.add_node("institution:H1", kind="institution", claims=3)
+    >>> G.add_node("patient:P1", kind="patient", claims=1)
+    >>> G.add_edge("institution:H1", "patient:P1", weight=1)
+    >>> {k: v.round(2).tolist() for k, v in layout(G).items()}
+    {'institution:H1': [0.0, 0.0], 'patient:P1': [0.0, 1.0]}
     """
-    nodes = sorted(G.nodes)
-    n = len(nodes)
-    if n == 0:
-        return {}
-    if n == 1:
-        return {nodes[0]: np.zeros(2)}
-    ring = {"institution": 0.2, "terminal": 0.4, "operator": 0.5, "doctor": 0.5,
-            "card": 0.8, "patient": 1.0}
-    rng = np.random.default_rng(seed)
-    angle = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    radius = np.array([ring.get(G.nodes[v].get("kind"), 1.0) for v in nodes])
-    pos = np.column_stack([np.cos(angle), np.sin(angle)]) * radius[:, None]
-    pos += rng.normal(scale=0.02, size=pos.shape)
-    if n > 2500:  # too many for a dense force layout; rings by kind still read well
-        return dict(zip(nodes, pos, strict=True))
-    index = {v: i for i, v in enumerate(nodes)}
-    A = np.zeros((n, n))
-    for a, b, d in G.edges(data=True):
-        w = 1.0 + np.log(d.get("weight", 1))
-        A[index[a], index[b]] = A[index[b], index[a]] = w
-    k = 1.0 / np.sqrt(n)
-    t = 0.1
-    for _ in range(iterations):
-        delta = pos[:, None, :] - pos[None, :, :]
-        dist = np.maximum(np.sqrt((delta ** 2).sum(-1)), 0.01)
-        force = (k * k / dist ** 2 - A * dist / k)[:, :, None] * delta
-        disp = force.sum(axis=1)
-        length = np.maximum(np.sqrt((disp ** 2).sum(-1)), 0.01)
-        pos += disp * (np.minimum(length, t) / length)[:, None]
-        t -= 0.1 / (iterations + 1)
-    pos -= pos.mean(axis=0)
-    scale = np.abs(pos).max() or 1.0
-    return dict(zip(nodes, pos / scale, strict=True))
+    order = {k: i for i, k in enumerate(_INNER)}
+    inner = sorted((n for n in G if G.nodes[n]["kind"] in order),
+                   key=lambda n: (order[G.nodes[n]["kind"]], -G.nodes[n].get("claims", 0), n))
+    angle: dict[str, float] = {}
+    pos: dict[str, np.ndarray] = {}
+    radius = 0.0 if len(inner) == 1 else min(0.5, 0.18 + 0.025 * len(inner))
+    for i, n in enumerate(inner):
+        angle[n] = np.pi / 2 - 2 * np.pi * i / max(len(inner), 1)
+        pos[n] = radius * np.array([np.cos(angle[n]), np.sin(angle[n])])
+    for kinds, r in ((("patient",), 1.0), (("card",), 0.75)):
+        ring = [n for n in G if G.nodes[n]["kind"] in kinds]
+        _ring(G, ring, r, angle, pos, centred=len(inner) == 1)
+    rest = sorted(n for n in G if n not in pos)
+    _ring(G, rest, 1.15, angle, pos, centred=False)
+    return pos
+
+
+_INNER = ("institution", "doctor", "terminal", "operator")
+
+
+def _ring(G: nx.Graph, ring: list[str], r: float, angle: dict, pos: dict, *,
+          centred: bool) -> None:
+    """Place ``ring`` evenly on a circle, ordered by the mean angle of placed neighbours."""
+    def mean_angle(n: str) -> float:
+        vec = np.zeros(2)
+        for m in G[n]:
+            if m in angle and not (centred and G.nodes[m]["kind"] in _INNER):
+                w = G[n][m].get("weight", 1)
+                vec += w * np.array([np.cos(angle[m]), np.sin(angle[m])])
+        return float(np.arctan2(vec[1], vec[0])) if vec.any() else 4.0
+
+    keyed = sorted(ring, key=lambda n: (round((np.pi / 2 - mean_angle(n)) % (2 * np.pi), 6), n))
+    for i, n in enumerate(keyed):
+        angle[n] = np.pi / 2 - 2 * np.pi * i / max(len(keyed), 1)
+        pos[n] = r * np.array([np.cos(angle[n]), np.sin(angle[n])])

@@ -89,11 +89,11 @@ def claim_frame(claims: pd.DataFrame) -> pd.DataFrame:
     for col in ("claim_id", "patient_id", "institution_id", "doctor_id", "terminal_id",
                 "operator_id", "card_id", "diagnosis_code", "visit_type"):
         if col in df:
-            s = df[col].astype(object)
-            df[col] = s.where(s.notna(), None).map(lambda v: None if v is None else str(v))
+            df[col] = pd.Series([None if pd.isna(v) else str(v) for v in df[col]],
+                                index=df.index, dtype=object)
     df["day"] = df["start_time"].dt.strftime("%Y-%m-%d")
-    card = df["card_id"].where(df["card_id"].notna(), df["patient_id"])
-    df["card_id"] = card
+    df["card_id"] = [c if c is not None else p for c, p in
+                     zip(df["card_id"], df["patient_id"], strict=True)]
     return df.sort_values(["start_time", "claim_id"], kind="stable").reset_index(drop=True)
 
 
@@ -135,6 +135,32 @@ def days_table(df: pd.DataFrame) -> list[dict]:
             "total_amount": round(float(sub["total_amount"].sum()), 2),
             "fund_amount": round(float(sub["fund_amount"].fillna(0).sum()), 2),
         })
+    return out
+
+
+def occasions_table(days: list[dict], *, gap_days: int) -> list[dict]:
+    """Group the days into occasions: runs of days no more than ``gap_days`` apart.
+
+    A collusion ring admits its members in batches spread over a few days; one row per
+    batch reads better than one per day.
+
+    >>> days = [{"day": d, "claims": 1, "patients": 1, "admissions": 1, "total_amount": 1.0,
+    ...          "fund_amount": 0.5} for d in ("2024-01-01", "2024-01-03", "2024-02-01")]
+    >>> [(o["first_day"], o["last_day"], o["claims"]) for o in occasions_table(days, gap_days=6)]
+    [('2024-01-01', '2024-01-03', 2), ('2024-02-01', '2024-02-01', 1)]
+    """
+    out: list[dict] = []
+    last = None
+    for d in days:
+        day = pd.Timestamp(d["day"])
+        if last is None or (day - last).days > gap_days:
+            out.append({"occasion": len(out) + 1, "first_day": d["day"], "last_day": d["day"],
+                        "claims": 0, "admissions": 0, "total_amount": 0.0, "fund_amount": 0.0})
+        o = out[-1]
+        o["last_day"] = d["day"]
+        for k in ("claims", "admissions", "total_amount", "fund_amount"):
+            o[k] = round(o[k] + d[k], 2)
+        last = day
     return out
 
 

@@ -1,7 +1,7 @@
 """The figures of a package: the case network, the evidence timeline, amounts per day.
 
 Drawn with matplotlib's Agg canvas (no pyplot, no global figure state), labelled in
-Chinese with the package's CJK font, and reproducible: a seeded layout and PNG files
+Chinese with the package's CJK font, and reproducible: a fixed layout and PNG files
 with no timestamp or software tag, so the same case gives the same bytes.
 """
 
@@ -32,9 +32,13 @@ _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#
             "#17becf", "#bcbd22", "#7f7f7f"]
 
 
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+def _figure(width: float, height: float, *, left: float = 0.8, right: float = 2.2,
+            top: float = 0.45, bottom: float = 0.55) -> Figure:
+    """A figure with fixed margins in inches (faster than a layout engine, and stable)."""
+    fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
+                        bottom=bottom / height)
     return fig
 
 
@@ -48,18 +52,24 @@ def _rc() -> dict:
             "font.size": 9, "svg.hashsalt": "graphdetect"}
 
 
-def network_figure(G: nx.Graph, path: Path, *, title: str, seed: int = 0) -> Path:
+def network_figure(G: nx.Graph, path: Path, *, case_id: str) -> tuple[Path, int]:
     """Draw the case network to ``path``: colour by kind, black rim = case member.
 
-    A card used only by its own holder is drawn inside the holder's node.
+    For legibility a card used only by its own holder is drawn inside the holder's node,
+    and terminals, operators and cards that are not case members are left out (the
+    GraphML/JSON files keep them). Returns the path and how many nodes were left out.
     """
     H = _fold_cards(G)
+    hidden = [n for n, d in H.nodes(data=True)
+              if d["kind"] in ("terminal", "operator", "card") and not d["member"]]
+    H.remove_nodes_from(hidden)
     with matplotlib.rc_context(_rc()):
-        fig = _figure(10, 8)
+        fig = _figure(9, 7.5, left=0.1, bottom=0.1)
         ax = fig.add_subplot()
         ax.set_axis_off()
-        ax.set_title(title, fontsize=12)
-        pos = layout(H, seed=seed)
+        ax.set_title(f"案件 {case_id} 关系网络：图中 {len(H)} 个实体、{H.number_of_edges()} 条"
+                     f"关联（完整网络 {len(G)} 个实体）", fontsize=12)
+        pos = layout(H)
         if len(H):
             _draw_network(ax, H, pos)
         handles = [Line2D([], [], marker="o", ls="", color=COLORS[k], markersize=8,
@@ -69,7 +79,7 @@ def network_figure(G: nx.Graph, path: Path, *, title: str, seed: int = 0) -> Pat
                               markersize=8, label="黑色描边：案件成员"))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False,
                   title="图例（线越粗，共同结算越多）", alignment="left")
-        return _save(fig, path)
+        return _save(fig, path), len(hidden)
 
 
 def _fold_cards(G: nx.Graph) -> nx.Graph:
@@ -112,7 +122,7 @@ def _draw_network(ax, H: nx.Graph, pos: dict) -> None:
         label = f"{d['name']}\n{d['id']}" if d.get("name") else d["id"]
         big = d["kind"] in ("institution", "doctor", "terminal", "operator")
         ax.annotate(label, pos[n], xytext=(0, 7), textcoords="offset points", ha="center",
-                    fontsize=8 if big else 6, zorder=3,
+                    fontsize=10 if big else 7.5, zorder=3,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
                           "alpha": 0.7})
     ax.margins(0.08)
@@ -155,7 +165,7 @@ def timeline_figures(df: pd.DataFrame, out: Path, *, masker: Masker, case_id: st
         rows = patients[page * ROWS_PER_TIMELINE:(page + 1) * ROWS_PER_TIMELINE]
         name = "timeline.png" if pages == 1 else f"timeline-{page + 1:02d}.png"
         with matplotlib.rc_context(_rc()):
-            fig = _figure(10, 1.9 + 0.24 * len(rows))
+            fig = _figure(10, 1.5 + 0.24 * len(rows), left=1.45)
             ax = fig.add_subplot()
             row_of = {p: y for y, p in enumerate(rows)}
             sub = df[df["patient_id"].isin(row_of)]
@@ -167,16 +177,18 @@ def timeline_figures(df: pd.DataFrame, out: Path, *, masker: Masker, case_id: st
                 end = sub["end_time"][stay]
                 t1 = np.where(end.notna(), mdates.date2num(end.fillna(sub["start_time"][stay])),
                               t0[stay] + 1)
-                ax.barh(y[stay], np.maximum(t1 - t0[stay], span / 400), left=t0[stay],
-                        height=0.55, color=c[stay], alpha=0.85, edgecolor="black",
-                        linewidth=0.3)
+                lane, lanes = _lanes(y[stay], t0[stay], t1)
+                ax.barh(y[stay] + (lane - (lanes - 1) / 2) * 0.62 / lanes,
+                        np.maximum(t1 - t0[stay], span / 400), left=t0[stay],
+                        height=0.55 / lanes, color=c[stay], alpha=0.85, edgecolor="black",
+                        linewidth=0.4)
             for kind, marker in (("outpatient", "o"), ("pharmacy", "^")):
                 m = (sub["visit_type"] == kind).to_numpy()
                 if m.any():
-                    ax.scatter(t0[m], y[m], s=22, c=c[m], marker=marker, linewidths=0,
-                               zorder=3)
-            ax.set_yticks(range(len(rows)), [masker.id("patient", p) for p in rows],
-                          fontsize=7)
+                    ax.scatter(t0[m], y[m], s=34, c=c[m], marker=marker, edgecolors="black",
+                               linewidths=0.4, zorder=3)
+            ax.set_yticks(range(len(rows)), [_short(masker.id("patient", p), 20) for p in rows],
+                          fontsize=8)
             ax.set_ylim(len(rows) - 0.5, -0.5)
             ax.xaxis_date()
             pad = pd.Timedelta(days=max(span * 0.02, 0.02))
@@ -187,9 +199,34 @@ def timeline_figures(df: pd.DataFrame, out: Path, *, masker: Masker, case_id: st
             part = f"（第 {page + 1}/{pages} 页）" if pages > 1 else ""
             ax.set_title(f"案件 {case_id} 证据时间线{part}：每行一名患者", fontsize=11)
             ax.legend(handles=_timeline_legend(places, colour, names), loc="upper left",
-                      bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=7)
+                      bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
             paths.append(_save(fig, out / name))
     return paths
+
+
+def _lanes(row: np.ndarray, start: np.ndarray, end: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Overlapping stays of one patient get separate lanes, so an overlap shows.
+
+    Returns each stay's lane and the number of lanes of its row.
+
+    >>> lane, lanes = _lanes(np.array([0., 0, 0]), np.array([1., 3, 6]), np.array([5., 7, 8]))
+    >>> lane.tolist(), lanes.tolist()
+    ([0, 1, 0], [2, 2, 2])
+    """
+    lane = np.zeros(len(row), int)
+    order = np.lexsort((start, row))
+    ends: dict[float, list[float]] = {}
+    for i in order:
+        busy = ends.setdefault(float(row[i]), [])
+        free = next((k for k, e in enumerate(busy) if e <= start[i]), len(busy))
+        if free == len(busy):
+            busy.append(end[i])
+        else:
+            busy[free] = end[i]
+        lane[i] = free
+    lanes = np.array([len(ends[float(r)]) for r in row], int)
+    return lane, lanes
 
 
 def _timeline_legend(places, colour, names) -> list:
@@ -213,7 +250,7 @@ def amounts_figure(days: list[dict], path: Path, *, case_id: str) -> Path:
     import matplotlib.dates as mdates
 
     with matplotlib.rc_context(_rc()):
-        fig = _figure(10, 3.6)
+        fig = _figure(10, 3.6, left=0.9)
         ax = fig.add_subplot()
         if days:
             x = mdates.date2num(pd.to_datetime([d["day"] for d in days]))

@@ -86,7 +86,9 @@ class Presenter:
     def text(self, s: str) -> str:
         if not self.blind or not self._pattern or not s:
             return s
-        return self._pattern.sub(lambda m: self._replace[m.group(0)], s)
+        out = self._pattern.sub(lambda m: self._replace[m.group(0)], s)
+        # "name（id）" became "机构1（机构1）": say it once
+        return re.sub(r"(\S+?)(?:（\1）| \(\1\))", r"\1", out)
 
     # -- whole objects -------------------------------------------------------------------
     def case(self) -> dict:

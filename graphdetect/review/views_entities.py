@@ -39,6 +39,7 @@ def entity_page(kind: str, id: str):
     info = _entity(kind, id)
     rows = view().graph.claims_of(kind, id)[-200:]
     claims = view().claims(view().graph.claims["claim_id"].take(rows).astype(str).tolist())
+    claims = claims.iloc[::-1]  # latest first
     return render_template("entity.html", entity=info,
                            claims=claims.astype(object).where(claims.notna(), None)
                            .to_dict("records"), cases=[view().case(c) for c in info["cases"]])

@@ -1,0 +1,318 @@
+"""The sections of the referral report, as reportlab flowables (see ``pdf.py``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+from reportlab.lib import colors
+from reportlab.lib.units import cm
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import (
+    CondPageBreak,
+    Image,
+    NextPageTemplate,
+    PageBreak,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from ._common import printable
+from ._fonts import reportlab_fonts
+from ._tables import KIND_ZH, PATTERN_ZH, ROLE_ZH, SEX_ZH, STATUS_ZH, VISIT_ZH
+
+_ROLE_USER = {"investigator": "调查员", "reviewer": "复核员", "admin": "管理员"}
+_METRICS = {"occasions": "聚集次数", "members": "成员人数", "claims": "证据笔数",
+            "amount_cv": "费用变异系数", "stay_length_cv": "住院天数变异系数",
+            "burst": "入院量倍数（相对常规）", "doctor_share": "指定医师收治占比",
+            "elderly_share": "60岁以上占比", "village_share": "同村占比",
+            "total_amount": "金额合计（元）", "stays": "住院次数", "institutions": "机构数",
+            "overlap_days": "重叠天数", "claims_elsewhere": "住院期间他处记录",
+            "min_gap_days": "最短间隔天数", "diagnosis": "诊断编码", "cards": "卡数",
+            "runs": "集中刷卡批次", "days": "涉及天数",
+            "after_hours_share": "非工作时间（20:00–7:00）占比",
+            "holders_far_share": "持卡人不住本乡镇占比",
+            "in_hospital_elsewhere": "刷卡时持卡人正在他院住院（笔）",
+            "shared_address_share": "持卡人同住址占比",
+            "median_gap_minutes": "刷卡间隔中位数（分钟）"}
+_TZ = ZoneInfo("Asia/Shanghai")
+_ROWS_PER_TABLE = 40
+_MAX_DAYS = 40
+_GRID = colors.HexColor("#999999")
+_HEAD = colors.HexColor("#e8e8e8")
+
+
+def P(text: object, style) -> Paragraph:  # noqa: N802 - reads like a tag
+    """A paragraph of user text: escaped for reportlab's markup, odd characters shown."""
+    return Paragraph(escape(printable("" if text is None else text)).replace("\n", "<br/>"),
+                     style)
+
+
+def _money(x: float) -> str:
+    return f"{x:,.2f}"
+
+
+def _fit(text: object, width: float, size: float) -> str:
+    """Cut plain table text to a column's width (ids may be any length)."""
+    sans, _ = reportlab_fonts()
+    s = printable("" if text is None else text)
+    if stringWidth(s, sans, size) <= width:
+        return s
+    while s and stringWidth(s + "…", sans, size) > width:
+        s = s[:-1]
+    return s + "…"
+
+
+def _table(header: list[str], rows: list[list], widths: list[float], *, size: float = 7.8,
+           right: tuple[int, ...] = ()) -> list:
+    """Tables of at most 40 rows each, each with the header, so long lists break cleanly."""
+    sans, _ = reportlab_fonts()
+    out = []
+    chunks = [rows[i:i + _ROWS_PER_TABLE] for i in range(0, len(rows), _ROWS_PER_TABLE)]
+    for chunk in chunks or [[]]:
+        t = Table([header, *chunk], colWidths=widths, repeatRows=1)
+        cmds = [("FONT", (0, 0), (-1, -1), sans, size), ("GRID", (0, 0), (-1, -1), 0.3, _GRID),
+                ("BACKGROUND", (0, 0), (-1, 0), _HEAD), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]
+        cmds += [("ALIGN", (c, 1), (c, -1), "RIGHT") for c in right]
+        t.setStyle(TableStyle(cmds))
+        out.append(t)
+    return out
+
+
+def _image(path: Path, width: float, max_height: float) -> Image:
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as im:
+        w, h = im.size
+    scale = min(width / w, max_height / h)
+    return Image(str(path), width=w * scale, height=h * scale)
+
+
+def story(d, st: dict, width: float, wide: float, height: float) -> list:
+    """All flowables of the report, in order."""
+    out = _summary(d, st, width)
+    out += _figures(d, st, width, height)
+    out += _members(d, st, width)
+    out += _history(d, st, width)
+    out += _method(d, st, width)
+    out += _claims(d, st, wide)
+    return out
+
+
+def _summary(d, st, width) -> list:
+    case, s = d.case, d.summary
+    claims = d.claims
+    total = float(claims["total_amount"].sum())
+    fund = float(claims["fund_amount"].fillna(0).sum())
+    status = ("未经复核：导出时未提供复核数据库，本案件尚无复核结论。" if d.status is None
+              else STATUS_ZH.get(d.status, d.status))
+    first, last = claims["day"].min(), claims["day"].max()
+    rows = [
+        ("案件编号", case["case_id"]), ("检测运行编号", s.get("run_id", "")),
+        ("线索类型", f"{PATTERN_ZH.get(case['pattern'], case['pattern'])}（{case['pattern']}）"),
+        ("风险评分", f"{case.get('score', '')}（同类线索内可比，1 为最高）"),
+        ("规则类别", "、".join(case.get("rules", []))),
+        ("证据结算", f"{len(claims)} 笔，{first} 至 {last}"),
+        ("涉及金额", f"医疗总费用 {_money(total)} 元，其中统筹基金支付 {_money(fund)} 元"),
+        ("涉及人员与机构", "、".join(f"{KIND_ZH.get(k, k)} {n} 个" for k, n in
+                              _count_kinds(case["members"]))),
+        ("复核状态", status),
+        ("导出人", f"{d.user}（{_ROLE_USER.get(d.role, d.role)}）"),
+    ]
+    if d.masked:
+        rows.append(("身份信息", "按导出人权限，患者编号与医保卡号已脱敏（仅保留首尾）。"))
+    pattern = PATTERN_ZH.get(case["pattern"], case["pattern"])
+    out = [P("医保基金欺诈线索移送材料", st["title"]),
+           P(f"涉嫌{pattern} · 案件 {case['case_id']}", st["subtitle"]),
+           P("一、案件概要", st["h1"])]
+    out.append(_kv(rows, st, width))
+    out += [P("情况说明", st["h2"]), P(case.get("explanation", ""), st["body"])]
+    if case.get("explanation_en"):
+        out += [P("Summary (English)", st["h2"]), P(case["explanation_en"], st["body"])]
+    metrics = [(_METRICS.get(k, k), _metric(v)) for k, v in (case.get("metrics") or {}).items()]
+    if metrics:
+        out += [P("主要指标", st["h2"]), _kv(metrics, st, width, key_width=5 * cm)]
+    out.append(P("说明：本材料由数据分析自动生成，所列为可疑线索及其结算证据，不构成违法事实"
+                 "认定；结算明细的全部原始字段见附件 claims.csv。", st["note"]))
+    return out
+
+
+def _count_kinds(members: list[dict]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for m in members:
+        counts[m["kind"]] = counts.get(m["kind"], 0) + 1
+    order = list(KIND_ZH)
+    return sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
+
+
+def _metric(v) -> str:
+    if isinstance(v, float):
+        return _money(v) if abs(v) >= 1000 else f"{v:g}"
+    return str(v)
+
+
+def _kv(rows, st, width, *, key_width: float = 3.2 * cm) -> Table:
+    t = Table([[P(k, st["cell"]), P(v, st["cell"])] for k, v in rows],
+              colWidths=[key_width, width - key_width])
+    t.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), reportlab_fonts()[0], 7.8),
+                           ("GRID", (0, 0), (-1, -1), 0.3, _GRID),
+                           ("BACKGROUND", (0, 0), (0, -1), _HEAD),
+                           ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return t
+
+
+def _figures(d, st, width, height) -> list:
+    out = [PageBreak(), P("二、关系网络", st["h1"]),
+           P("图中每个点是一名患者、医师、机构、医保卡或结算终端，连线表示它们出现在同一笔"
+             "证据结算中，线越粗共同结算越多；黑色描边为案件成员。完整网络见 network.graphml"
+             " 与 network.json。", st["body"])]
+    hidden = d.figures.get("network_hidden", 0)
+    if hidden:
+        out.append(P(f"为便于阅读，图中略去了 {hidden} 个非案件成员的结算终端、操作员或医保卡；"
+                     "仅由本人使用的医保卡画在持卡人节点中。", st["small"]))
+    if d.figures.get("network"):
+        out.append(_image(d.figures["network"], width, height * 0.72))
+    out += [PageBreak(), P("三、证据时间线", st["h1"]),
+            P("每行一名患者；横条为住院（入院至出院），圆点为门诊，三角为购药，颜色区分机构。",
+              st["body"])]
+    for path in d.figures.get("timeline", []):
+        out += [_image(path, width, height * 0.85), Spacer(1, 0.3 * cm)]
+    out += [CondPageBreak(9 * cm), P("四、金额", st["h1"])]
+    if d.figures.get("amounts"):
+        out.append(_image(d.figures["amounts"], width, height * 0.3))
+    money = (5, 6)
+    if d.occasions:
+        out.append(P(f"按批次汇总（相隔不超过 {d.occasion_gap} 天的就诊日归为同一批次）",
+                     st["h2"]))
+        rows = [[o["occasion"], o["first_day"], o["last_day"], o["claims"], o["admissions"],
+                 _money(o["total_amount"]), _money(o["fund_amount"])] for o in d.occasions]
+        rows.append(_total(d.days, 3, 4))
+        w = [1.4, 2.6, 2.6, 1.6, 1.6, 3.3, 3.3]
+        out += _table(["批次", "起", "止", "笔数", "入院", "医疗总费用（元）", "统筹支付（元）"],
+                      rows, [x * width / sum(w) for x in w], right=(0, 3, 4, *money))
+    out.append(P("按日汇总", st["h2"]))
+    if len(d.days) > _MAX_DAYS and d.occasions:
+        return out + [P(f"共 {len(d.days)} 个就诊日，逐日明细见附件 amounts_by_day.csv。",
+                        st["body"])]
+    rows = [[r["day"], r["claims"], r["patients"], r["admissions"],
+             f"{r['first_time']}–{r['last_time']}" if r["first_time"] else "",
+             _money(r["total_amount"]), _money(r["fund_amount"])] for r in d.days]
+    rows.append(_total(d.days, 1, 3))
+    w = [2.6, 1.6, 1.8, 1.8, 2.6, 3.2, 3.2]
+    return out + _table(["日期", "笔数", "患者数", "入院", "时段", "医疗总费用（元）",
+                         "统筹支付（元）"], rows, [x * width / sum(w) for x in w],
+                        right=(1, 2, 3, *money))
+
+
+def _total(days: list[dict], claims_col: int, admissions_col: int) -> list:
+    row: list = ["合计", "", "", "", "", _money(sum(r["total_amount"] for r in days)),
+                 _money(sum(r["fund_amount"] for r in days))]
+    row[claims_col] = sum(r["claims"] for r in days)
+    row[admissions_col] = sum(r["admissions"] for r in days)
+    return row
+
+
+def _members(d, st, width) -> list:
+    out = [PageBreak(), P("五、涉案人员与机构", st["h1"]),
+           P("证据结算中涉及的案件成员及各自的笔数与金额（完整数据见 members.csv）。", st["body"])]
+    w = [0.9, 1.2, 3.7, 4.6, 1.8, 1.0, 2.5, 2.1, 2.1]
+    cols = [x * width / sum(w) for x in w]
+    rows = []
+    for i, m in enumerate(d.members, start=1):
+        about = m["name"] or " ".join(x for x in (
+            SEX_ZH.get(m["sex"], m["sex"]), f"{m['birth_year']}年生" if m["birth_year"] else "",
+            f"区划 {m['region_code']}" if m["region_code"] else "") if x)
+        rows.append([i, KIND_ZH.get(m["kind"], m["kind"]), _fit(m["id"], cols[2] - 6, 7.8),
+                     P(about, st["cell"]), ROLE_ZH.get(m["role"], m["role"]),
+                     m["claims"], _money(m["total_amount"]), m["first_day"], m["last_day"]])
+    out += _table(["序号", "类别", "编号", "名称 / 性别 出生 区划", "角色", "笔数", "金额（元）",
+                   "首次", "末次"], rows, cols, right=(0, 5, 6))
+    return out
+
+
+def _history(d, st, width) -> list:
+    out = [CondPageBreak(6 * cm), P("六、复核记录", st["h1"])]
+    if d.status is None:
+        return out + [P("导出时未提供复核数据库：本案件尚未经过复核，以下无复核记录。", st["note"])]
+    if not d.notes:
+        return out + [P(f"当前状态：{STATUS_ZH.get(d.status, d.status)}；尚无复核记录。",
+                        st["body"])]
+    w = [3.0, 2.0, 3.4, 2.0, 3.4, 4.6]
+    cols = [x * width / sum(w) for x in w]
+    rows = [[P(_beijing(n["created_at"]), st["cell"]), P(n["author"], st["cell"]),
+             P(_change(n), st["cell"]), P(n.get("assignee") or "", st["cell"]),
+             P(n.get("reason") or "", st["cell"]), P(n.get("body") or "", st["cell"])]
+            for n in d.notes]
+    out.append(P(f"当前状态：{STATUS_ZH.get(d.status, d.status)}。时间为北京时间。", st["body"]))
+    return out + _table(["时间", "操作人", "状态变化", "指派", "理由", "备注"], rows, cols)
+
+
+def _change(n: dict) -> str:
+    a, b = n.get("status_from"), n.get("status_to")
+    if not b or a == b:
+        return "（备注）"
+    return f"{STATUS_ZH.get(a, a)} → {STATUS_ZH.get(b, b)}"
+
+
+def _beijing(at: str) -> str:
+    try:
+        return datetime.fromisoformat(at).astimezone(_TZ).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(at)
+
+
+def _method(d, st, width) -> list:
+    s = d.summary
+    out = [PageBreak(), P("七、检测方法与数据来源", st["h1"]),
+           P(f"检测软件 graphdetect {s.get('graphdetect_version', '')}；检测运行编号 "
+             f"{s.get('run_id', '')}（由输入文件哈希、参数与版本计算，可复现）。", st["body"]),
+           P("输入文件", st["h2"])]
+    files = [[P(name, st["cell"]), info.get("table", ""), info.get("encoding") or "",
+              f"{info.get('rows_read', '')}", P(info.get("sha256", ""), st["mono"])]
+             for name, info in sorted((s.get("inputs") or {}).items())]
+    w = [3.0, 1.8, 1.6, 1.6, 9.4]
+    out += _table(["文件", "数据表", "编码", "行数", "SHA-256"], files,
+                  [x * width / sum(w) for x in w], right=(3,))
+    params = [[P(k, st["mono"]), P(json.dumps(v, ensure_ascii=False), st["mono"])]
+              for k, v in sorted((s.get("parameters") or {}).items())]
+    out += [P("检测参数", st["h2"]), *_table(["参数", "取值"], params, [width * 0.6, width * 0.4])]
+    for note in s.get("not_checked") or []:
+        out.append(P(f"未能检查：{note}", st["small"]))
+    out += [P("附件清单", st["h2"]),
+            P("证据包内各文件及其 SHA-256；manifest.json 列出全部文件的哈希，可用 "
+              "graphdetect verify 或任何 SHA-256 工具核对。", st["body"])]
+    att = [[P(n, st["cell"]), f"{size:,}", P(h, st["mono"])] for n, h, size in d.attachments]
+    out += _table(["文件", "字节", "SHA-256"], att, [width * 0.3, width * 0.12, width * 0.58],
+                  right=(1,))
+    return out
+
+
+def _claims(d, st, wide) -> list:
+    c = d.claims
+    w = [3.2, 2.8, 2.8, 3.2, 2.6, 3.2, 2.6, 3.6, 1.1, 1.5, 2.2, 2.2]
+    cols = [x * wide / sum(w) for x in w]
+    size = 7.0
+    rows = []
+    for r in c.itertuples(index=False):
+        end = r.end_time.strftime("%Y-%m-%d %H:%M") if r.end_time == r.end_time else ""
+        inst = d.names.get(r.institution_id) or r.institution_id
+        rows.append([_fit(x, cols[i] - 6, size) for i, x in enumerate((
+            r.claim_id, r.start_time.strftime("%Y-%m-%d %H:%M"), end, r.patient_id,
+            r.card_id or "", inst, r.doctor_id or "",
+            " / ".join(x for x in (r.terminal_id, r.operator_id) if x),
+            VISIT_ZH.get(r.visit_type, r.visit_type), r.diagnosis_code or "",
+            _money(r.total_amount),
+            _money(r.fund_amount) if r.fund_amount == r.fund_amount else ""))])
+    head = [NextPageTemplate("landscape"), PageBreak(), P("附：证据结算明细", st["h1"]),
+            P(f"共 {len(rows)} 笔，按时间排序；全部原始字段见 claims.csv。", st["body"])]
+    table = _table(["结算流水号", "开始时间", "出院时间", "患者编号", "医保卡号", "机构", "医师",
+                    "终端 / 操作员", "类别", "诊断", "总费用", "统筹支付"], rows, cols, size=size,
+                   right=(10, 11))
+    return head + table

@@ -1,0 +1,320 @@
+"""Export one case as an evidence package: a folder and a reproducible .zip of it.
+
+A package holds the referral report (``report.pdf``), the evidence claims with every
+column of the source file (``claims.csv``), the members (``members.csv``), the case
+network (``network.graphml``, ``network.json``), the figures as PNG, a ``README.txt``,
+and ``manifest.json``: every file's SHA-256 and size, who exported it, when, from which
+run. With a signing key (``$GRAPHDETECT_SIGNING_KEY``) ``manifest.sig`` holds the hex
+HMAC-SHA256 of the exact bytes of ``manifest.json``.
+
+Everything but the manifest (and its signature) is byte-identical when the same user
+exports the same case of the same run again with the same review history; the export
+time lives only in the manifest.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .. import __version__
+from ..review.roles import can_export
+from ..review.store import ROLES, ReviewStore
+from ..run import load_summary
+from ._common import (
+    FORMAT,
+    MANIFEST,
+    SIGNATURE,
+    ZIP_DATE,
+    ExportError,
+    key_id,
+    safe_name,
+    sha256_bytes,
+    sign,
+    signing_key,
+)
+from ._evidence import load_evidence
+from ._fonts import font_path
+from ._network import case_network, to_json, write_graphml
+from ._tables import (
+    DAY_COLUMNS,
+    MEMBER_COLUMNS,
+    Masker,
+    claim_frame,
+    days_table,
+    members_table,
+    name_of,
+    occasions_table,
+)
+
+__all__ = ["export_case", "package_name"]
+
+
+def package_name(run_id: str, case_id: str) -> str:
+    """The package's folder name: safe on any file system whatever the ids hold.
+
+    >>> package_name("run-277ef379eb95", "R-0001")
+    'R-0001_run-277ef379eb95'
+    """
+    return f"{safe_name(case_id)}_{safe_name(run_id, limit=40)}"
+
+
+def export_case(run: str | Path, case_id: str, out: str | Path, *,
+                db: str | Path | ReviewStore | None = None, user: str | None = None,
+                role: str | None = None, data: str | Path | None = None,
+                key: str | bytes | None = None, ip: str = "") -> Path:
+    """Write the evidence package of one case; return the package folder.
+
+    The folder is ``OUT/<case>_<run>/`` and its zip ``OUT/<case>_<run>.zip`` (an earlier
+    package of the same case there is replaced).
+
+    Parameters
+    ----------
+    run : str or Path
+        The run folder (``graphdetect detect DATA --out RUN``).
+    case_id : str
+        A case id of that run, e.g. ``"R-0001"``.
+    out : str or Path
+        Folder to write the package folder and zip into (created if missing).
+    db : str, Path or ReviewStore, optional
+        The review database. With it, ``user`` must be one of its users; their role
+        governs masking and permission (``can_export(role, status)``) and the export is
+        written to its audit log. Without it, the case counts as not reviewed.
+    user : str, optional
+        The exporting user; without ``db`` it defaults to the operating-system user.
+    role : str, optional
+        Without ``db``: the role to export as (default ``investigator``). With ``db`` it
+        must agree with the user's role there.
+    data : str or Path, optional
+        Where the run's data folder lies now, if it moved.
+    key : str or bytes, optional
+        Signing key; default ``$GRAPHDETECT_SIGNING_KEY``; none means no signature.
+    ip : str
+        Client address for the audit log (the web UI passes it).
+
+    Raises
+    ------
+    ExportError
+        Unknown case or user, export not allowed, input data changed since the run.
+
+    Examples
+    --------
+    >>> folder = export_case("runs/sample", "R-0001", "exports")  # doctest: +SKIP
+    >>> sorted(p.name for p in folder.iterdir())[:3]              # doctest: +SKIP
+    ['README.txt', 'amounts.png', 'claims.csv']
+    """
+    run = Path(run)
+    summary = load_summary(run)
+    run_id = str(summary.get("run_id", ""))
+    case = find_case(run, case_id)
+    store, user, role = _identity(db, user, role)
+    status = store.state(run_id, case_id)["status"] if store else None
+    if store is not None and not can_export(role, status):
+        store.audit(user=user, role=role, action="export_denied", target=case_id,
+                    detail=json.dumps({"run_id": run_id, "status": status}), ip=ip)
+        raise ExportError(f"{user} ({role}) may not export case {case_id}: it is {status}; "
+                          f"a {role} exports only confirmed or referred cases")
+    font_path()
+    ev = load_evidence(summary, case["claim_ids"], data=data)
+    files = build_files(case, summary, ev, user=user, role=role, status=status if store else None,
+                        notes=store.history(run_id, case_id) if store else [],
+                        created=_run_time(run))
+    folder = _write(Path(out), package_name(run_id, case_id), files, _manifest(
+        files, summary, case, user=user, role=role, status=status if store else None,
+        masked=Masker(role, []).active, key=signing_key(key)))
+    if store is not None:
+        manifest = (folder / MANIFEST).read_bytes()
+        store.audit(user=user, role=role, action="export", target=case_id, ip=ip,
+                    detail=json.dumps({"run_id": run_id, "package": str(folder.resolve()),
+                                       "zip": str(zip_path(folder).resolve()),
+                                       "manifest_sha256": sha256_bytes(manifest)},
+                                      ensure_ascii=False))
+    return folder
+
+
+def zip_path(folder: Path) -> Path:
+    """The zip written beside a package folder."""
+    return folder.with_name(folder.name + ".zip")
+
+
+def find_case(run: Path, case_id: str) -> dict:
+    """The case with this id in the run's ``cases.jsonl``; ``ExportError`` if none."""
+    path = run / "cases.jsonl"
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                case = json.loads(line)
+                if str(case.get("case_id")) == str(case_id):
+                    return case
+    raise ExportError(f"no case {case_id!r} in run {run}")
+
+
+def _identity(db, user: str | None, role: str | None) -> tuple[ReviewStore | None, str, str]:
+    if role is not None and role not in ROLES:
+        raise ExportError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    if db is None:
+        if not user:
+            try:
+                user = getpass.getuser()
+            except (OSError, KeyError):
+                user = "unknown"
+        return None, user, role or "investigator"
+    if isinstance(db, ReviewStore):
+        store = db
+    else:
+        if not Path(db).is_file():
+            raise ExportError(f"{db}: no review database there")
+        store = ReviewStore(db)
+    if not user:
+        raise ExportError("a review database needs --user NAME: the exporting user must be "
+                          "one of its users")
+    record = store.user(user)
+    if record is None:
+        raise ExportError(f"{user!r} is not a user of the review database {store.path}")
+    if role is not None and role != record["role"]:
+        raise ExportError(f"{user} is a {record['role']} in the review database, not a {role}")
+    return store, record["name"], record["role"]
+
+
+def _run_time(run: Path) -> datetime:
+    """When the run was written (summary.json's time): the PDF's fixed date."""
+    return datetime.fromtimestamp(int((run / "summary.json").stat().st_mtime), UTC)
+
+
+def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: str | None,
+                notes: list[dict], created: datetime) -> dict[str, bytes]:
+    """Every file of the package but the manifest, as name -> bytes."""
+    from .figures import amounts_figure, network_figure, timeline_figures
+    from .pdf import ReportData, write_report
+
+    df = claim_frame(ev.claims)
+    member_ids = [m["id"] for m in case["members"] if m["kind"] in ("patient", "card")]
+    masker = Masker(role, [*df["patient_id"], *df["card_id"].dropna(), *member_ids])
+    shown = dict(case, explanation=masker.text(case.get("explanation", "")),
+                 explanation_en=masker.text(case.get("explanation_en", "")),
+                 run_id=summary.get("run_id", ""))
+    members = members_table(case, df, ev, masker)
+    days = days_table(df)
+    gap = int((summary.get("parameters") or {}).get("collusion_ring.window_days", 6))
+    occasions = occasions_table(days, gap_days=gap) if case["pattern"] == "collusion_ring" else []
+    G = case_network(shown, df, ev, masker)
+    files: dict[str, bytes] = {"claims.csv": _claims_csv(ev, masker),
+                               "members.csv": _csv(MEMBER_COLUMNS, members),
+                               "amounts_by_day.csv": _csv(DAY_COLUMNS, days),
+                               "network.json": to_json(G).encode("utf-8")}
+    names = {h: name_of(ev, "institution", h) for h in df["institution_id"].dropna().unique()}
+    with tempfile.TemporaryDirectory(prefix="graphdetect-export-") as tmp:
+        t = Path(tmp)
+        write_graphml(G, t / "network.graphml")
+        net, hidden = network_figure(G, t / "network.png",
+                                     case_id=str(case["case_id"]))
+        figures = {"network": net, "network_hidden": hidden,
+                   "timeline": timeline_figures(df, t, masker=masker,
+                                                case_id=str(case["case_id"]), names=names),
+                   "amounts": amounts_figure(days, t / "amounts.png",
+                                             case_id=str(case["case_id"]))}
+        for p in sorted(t.iterdir()):
+            files[p.name] = p.read_bytes()
+        files["README.txt"] = _readme(sorted(files)).encode("utf-8")
+        attachments = [(n, sha256_bytes(b), len(b)) for n, b in sorted(files.items())]
+        shown_df = df.assign(patient_id=[masker.id("patient", x) for x in df["patient_id"]],
+                             card_id=[masker.id("card", x) for x in df["card_id"]])
+        report = ReportData(
+            case=shown, summary=summary, user=user, role=role, status=status,
+            members=members, days=days, occasions=occasions, occasion_gap=gap,
+            claims=shown_df, figures=figures,
+            notes=[dict(n, reason=masker.text(n.get("reason") or ""),
+                        body=masker.text(n.get("body") or "")) for n in notes],
+            attachments=attachments, masked=masker.active, names=names, created=created)
+        files["report.pdf"] = write_report(report, t / "report.pdf").read_bytes()
+    return files
+
+
+def _csv(columns, rows: list[dict]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    w.writerows([[r.get(c, "") for c in columns] for r in rows])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def _claims_csv(ev, masker: Masker) -> bytes:
+    """The source file's rows of the evidence claims: every column, as written."""
+    hide = {i: kind for kind in ("patient", "card") for i in ev.columns.get(f"{kind}_id", [])}
+    rows = [[masker.id(hide[i], v.strip()) if i in hide and v.strip() else v
+             for i, v in enumerate(row)] for row in ev.rows]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(ev.header)
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def _readme(names: list[str]) -> str:
+    from ._readme import README
+
+    return README.format(files="\n".join(f"  {n}" for n in [*names, "report.pdf", MANIFEST]))
+
+
+def _manifest(files: dict[str, bytes], summary: dict, case: dict, *, user: str, role: str,
+              status: str | None, masked: bool, key: bytes | None) -> dict:
+    return {
+        "format": FORMAT,
+        "run_id": summary.get("run_id", ""),
+        "case_id": case["case_id"],
+        "pattern": case.get("pattern", ""),
+        "exported_by": {"user": user, "role": role},
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "review_status": status,
+        "masked_ids": masked,
+        "graphdetect_version": __version__,
+        "run_graphdetect_version": summary.get("graphdetect_version", ""),
+        "source": {n: {"table": i.get("table"), "sha256": i.get("sha256")}
+                   for n, i in sorted((summary.get("inputs") or {}).items())},
+        "files": [{"path": n, "sha256": sha256_bytes(b), "size": len(b)}
+                  for n, b in sorted(files.items())],
+        "signature": ({"algorithm": "HMAC-SHA256", "file": SIGNATURE, "key_id": key_id(key),
+                       "over": f"the bytes of {MANIFEST}"} if key else None),
+        "_key": key,
+    }
+
+
+def _write(out: Path, name: str, files: dict[str, bytes], manifest: dict) -> Path:
+    """Write folder and zip beside each other, each replaced whole or not at all."""
+    key = manifest.pop("_key")
+    files = dict(files)
+    files[MANIFEST] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
+    if key:
+        files[SIGNATURE] = (sign(files[MANIFEST], key) + "\n").encode()
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-tmp-", dir=out))
+    try:
+        pkg = tmp / name
+        pkg.mkdir()
+        for n, b in sorted(files.items()):
+            (pkg / n).write_bytes(b)
+            os.chmod(pkg / n, 0o644)
+        os.chmod(pkg, 0o755)
+        with zipfile.ZipFile(tmp / "package.zip", "w") as zf:
+            for n, b in sorted(files.items()):
+                info = zipfile.ZipInfo(f"{name}/{n}", date_time=ZIP_DATE)
+                info.external_attr = 0o100644 << 16
+                info.create_system = 3
+                zf.writestr(info, b, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+        folder = out / name
+        if folder.exists():
+            old = tmp / "old"
+            folder.rename(old)
+        pkg.rename(folder)
+        (tmp / "package.zip").replace(zip_path(folder))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
