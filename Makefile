@@ -10,7 +10,7 @@ PORT   ?= 5000
 DEMO_USER     ?= demo
 DEMO_PASSWORD ?= graphdetect-demo
 # Debian packages: a browser for the page tests, a CJK font, pdftotext for the PDF tests.
-APT_PACKAGES  ?= chromium fonts-noto-cjk poppler-utils
+APT_PACKAGES  ?= chromium fonts-noto-cjk fonts-wqy-microhei poppler-utils
 
 .PHONY: setup system-deps run test lint bench clean translations
 
@@ -33,6 +33,7 @@ system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || missing="$$missing fonts-wqy-microhei"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -46,6 +47,8 @@ test: setup system-deps
 
 bench: setup
 	$(BIN)/python benchmarks/load_graph.py
+	$(BIN)/python benchmarks/detect.py
+	$(BIN)/python benchmarks/export.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -185,5 +185,9 @@ def generate(out: Path, patients: int, seed: int, days: int, fmt: str) -> None:
                                               if isinstance(v, int)))
 
 
+from .export.cli import register as _register_export  # noqa: E402
+
+_register_export(main)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

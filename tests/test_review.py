@@ -289,3 +289,25 @@ def test_catalogs_are_complete_and_compiled():
     missing = [m.id for m in pot if m.id and not (po.get(m.id) and po.get(m.id).string)]
     assert not missing
     assert {m.id: m.string for m in po if m.id} == {m.id: m.string for m in mo if m.id}
+
+
+def test_export_button_only_for_confirmed_cases(app, ring, review_db, tmp_path):
+    import io
+    import zipfile
+
+    client = app.test_client()
+    login(client, "li")
+    cid = ring["case_id"]
+    assert "cases/" + cid + "/export" not in client.get(f"/cases/{cid}").get_data(as_text=True)
+    assert client.post(f"/cases/{cid}/export").status_code == 403
+    url = f"/api/cases/{cid}/decision"
+    client.post(url, json={"status": "in_review"})
+    client.post(url, json={"status": "confirmed", "reason": "病历雷同，集中入院"})
+    assert f"/cases/{cid}/export" in client.get(f"/cases/{cid}").get_data(as_text=True)
+    with client.post(f"/cases/{cid}/export") as res:
+        assert res.status_code == 200 and res.mimetype == "application/zip"
+        names = zipfile.ZipFile(io.BytesIO(res.data)).namelist()
+    assert any(n.endswith("report.pdf") for n in names)
+    assert any(n.endswith("manifest.json") for n in names)
+    rows, _ = ReviewStore(review_db).audit_log(action="export")
+    assert rows and rows[0]["target"] == cid

@@ -96,11 +96,12 @@ def write_graphml(G: nx.Graph, path: Path) -> None:
 
 
 def layout(G: nx.Graph) -> dict[str, np.ndarray]:
-    """Deterministic radial positions: institutions, doctors, terminals inside; people out.
+    """Deterministic radial positions: institutions in the middle, people outside.
 
-    Inner nodes sit evenly on a small circle (one alone sits in the middle); cards and
-    patients sit on outer circles, ordered by the mean angle of the inner nodes they share
-    claims with, so each doctor's or terminal's patients gather in front of it.
+    Institutions sit at the centre (on a small circle when several), doctors, terminals
+    and operators on an inner ring, cards and patients on outer rings. Each ring is
+    ordered by the mean angle of the nodes already placed that it shares claims with,
+    so each doctor's or terminal's patients gather in front of it.
 
     Examples
     --------
@@ -111,38 +112,45 @@ def layout(G: nx.Graph) -> dict[str, np.ndarray]:
     >>> {k: v.round(2).tolist() for k, v in layout(G).items()}
     {'institution:H1': [0.0, 0.0], 'patient:P1': [0.0, 1.0]}
     """
-    order = {k: i for i, k in enumerate(_INNER)}
-    inner = sorted((n for n in G if G.nodes[n]["kind"] in order),
-                   key=lambda n: (order[G.nodes[n]["kind"]], -G.nodes[n].get("claims", 0), n))
     angle: dict[str, float] = {}
     pos: dict[str, np.ndarray] = {}
-    radius = 0.0 if len(inner) == 1 else min(0.5, 0.18 + 0.025 * len(inner))
-    for i, n in enumerate(inner):
-        angle[n] = np.pi / 2 - 2 * np.pi * i / max(len(inner), 1)
-        pos[n] = radius * np.array([np.cos(angle[n]), np.sin(angle[n])])
-    for kinds, r in ((("patient",), 1.0), (("card",), 0.75)):
+    if 2 < len(G) <= _SMALL:  # a few nodes: the busiest in the middle, the rest around it
+        centre = max(sorted(G), key=lambda n: G.degree(n, weight="weight"))
+        pos[centre] = np.zeros(2)
+        order = {k: i for i, k in enumerate(_KIND_ORDER)}
+        _ring(G, sorted((n for n in G if n != centre),
+                        key=lambda n: (order.get(G.nodes[n]["kind"], 9), n)), 1.0, angle, pos,
+              keep_order=True)
+        return pos
+    for kinds, r in _RINGS:
         ring = [n for n in G if G.nodes[n]["kind"] in kinds]
-        _ring(G, ring, r, angle, pos, centred=len(inner) == 1)
-    rest = sorted(n for n in G if n not in pos)
-    _ring(G, rest, 1.15, angle, pos, centred=False)
+        if kinds == ("institution",) and len(ring) > 1:
+            r = min(0.3, 0.06 * len(ring))
+        _ring(G, ring, r, angle, pos)
+    _ring(G, sorted(n for n in G if n not in pos), 1.15, angle, pos)
     return pos
 
 
-_INNER = ("institution", "doctor", "terminal", "operator")
+_SMALL = 12
+_KIND_ORDER = ("patient", "card", "institution", "doctor", "terminal", "operator")
+_RINGS = ((("institution",), 0.0), (("doctor", "terminal", "operator"), 0.5),
+          (("card",), 0.75), (("patient",), 1.0))
 
 
 def _ring(G: nx.Graph, ring: list[str], r: float, angle: dict, pos: dict, *,
-          centred: bool) -> None:
+          keep_order: bool = False) -> None:
     """Place ``ring`` evenly on a circle, ordered by the mean angle of placed neighbours."""
     def mean_angle(n: str) -> float:
         vec = np.zeros(2)
         for m in G[n]:
-            if m in angle and not (centred and G.nodes[m]["kind"] in _INNER):
-                w = G[n][m].get("weight", 1)
-                vec += w * np.array([np.cos(angle[m]), np.sin(angle[m])])
+            if m in angle:
+                vec += G[n][m].get("weight", 1) * np.array([np.cos(angle[m]), np.sin(angle[m])])
         return float(np.arctan2(vec[1], vec[0])) if vec.any() else 4.0
 
-    keyed = sorted(ring, key=lambda n: (round((np.pi / 2 - mean_angle(n)) % (2 * np.pi), 6), n))
+    keyed = ring if keep_order else sorted(
+        ring, key=lambda n: (round((np.pi / 2 - mean_angle(n)) % (2 * np.pi), 6), n))
     for i, n in enumerate(keyed):
-        angle[n] = np.pi / 2 - 2 * np.pi * i / max(len(keyed), 1)
-        pos[n] = r * np.array([np.cos(angle[n]), np.sin(angle[n])])
+        a = np.pi / 2 - 2 * np.pi * i / max(len(keyed), 1)
+        pos[n] = r * np.array([np.cos(a), np.sin(a)])
+        if r > 0:  # a node in the middle gives no direction
+            angle[n] = a

@@ -14,6 +14,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     CondPageBreak,
     Image,
+    KeepTogether,
     NextPageTemplate,
     PageBreak,
     Paragraph,
@@ -40,6 +41,8 @@ _METRICS = {"occasions": "聚集次数", "members": "成员人数", "claims": "�
             "in_hospital_elsewhere": "刷卡时持卡人正在他院住院（笔）",
             "shared_address_share": "持卡人同住址占比",
             "median_gap_minutes": "刷卡间隔中位数（分钟）"}
+_STATUS_SHORT = {"new": "新案件", "in_review": "复核中", "confirmed": "已确认",
+                 "dismissed": "已排除", "referred": "已移送"}
 _TZ = ZoneInfo("Asia/Shanghai")
 _ROWS_PER_TABLE = 40
 _MAX_DAYS = 40
@@ -189,26 +192,31 @@ def _figures(d, st, width, height) -> list:
         out.append(_image(d.figures["amounts"], width, height * 0.3))
     money = (5, 6)
     if d.occasions:
-        out.append(P(f"按批次汇总（相隔不超过 {d.occasion_gap} 天的就诊日归为同一批次）",
-                     st["h2"]))
         rows = [[o["occasion"], o["first_day"], o["last_day"], o["claims"], o["admissions"],
                  _money(o["total_amount"]), _money(o["fund_amount"])] for o in d.occasions]
         rows.append(_total(d.days, 3, 4))
         w = [1.4, 2.6, 2.6, 1.6, 1.6, 3.3, 3.3]
-        out += _table(["批次", "起", "止", "笔数", "入院", "医疗总费用（元）", "统筹支付（元）"],
-                      rows, [x * width / sum(w) for x in w], right=(0, 3, 4, *money))
-    out.append(P("按日汇总", st["h2"]))
+        out += _together(
+            P(f"按批次汇总（相隔不超过 {d.occasion_gap} 天的就诊日归为同一批次）", st["h2"]),
+            _table(["批次", "起", "止", "笔数", "入院", "医疗总费用（元）", "统筹支付（元）"],
+                   rows, [x * width / sum(w) for x in w], right=(0, 3, 4, *money)))
     if len(d.days) > _MAX_DAYS and d.occasions:
-        return out + [P(f"共 {len(d.days)} 个就诊日，逐日明细见附件 amounts_by_day.csv。",
-                        st["body"])]
+        return out + [P("按日汇总", st["h2"]), P(
+            f"共 {len(d.days)} 个就诊日，逐日明细见附件 amounts_by_day.csv。", st["body"])]
     rows = [[r["day"], r["claims"], r["patients"], r["admissions"],
              f"{r['first_time']}–{r['last_time']}" if r["first_time"] else "",
              _money(r["total_amount"]), _money(r["fund_amount"])] for r in d.days]
     rows.append(_total(d.days, 1, 3))
     w = [2.6, 1.6, 1.8, 1.8, 2.6, 3.2, 3.2]
-    return out + _table(["日期", "笔数", "患者数", "入院", "时段", "医疗总费用（元）",
-                         "统筹支付（元）"], rows, [x * width / sum(w) for x in w],
-                        right=(1, 2, 3, *money))
+    return out + _together(P("按日汇总", st["h2"]), _table(
+        ["日期", "笔数", "患者数", "入院", "时段", "医疗总费用（元）", "统筹支付（元）"], rows,
+        [x * width / sum(w) for x in w], right=(1, 2, 3, *money)))
+
+
+def _together(heading, tables: list) -> list:
+    """Headings kept with the first table; a short table is never split from its last rows."""
+    heading = heading if isinstance(heading, list) else [heading]
+    return [KeepTogether([*heading, tables[0]]), *tables[1:]]
 
 
 def _total(days: list[dict], claims_col: int, admissions_col: int) -> list:
@@ -244,7 +252,7 @@ def _history(d, st, width) -> list:
     if not d.notes:
         return out + [P(f"当前状态：{STATUS_ZH.get(d.status, d.status)}；尚无复核记录。",
                         st["body"])]
-    w = [3.0, 2.0, 3.4, 2.0, 3.4, 4.6]
+    w = [2.7, 1.6, 2.7, 1.5, 4.2, 5.3]
     cols = [x * width / sum(w) for x in w]
     rows = [[P(_beijing(n["created_at"]), st["cell"]), P(n["author"], st["cell"]),
              P(_change(n), st["cell"]), P(n.get("assignee") or "", st["cell"]),
@@ -258,7 +266,7 @@ def _change(n: dict) -> str:
     a, b = n.get("status_from"), n.get("status_to")
     if not b or a == b:
         return "（备注）"
-    return f"{STATUS_ZH.get(a, a)} → {STATUS_ZH.get(b, b)}"
+    return f"{_STATUS_SHORT.get(a, a)} → {_STATUS_SHORT.get(b, b)}"
 
 
 def _beijing(at: str) -> str:
@@ -270,7 +278,7 @@ def _beijing(at: str) -> str:
 
 def _method(d, st, width) -> list:
     s = d.summary
-    out = [PageBreak(), P("七、检测方法与数据来源", st["h1"]),
+    out = [CondPageBreak(12 * cm), P("七、检测方法与数据来源", st["h1"]),
            P(f"检测软件 graphdetect {s.get('graphdetect_version', '')}；检测运行编号 "
              f"{s.get('run_id', '')}（由输入文件哈希、参数与版本计算，可复现）。", st["body"]),
            P("输入文件", st["h2"])]
@@ -285,13 +293,13 @@ def _method(d, st, width) -> list:
     out += [P("检测参数", st["h2"]), *_table(["参数", "取值"], params, [width * 0.6, width * 0.4])]
     for note in s.get("not_checked") or []:
         out.append(P(f"未能检查：{note}", st["small"]))
-    out += [P("附件清单", st["h2"]),
-            P("证据包内各文件及其 SHA-256；manifest.json 列出全部文件的哈希，可用 "
-              "graphdetect verify 或任何 SHA-256 工具核对。", st["body"])]
     att = [[P(n, st["cell"]), f"{size:,}", P(h, st["mono"])] for n, h, size in d.attachments]
-    out += _table(["文件", "字节", "SHA-256"], att, [width * 0.3, width * 0.12, width * 0.58],
-                  right=(1,))
-    return out
+    return out + _together(
+        [P("附件清单", st["h2"]),
+         P("证据包内各文件及其 SHA-256；manifest.json 列出全部文件的哈希，可用 "
+           "graphdetect verify 或任何 SHA-256 工具核对。", st["body"])],
+        _table(["文件", "字节", "SHA-256"], att, [width * 0.3, width * 0.12, width * 0.58],
+               right=(1,)))
 
 
 def _claims(d, st, wide) -> list:

@@ -105,9 +105,10 @@ def _draw_network(ax, H: nx.Graph, pos: dict) -> None:
     nodes = sorted(H.nodes)
     xy = np.array([pos[n] for n in nodes])
     most = max((H.nodes[n]["claims"] for n in nodes), default=1) or 1
+    alpha = 0.45 if H.number_of_edges() < 300 else 0.15
     for a, b, d in sorted(H.edges(data=True)):
         (x0, y0), (x1, y1) = pos[a], pos[b]
-        ax.plot([x0, x1], [y0, y1], color="#999999", alpha=0.45, zorder=1,
+        ax.plot([x0, x1], [y0, y1], color="#999999", alpha=alpha, zorder=1,
                 lw=0.4 + 1.4 * math.log1p(d["weight"]) / math.log1p(most))
     sizes = [40 + 360 * math.sqrt(H.nodes[n]["claims"] / most) for n in nodes]
     colors = [COLORS.get(H.nodes[n]["kind"], "#7f7f7f") for n in nodes]
@@ -121,11 +122,24 @@ def _draw_network(ax, H: nx.Graph, pos: dict) -> None:
             continue
         label = f"{d['name']}\n{d['id']}" if d.get("name") else d["id"]
         big = d["kind"] in ("institution", "doctor", "terminal", "operator")
-        ax.annotate(label, pos[n], xytext=(0, 7), textcoords="offset points", ha="center",
-                    fontsize=10 if big else 7.5, zorder=3,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                          "alpha": 0.7})
-    ax.margins(0.08)
+        x, y = pos[n]
+        r = math.hypot(x, y)
+        dx, dy = (x / r, y / r) if r > 1e-9 else (0.0, 1.0)
+        box = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}
+        if r > 0.9 and len(nodes) > 12:  # a crowded outer ring: labels point outwards
+            turn = math.degrees(math.atan2(dy, dx))
+            ax.annotate(label, pos[n], xytext=(8 * dx, 8 * dy), textcoords="offset points",
+                        rotation=turn if dx >= 0 else turn + 180, rotation_mode="anchor",
+                        ha="left" if dx >= 0 else "right", va="center", fontsize=7.5,
+                        zorder=3, bbox=box)
+            continue
+        ax.annotate(label, pos[n], xytext=(11 * dx, 11 * dy), textcoords="offset points",
+                    ha="left" if dx > 0.3 else "right" if dx < -0.3 else "center",
+                    va="bottom" if dy > 0.3 else "top" if dy < -0.3 else "center",
+                    fontsize=10 if big else 7.5, zorder=3, bbox=box)
+    ax.set_aspect("equal")
+    ax.set_xlim(-1.6, 1.6)
+    ax.set_ylim(-1.6, 1.6)
 
 
 def _date_axis(ax) -> None:
@@ -187,8 +201,12 @@ def timeline_figures(df: pd.DataFrame, out: Path, *, masker: Masker, case_id: st
                 if m.any():
                     ax.scatter(t0[m], y[m], s=34, c=c[m], marker=marker, edgecolors="black",
                                linewidths=0.4, zorder=3)
-            ax.set_yticks(range(len(rows)), [_short(masker.id("patient", p), 20) for p in rows],
-                          fontsize=8)
+            # plain texts, not ticks: forty tick objects per figure cost more than the data
+            ax.set_yticks([])
+            side = ax.get_yaxis_transform()
+            for i, p in enumerate(rows):
+                ax.text(-0.01, i, _short(masker.id("patient", p), 20), transform=side,
+                        ha="right", va="center", fontsize=8)
             ax.set_ylim(len(rows) - 0.5, -0.5)
             ax.xaxis_date()
             pad = pd.Timedelta(days=max(span * 0.02, 0.02))

@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ from ._common import (
 from ._evidence import load_evidence
 from ._fonts import font_path
 from ._network import case_network, to_json, write_graphml
+from ._readme import README
 from ._tables import (
     DAY_COLUMNS,
     MEMBER_COLUMNS,
@@ -55,7 +57,9 @@ from ._tables import (
     occasions_table,
 )
 
-__all__ = ["export_case", "package_name"]
+__all__ = ["export_case", "package_name", "zip_path"]
+
+_LOCK = threading.Lock()
 
 
 def package_name(run_id: str, case_id: str) -> str:
@@ -124,12 +128,14 @@ def export_case(run: str | Path, case_id: str, out: str | Path, *,
                           f"a {role} exports only confirmed or referred cases")
     font_path()
     ev = load_evidence(summary, case["claim_ids"], data=data)
-    files = build_files(case, summary, ev, user=user, role=role, status=status if store else None,
-                        notes=store.history(run_id, case_id) if store else [],
-                        created=_run_time(run))
-    folder = _write(Path(out), package_name(run_id, case_id), files, _manifest(
-        files, summary, case, user=user, role=role, status=status if store else None,
-        masked=Masker(role, []).active, key=signing_key(key)))
+    with _LOCK:  # matplotlib's and reportlab's settings are process-wide
+        files = build_files(case, summary, ev, user=user, role=role, status=status,
+                            notes=store.history(run_id, case_id) if store else [],
+                            created=_run_time(run))
+    key = signing_key(key)
+    manifest = _manifest(files, summary, case, user=user, role=role, status=status,
+                         masked=Masker(role, []).active, key=key)
+    folder = _write(Path(out), package_name(run_id, case_id), files, manifest, key)
     if store is not None:
         manifest = (folder / MANIFEST).read_bytes()
         store.audit(user=user, role=role, action="export", target=case_id, ip=ip,
@@ -180,7 +186,8 @@ def _identity(db, user: str | None, role: str | None) -> tuple[ReviewStore | Non
     if record is None:
         raise ExportError(f"{user!r} is not a user of the review database {store.path}")
     if role is not None and role != record["role"]:
-        raise ExportError(f"{user} is a {record['role']} in the review database, not a {role}")
+        raise ExportError(f"{user} has the role {record['role']} in the review database, "
+                          f"not {role}")
     return store, record["name"], record["role"]
 
 
@@ -223,7 +230,7 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
                                              case_id=str(case["case_id"]))}
         for p in sorted(t.iterdir()):
             files[p.name] = p.read_bytes()
-        files["README.txt"] = _readme(sorted(files)).encode("utf-8")
+        files["README.txt"] = README.encode("utf-8")
         attachments = [(n, sha256_bytes(b), len(b)) for n, b in sorted(files.items())]
         shown_df = df.assign(patient_id=[masker.id("patient", x) for x in df["patient_id"]],
                              card_id=[masker.id("card", x) for x in df["card_id"]])
@@ -258,12 +265,6 @@ def _claims_csv(ev, masker: Masker) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def _readme(names: list[str]) -> str:
-    from ._readme import README
-
-    return README.format(files="\n".join(f"  {n}" for n in [*names, "report.pdf", MANIFEST]))
-
-
 def _manifest(files: dict[str, bytes], summary: dict, case: dict, *, user: str, role: str,
               status: str | None, masked: bool, key: bytes | None) -> dict:
     return {
@@ -283,13 +284,12 @@ def _manifest(files: dict[str, bytes], summary: dict, case: dict, *, user: str, 
                   for n, b in sorted(files.items())],
         "signature": ({"algorithm": "HMAC-SHA256", "file": SIGNATURE, "key_id": key_id(key),
                        "over": f"the bytes of {MANIFEST}"} if key else None),
-        "_key": key,
     }
 
 
-def _write(out: Path, name: str, files: dict[str, bytes], manifest: dict) -> Path:
+def _write(out: Path, name: str, files: dict[str, bytes], manifest: dict,
+           key: bytes | None) -> Path:
     """Write folder and zip beside each other, each replaced whole or not at all."""
-    key = manifest.pop("_key")
     files = dict(files)
     files[MANIFEST] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
     if key:

@@ -20,6 +20,7 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
+from ._common import printable
 from ._fonts import reportlab_fonts
 
 __all__ = ["ReportData", "write_report"]
@@ -187,5 +188,5 @@ def write_report(data: ReportData, path: Path) -> Path:
 
 
 def _clip(text: str, n: int) -> str:
-    text = str(text)
+    text = printable(text)
     return text if len(text) <= n else text[:n - 1] + "…"

@@ -49,8 +49,14 @@ def create_app(config: dict | None = None) -> Flask:
         Overrides: ``RUN``, ``DB``, ``SECRET_KEY``, ``GRAPH_SOURCE`` (``embedded`` or
         ``neo4j``), ``SESSION_COOKIE_SECURE``, ``MAX_EXPAND`` …
     """
+    config = dict(config or {})
+    db = Path(config.get("DB") or os.environ.get("GRAPHDETECT_DB", "review.sqlite"))
+    # Instance files (secret key, exports, config.py) live beside the review database.
+    instance = Path(config.get("INSTANCE_PATH") or os.environ.get("GRAPHDETECT_INSTANCE_PATH")
+                    or db.resolve().parent / "graphdetect-instance")
     app = Flask(__name__, template_folder=str(WEB_DIR / "templates"),
-                static_folder=str(WEB_DIR / "static"), instance_relative_config=True)
+                static_folder=str(WEB_DIR / "static"), instance_path=str(instance.resolve()),
+                instance_relative_config=True)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_HTTPONLY=True,

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
@@ -25,7 +28,7 @@ from wtforms.validators import Length
 from ..graph import KINDS
 from .app import audit, store, view
 from .present import Presenter
-from .roles import can_decide, is_blind
+from .roles import can_decide, can_export, is_blind
 from .store import STATUSES, TRANSITIONS, WorkflowError
 
 bp = Blueprint("cases", __name__)
@@ -144,6 +147,7 @@ def _case_payload(case: dict) -> dict:
                     "assignee": None, "reason": p.text(h["reason"]), "body": p.text(h["body"])}
                    for h in history]
     return {**p.case(), "status": st["status"],
+            "can_export": can_export(current_user.role, st["status"]),
             "assignee": None if is_blind(current_user.role) else st["assignee"],
             "history": history, "next_statuses": list(TRANSITIONS[st["status"]])}
 
@@ -279,6 +283,29 @@ def decision(case_id: str):
     _decide(case_id, {"status": form.status.data, "assignee": form.assignee.data or None,
                       "reason": form.reason.data, "body": form.body.data})
     return redirect(url_for("cases.case_page", case_id=case_id) + "#history")
+
+
+@bp.route("/cases/<case_id>/export", methods=["POST"])
+@login_required
+def export(case_id: str):
+    """Build the case's evidence package and send its zip (the export audits itself)."""
+    from ..export import ExportError, export_case, zip_path
+
+    _get_case(case_id)
+    status = store().state(view().run_id, case_id)["status"]
+    if not can_export(current_user.role, status):
+        audit("export_denied", case_id, f"role {current_user.role}, status {status}")
+        abort(403, f"your role may not export a case that is {status}")
+    out = Path(current_app.config.get("EXPORT_DIR") or Path(current_app.instance_path) / "exports")
+    try:
+        folder = export_case(view().path, case_id, out / current_user.id, db=store(),
+                             user=current_user.id, data=view().data_folder,
+                             ip=request.remote_addr or "")
+    except ExportError as exc:
+        abort(409, str(exc))
+    g.audited = True
+    return send_file(zip_path(folder), as_attachment=True, download_name=zip_path(folder).name,
+                     mimetype="application/zip")
 
 
 @bp.route("/api/cases/<case_id>/decision", methods=["POST"])
