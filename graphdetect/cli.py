@@ -186,8 +186,10 @@ def generate(out: Path, patients: int, seed: int, days: int, fmt: str) -> None:
 
 
 from .export.cli import register as _register_export  # noqa: E402
+from .neo4j.cli import neo4j_group  # noqa: E402
 
 _register_export(main)
+main.add_command(neo4j_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -2,8 +2,8 @@
 
 No Neo4j server package can be installed here, but ArcadeDB speaks Bolt and Neo4j 5
 Cypher, and the official ``neo4j`` driver talks to it. The server runs in its own
-process (its JVM never enters the test process), listens on 127.0.0.1 only, and is
-stopped when the session ends.
+process (its JVM never enters the test process), listens on 127.0.0.1 only, and stops
+when the session ends, or by itself within a second when the test process dies.
 
 Run by hand: ``python tests/neo4j_server.py --port 7687 --root /tmp/adb`` prints
 ``READY`` once the database ``neo4j`` (user ``root``) accepts connections.
@@ -60,7 +60,8 @@ def start(root: Path, password: str) -> ArcadeServer:
 
     root.mkdir(parents=True, exist_ok=True)
     port, http_port = free_port(), free_port()
-    env = dict(os.environ, GRAPHDETECT_TEST_ARCADEDB_PASSWORD=password)
+    env = dict(os.environ, GRAPHDETECT_TEST_ARCADEDB_PASSWORD=password,
+               GRAPHDETECT_TEST_PARENT_PID=str(os.getpid()))
     with open(root / "server.log", "w") as log:
         proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--port", str(port),
@@ -94,8 +95,9 @@ def _serve(port: int, http_port: int, root: Path) -> None:
     try:
         server.create_database(DATABASE)
         print("READY", flush=True)
-        while True:
-            time.sleep(3600)
+        parent = int(os.environ.get("GRAPHDETECT_TEST_PARENT_PID") or os.getppid())
+        while os.getppid() == parent:  # end with the test session, even a killed one
+            time.sleep(1)
     finally:
         server.stop()
 

@@ -27,27 +27,55 @@ Relationships::
 Times are local (no time zone): ``start_time``/``end_time`` are LocalDateTime and
 ``start_day``/``end_day`` their Dates, as the data folder gives them.
 
-Python API
-----------
->>> from graphdetect.neo4j import Neo4jConfig, connect, load_folder  # doctest: +SKIP
->>> with connect(Neo4jConfig.from_env()) as conn:                     # doctest: +SKIP
-...     load_folder(conn, "datasets/sample")["graph"]["nodes"]
+Python API (needs a server, so not a doctest)::
+
+    from graphdetect.neo4j import Neighbourhood, connect, load_folder, push_run
+    with connect() as conn:                  # GRAPHDETECT_NEO4J_* from the environment
+        load_folder(conn, "datasets/sample")           # -> report dict
+        push_run(conn, "runs/sample")                   # -> report dict
+        G = Neighbourhood(conn).ego_network("institution", "H339902003", max_neighbors=50)
 """
 
 from __future__ import annotations
 
-from ._cypher import cypher_names, cypher_statements, cypher_text
-from .connection import Connection, GraphServerError, LoadInterrupted, Neo4jConfig, connect
-from .load import graph_counts, load_data, load_folder
-from .neighbourhood import Neighbourhood, neighbour_kinds
-from .push import push_run, read_cases, run_cases
-from .rules import co_admissions, concurrent_stays, split_stays
+import importlib
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "Neo4jConfig", "Connection", "connect", "GraphServerError", "LoadInterrupted",
-    "cypher_text", "cypher_statements", "cypher_names",
-    "load_folder", "load_data", "graph_counts",
-    "push_run", "read_cases", "run_cases",
-    "concurrent_stays", "split_stays", "co_admissions",
-    "Neighbourhood", "neighbour_kinds",
-]
+#: Public name -> the module that defines it. Imported on first use, so that
+#: ``graphdetect --help`` does not pay for the driver, pandas and networkx.
+_EXPORTS = {
+    "Neo4jConfig": "connection", "Connection": "connection", "connect": "connection",
+    "GraphServerError": "connection", "LoadInterrupted": "connection",
+    "cypher_text": "_cypher", "cypher_statements": "_cypher", "cypher_names": "_cypher",
+    "load_folder": "load", "load_data": "load", "graph_counts": "load",
+    "push_run": "push", "read_cases": "push", "run_cases": "push",
+    "concurrent_stays": "rules", "split_stays": "rules", "co_admissions": "rules",
+    "Neighbourhood": "neighbourhood", "neighbour_kinds": "neighbourhood",
+}
+__all__ = list(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._cypher import cypher_names, cypher_statements, cypher_text  # noqa: F401
+    from .connection import (  # noqa: F401
+        Connection,
+        GraphServerError,
+        LoadInterrupted,
+        Neo4jConfig,
+        connect,
+    )
+    from .load import graph_counts, load_data, load_folder  # noqa: F401
+    from .neighbourhood import Neighbourhood, neighbour_kinds  # noqa: F401
+    from .push import push_run, read_cases, run_cases  # noqa: F401
+    from .rules import co_admissions, concurrent_stays, split_stays  # noqa: F401
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

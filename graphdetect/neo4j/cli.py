@@ -1,7 +1,8 @@
 """``graphdetect neo4j``: check the server, load a data folder, push a run's cases.
 
 The connection comes from ``GRAPHDETECT_NEO4J_URI``, ``_USER``, ``_PASSWORD`` and
-``_DATABASE``; ``--uri``, ``--user`` and ``--database`` override them. The password is
+``_DATABASE``; ``--uri``, ``--user`` and ``--database`` override them. The driver is
+imported when a command runs, not when the CLI starts. The password is
 read from the environment only, never from the command line, and never printed.
 User errors end as one line on stderr and exit code 2; an interrupted load or push
 says how many batches were written (exit 130 after Ctrl-C).
@@ -15,7 +16,6 @@ from pathlib import Path
 import click
 
 from ..errors import GraphdetectError
-from .connection import ENV_PREFIX, LoadInterrupted, Neo4jConfig, connect
 
 __all__ = ["neo4j_group"]
 
@@ -26,18 +26,20 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except LoadInterrupted as exc:
-            click.echo(f"Interrupted: {exc}", err=True)
-            ctx.exit(130 if exc.keyboard else 2)
         except GraphdetectError as exc:
+            from .connection import LoadInterrupted
+
+            if isinstance(exc, LoadInterrupted):  # say how far it got
+                click.echo(f"Interrupted: {exc}", err=True)
+                ctx.exit(130 if exc.keyboard else 2)
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)
 
 
 @click.group("neo4j", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--uri", help=f"Bolt URI (default: ${ENV_PREFIX}URI or bolt://localhost:7687).")
-@click.option("--user", help=f"User name (default: ${ENV_PREFIX}USER or neo4j).")
-@click.option("--database", help=f"Database (default: ${ENV_PREFIX}DATABASE or neo4j).")
+@click.option("--uri", help="Bolt URI (default: $GRAPHDETECT_NEO4J_URI or bolt://localhost:7687).")
+@click.option("--user", help="User name (default: $GRAPHDETECT_NEO4J_USER or neo4j).")
+@click.option("--database", help="Database (default: $GRAPHDETECT_NEO4J_DATABASE or neo4j).")
 @click.pass_context
 def neo4j_group(ctx: click.Context, uri: str | None, user: str | None,
                 database: str | None) -> None:
@@ -45,6 +47,8 @@ def neo4j_group(ctx: click.Context, uri: str | None, user: str | None,
 
     The password is read from $GRAPHDETECT_NEO4J_PASSWORD only.
     """
+    from .connection import Neo4jConfig
+
     ctx.obj = Neo4jConfig.from_env(uri=uri, user=user, database=database)
 
 
@@ -54,8 +58,9 @@ def _progress(quiet: bool) -> bool:
 
 @neo4j_group.command()
 @click.pass_obj
-def check(config: Neo4jConfig) -> None:
+def check(config) -> None:
     """Check the connection; print the server and what the database holds."""
+    from .connection import connect
     from .load import graph_counts
 
     with connect(config) as conn:
@@ -78,11 +83,12 @@ def _breakdown(counts: dict[str, int]) -> str:
               help="Rows per transaction.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no printed report.")
 @click.pass_obj
-def load(config: Neo4jConfig, data: Path, batch_size: int, quiet: bool) -> None:
+def load(config, data: Path, batch_size: int, quiet: bool) -> None:
     """Read the data folder DATA and load it into Neo4j (MERGE: safe to run again).
 
     Rows are checked and rejected exactly as 'graphdetect detect' does.
     """
+    from .connection import connect
     from .load import load_folder
 
     with connect(config) as conn:
@@ -109,12 +115,13 @@ def load(config: Neo4jConfig, data: Path, batch_size: int, quiet: bool) -> None:
               help="Cases per transaction.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no printed report.")
 @click.pass_obj
-def push(config: Neo4jConfig, run: Path, batch_size: int, quiet: bool) -> None:
+def push(config, run: Path, batch_size: int, quiet: bool) -> None:
     """Write the cases of the run folder RUN to Neo4j as :Case nodes.
 
     Load the run's data folder first: members and evidence claims are linked only
     when they are in the graph.
     """
+    from .connection import connect
     from .push import push_run
 
     with connect(config) as conn:

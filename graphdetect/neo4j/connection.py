@@ -38,6 +38,7 @@ __all__ = ["Neo4jConfig", "Connection", "GraphServerError", "LoadInterrupted", "
 
 ENV_PREFIX = "GRAPHDETECT_NEO4J_"
 _TIMEOUT_S = 10.0
+_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
 class GraphServerError(GraphdetectError):
@@ -112,6 +113,14 @@ class Connection:
 
     def __init__(self, config: Neo4jConfig):
         self.config = config
+        scheme = config.uri.partition("://")[0] if "://" in config.uri else ""
+        if scheme not in _SCHEMES:
+            raise GraphServerError(config.safe_uri, "not a usable URI (it must start with "
+                                   f"{'://, '.join(_SCHEMES)}://)")
+        if "@" in config.uri.partition("://")[2].partition("/")[0]:
+            raise GraphServerError(config.safe_uri, f"not a usable URI (give the user and "
+                                   f"password in {ENV_PREFIX}USER and {ENV_PREFIX}PASSWORD, "
+                                   f"not in the URI)")
         auth = (config.user, config.password) if config.password else None
         try:
             self.driver = neo4j.GraphDatabase.driver(
@@ -119,7 +128,8 @@ class Connection:
                 connection_acquisition_timeout=2 * _TIMEOUT_S,
                 max_transaction_retry_time=2 * _TIMEOUT_S, user_agent="graphdetect")
         except (ConfigurationError, ValueError) as exc:
-            raise GraphServerError(config.safe_uri, f"not a usable URI ({exc})") from None
+            raise GraphServerError(config.safe_uri, f"not a usable URI "
+                                   f"({_first_line(exc, config)})") from None
 
     def __enter__(self) -> Connection:
         return self
@@ -174,7 +184,8 @@ class _Translate:
         return self
 
     def __exit__(self, kind, exc, tb) -> bool:
-        if exc is None or not isinstance(exc, DriverError | Neo4jError):
+        if exc is None or isinstance(exc, GraphdetectError) or \
+                not isinstance(exc, DriverError | Neo4jError | ValueError):
             return False
         raise GraphServerError(self.config.safe_uri, describe(exc, self.config)) from exc
 
@@ -186,21 +197,27 @@ def describe(exc: BaseException, config: Neo4jConfig) -> str:
                 f"(check {ENV_PREFIX}USER and {ENV_PREFIX}PASSWORD)")
     if isinstance(exc, ServiceUnavailable | SessionExpired):
         return "cannot connect: the server is down or the address is wrong " \
-               f"({_first_line(exc)})"
+               f"({_first_line(exc, config)})"
     code = getattr(exc, "code", None) or ""
     if code == "Neo.ClientError.Database.DatabaseNotFound":
         return (f"there is no database {config.database!r} "
                 f"(check {ENV_PREFIX}DATABASE)")
     if isinstance(exc, ClientError) and code.startswith("Neo.ClientError.Security"):
-        return f"user {config.user!r} may not do this ({_first_line(exc)})"
+        return f"user {config.user!r} may not do this ({_first_line(exc, config)})"
     if isinstance(exc, Neo4jError):
-        return f"the server refused a statement: {code}: {_first_line(exc)}"
-    return f"driver error: {_first_line(exc)}"
+        return f"the server refused a statement: {code}: {_first_line(exc, config)}"
+    if isinstance(exc, ValueError):  # the driver's word for an address it cannot resolve
+        return f"not a usable address ({_first_line(exc, config)})"
+    return f"driver error: {_first_line(exc, config)}"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return str(text).strip().splitlines()[0][:300]
+def _first_line(exc: BaseException, config: Neo4jConfig) -> str:
+    """The error's message on one line, with the URI's credentials and the password out."""
+    text = str(getattr(exc, "message", None) or exc or type(exc).__name__)
+    text = text.replace(config.uri, config.safe_uri)
+    if config.password:
+        text = text.replace(config.password, "***")
+    return " ".join(text.split())[:300]
 
 
 def connect(config: Neo4jConfig | None = None) -> Connection:

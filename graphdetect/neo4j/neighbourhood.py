@@ -9,6 +9,9 @@ and gets the same networkx graph: nodes keyed ``"kind:id"`` with attributes ``ki
 
 from __future__ import annotations
 
+import atexit
+import threading
+from collections.abc import Mapping
 from functools import cached_property
 
 import networkx as nx
@@ -18,6 +21,9 @@ from ..graph import EDGE_KINDS, KINDS, node_key
 from .connection import Connection, Neo4jConfig, connect
 
 __all__ = ["Neighbourhood", "neighbour_kinds"]
+
+_SHARED: dict[Neo4jConfig, Neighbourhood] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def neighbour_kinds(kind: str, *, cards_are_patients: bool = False) -> list[str]:
@@ -44,12 +50,14 @@ class Neighbourhood:
         Where the graph is; by default the ``GRAPHDETECT_NEO4J_*`` environment. A
         :class:`Connection` given here is used as is and not closed by :meth:`close`.
 
-    Examples
-    --------
-    >>> with Neighbourhood() as hood:                          # doctest: +SKIP
-    ...     G = hood.ego_network("patient", "3399023613304820", max_neighbors=20)
-    >>> G.nodes["patient:3399023613304820"]["claims"]          # doctest: +SKIP
-    12
+    Notes
+    -----
+    It needs a server, so the example is not a doctest::
+
+        with Neighbourhood() as hood:          # GRAPHDETECT_NEO4J_* from the environment
+            G = hood.ego_network("patient", "3399023613304820", max_neighbors=20)
+            G.nodes["patient:3399023613304820"]["claims"]   # -> 24
+            hood.claims("patient", "3399023613304820", limit=10)["total"]
     """
 
     def __init__(self, source: Neo4jConfig | Connection | None = None):
@@ -57,19 +65,36 @@ class Neighbourhood:
         self._conn = None if self._own else source
         self._config = source.config if isinstance(source, Connection) else \
             source or Neo4jConfig.from_env()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Neighbourhood:
+        """The process's shared Neighbourhood for the ``GRAPHDETECT_NEO4J_*`` environment.
+
+        One driver (a connection pool, safe to share between threads) per configuration,
+        made on first use and closed when the process exits: a web app may call this on
+        every request.
+        """
+        config = Neo4jConfig.from_env(environ)
+        with _SHARED_LOCK:
+            if config not in _SHARED:
+                _SHARED[config] = cls(config)
+            return _SHARED[config]
 
     @property
     def connection(self) -> Connection:
-        """The open connection, made on first use."""
-        if self._conn is None:
-            self._conn = connect(self._config)
-        return self._conn
+        """The open connection, made on first use (a failed attempt is tried again)."""
+        with self._lock:
+            if self._conn is None:
+                self._conn = connect(self._config)
+            return self._conn
 
     def close(self) -> None:
         """Close the connection if this object opened it."""
-        if self._own and self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            if self._own and self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def __enter__(self) -> Neighbourhood:
         return self
@@ -138,7 +163,7 @@ class Neighbourhood:
             total, kept = out.setdefault(key, (row["total"], []))
             kept.append((row["neighbour_kind"], row["neighbour_id"], row["weight"],
                          row["claims"]))
-        for total, kept in out.values():
+        for _, kept in out.values():
             kept.sort(key=lambda t: (-t[2], t[0], t[1]))
         return out
 
@@ -188,3 +213,11 @@ def _add_node(G: nx.Graph, kind: str, id: str, claims: int) -> str:
     if key not in G:
         G.add_node(key, kind=kind, id=id, claims=int(claims), hidden=0)
     return key
+
+
+@atexit.register
+def _close_shared() -> None:
+    with _SHARED_LOCK:
+        for hood in _SHARED.values():
+            hood.close()
+        _SHARED.clear()

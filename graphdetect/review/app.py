@@ -171,7 +171,8 @@ def _wants_json() -> bool:
 
 def _error(status: int, message: str):
     titles = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-              405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error"}
+              405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error",
+              503: "Service Unavailable"}
     title = titles.get(status, "Error")
     if _wants_json():
         return jsonify({"error": {"status": status, "title": title, "message": message}}), status

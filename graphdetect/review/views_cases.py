@@ -25,6 +25,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
+from ..errors import GraphdetectError
 from ..graph import KINDS
 from .app import audit, store, view
 from .present import Presenter
@@ -245,6 +246,8 @@ def api_expand(case_id: str):
         G = _neighbourhood(kind, id, cap)
     except KeyError:
         abort(404, f"no {kind} {shown}")
+    except GraphdetectError as exc:  # the Neo4j source is down or refuses us
+        abort(503, str(exc))
     out = _remember(case, presenter(case).elements(G), G)
     out["expanded"] = shown
     return jsonify(out)
