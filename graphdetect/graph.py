@@ -102,6 +102,7 @@ class ClaimsGraph:
         if self.cards_are_patients:
             edges = tuple((a.replace("card", "patient"), b.replace("card", "patient"))
                           for a, b in EDGE_KINDS if (a, b) != ("patient", "card"))
+        self._edges = edges
         self._neighbours = _neighbour_kinds(edges)
         self._members: dict[str, sp.csr_matrix] = {}
         self._attributes: dict[tuple[str, str], np.ndarray | None] = {}
@@ -280,6 +281,45 @@ class ClaimsGraph:
             for k, code in frontier:
                 nxt.extend(self._expand(G, k, code, max_neighbors))
             frontier = nxt
+        return G
+
+    def subgraph(self, rows: np.ndarray, *, roles: dict[tuple[str, str], str] | None = None
+                 ) -> nx.Graph:
+        """The entities some claims link, as a networkx graph for display.
+
+        Nodes are every entity on the claims at ``rows`` (plus any in ``roles``), with
+        ``claims`` = how many of those claims name them; edges join the kinds a claim
+        links, weighted by the number of claims that link the two ends.
+
+        >>> import pandas as pd
+        >>> claims = pd.DataFrame({"claim_id": ["C1", "C2"], "visit_type": "inpatient",
+        ...     "patient_id": pd.Categorical(["P1", "P2"]), "institution_id": "H1",
+        ...     "start_time": pd.to_datetime(["2024-01-01"] * 2), "total_amount": 1.0})
+        >>> G = ClaimsGraph(claims).subgraph(np.array([0, 1]))
+        >>> sorted(G.edges(data="weight"))
+        [('patient:P1', 'institution:H1', 1), ('patient:P2', 'institution:H1', 1)]
+        """
+        G = nx.Graph(hidden=0)
+        for (kind, id), role in (roles or {}).items():
+            G.add_node(node_key(kind, id), kind=kind, id=id, role=role, claims=0, hidden=0)
+        codes = {k: self._codes[k][rows] for k in KINDS}
+        keys = {}
+        for kind in KINDS:
+            present = codes[kind][codes[kind] >= 0]
+            for code, n in zip(*np.unique(present, return_counts=True), strict=True):
+                key = node_key(kind, str(self._index[kind][code]))
+                keys[(kind, int(code))] = key
+                if key not in G:
+                    G.add_node(key, kind=kind, id=str(self._index[kind][code]), role="linked",
+                               claims=0, hidden=0)
+                G.nodes[key]["claims"] = int(n)
+        for a, b in self._edges:
+            ok = (codes[a] >= 0) & (codes[b] >= 0)
+            pair = codes[a][ok].astype(np.int64) << 32 | codes[b][ok]
+            for p, n in zip(*np.unique(pair, return_counts=True), strict=True):
+                ka, kb = keys[(a, int(p >> 32))], keys[(b, int(p & 0xFFFFFFFF))]
+                if ka != kb:
+                    G.add_edge(ka, kb, weight=int(n))
         return G
 
     def _add_node(self, G: nx.Graph, kind: str, code: int) -> str:

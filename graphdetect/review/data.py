@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from functools import cached_property
 from pathlib import Path
 
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RunError
-from ..graph import EDGE_KINDS, KINDS, ClaimsGraph, node_key
+from ..graph import ClaimsGraph
 from ..io import read_folder
 from ..run import load_summary
 
@@ -86,31 +86,8 @@ class RunView:
 
         Edges are weighted by the number of evidence claims that link the two ends.
         """
-        g = self.graph
-        rows = self.rows(case["claim_ids"])
         roles = {(m["kind"], m["id"]): m["role"] for m in case["members"]}
-        G = nx.Graph(hidden=0)
-        for (kind, id), role in roles.items():
-            G.add_node(node_key(kind, id), kind=kind, id=id, role=role, claims=0, hidden=0)
-        edges = EDGE_KINDS
-        if g.cards_are_patients:
-            edges = tuple(e for e in EDGE_KINDS if "card" not in e)
-        codes = {k: g.codes(k)[rows] for k in KINDS}
-        for kind in KINDS:
-            for code, n in Counter(codes[kind][codes[kind] >= 0].tolist()).items():
-                key = node_key(kind, str(g.index(kind)[code]))
-                if key not in G:
-                    G.add_node(key, kind=kind, id=str(g.index(kind)[code]), role="linked",
-                               claims=0, hidden=0)
-                G.nodes[key]["claims"] = n
-        for a, b in edges:
-            ok = (codes[a] >= 0) & (codes[b] >= 0)
-            for (x, y), n in Counter(zip(codes[a][ok].tolist(), codes[b][ok].tolist(),
-                                         strict=True)).items():
-                ka, kb = node_key(a, str(g.index(a)[x])), node_key(b, str(g.index(b)[y]))
-                if ka != kb:
-                    G.add_edge(ka, kb, weight=n)
-        return G
+        return self.graph.subgraph(self.rows(case["claim_ids"]), roles=roles)
 
     def expand(self, kind: str, id: str, *, max_neighbors: int = 50) -> nx.Graph:
         """An entity and its neighbours in the whole claims graph, hub-capped."""
