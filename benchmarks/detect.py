@@ -30,7 +30,8 @@ def run_detect(data: Path, out: Path) -> dict:
         raise SystemExit(proc.stderr)
     peak_kb = int(proc.stderr.strip().splitlines()[-1])
     summary = json.loads((out / "summary.json").read_text())
-    return {"claims": summary["rows"]["accepted"], "cases": summary["cases"],
+    claims = sum(f["accepted"] for f in summary["inputs"].values() if f["table"] == "claims")
+    return {"claims": claims, "cases": summary["cases"],
             "wall_s": round(wall, 2), "peak_rss_gb": round(peak_kb / 1024**2, 2),
             "stages": summary["timings"]}
 
