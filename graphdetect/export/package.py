@@ -111,8 +111,12 @@ def export_case(run: str | Path, case_id: str, out: str | Path, *,
 
     Examples
     --------
-    >>> folder = export_case("runs/sample", "R-0001", "exports")  # doctest: +SKIP
-    >>> sorted(p.name for p in folder.iterdir())[:3]              # doctest: +SKIP
+    >>> import tempfile
+    >>> from graphdetect.run import detect_folder
+    >>> tmp = tempfile.mkdtemp()
+    >>> _ = detect_folder("datasets/sample", f"{tmp}/run")
+    >>> folder = export_case(f"{tmp}/run", "S-0001", f"{tmp}/exports")
+    >>> sorted(p.name for p in folder.iterdir())[:3]
     ['README.txt', 'amounts.png', 'claims.csv']
     """
     run = Path(run)

@@ -78,8 +78,14 @@ def verify_package(path: str | Path, *, key: str | bytes | None = None) -> Verif
 
     Examples
     --------
-    >>> result = verify_package("exports/R-0001_run-277ef379eb95")  # doctest: +SKIP
-    >>> result.ok, result.problems                                   # doctest: +SKIP
+    >>> import tempfile
+    >>> from graphdetect.export import export_case
+    >>> from graphdetect.run import detect_folder
+    >>> tmp = tempfile.mkdtemp()
+    >>> _ = detect_folder("datasets/sample", f"{tmp}/run")
+    >>> folder = export_case(f"{tmp}/run", "S-0001", f"{tmp}/exports")
+    >>> result = verify_package(folder)
+    >>> result.ok, result.problems
     (True, [])
     """
     path = Path(path)
