@@ -117,7 +117,7 @@ def export_case(run: str | Path, case_id: str, out: str | Path, *,
     >>> _ = detect_folder("datasets/sample", f"{tmp}/run")
     >>> folder = export_case(f"{tmp}/run", "S-0001", f"{tmp}/exports")
     >>> sorted(p.name for p in folder.iterdir())[:3]
-    ['README.txt', 'amounts.png', 'claims.csv']
+    ['README.txt', 'amounts.png', 'amounts_by_day.csv']
     """
     run = Path(run)
     summary = load_summary(run)
