@@ -80,12 +80,7 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
         cases = build_cases(findings, min_score=settings["cases.min_score"],
                             max_cases=settings["cases.max_cases"])
         scores = entity_scores(cases)
-    summary = _summary(claims_data, graph, cases, timer)
-    summary["findings"] = len(findings)
-    summary["parameters"] = settings
-    summary["run_id"] = run_id(summary)
-    summary["data_folder"] = str(Path(data).resolve())
-    summary["not_checked"] = limitations(claims_data, graph)
+    summary = _summary(claims_data, graph, cases, len(findings), settings, Path(data))
     with timer.stage("write"):
         with _atomic_folder(out) as tmp:
             _write_cases(tmp / "cases.jsonl", cases)
@@ -98,13 +93,14 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
     return summary
 
 
-def _summary(data, graph: ClaimsGraph, cases: list[dict], timer: Timer) -> dict:
+def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, settings: dict,
+             folder: Path) -> dict:
     patterns: dict[str, int] = {}
     for c in cases:
         patterns[c["pattern"]] = patterns.get(c["pattern"], 0) + 1
     claims = data.claims
     accepted = sum(f["accepted"] for f in data.files.values())
-    return {
+    summary = {
         "graphdetect_version": __version__,
         "rows": {"read": data.rows_read, "accepted": accepted, "rejected": len(data.rejects)},
         "rejected_by_reason": data.reject_counts(),
@@ -120,11 +116,17 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], timer: Timer) -> dict:
             "first_day": str(claims["start_time"].min().date()) if len(claims) else None,
             "last_day": str(claims["start_time"].max().date()) if len(claims) else None,
         },
+        "findings": findings,
         "cases": len(cases),
         "patterns": dict(sorted(patterns.items())),
-        "parameters": {},
+        "parameters": settings,
+        "run_id": None,
+        "data_folder": str(folder.resolve()),
+        "not_checked": limitations(data, graph),
         "timings": {},
     }
+    summary["run_id"] = run_id(summary)
+    return summary
 
 
 def run_id(summary: dict) -> str:
