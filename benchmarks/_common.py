@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import subprocess
@@ -25,6 +26,15 @@ def ensure_data(patients: int, fmt: str, seed: int = 1) -> Path:
         print(f"generating {out} ...", file=sys.stderr)
         generate(out, patients=patients, seed=seed, fmt=fmt)
     return out
+
+
+def data_arguments(doc: str, patients: int) -> argparse.Namespace:
+    """The arguments every data benchmark takes: how many people, which format, which seed."""
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument("--patients", type=int, default=patients)
+    ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    ap.add_argument("--seed", type=int, default=1)
+    return ap.parse_args()
 
 
 def measure(code: str) -> dict:

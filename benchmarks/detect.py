@@ -7,7 +7,6 @@ Budgets (issue 3): 1M claims in <= 15 s; 10M claims / 1M patients in <= 60 s wal
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -15,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import ensure_data, report
+from _common import data_arguments, ensure_data, report
 
 
 def run_detect(data: Path, out: Path) -> dict:
@@ -37,11 +36,7 @@ def run_detect(data: Path, out: Path) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--patients", type=int, default=110_000)
-    ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+    args = data_arguments(__doc__, 110_000)
     data = ensure_data(args.patients, args.format, args.seed)
     figures = run_detect(data, Path(str(data) + "-run"))
     big = figures["claims"] >= 5_000_000

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 
-from _common import ROOT, data_dir, measure, report
+from _common import ROOT, data_arguments, data_dir, measure, report
 
 CODE = """
 import json
@@ -16,11 +15,7 @@ print(json.dumps({{k: v for k, v in info.items() if isinstance(v, int)}}))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--patients", type=int, default=1_000_000)
-    ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+    args = data_arguments(__doc__, 1_000_000)
     out = data_dir(args.patients, args.format, args.seed)
     shutil.rmtree(out, ignore_errors=True)
     ROOT.mkdir(parents=True, exist_ok=True)

@@ -5,9 +5,7 @@ Budget (issue 2): 10M claims / 1M patients from Parquet in <= 60 s and <= 6 GB p
 
 from __future__ import annotations
 
-import argparse
-
-from _common import ensure_data, measure, report
+from _common import data_arguments, ensure_data, measure, report
 
 CODE = """
 import json, time
@@ -28,11 +26,7 @@ print(json.dumps({{"claims": len(g), "patients": g.n("patient"), "rejected": len
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--patients", type=int, default=1_000_000)
-    ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+    args = data_arguments(__doc__, 1_000_000)
     path = ensure_data(args.patients, args.format, args.seed)
     figures = measure(CODE.format(path=str(path)))
     report(f"load + graph, {args.format}, {path}", figures,

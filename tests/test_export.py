@@ -1,4 +1,4 @@
-"""Evidence packages: export, verify, reproducibility, safe names, roles, signature, CLI.
+"""Evidence packages: contents, verify, reproducibility, safe names.
 
 Tests that need what the setup installs (poppler-utils' pdftotext and pdffonts, the CJK
 font) skip on a bare machine but FAIL when CI=true, so CI cannot pass without them.
@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,75 +19,23 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from click.testing import CliRunner
+from export_support import (  # noqa: F401 (fixtures used as arguments)
+    SAMPLE,
+    case_of,
+    copy,
+    need,
+    need_font,
+    package,
+    pdf_text,
+    problems,
+    run,
+)
 
 from graphdetect import read_folder
-from graphdetect.export import KEY_ENV, ExportError, export_case, verify_package, zip_path
+from graphdetect.export import ExportError, export_case, verify_package, zip_path
 from graphdetect.export import package as package_module
-from graphdetect.export._fonts import font_path
-from graphdetect.export.cli import export_command, register, verify_command
-from graphdetect.review.roles import mask_id
-from graphdetect.review.store import ReviewStore
-from graphdetect.run import detect_folder
-
-SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
-CI = os.environ.get("CI") == "true"
 
 
-def need(tool: str) -> None:
-    """Skip without a tool the setup installs; fail instead on CI."""
-    if shutil.which(tool) is None:
-        message = f"{tool} is missing: apt-get install -y poppler-utils"
-        if CI:
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def need_font() -> None:
-    try:
-        font_path()
-    except ExportError as exc:
-        if CI:
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-
-
-def pdf_text(pdf: Path) -> str:
-    need("pdftotext")
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True,
-                          capture_output=True, text=True).stdout
-
-
-def case_of(run: Path, case_id: str) -> dict:
-    for line in (run / "cases.jsonl").read_text(encoding="utf-8").splitlines():
-        case = json.loads(line)
-        if case["case_id"] == case_id:
-            return case
-    raise KeyError(case_id)
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "run"
-    detect_folder(SAMPLE, out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def package(run, tmp_path_factory) -> Path:
-    need_font()
-    return export_case(run, "R-0001", tmp_path_factory.mktemp("pkg"), user="li")
-
-
-def copy(folder: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(folder, tmp_path / folder.name))
-
-
-def problems(result) -> set[tuple[str, str]]:
-    return {(what, name) for what, name, _ in result.problems}
-
-
-# -- contents ---------------------------------------------------------------------------
 def test_package_lists_every_file_and_verifies(package, run):
     names = {p.name for p in package.iterdir()}
     assert {"report.pdf", "claims.csv", "members.csv", "network.graphml", "network.json",
@@ -307,125 +253,3 @@ def test_changed_or_moved_data_is_caught(tmp_path):
 
 
 # -- roles and the review database ------------------------------------------------------
-@pytest.fixture
-def store(tmp_path) -> ReviewStore:
-    s = ReviewStore(tmp_path / "review.sqlite")
-    s.add_user("li", "investigator", "a long passphrase")
-    s.add_user("wang", "reviewer", "another passphrase")
-    return s
-
-
-def test_reviewer_export_masks_ids_and_is_audited(run, store, tmp_path):
-    need_font()
-    run_id = json.loads((run / "summary.json").read_text(encoding="utf-8"))["run_id"]
-    case = case_of(run, "S-0001")
-    patient = next(m["id"] for m in case["members"] if m["kind"] == "patient")
-    store.decide(run_id, "S-0001", user="li", status="in_review", reason="开始核查")
-    store.decide(run_id, "S-0001", user="li", status="confirmed", reason="出入院记录吻合",
-                 body=f"已调取患者{patient}的病历")
-    folder = export_case(run, "S-0001", tmp_path / "out", db=store.path, user="wang")
-    texts = {p.name: p.read_bytes().decode("utf-8-sig") for p in folder.iterdir()
-             if p.suffix in (".csv", ".json", ".graphml", ".txt")}
-    texts["report.pdf"] = pdf_text(folder / "report.pdf")
-    for name, text in texts.items():
-        assert patient not in text, name
-    members = list(csv.DictReader(io.StringIO(texts["members.csv"])))
-    assert {m["id"] for m in members if m["kind"] == "patient"} == {mask_id(patient)}
-    assert mask_id(patient) in texts["report.pdf"]
-    assert "出入院记录吻合" in texts["report.pdf"] and "已确认" in texts["report.pdf"]
-    manifest = json.loads(texts["manifest.json"])
-    assert manifest["exported_by"] == {"user": "wang", "role": "reviewer"}
-    assert manifest["review_status"] == "confirmed" and manifest["masked_ids"] is True
-    rows, total = store.audit_log(action="export")
-    assert total == 1 and rows[0]["user"] == "wang" and rows[0]["target"] == "S-0001"
-    detail = json.loads(rows[0]["detail"])
-    assert detail["manifest_sha256"] == hashlib.sha256(
-        (folder / "manifest.json").read_bytes()).hexdigest()
-    assert detail["package"] == str(folder.resolve())
-
-
-def test_investigator_cannot_export_a_new_case(run, store, tmp_path):
-    with pytest.raises(ExportError, match="li \\(investigator\\) may not export case R-0001"):
-        export_case(run, "R-0001", tmp_path / "out", db=store.path, user="li")
-    assert not (tmp_path / "out").exists()
-    rows, total = store.audit_log(action="export_denied")
-    assert total == 1 and rows[0]["target"] == "R-0001"
-
-
-def test_a_review_database_needs_a_known_user(run, store, tmp_path):
-    with pytest.raises(ExportError, match="'zhao' is not a user"):
-        export_case(run, "R-0001", tmp_path, db=store.path, user="zhao")
-    with pytest.raises(ExportError, match="needs --user"):
-        export_case(run, "R-0001", tmp_path, db=store.path)
-    with pytest.raises(ExportError, match="no review database"):
-        export_case(run, "R-0001", tmp_path, db=tmp_path / "nope.sqlite", user="li")
-    with pytest.raises(ExportError, match="li has the role investigator"):
-        export_case(run, "R-0001", tmp_path, db=store.path, user="li", role="admin")
-
-
-# -- signature --------------------------------------------------------------------------
-def test_signed_package(run, tmp_path, monkeypatch):
-    need_font()
-    monkeypatch.setenv(KEY_ENV, "bureau secret")
-    folder = export_case(run, "S-0001", tmp_path / "out", user="li")
-    sig = (folder / "manifest.sig").read_text(encoding="ascii").strip()
-    raw = (folder / "manifest.json").read_bytes()
-    assert sig == hmac.new(b"bureau secret", raw, hashlib.sha256).hexdigest()
-    assert verify_package(folder).signature == "valid" and verify_package(zip_path(folder)).ok
-    monkeypatch.setenv(KEY_ENV, "another key")
-    assert problems(verify_package(folder)) == {("signature", "manifest.sig")}
-    monkeypatch.delenv(KEY_ENV)
-    result = verify_package(folder)
-    assert not result.ok and "cannot check the signature" in result.problems[0][2]
-    (folder / "manifest.json").write_bytes(raw.replace(b'"li"', b'"lu"'))
-    assert problems(verify_package(folder, key="bureau secret")) == {("signature",
-                                                                     "manifest.sig")}
-    (folder / "manifest.sig").unlink()
-    assert ("missing", "manifest.sig") in problems(verify_package(folder))
-
-
-def test_key_set_but_package_unsigned_fails(package):
-    result = verify_package(package, key="bureau secret")
-    assert problems(result) == {("signature", "manifest.json")}
-
-
-# -- command line ---------------------------------------------------------------------------
-def test_cli_export_and_verify(run, tmp_path, package):
-    need_font()
-    runner = CliRunner()
-    result = runner.invoke(export_command, [str(run), "S-0001", "--out", str(tmp_path / "o")])
-    assert result.exit_code == 0, result.output
-    folder = next(p for p in (tmp_path / "o").iterdir() if p.is_dir())
-    assert str(folder) in result.output
-    ok = runner.invoke(verify_command, [str(zip_path(folder))])
-    assert ok.exit_code == 0 and ok.output.startswith("OK:")
-    (folder / "members.csv").write_text("kind,id\n", encoding="utf-8")
-    bad = runner.invoke(verify_command, [str(folder)])
-    assert bad.exit_code == 1 and "CHANGED   members.csv" in bad.output
-
-
-@pytest.mark.parametrize("args", [
-    ["export", "{run}", "NO-SUCH-CASE", "--out", "{tmp}"],
-    ["export", "{run}", "R-0001", "--out", "{tmp}", "--db", "{tmp}/none.sqlite", "--user", "x"],
-    ["export", "{tmp}/not-a-run", "R-0001", "--out", "{tmp}"],
-    ["verify", "{tmp}/missing.zip"],
-])
-def test_cli_user_errors_are_one_line_and_exit_2(run, tmp_path, args):
-    group = register_into_group()
-    args = [a.format(run=run, tmp=tmp_path) for a in args]
-    result = CliRunner().invoke(group, args)
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-
-
-def register_into_group():
-    import click
-
-    @click.group()
-    def group() -> None:
-        """A stand-in for graphdetect's main group."""
-
-    register(group)
-    assert set(group.commands) == {"export", "verify"}
-    return group
