@@ -110,3 +110,56 @@ if __name__ == "__main__":
     args = parser.parse_args()
     os.environ.setdefault("GRAPHDETECT_TEST_ARCADEDB_PASSWORD", "arcadedb-test")
     _serve(args.port, args.http_port or free_port(), args.root)
+
+
+# -- test data and a clean database, for tests/test_neo4j.py -----------------------------
+def sample_slice(out: Path, sample: Path) -> Path:
+    """A slice of the sample: every patient with two or more inpatient stays (so every
+    concurrent or split stay is in it), every 40th other patient, and two bad rows."""
+    import csv
+    import shutil
+    from collections import defaultdict
+
+    from conftest import good_row
+
+    out.mkdir(parents=True)
+    with open(sample / "claims.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    stays = defaultdict(int)
+    for r in rows:
+        stays[r["patient_id"]] += r["visit_type"] == "inpatient"
+    people = sorted({r["patient_id"] for r in rows})
+    keep = {p for p in people if stays[p] >= 2} | set(people[::40])
+    kept = [r for r in rows if r["patient_id"] in keep]
+    bad = [good_row(1, claim_id="ZZ-BAD-1", total_amount="-5"),
+           good_row(2, claim_id="ZZ-BAD-2", visit_type="inpatient", end_time="")]
+    _write(out / "claims.csv", kept + bad, list(rows[0]))
+    with open(sample / "patients.csv", encoding="utf-8", newline="") as f:
+        patients = [r for r in csv.DictReader(f) if r["patient_id"] in keep]
+    _write(out / "patients.csv", patients, list(patients[0]))
+    for name in ("institutions.csv", "doctors.csv"):
+        shutil.copy(sample / name, out / name)
+    return out
+
+
+def _write(path: Path, rows: list[dict], header: list[str]) -> None:
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, header, lineterminator="\n")
+        w.writeheader()
+        w.writerows({h: r.get(h, "") for h in header} for r in rows)
+
+
+def empty(config) -> None:
+    """Empty a real Neo4j database before the suite, if the user allows it."""
+    import pytest
+
+    from graphdetect.neo4j import connect, graph_counts
+
+    with connect(config) as conn:
+        if graph_counts(conn)["nodes"] and os.environ.get("GRAPHDETECT_NEO4J_TEST_WIPE") != "1":
+            pytest.fail(f"database {config.database!r} at {config.safe_uri} is not empty; "
+                        f"set GRAPHDETECT_NEO4J_TEST_WIPE=1 to let the tests delete it all")
+        while conn.write("clear_database", batch_size=10_000)[0]["deleted"]:
+            pass

@@ -12,10 +12,8 @@ patient, with all their claims, and two bad rows.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import shutil
 from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
@@ -58,8 +56,10 @@ ENV = ("URI", "USER", "PASSWORD", "DATABASE")
 def server(tmp_path_factory):
     """A Neo4jConfig for an empty database on a running Bolt server."""
     if os.environ.get("GRAPHDETECT_NEO4J_URI"):
+        import neo4j_server
+
         config = Neo4jConfig.from_env()
-        _empty(config)
+        neo4j_server.empty(config)
         yield config
         return
     import neo4j_server
@@ -78,15 +78,6 @@ def server(tmp_path_factory):
         running.stop()
 
 
-def _empty(config: Neo4jConfig) -> None:
-    with connect(config) as conn:
-        if graph_counts(conn)["nodes"] and os.environ.get("GRAPHDETECT_NEO4J_TEST_WIPE") != "1":
-            pytest.fail(f"database {config.database!r} at {config.safe_uri} is not empty; "
-                        f"set GRAPHDETECT_NEO4J_TEST_WIPE=1 to let the tests delete it all")
-        while conn.write("clear_database", batch_size=10_000)[0]["deleted"]:
-            pass
-
-
 @pytest.fixture
 def env(server, monkeypatch):
     """The server's connection in GRAPHDETECT_NEO4J_* (as the CLI reads it)."""
@@ -98,32 +89,9 @@ def env(server, monkeypatch):
 # -- the data --------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def subset(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("neo4j") / "data"
-    out.mkdir()
-    with open(SAMPLE / "claims.csv", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    stays = defaultdict(int)
-    for r in rows:
-        stays[r["patient_id"]] += r["visit_type"] == "inpatient"
-    people = sorted({r["patient_id"] for r in rows})
-    keep = {p for p in people if stays[p] >= 2} | set(people[::40])
-    kept = [r for r in rows if r["patient_id"] in keep]
-    bad = [good_row(1, claim_id="ZZ-BAD-1", total_amount="-5"),
-           good_row(2, claim_id="ZZ-BAD-2", visit_type="inpatient", end_time="")]
-    _write(out / "claims.csv", kept + bad, list(rows[0]))
-    with open(SAMPLE / "patients.csv", encoding="utf-8", newline="") as f:
-        patients = [r for r in csv.DictReader(f) if r["patient_id"] in keep]
-    _write(out / "patients.csv", patients, list(patients[0]))
-    for name in ("institutions.csv", "doctors.csv"):
-        shutil.copy(SAMPLE / name, out / name)
-    return out
+    import neo4j_server
 
-
-def _write(path: Path, rows: list[dict], header: list[str]) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, header, lineterminator="\n")
-        w.writeheader()
-        w.writerows({h: r.get(h, "") for h in header} for r in rows)
+    return neo4j_server.sample_slice(tmp_path_factory.mktemp("neo4j") / "data", SAMPLE)
 
 
 @pytest.fixture(scope="session")
