@@ -145,10 +145,14 @@ def _read_table(src: Source, progress: bool) -> tuple[pd.DataFrame, int, list[di
             rows += len(batch)
             bar.update(len(batch))
     merged = pa.concat_tables(goods) if goods else None
+    del goods  # the batches live on in `merged`; _to_frame frees them column by column
     if merged is not None and merged.num_rows:
         merged, dups = _drop_duplicates(merged, table.key)
         raw_rejects.extend(dups)
-    frame = _to_frame(merged, table)
+    arrow = {} if merged is None else {n: merged.column(n) for n in merged.column_names
+                                         if n != "_record"}
+    merged = None
+    frame = _to_frame(arrow, table)
     lines = record_to_line(src, [r[0] for r in raw_rejects])
     rejects = [
         {"file": src.name, "line": line, "column": c, "reason": r, "value": v, "row": row}
@@ -196,14 +200,14 @@ def _drop_duplicates(t: pa.Table, key: str) -> tuple[pa.Table, list]:
     return t.filter(pa.array(~dup)), out
 
 
-def _to_frame(t: pa.Table | None, table: Table) -> pd.DataFrame:
-    cols = [c.name for c in table.columns]
-    if t is None:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-    t = t.drop_columns(["_record"])
+def _to_frame(arrow: dict[str, pa.ChunkedArray], table: Table) -> pd.DataFrame:
+    """Typed arrow columns to a DataFrame; each arrow column is dropped once converted."""
+    if not arrow:
+        return pd.DataFrame({c.name: pd.Series(dtype="object") for c in table.columns})
+    names = list(arrow)
 
     def convert(name: str):
-        col = t.column(name).combine_chunks()
+        col = arrow.pop(name).combine_chunks()
         if name in _WORDS:
             return pd.Categorical.from_codes(
                 col.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8),
@@ -214,8 +218,8 @@ def _to_frame(t: pa.Table | None, table: Table) -> pd.DataFrame:
 
     # Arrow's kernels release the GIL: encode the columns on every core.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        columns = list(pool.map(convert, t.column_names))
-    return pd.DataFrame(dict(zip(t.column_names, columns, strict=True)), copy=False)
+        columns = list(pool.map(convert, names))
+    return pd.DataFrame(dict(zip(names, columns, strict=True)), copy=False)
 
 
 def _sorted_categorical(col: pa.Array) -> pd.Categorical:
