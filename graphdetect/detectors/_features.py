@@ -51,17 +51,27 @@ def shared_address(graph, rows: np.ndarray) -> float | None:
 
 
 def in_hospital_elsewhere(graph, rows: np.ndarray, stays: pd.DataFrame) -> np.ndarray:
-    """Per row, whether its patient was inpatient at another institution that day."""
-    patients = graph.codes("patient")[rows]
-    if not len(rows) or not len(stays):
-        return np.zeros(len(rows), bool)
-    stays = stays[np.isin(stays["patient"].to_numpy(), patients)]
-    q = pd.DataFrame({"k": np.arange(len(rows)), "patient": patients,
-                      "day": graph.day[rows], "inst": graph.codes("institution")[rows]})
-    m = q.merge(stays[["patient", "institution", "start", "end"]], on="patient")
-    hit = (m["day"] > m["start"]) & (m["day"] < m["end"]) & (m["inst"] != m["institution"])
+    """Per row, whether its patient was inpatient at another institution that day.
+
+    ``stays`` must be sorted by patient (as :func:`_stays.stays` returns it): each row
+    looks up its patient's stays by binary search, never scanning the whole table.
+    """
     out = np.zeros(len(rows), bool)
-    out[m.loc[hit, "k"].to_numpy()] = True
+    if not len(rows) or not len(stays):
+        return out
+    patient = stays["patient"].to_numpy()
+    mine = graph.codes("patient")[rows]
+    lo = np.searchsorted(patient, mine, "left")
+    count = np.searchsorted(patient, mine, "right") - lo
+    k = np.repeat(np.arange(len(rows)), count)
+    if not len(k):
+        return out
+    first = np.repeat(lo - (np.cumsum(count) - count), count)
+    idx = first + np.arange(len(k))
+    day, inst = graph.day[rows][k], graph.codes("institution")[rows][k]
+    hit = (day > stays["start"].to_numpy()[idx]) & (day < stays["end"].to_numpy()[idx]) \
+        & (inst != stays["institution"].to_numpy()[idx])
+    out[k[hit]] = True
     return out
 
 
