@@ -112,7 +112,7 @@ if __name__ == "__main__":
     _serve(args.port, args.http_port or free_port(), args.root)
 
 
-# -- test data and a clean database, for tests/test_neo4j.py -----------------------------
+# -- test data and a clean database, for tests/graphdb/ ----------------------------------
 def sample_slice(out: Path, sample: Path) -> Path:
     """A slice of the sample: every patient with two or more inpatient stays (so every
     concurrent or split stay is in it), every 40th other patient, and two bad rows."""
