@@ -26,7 +26,7 @@ import numpy as np
 from .errors import DataError, RunError
 from .graph import ClaimsGraph
 from .io import read_folder
-from .run import load_summary
+from .run import load_summary, read_cases
 
 __all__ = ["evaluate", "auc", "format_table"]
 
@@ -62,11 +62,6 @@ def _matches(case_patients: set[str], group_patients: set[str]) -> bool:
     return both >= 0.5 * len(group_patients) and both >= 0.5 * len(case_patients)
 
 
-def _read_cases(run: Path) -> list[dict]:
-    with open(run / "cases.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def _read_scores(run: Path) -> dict[tuple[str, str], float]:
     with open(run / "entity_scores.csv", encoding="utf-8", newline="") as f:
         return {(r["kind"], r["id"]): float(r["score"]) for r in csv.DictReader(f)}
@@ -81,7 +76,7 @@ def evaluate(data: str | Path, run: str | Path) -> dict:
     truth = json.loads(truth_path.read_text(encoding="utf-8"))
     summary = load_summary(run)
     try:
-        cases = _read_cases(run)
+        cases = read_cases(run)
         scores = _read_scores(run)
     except (OSError, ValueError, KeyError) as exc:
         raise RunError(f"{run}: unreadable run folder ({exc})") from None

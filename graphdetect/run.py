@@ -213,6 +213,36 @@ def _write_entity_scores(path: Path, rows) -> None:
         w.writerows(rows)
 
 
+_CASE_KEYS = frozenset({"case_id", "pattern", "members", "claim_ids"})
+
+
+def read_cases(run: str | Path) -> list[dict]:
+    """A run folder's cases (``cases.jsonl``), best first.
+
+    Raises
+    ------
+    RunError
+        When the folder has no cases.jsonl or a line of it is not a case.
+    """
+    path = Path(run) / "cases.jsonl"
+    if not path.is_file():
+        raise RunError(f"{run}: not a graphdetect run folder (no cases.jsonl)")
+    cases = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                case = json.loads(line)
+            except ValueError as exc:
+                raise RunError(f"{path}: line {n} is not JSON ({exc})") from None
+            if not isinstance(case, dict) or not _CASE_KEYS <= case.keys():
+                raise RunError(f"{path}: line {n} is not a case (it needs "
+                               f"{', '.join(sorted(_CASE_KEYS))})")
+            cases.append(case)
+    return cases
+
+
 def load_summary(run: str | Path) -> dict:
     """Read a run folder's summary.json; ``RunError`` when it is not a run folder."""
     p = Path(run) / "summary.json"

@@ -29,7 +29,7 @@ from pathlib import Path
 from .. import __version__
 from ..review.roles import can_export
 from ..review.store import ROLES, ReviewStore
-from ..run import load_summary
+from ..run import load_summary, read_cases
 from ._common import (
     FORMAT,
     MANIFEST,
@@ -157,13 +157,9 @@ def zip_path(folder: Path) -> Path:
 
 def find_case(run: Path, case_id: str) -> dict:
     """The case with this id in the run's ``cases.jsonl``; ``ExportError`` if none."""
-    path = run / "cases.jsonl"
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                case = json.loads(line)
-                if str(case.get("case_id")) == str(case_id):
-                    return case
+    for case in read_cases(run):
+        if str(case["case_id"]) == str(case_id):
+            return case
     raise ExportError(f"no case {case_id!r} in run {run}")
 
 

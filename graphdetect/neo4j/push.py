@@ -16,12 +16,11 @@ from pathlib import Path
 from .._progress import progress_bar
 from ..errors import RunError
 from ..run import load_summary
+from ..run import read_cases as read_run_cases
 from .connection import Connection, GraphServerError, LoadInterrupted
 from .load import _check_batch_size
 
 __all__ = ["push_run", "read_cases", "run_cases"]
-
-_CASE_KEYS = frozenset({"case_id", "members", "claim_ids"})
 
 
 def read_cases(run: str | Path) -> tuple[str, list[dict]]:
@@ -36,23 +35,7 @@ def read_cases(run: str | Path) -> tuple[str, list[dict]]:
     run_id = summary.get("run_id")
     if not run_id:
         raise RunError(f"{run}: summary.json has no run_id; run 'graphdetect detect' again")
-    path = Path(run) / "cases.jsonl"
-    if not path.is_file():
-        raise RunError(f"{run}: not a graphdetect run folder (no cases.jsonl)")
-    cases = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                case = json.loads(line)
-            except ValueError as exc:
-                raise RunError(f"{path}: line {n} is not JSON ({exc})") from None
-            if not isinstance(case, dict) or not _CASE_KEYS <= case.keys():
-                raise RunError(f"{path}: line {n} is not a case (it needs "
-                               f"{', '.join(sorted(_CASE_KEYS))})")
-            cases.append(case)
-    return run_id, cases
+    return run_id, read_run_cases(run)
 
 
 def push_run(conn: Connection, run: str | Path, *, batch_size: int = 1000,

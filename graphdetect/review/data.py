@@ -5,7 +5,6 @@ The claims graph is built on first use from the data folder the run was made fro
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import defaultdict
 from functools import cached_property
@@ -18,7 +17,7 @@ import pandas as pd
 from ..errors import RunError
 from ..graph import ClaimsGraph
 from ..io import read_folder
-from ..run import load_summary
+from ..run import load_summary, read_cases
 
 __all__ = ["RunView", "CLAIM_COLUMNS"]
 
@@ -34,8 +33,7 @@ class RunView:
         self.path = Path(run)
         self.summary = load_summary(self.path)
         self.run_id = self.summary.get("run_id", self.path.name)
-        with open(self.path / "cases.jsonl", encoding="utf-8") as f:
-            self.cases = [json.loads(line) for line in f if line.strip()]
+        self.cases = read_cases(self.path)
         self.by_id = {c["case_id"]: c for c in self.cases}
         self.data_folder = Path(data or self.summary.get("data_folder", ""))
         self._lock = threading.Lock()
