@@ -245,18 +245,24 @@ class ClaimsGraph:
         m = _count_matrix(self.codes(rows)[keep], col, (self.n(rows), len(uniq)))
         return m, pairs
 
-    def sessions(self, *, by: str = "terminal", gap_seconds: int = 1800) -> np.ndarray:
+    def sessions(self, *, by: str = "terminal", gap_seconds: int = 1800,
+                 mask: np.ndarray | None = None) -> np.ndarray:
         """Per claim, a session number: claims at one ``by`` entity with gaps ≤ gap_seconds.
 
-        Claims without that entity get -1. Sessions are numbered in (entity, time) order.
+        Claims without that entity, or left out by ``mask``, get -1. Sessions are
+        numbered in (entity, time) order.
         """
         codes = self.codes(by)
-        order = np.lexsort((self.seconds, codes))
-        order = order[codes[order] >= 0]
+        keep = codes >= 0 if mask is None else (codes >= 0) & mask
+        rows = np.flatnonzero(keep)
+        out = np.full(len(self), -1, dtype=np.int64)
+        if not len(rows):
+            return out
+        key = codes[rows].astype(np.int64) << 36 | (self.seconds[rows] - self.seconds.min())
+        order = rows[np.argsort(key, kind="stable")]
         c, t = codes[order], self.seconds[order]
         new = np.ones(len(order), bool)
         new[1:] = (c[1:] != c[:-1]) | (t[1:] - t[:-1] > gap_seconds)
-        out = np.full(len(self), -1, dtype=np.int64)
         out[order] = np.cumsum(new) - 1
         return out
 

@@ -74,24 +74,22 @@ def card_pooling(graph, *, run_gap_minutes: int = 10, min_run_cards: int = 8,
 
 def _linked_runs(graph, by: str, gap_s: int, min_run_cards: int, min_runs: int,
                  min_overlap: float) -> list[tuple[np.ndarray, int]]:
-    codes = graph.codes(by)
     # Inpatient settlements are admissions, not swipes at a counter: rings handle them.
-    rows = np.flatnonzero((codes >= 0) & (graph.visit != INPATIENT))
+    run_of = graph.sessions(by=by, gap_seconds=gap_s, mask=graph.visit != INPATIENT)
+    rows = np.flatnonzero(run_of >= 0)
     if len(rows) < min_run_cards:
         return []
-    key = codes[rows].astype(np.int64) << 36 | (graph.seconds[rows] - graph.seconds.min())
-    order = rows[np.argsort(key, kind="stable")]
-    c, t = codes[order], graph.seconds[order]
-    new = np.ones(len(order), bool)
-    new[1:] = (c[1:] != c[:-1]) | (t[1:] - t[:-1] > gap_s)
-    run = np.cumsum(new) - 1
+    run = run_of[rows]
+    n_runs = int(run.max()) + 1
+    entity = np.empty(n_runs, np.int64)
+    entity[run] = graph.codes(by)[rows]
     # A run with fewer swipes than min_run_cards cannot hold that many cards: most runs
     # are single customers, so drop them before anything is sorted.
-    busy = np.bincount(run)[run] >= min_run_cards
-    pair = np.sort(run[busy].astype(np.int64) << 32 | graph.codes("card")[order[busy]])
+    busy = np.bincount(run, minlength=n_runs)[run] >= min_run_cards
+    pair = np.sort(run[busy].astype(np.int64) << 32 | graph.codes("card")[rows[busy]])
     pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
     prun, pcard = pair >> 32, pair & 0xFFFFFFFF
-    size = np.bincount(prun, minlength=run[-1] + 1)
+    size = np.bincount(prun, minlength=n_runs)
     keep = size[prun] >= min_run_cards
     prun, pcard = prun[keep], pcard[keep]
     if not len(prun):
@@ -100,20 +98,20 @@ def _linked_runs(graph, by: str, gap_s: int, min_run_cards: int, min_runs: int,
     B = sp.csr_matrix((np.ones(len(col), np.int32), (pcard, col)),
                       shape=(graph.n("card"), len(runs)))
     S = sp.triu(B.T @ B, k=1).tocoo()
-    run_entity = c[np.searchsorted(run, runs)]
+    run_entity = entity[runs]
     small = np.minimum(size[runs][S.row], size[runs][S.col])
     link = (S.data >= np.maximum(min_overlap * small, 3)) \
         & (run_entity[S.row] == run_entity[S.col])
     label = components(len(runs), S.row[link], S.col[link])
     counts = np.bincount(label)
-    group_of_run = np.full(run[-1] + 1, -1)
+    group_of_run = np.full(n_runs, -1)
     big = counts[label] >= min_runs
     group_of_run[runs[big]] = label[big]
     group = group_of_run[run]
     mine = np.flatnonzero(group >= 0)
     mine = mine[np.argsort(group[mine], kind="stable")]
     cuts = np.flatnonzero(np.diff(group[mine])) + 1
-    return [(order[part], int(counts[group[part[0]]])) for part in np.split(mine, cuts)
+    return [(rows[part], int(counts[group[part[0]]])) for part in np.split(mine, cuts)
             if len(part)]
 
 

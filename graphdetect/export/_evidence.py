@@ -17,8 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..io import read_folder
-from ..io._read import iter_batches, open_source, sha256_file
+from ..io import iter_batches, open_source, read_folder, sha256_file
 from ..schema import TABLES, canonical_names
 from ._common import ExportError
 

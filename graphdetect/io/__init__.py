@@ -29,7 +29,8 @@ from ..schema import TABLES, VISIT_CODES, Table
 from ._read import Source, iter_batches, open_source, record_to_line, sha256_file
 from ._validate import validate
 
-__all__ = ["ClaimsData", "read_folder", "REJECT_COLUMNS"]
+__all__ = ["ClaimsData", "read_folder", "REJECT_COLUMNS", "open_source", "iter_batches",
+           "sha256_file"]
 
 REJECT_COLUMNS = ["file", "line", "column", "reason", "value", "row"]
 _CATEGORICAL = {
