@@ -1,8 +1,9 @@
 """The review UI's application factory.
 
-Configuration comes from a mapping, then ``instance/config.py``, then ``GRAPHDETECT_*``
-environment variables (Flask's ``from_prefixed_env``). Required: ``RUN`` (a run folder)
-and ``DB`` (the review database).
+Configuration comes from ``config.py`` in the instance folder (beside the review
+database), then ``GRAPHDETECT_*`` environment variables (Flask's ``from_prefixed_env``),
+then the mapping given to :func:`create_app`, each overriding the one before. Required:
+``RUN`` (a run folder); ``DB`` (the review database) defaults to ``review.sqlite``.
 """
 
 from __future__ import annotations
@@ -64,12 +65,10 @@ def create_app(config: dict | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="zh", BABEL_TRANSLATION_DIRECTORIES=str(WEB_DIR / "translations"),
         GRAPH_SOURCE="embedded", MAX_EXPAND=50, TIMEZONE="Asia/Shanghai", PAGE_SIZE=50,
     )
-    if config:
-        app.config.update(config)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("GRAPHDETECT")
-    if config:  # explicit arguments win over files and environment
-        app.config.update(config)
+    app.config.update(config)  # explicit arguments win over the file and the environment
+    app.config.setdefault("DB", str(db))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     app.extensions["review_store"] = ReviewStore(app.config["DB"])
