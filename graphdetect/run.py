@@ -20,13 +20,13 @@ from pathlib import Path
 from . import __version__
 from ._progress import progress_bar
 from .cases import build_cases, entity_scores
-from .detectors import REGISTRY
+from .detectors import PATTERNS, REGISTRY
 from .errors import RunError
 from .graph import KINDS, ClaimsGraph
 from .io import REJECT_COLUMNS, read_folder
 from .settings import for_detector, resolve
 
-__all__ = ["detect_folder", "RUN_FILES"]
+__all__ = ["detect_folder", "RUN_FILES", "CAPABILITIES", "capabilities", "limitations"]
 
 RUN_FILES = ("cases.jsonl", "entity_scores.csv", "summary.json", "rejects.csv")
 
@@ -78,7 +78,8 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
             bar.update()
     with timer.stage("cases"):
         cases = build_cases(findings, min_score=settings["cases.min_score"],
-                            max_cases=settings["cases.max_cases"])
+                            max_cases=settings["cases.max_cases"],
+                            name=lambda k, i, lang: graph.label(k, i, en=lang == "en"))
         scores = entity_scores(cases)
     summary = _summary(claims_data, graph, cases, len(findings), settings, Path(data))
     with timer.stage("write"):
@@ -140,33 +141,67 @@ def run_id(summary: dict) -> str:
     return f"run-{digest[:12]}"
 
 
-def limitations(data, graph: ClaimsGraph) -> list[str]:
-    """What this data let no detector check, in words for the summary."""
+#: What a data folder may or may not let detectors use, and how its absence reads.
+CAPABILITIES = {
+    "patients": "no patients table",
+    "patients.birth": "patients have no birth_date or birth_year",
+    "patients.region_code": "patients have no region_code",
+    "patients.address_hash": "patients have no address_hash",
+    "patients.phone_hash": "patients have no phone_hash",
+    "institutions": "no institutions table",
+    "institutions.region_code": "institutions have no region_code",
+    "claims.time_of_day": "start times carry no time of day",
+    "claims.inpatient": "no inpatient claims",
+    "claims.terminal_id": "no terminal ids",
+    "claims.operator_id": "no operator ids",
+    "claims.doctor_id": "no doctor ids",
+    "claims.diagnosis_code": "no diagnosis codes",
+}
+
+
+def capabilities(data, graph: ClaimsGraph) -> set[str]:
+    """The :data:`CAPABILITIES` this data folder has."""
+    def has(table, *cols) -> bool:
+        return table is not None and any(c in table and table[c].notna().any() for c in cols)
+
     c = graph.claims
+    out = set()
+    for table, frame in (("patients", data.patients), ("institutions", data.institutions)):
+        if frame is not None:
+            out.add(table)
+    for name in ("region_code", "address_hash", "phone_hash"):
+        if has(data.patients, name):
+            out.add(f"patients.{name}")
+    if has(data.patients, "birth_date", "birth_year"):
+        out.add("patients.birth")
+    if has(data.institutions, "region_code"):
+        out.add("institutions.region_code")
+    if len(c) and c["has_time"].any():
+        out.add("claims.time_of_day")
+    if (c["visit_type"] == "inpatient").any():
+        out.add("claims.inpatient")
+    for kind in ("terminal", "operator", "doctor"):
+        if graph.n(kind):
+            out.add(f"claims.{kind}_id")
+    if c["diagnosis_code"].notna().any():
+        out.add("claims.diagnosis_code")
+    return out
+
+
+def limitations(data, graph: ClaimsGraph) -> list[str]:
+    """What this data let no detector check, in words for the summary.
+
+    One line per pattern and missing capability, from the patterns' ``needs``.
+    """
+    have = capabilities(data, graph)
     out = []
-    if data.patients is None:
-        out.append("no patients table: ages, villages, holders' homes and shared addresses "
-                   "were not checked")
-    else:
-        for col, what in (("region_code", "villages and holders' homes"),
-                          ("address_hash", "shared addresses (care homes)")):
-            if col not in data.patients or data.patients[col].isna().all():
-                out.append(f"patients have no {col}: {what} not checked")
-    if data.institutions is None:
-        out.append("no institutions table: ownership, level and institutions' regions were "
-                   "not checked")
-    if len(c) and not c["has_time"].any():
-        out.append("start times carry no time of day: card-pooling runs are whole days and "
-                   "after-hours swipes were not checked")
-    if not (c["visit_type"] == "inpatient").any():
-        out.append("no inpatient claims: collusion_ring, concurrent_stay and split_stay had "
-                   "nothing to examine")
-    if graph.n("terminal") == 0 and graph.n("operator") == 0:
-        out.append("no terminal or operator ids: card_pooling had nothing to group swipes by")
-    if c["diagnosis_code"].isna().all():
-        out.append("no diagnosis codes: split_stay cannot match diagnoses")
-    if graph.n("doctor") == 0:
-        out.append("no doctor ids: rings are found by institution only")
+    for name in sorted(PATTERNS):
+        for need, lost in PATTERNS[name].needs.items():
+            if need not in have:
+                table = need.split(".")[0]
+                why = CAPABILITIES[table if table in CAPABILITIES and table not in have
+                                   else need]
+                out.append(f"{name}: {why}, so {lost}")
     return out
 
 

@@ -9,15 +9,26 @@ import pytest
 
 from graphdetect import ParameterError
 from graphdetect.detectors import REGISTRY, Finding
+from graphdetect.explain import explain
 from graphdetect.graph import ClaimsGraph
+from graphdetect.run import CAPABILITIES
 
 NAMES = sorted(REGISTRY)
 BAD_VALUES = [-1, "3", None, 10**9 * -1.5]
 
 
 def test_registry_holds_every_contract_pattern():
-    assert {d.pattern for d in REGISTRY.values()} >= {
+    assert {d.pattern.name for d in REGISTRY.values()} >= {
         "collusion_ring", "card_pooling", "concurrent_stay", "split_stay"}
+
+
+def test_patterns_are_declared_whole():
+    prefixes = [d.pattern.prefix for d in REGISTRY.values()]
+    assert len(set(prefixes)) == len(prefixes)
+    for d in REGISTRY.values():
+        p = d.pattern
+        assert p.zh and p.en and p.rules and all(p.rules.values())
+        assert set(p.needs) <= set(CAPABILITIES), p.name
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -27,11 +38,24 @@ def test_returns_findings_with_evidence(planted_graph, name):
     ids = set(planted_graph.claims["claim_id"])
     for f in found:
         assert isinstance(f, Finding)
-        assert f.pattern == REGISTRY[name].pattern and f.detector == name
+        assert f.pattern == REGISTRY[name].pattern.name and f.detector == name
         assert 0.0 <= f.score <= 1.0
         assert f.claim_ids and set(f.claim_ids) <= ids
         assert f.members and all(len(m) == 3 for m in f.members)
-        assert f.rules and f.explanation and f.explanation_en
+        assert f.rules and set(f.rules) <= set(REGISTRY[name].pattern.rules)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_explanations_name_entities_only_through_the_namer(planted_graph, name):
+    """Both languages render, and every entity id in them comes from ``name(kind, id)``."""
+    for f in REGISTRY[name].func(planted_graph):
+        case = f.to_dict()
+        for lang in ("zh", "en"):
+            plain = explain(case, lang)
+            shown = explain(case, lang, lambda kind, id: f"<{kind}>")
+            assert plain and shown and plain != shown
+            for kind, id, _ in f.members:
+                assert id not in shown, (lang, kind, id, shown)
 
 
 @pytest.mark.parametrize("name", NAMES)

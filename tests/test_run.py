@@ -110,7 +110,7 @@ def test_data_unlike_the_generators(planted, tmp_path):
     assert summary["rows"] == {"read": len(claims), "accepted": len(claims), "rejected": 0}
     notes = " ".join(summary["not_checked"])
     for words in ("no patients table", "no institutions table", "no time of day",
-                  "no terminal or operator ids"):
+                  "no terminal ids"):
         assert words in notes
     cases = [json.loads(x) for x in (tmp_path / "run" / "cases.jsonl").read_text().splitlines()]
     assert {c["pattern"] for c in cases} >= {"collusion_ring", "concurrent_stay", "split_stay"}

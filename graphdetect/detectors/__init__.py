@@ -1,13 +1,14 @@
 """Detectors: plain functions ``detector(graph, *, params...) -> list[Finding]``.
 
-Each lives in its own module and registers itself in :data:`REGISTRY`.
+Each lives in its own module with the :class:`Pattern` it reports, and registers both in
+:data:`REGISTRY` and :data:`PATTERNS`.
 """
 
-from ._base import REGISTRY, Detector, Finding, Param
+from ._base import PATTERNS, REGISTRY, Detector, Finding, Param, Pattern
 from .card_pooling import card_pooling
 from .collusion_ring import collusion_ring
 from .concurrent_stay import concurrent_stay
 from .split_stay import split_stay
 
-__all__ = ["REGISTRY", "Detector", "Finding", "Param", "card_pooling", "collusion_ring",
-           "concurrent_stay", "split_stay"]
+__all__ = ["PATTERNS", "REGISTRY", "Detector", "Finding", "Param", "Pattern", "card_pooling",
+           "collusion_ring", "concurrent_stay", "split_stay"]

@@ -1,16 +1,26 @@
-"""What every detector shares: parameters with checks, the Finding record, the registry."""
+"""What every detector shares: the Pattern it reports, parameters, the Finding record, the registry.
+
+A fraud pattern is one module under ``graphdetect/detectors/``: its detector function and,
+registered beside it with :func:`detector`, a :class:`Pattern` carrying everything the rest
+of the product needs to know about it (case-id prefix, names, rule categories, role weights,
+the data it needs, how its explanation reads). Nothing else lists patterns by name.
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import ParameterError
 
-__all__ = ["Param", "Finding", "Detector", "REGISTRY", "detector"]
+__all__ = ["Param", "Pattern", "Finding", "Detector", "REGISTRY", "PATTERNS", "detector"]
+
+#: ``name(kind, id) -> str``: how an entity is written in an explanation.
+Namer = Callable[[str, str], str]
 
 
 @dataclass(frozen=True)
@@ -35,11 +45,60 @@ def number_in(lo: float, hi: float) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and lo <= v <= hi
 
 
+def _frozen(d: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(d or {}))
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Everything the product knows about one fraud pattern.
+
+    Parameters
+    ----------
+    name : str
+        The contract's ``pattern`` value, e.g. ``"card_pooling"``.
+    prefix : str
+        Case-id prefix (``K`` gives ``K-0001``).
+    zh, en : str
+        The pattern's name for people, in Chinese and English.
+    rules : mapping of str to str
+        Every rule category (Chinese, as cases carry them) the pattern may name, with its
+        English label.
+    explain : callable
+        ``explain(case, lang, name) -> str``: the case's explanation in ``lang`` ("zh" or
+        "en"), rendered from its ``metrics`` and ``details``, writing every entity with
+        ``name(kind, id)`` so that callers can name, mask or number entities.
+    role_weights : mapping of str to float
+        Share of a case's score an entity in a role carries into its entity score
+        (roles not listed carry 1).
+    needs : mapping of str to str
+        Data capabilities the detector uses (see :data:`graphdetect.run.CAPABILITIES`) and,
+        for each, what goes unchecked when the data lacks it.
+    """
+
+    name: str
+    prefix: str
+    zh: str
+    en: str
+    rules: Mapping[str, str]
+    explain: Callable[[dict, str, Namer], str]
+    role_weights: Mapping[str, float] = field(default_factory=dict)
+    needs: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "rules", _frozen(self.rules))
+        object.__setattr__(self, "role_weights", _frozen(self.role_weights))
+        object.__setattr__(self, "needs", _frozen(self.needs))
+
+
 @dataclass
 class Finding:
-    """One suspicious structure a detector found, with its evidence.
+    """One suspicious structure a detector found, as data: entities, evidence, facts.
 
-    ``members`` are ``(kind, id, role)`` triples; ``claim_ids`` the evidence claims.
+    ``members`` are ``(kind, id, role)`` triples; ``claim_ids`` the evidence claims;
+    ``metrics`` the numbers behind the score; ``details`` any further structured facts
+    the explanation is rendered from (plain JSON values, entities as ids). Words are
+    rendered from these by the pattern's ``explain``, never stored by the detector.
     """
 
     pattern: str
@@ -47,9 +106,8 @@ class Finding:
     members: list[tuple[str, str, str]]
     claim_ids: list[str]
     rules: list[str]
-    explanation: str
-    explanation_en: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
     detector: str = ""
 
     def to_dict(self) -> dict:
@@ -69,7 +127,7 @@ class Detector:
     """A registered detector: its function, the pattern it reports and its parameters."""
 
     name: str
-    pattern: str
+    pattern: Pattern
     func: Callable
     params: dict[str, Param]
 
@@ -79,10 +137,11 @@ class Detector:
 
 
 REGISTRY: dict[str, Detector] = {}
+PATTERNS: dict[str, Pattern] = {}
 
 
-def detector(pattern: str, params: list[Param]):
-    """Register a detector function and check its keyword arguments on every call.
+def detector(pattern: Pattern, params: list[Param]):
+    """Register a detector function for ``pattern`` and check its keyword arguments on every call.
 
     The function's keyword-only defaults are the parameters' defaults; every
     parameter must be documented by a :class:`Param`.
@@ -95,6 +154,10 @@ def detector(pattern: str, params: list[Param]):
         kw = [n for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY]
         if sorted(kw) != sorted(table):
             raise TypeError(f"{name}: keyword parameters {kw} and Params {list(table)} differ")
+        taken = {p.prefix: p.name for p in PATTERNS.values() if p.name != pattern.name}
+        if pattern.prefix in taken:
+            raise TypeError(f"{name}: case-id prefix {pattern.prefix!r} is taken by "
+                            f"{taken[pattern.prefix]}")
 
         @functools.wraps(func)
         def run(graph, **kwargs):
@@ -107,9 +170,14 @@ def detector(pattern: str, params: list[Param]):
             findings = func(graph, **kwargs)
             for f in findings:
                 f.detector = name
+                unknown = set(f.rules) - set(pattern.rules)
+                if unknown:
+                    raise TypeError(f"{name}: rule categories {sorted(unknown)} are not declared "
+                                    f"in its Pattern")
             return findings
 
         REGISTRY[name] = Detector(name, pattern, run, table)
+        PATTERNS[pattern.name] = pattern
         return run
 
     return wrap

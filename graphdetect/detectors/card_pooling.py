@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..graph import INPATIENT
-from ._base import Finding, Param, detector, int_at_least, number_in
+from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._features import (
     amount_cv,
     far_fraction,
@@ -17,10 +17,42 @@ from ._features import (
 )
 from ._stays import components, day_str, stays
 
-__all__ = ["card_pooling"]
+__all__ = ["card_pooling", "PATTERN"]
+
+_BY = {"terminal": ("终端", "Terminal"), "operator": ("操作员", "Operator")}
 
 
-@detector("card_pooling", [
+def _explain(case: dict, lang: str, name) -> str:
+    m, d = case["metrics"], case["details"]
+    place = name("institution", d["host"])
+    who = name(d["by"], d["who"])
+    zh = lang == "zh"
+    if zh:
+        head = (f"{place}的{_BY[d['by']][0]}{who}在{m['days']}天（{d['first_day']}至"
+                f"{d['last_day']}）里共{m['runs']}轮集中刷卡，反复使用同一批{m['cards']}张医保卡，"
+                f"共{m['claims']}笔、{m['total_amount']:,.2f}元")
+    else:
+        head = (f"{_BY[d['by']][1]} {who} at {place} swiped the same {m['cards']} insurance cards "
+                f"in {m['runs']} runs on {m['days']} days ({d['first_day']} to {d['last_day']}): "
+                f"{m['claims']} settlements, {m['total_amount']:,.2f} yuan")
+    sep, stop = ("；", "。") if zh else ("; ", ".")
+    return head + sep + sep.join(n[0 if zh else 1] for n in _notes(m, d)) + stop
+
+
+PATTERN = Pattern(
+    "card_pooling", prefix="K", zh="聚敛盗刷医保卡", en="Card pooling",
+    rules={"聚敛盗刷": "card pooling", "分时段集中刷卡": "swipes in concentrated slots",
+           "金额高度一致": "near-identical amounts", "住院期间异地刷卡": "swiped while in hospital",
+           "虚假就诊": "phantom visits"},
+    explain=_explain,
+    needs={"claims.terminal_id": "swipes were not grouped by terminal",
+           "claims.operator_id": "swipes were not grouped by operator",
+           "claims.time_of_day": "runs are whole days and after-hours swipes were not checked",
+           "patients.region_code": "holders' homes were not checked",
+           "patients.address_hash": "shared addresses (care homes) were not checked"})
+
+
+@detector(PATTERN, [
     Param("run_gap_minutes", "Swipes this close together at one terminal or operator "
           "belong to one run.", "an int >= 1", int_at_least(1)),
     Param("min_run_cards", "Distinct cards a run needs to count.", "an int >= 3",
@@ -158,18 +190,6 @@ def _finding(graph, by: str, rows: np.ndarray, n_runs: int, min_cards: int,
         rules.append("住院期间异地刷卡")
     if doctors:
         rules.append("虚假就诊")
-    first, last = day_str(graph.day[rows].min()), day_str(graph.day[rows].max())
-    who_zh = {"terminal": "终端", "operator": "操作员"}[by]
-    place_zh, place_en = graph.label("institution", host), graph.label("institution", host,
-                                                                      en=True)
-    zh = (f"{place_zh}的{who_zh}{who}在{n_days}天（{first}至{last}）里共{n_runs}轮集中刷卡，"
-          f"反复使用同一批{len(cards)}张医保卡，共{len(rows)}笔、{amounts.sum():,.2f}元")
-    en = (f"{by.capitalize()} {who} at {place_en} swiped the same {len(cards)} insurance cards in "
-          f"{n_runs} runs on {n_days} days ({first} to {last}): {len(rows)} settlements, "
-          f"{amounts.sum():,.2f} yuan")
-    notes = _notes(cv, late, far, in_hosp, gap_min, shared, care_home, routine)
-    zh += "；" + "；".join(n[0] for n in notes) + "。"
-    en += "; " + "; ".join(n[1] for n in notes) + "."
     members = [("institution", host, "host"), (by, who, by)]
     members += [("doctor", d, "doctor") for d in doctors]
     members += [("card", x, "card") for x in cards if x not in holders]
@@ -181,15 +201,20 @@ def _finding(graph, by: str, rows: np.ndarray, n_runs: int, min_cards: int,
                "in_hospital_elsewhere": int(in_hosp.sum()),
                "shared_address_share": None if shared is None else round(shared, 3),
                "median_gap_minutes": None if gap_min is None else round(gap_min, 1)}
+    details = {"host": host, "by": by, "who": who,
+               "first_day": day_str(graph.day[rows].min()),
+               "last_day": day_str(graph.day[rows].max()),
+               "care_home": bool(care_home), "routine": bool(routine)}
     ids = graph.claim_ids(rows)
-    return Finding("card_pooling", round(score, 4), members, ids, rules, zh, en, metrics)
+    return Finding("card_pooling", round(score, 4), members, ids, rules, metrics, details)
 
 
-def _notes(cv, late, far, in_hosp, gap_min, shared, care_home, routine):
+def _notes(m: dict, d: dict) -> list[tuple[str, str]]:
     notes = []
-    if gap_min is not None:
-        notes.append((f"刷卡间隔中位数{gap_min:.1f}分钟",
-                      f"median {gap_min:.1f} min between swipes"))
+    gap, cv, late, far = (m["median_gap_minutes"], m["amount_cv"], m["after_hours_share"],
+                          m["holders_far_share"])
+    if gap is not None:
+        notes.append((f"刷卡间隔中位数{gap:.1f}分钟", f"median {gap:.1f} min between swipes"))
     notes.append((f"金额变异系数{cv:.1%}", f"amounts vary by {cv:.1%} (CV)"))
     if late is None:
         notes.append(("数据无具体时刻，未核查非营业时间",
@@ -202,14 +227,16 @@ def _notes(cv, late, far, in_hosp, gap_min, shared, care_home, routine):
     else:
         notes.append((f"{far:.0%}的持卡人不住在本乡镇", f"{far:.0%} of holders live in another "
                       "township"))
-    if in_hosp.any():
-        notes.append((f"{int(in_hosp.sum())}笔刷卡时持卡人正在他院住院",
-                      f"{int(in_hosp.sum())} swipes while the holder was in hospital elsewhere"))
-    if care_home:
+    n = m["in_hospital_elsewhere"]
+    if n:
+        notes.append((f"{n}笔刷卡时持卡人正在他院住院",
+                      f"{n} swipes while the holder was in hospital elsewhere"))
+    if d["care_home"]:
+        shared = m["shared_address_share"]
         notes.append((f"但{shared:.0%}的持卡人同住一址，像是养老机构的巡诊，风险较低",
                       f"but {shared:.0%} of holders share one address, which looks like a care "
                       "home's rounds: lower risk"))
-    if routine:
+    if d["routine"]:
         notes.append(("但全年白天规律发生，像是透析等定期治疗，风险较低",
                       "but it recurs in daytime all year, like scheduled treatment (dialysis): "
                       "lower risk"))

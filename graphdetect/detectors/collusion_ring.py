@@ -11,15 +11,56 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._base import Finding, Param, detector, int_at_least, number_in
+from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._features import amount_cv, logistic
 from ._pairs import leiden, pair_sums, window_load, window_pairs
 from ._stays import day_str, stays
 
-__all__ = ["collusion_ring"]
+__all__ = ["collusion_ring", "PATTERN"]
 
 
-@detector("collusion_ring", [
+def _explain(case: dict, lang: str, name) -> str:
+    m, d = case["metrics"], case["details"]
+    place = name("institution", d["host"])
+    doctors = [name("doctor", x) for x in d["doctors"]]
+    avg, span = m["claims"] / m["occasions"], d["window_days"] + 1
+    if lang == "zh":
+        out = (f"{m['members']}名患者在{m['occasions']}个时段（{d['first_day']}至{d['last_day']}）"
+               f"集中入住{place}，每次平均{avg:.1f}人、{span}天内入院，约为该院同期常规入院量的"
+               f"{m['burst']:.1f}倍；{m['doctor_share']:.0%}的住院由"
+               f"{'、'.join(doctors) or '（无医师编码）'}收治；"
+               f"住院费用变异系数{m['amount_cv']:.1%}，住院天数变异系数{m['stay_length_cv']:.1%}")
+        if m["elderly_share"] is not None:
+            out += f"；{m['elderly_share']:.0%}为60岁以上老人"
+        if m["village_share"] is not None:
+            out += f"；{m['village_share']:.0%}来自同一村"
+        return out + f"；合计{m['total_amount']:,.2f}元。"
+    out = (f"{m['members']} patients were admitted together to {place} on {m['occasions']} "
+           f"occasions ({d['first_day']} to {d['last_day']}), {avg:.1f} per occasion within "
+           f"{span} days, {m['burst']:.1f}x the institution's usual admissions for such a span; "
+           f"{m['doctor_share']:.0%} of the stays were under "
+           f"{', '.join(doctors) or '(no doctor ids)'}; bills vary by {m['amount_cv']:.1%} and "
+           f"stay lengths by {m['stay_length_cv']:.1%} (CV)")
+    if m["elderly_share"] is not None:
+        out += f"; {m['elderly_share']:.0%} are aged 60 or over"
+    if m["village_share"] is not None:
+        out += f"; {m['village_share']:.0%} come from one village"
+    return out + f"; {m['total_amount']:,.2f} yuan in all."
+
+
+PATTERN = Pattern(
+    "collusion_ring", prefix="R", zh="医患合谋 / 聚集性住院", en="Collusion ring",
+    rules={"聚集性就医": "clustered visits", "集中入院": "batch admissions",
+           "医患合谋": "doctor-patient collusion", "费用雷同": "near-identical bills"},
+    explain=_explain,
+    needs={"claims.inpatient": "no admissions to examine",
+           "claims.doctor_id": "rings are found by institution only",
+           "patients.birth": "members' ages were not checked",
+           "patients.region_code": "members' villages were not checked",
+           "institutions": "ownership and level of the host were not checked"})
+
+
+@detector(PATTERN, [
     Param("window_days", "Admissions this many days apart still count as one occasion.",
           "an int >= 0", int_at_least(0)),
     Param("min_occasions", "Occasions a group must be admitted together on.", "an int >= 2",
@@ -223,28 +264,6 @@ def _finding(graph, sub: pd.DataFrame, occ: np.ndarray, host: int, window: int,
         rules.append("医患合谋")
     if cv < 0.1:
         rules.append("费用雷同")
-    avg = len(rows) / n_occ
-    first, last = day_str(sub["start"].min()), day_str(sub["start"].max())
-    total = float(amounts.sum())
-    place_zh = graph.label("institution", host_id)
-    place_en = graph.label("institution", host_id, en=True)
-    zh = (f"{len(patients)}名患者在{n_occ}个时段（{first}至{last}）集中入住{place_zh}，"
-          f"每次平均{avg:.1f}人、{window + 1}天内入院，约为该院同期常规入院量的{burst:.1f}倍；"
-          f"{doc_share:.0%}的住院由{'、'.join(doctors) or '（无医师编码）'}收治；"
-          f"住院费用变异系数{cv:.1%}，住院天数变异系数{los_cv:.1%}")
-    en = (f"{len(patients)} patients were admitted together to {place_en} on {n_occ} occasions "
-          f"({first} to {last}), {avg:.1f} per occasion within {window + 1} days, "
-          f"{burst:.1f}x the institution's usual admissions for such a span; "
-          f"{doc_share:.0%} of the stays were under {', '.join(doctors) or '(no doctor ids)'}; "
-          f"bills vary by {cv:.1%} and stay lengths by {los_cv:.1%} (CV)")
-    if elderly is not None:
-        zh += f"；{elderly:.0%}为60岁以上老人"
-        en += f"; {elderly:.0%} are aged 60 or over"
-    if village is not None:
-        zh += f"；{village:.0%}来自同一村"
-        en += f"; {village:.0%} come from one village"
-    zh += f"；合计{total:,.2f}元。"
-    en += f"; {total:,.2f} yuan in all."
     members = [("institution", host_id, "host")]
     members += [("doctor", x, "hub") for x in doctors]
     members += [("patient", x, "member") for x in patients]
@@ -253,9 +272,11 @@ def _finding(graph, sub: pd.DataFrame, occ: np.ndarray, host: int, window: int,
                "burst": round(burst, 2), "doctor_share": round(doc_share, 3),
                "elderly_share": None if elderly is None else round(elderly, 3),
                "village_share": None if village is None else round(village, 3),
-               "total_amount": round(total, 2)}
+               "total_amount": round(float(amounts.sum()), 2)}
+    details = {"host": host_id, "doctors": doctors, "window_days": window,
+               "first_day": day_str(sub["start"].min()), "last_day": day_str(sub["start"].max())}
     return Finding("collusion_ring", round(score, 4), members,
-                   graph.claim_ids(rows), rules, zh, en, metrics)
+                   graph.claim_ids(rows), rules, metrics, details)
 
 
 def _doctors(claims: pd.DataFrame, rows: np.ndarray) -> tuple[list[str], float]:

@@ -6,13 +6,42 @@ import numpy as np
 import pandas as pd
 
 from ..graph import INPATIENT
-from ._base import Finding, Param, detector, int_at_least
+from ._base import Finding, Param, Pattern, detector, int_at_least
 from ._stays import components, day_str, stays
 
-__all__ = ["concurrent_stay"]
+__all__ = ["concurrent_stay", "PATTERN"]
 
 
-@detector("concurrent_stay", [
+def _explain(case: dict, lang: str, name) -> str:
+    m, d = case["metrics"], case["details"]
+    patient = name("patient", d["patient"])
+    if lang == "zh":
+        stays_zh = "、".join(f"{name('institution', s['institution'])}（{s['start']}至{s['end']}）"
+                            for s in d["stays"])
+        out = (f"患者{patient}同一时间在{m['institutions']}家机构住院：{stays_zh}，"
+               f"重叠{m['overlap_days']}天，住院费用合计{m['total_amount']:,.2f}元")
+        if m["claims_elsewhere"]:
+            out += f"；住院期间另有{m['claims_elsewhere']}笔他处门诊或购药记录"
+        return out + "。"
+    stays_en = "; ".join(f"{name('institution', s['institution'])} ({s['start']} to {s['end']})"
+                         for s in d["stays"])
+    out = (f"Patient {patient} was billed as inpatient at {m['institutions']} institutions at "
+           f"once: {stays_en}; the stays overlap by {m['overlap_days']} day(s), "
+           f"{m['total_amount']:,.2f} yuan in all")
+    if m["claims_elsewhere"]:
+        out += f"; {m['claims_elsewhere']} other claim(s) elsewhere during the stays"
+    return out + "."
+
+
+PATTERN = Pattern(
+    "concurrent_stay", prefix="C", zh="同一时间多家住院", en="Concurrent stays",
+    rules={"同一时间多家住院": "inpatient at two places at once",
+           "住院期间异地就医购药": "claims elsewhere during a stay"},
+    explain=_explain, role_weights={"host": 0.3},
+    needs={"claims.inpatient": "no stays to examine"})
+
+
+@detector(PATTERN, [
     Param("min_overlap_days", "Days two stays at different institutions must overlap.",
           "an int >= 1", int_at_least(1)),
 ])
@@ -79,25 +108,15 @@ def _finding(graph, group: pd.DataFrame) -> Finding:
     amount = float(graph.amount[rows].sum())
     rules = ["同一时间多家住院"] + (["住院期间异地就医购药"] if len(elsewhere) else [])
     score = min(1.0, 0.7 + 0.02 * min(overlap, 10) + 0.03 * min(len(elsewhere), 3))
-    stays_zh = "、".join(f"{graph.label('institution', p)}（{day_str(s)}至{day_str(e)}）"
-                        for p, s, e in
-                        zip(places, group["start"], group["end"], strict=True))
-    stays_en = "; ".join(f"{graph.label('institution', p, en=True)} ({day_str(s)} to "
-                        f"{day_str(e)})" for p, s, e in
-                         zip(places, group["start"], group["end"], strict=True))
-    zh = (f"患者{patient}同一时间在{len(set(places))}家机构住院：{stays_zh}，重叠{overlap}天，"
-          f"住院费用合计{amount:,.2f}元")
-    en = (f"Patient {patient} was billed as inpatient at {len(set(places))} institutions at "
-          f"once: {stays_en}; the stays overlap by {overlap} day(s), {amount:,.2f} yuan in all")
-    if len(elsewhere):
-        zh += f"；住院期间另有{len(elsewhere)}笔他处门诊或购药记录"
-        en += f"; {len(elsewhere)} other claim(s) elsewhere during the stays"
     members = [("patient", str(patient), "patient")]
     members += [("institution", p, "host") for p in sorted(set(places))]
-    return Finding("concurrent_stay", round(score, 4), members, ids, rules, zh + "。", en + ".",
+    details = {"patient": str(patient),
+               "stays": [{"institution": p, "start": day_str(s), "end": day_str(e)}
+                         for p, s, e in zip(places, group["start"], group["end"], strict=True)]}
+    return Finding("concurrent_stay", round(score, 4), members, ids, rules,
                    {"stays": len(rows), "institutions": len(set(places)),
                     "overlap_days": overlap, "claims_elsewhere": int(len(elsewhere)),
-                    "total_amount": round(amount, 2)})
+                    "total_amount": round(amount, 2)}, details)
 
 
 def _claims_elsewhere(graph, group: pd.DataFrame) -> np.ndarray:

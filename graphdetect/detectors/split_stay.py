@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Finding, Param, detector, int_at_least
+from ._base import Finding, Param, Pattern, detector, int_at_least
 from ._stays import components, day_str, stays
 
-__all__ = ["split_stay"]
+__all__ = ["split_stay", "PATTERN"]
 
 
-@detector("split_stay", [
+def _explain(case: dict, lang: str, name) -> str:
+    m, d = case["metrics"], case["details"]
+    patient = name("patient", d["patient"])
+    place = name("institution", d["institution"])
+    if lang == "zh":
+        return (f"患者{patient}于{d['first_discharge']}从{place}出院，{d['first_gap_days']}天后"
+                f"（{d['readmitted']}）以相同诊断{m['diagnosis']}再次入院；同一机构连续{m['stays']}次"
+                f"住院、间隔最短{m['min_gap_days']}天，疑似分解住院，合计{m['total_amount']:,.2f}元。")
+    return (f"Patient {patient} was discharged from {place} on {d['first_discharge']} and "
+            f"readmitted {d['first_gap_days']} day(s) later ({d['readmitted']}) with the same "
+            f"diagnosis {m['diagnosis']}; {m['stays']} stays in a row at one institution, shortest "
+            f"gap {m['min_gap_days']} day(s), {m['total_amount']:,.2f} yuan in all.")
+
+
+PATTERN = Pattern(
+    "split_stay", prefix="S", zh="分解住院", en="Split admissions",
+    rules={"分解住院": "split admission"}, explain=_explain,
+    role_weights={"host": 0.5, "doctor": 0.5},
+    needs={"claims.inpatient": "no stays to examine",
+           "claims.diagnosis_code": "diagnoses cannot be matched, so no split is found"})
+
+
+@detector(PATTERN, [
     Param("max_gap_days", "Days between discharge and readmission that count as a split.",
           "an int >= 0", int_at_least(0)),
     Param("diagnosis_prefix", "Characters of the diagnosis code that must match "
@@ -90,16 +112,11 @@ def _finding(graph, chain, gaps: np.ndarray, max_gap: int) -> Finding:
     doctors = graph.ids("doctor", rows)
     k, g = len(rows), int(gaps.min())
     score = min(1.0, 0.55 + 0.25 * (max_gap + 1 - g) / (max_gap + 1) + 0.1 * (k - 2))
-    first_out, back_in = day_str(chain["end"].iat[0]), day_str(chain["start"].iat[1])
-    place_zh, place_en = graph.label("institution", host), graph.label("institution", host,
-                                                                      en=True)
-    zh = (f"患者{patient}于{first_out}从{place_zh}出院，{int(gaps[0])}天后（{back_in}）"
-          f"以相同诊断{dx}再次入院；同一机构连续{k}次住院、间隔最短{g}天，疑似分解住院，合计{amount:,.2f}元。")
-    en = (f"Patient {patient} was discharged from {place_en} on {first_out} and readmitted "
-          f"{int(gaps[0])} day(s) later ({back_in}) with the same diagnosis {dx}; {k} stays in a "
-          f"row at one institution, shortest gap {g} day(s), {amount:,.2f} yuan in all.")
     members = [("patient", str(patient), "patient"), ("institution", str(host), "host")]
     members += [("doctor", d, "doctor") for d in doctors]
-    return Finding("split_stay", round(score, 4), members, ids, ["分解住院"], zh, en,
+    details = {"patient": str(patient), "institution": str(host),
+               "first_discharge": day_str(chain["end"].iat[0]),
+               "readmitted": day_str(chain["start"].iat[1]), "first_gap_days": int(gaps[0])}
+    return Finding("split_stay", round(score, 4), members, ids, ["分解住院"],
                    {"stays": k, "min_gap_days": g, "total_amount": round(amount, 2),
-                    "diagnosis": dx})
+                    "diagnosis": dx}, details)

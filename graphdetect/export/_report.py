@@ -23,9 +23,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from ..explain import pattern_name
 from ._common import printable
 from ._fonts import reportlab_fonts
-from ._tables import KIND_ZH, PATTERN_ZH, ROLE_ZH, SEX_ZH, STATUS_ZH, VISIT_ZH
+from ._tables import KIND_ZH, ROLE_ZH, SEX_ZH, STATUS_ZH, VISIT_ZH
 
 _ROLE_USER = {"investigator": "调查员", "reviewer": "复核员", "admin": "管理员"}
 _METRICS = {"occasions": "聚集次数", "members": "成员人数", "claims": "证据笔数",
@@ -119,7 +120,7 @@ def _summary(d, st, width) -> list:
     first, last = claims["day"].min(), claims["day"].max()
     rows = [
         ("案件编号", case["case_id"]), ("检测运行编号", s.get("run_id", "")),
-        ("线索类型", f"{PATTERN_ZH.get(case['pattern'], case['pattern'])}（{case['pattern']}）"),
+        ("线索类型", f"{pattern_name(case['pattern'])}（{case['pattern']}）"),
         ("风险评分", f"{case.get('score', '')}（同类线索内可比，1 为最高）"),
         ("规则类别", "、".join(case.get("rules", []))),
         ("证据结算", f"{len(claims)} 笔，{first} 至 {last}"),
@@ -131,7 +132,7 @@ def _summary(d, st, width) -> list:
     ]
     if d.masked:
         rows.append(("身份信息", "按导出人权限，患者编号与医保卡号已脱敏（仅保留首尾）。"))
-    pattern = PATTERN_ZH.get(case["pattern"], case["pattern"])
+    pattern = pattern_name(case["pattern"])
     out = [P("医保基金欺诈线索移送材料", st["title"]),
            P(f"涉嫌{pattern} · 案件 {case['case_id']}", st["subtitle"]),
            P("一、案件概要", st["h1"])]

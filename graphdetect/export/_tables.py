@@ -18,8 +18,6 @@ KIND_ZH = {"patient": "患者", "doctor": "医师", "institution": "机构", "ca
 ROLE_ZH = {"host": "涉案机构", "hub": "主要医师", "member": "成员患者", "holder": "持卡人",
            "card": "被刷卡", "terminal": "结算终端", "operator": "操作员", "patient": "当事患者",
            "doctor": "医师"}
-PATTERN_ZH = {"collusion_ring": "医患合谋 / 聚集性住院", "card_pooling": "聚敛盗刷医保卡",
-              "concurrent_stay": "同一时间多家住院", "split_stay": "分解住院"}
 VISIT_ZH = {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "购药"}
 STATUS_ZH = {"new": "新案件（未复核）", "in_review": "复核中", "confirmed": "已确认",
              "dismissed": "已排除", "referred": "已移送"}

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__
+from ..explain import explain
 from ..review.roles import can_export
 from ..review.store import ROLES, ReviewStore
 from ..run import load_summary, read_cases
@@ -205,8 +206,8 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
     df = claim_frame(ev.claims)
     member_ids = [m["id"] for m in case["members"] if m["kind"] in ("patient", "card")]
     masker = Masker(role, [*df["patient_id"], *df["card_id"].dropna(), *member_ids])
-    shown = dict(case, explanation=masker.text(case.get("explanation", "")),
-                 explanation_en=masker.text(case.get("explanation_en", "")),
+    shown = dict(case, explanation=_explanation(case, ev, masker, "zh"),
+                 explanation_en=_explanation(case, ev, masker, "en"),
                  run_id=summary.get("run_id", ""))
     members = members_table(case, df, ev, masker)
     days = days_table(df)
@@ -243,6 +244,21 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
             attachments=attachments, masked=masker.active, names=names, created=created)
         files["report.pdf"] = write_report(report, t / "report.pdf").read_bytes()
     return files
+
+
+def _explanation(case: dict, ev, masker: Masker, lang: str) -> str:
+    """The case's explanation rendered for the package: names from the side tables, ids
+    masked as the exporting role requires (old runs without details: masked text)."""
+    if "details" not in case:
+        return masker.text(case.get("explanation" if lang == "zh" else "explanation_en", ""))
+
+    def name(kind: str, ident: str) -> str:
+        shown, called = masker.id(kind, ident), name_of(ev, kind, ident)
+        if not called:
+            return shown
+        return f"{called}（{shown}）" if lang == "zh" else f"{called} ({shown})"
+
+    return explain(case, lang, name)
 
 
 def _csv(columns, rows: list[dict]) -> bytes:

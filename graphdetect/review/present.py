@@ -13,6 +13,7 @@ import re
 
 import networkx as nx
 
+from ..explain import explain
 from ..graph import node_key
 from .roles import BLIND_LABELS
 
@@ -35,10 +36,15 @@ class Presenter:
 
     Examples
     --------
-    >>> case = {"case_id": "R-1", "members": [{"kind": "patient", "id": "P9", "role": "member"}],
-    ...         "claim_ids": ["C1"], "explanation": "P9 admitted", "explanation_en": ""}
-    >>> Presenter(case, blind=True).case()["explanation"]
-    '患者1 admitted'
+    >>> case = {"case_id": "S-1", "pattern": "split_stay", "claim_ids": ["C1", "C2"],
+    ...         "members": [{"kind": "patient", "id": "P9", "role": "patient"},
+    ...                     {"kind": "institution", "id": "H1", "role": "host"}],
+    ...         "metrics": {"stays": 2, "min_gap_days": 1, "total_amount": 9000.0,
+    ...                     "diagnosis": "I63.9"},
+    ...         "details": {"patient": "P9", "institution": "H1", "first_discharge":
+    ...                     "2024-01-10", "readmitted": "2024-01-11", "first_gap_days": 1}}
+    >>> Presenter(case, blind=True).case()["explanation_en"][:42]
+    'Patient 患者1 was discharged from 机构1 on 202'
     """
 
     def __init__(self, case: dict, *, blind: bool, names=None, secret: bytes = b""):
@@ -95,9 +101,21 @@ class Presenter:
         c = dict(self.raw)
         c["members"] = [{**m, "id": self.entity(m["kind"], m["id"])} for m in c["members"]]
         c["claim_ids"] = [self.claim(x) for x in c["claim_ids"]]
-        c["explanation"] = self.text(c.get("explanation", ""))
-        c["explanation_en"] = self.text(c.get("explanation_en", ""))
+        c["explanation"] = self.explanation("zh")
+        c["explanation_en"] = self.explanation("en")
+        if self.blind:
+            c.pop("details", None)  # raw facts name entities by id; the words above are blind
         return c
+
+    def explanation(self, lang: str) -> str:
+        """The case's explanation as this viewer may read it: rendered with blind serials,
+        never edited after the fact (old runs without ``details`` fall back to masking)."""
+        stored = self.raw.get("explanation" if lang == "zh" else "explanation_en", "") or ""
+        if not self.blind:
+            return stored
+        if "details" not in self.raw:
+            return self.text(stored)
+        return explain(self.raw, lang, self.entity)
 
     def claims(self, rows: list[dict]) -> list[dict]:
         if not self.blind:

@@ -25,9 +25,11 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
+from ..detectors import PATTERNS
 from ..errors import GraphdetectError
+from ..explain import pattern_name
 from ..graph import KINDS
-from .app import audit, store, view
+from .app import _locale, audit, store, view
 from .present import Presenter
 from .roles import can_decide, can_export, is_blind
 from .store import STATUSES, TRANSITIONS, WorkflowError
@@ -38,8 +40,6 @@ SORTS = {"score": lambda c: (-c["score"], c["case_id"]), "case_id": lambda c: c[
          "pattern": lambda c: (c["pattern"], -c["score"]),
          "status": lambda c: (STATUSES.index(c["status"]), -c["score"]),
          "amount": lambda c: (-c["metrics"].get("total_amount", 0), c["case_id"])}
-PATTERN_LABELS = {"collusion_ring": _l("Collusion ring"), "card_pooling": _l("Card pooling"),
-                  "concurrent_stay": _l("Concurrent stays"), "split_stay": _l("Split stays")}
 STATUS_LABELS = {"new": _l("New"), "in_review": _l("In review"), "confirmed": _l("Confirmed"),
                  "dismissed": _l("Dismissed"), "referred": _l("Referred")}
 
@@ -49,6 +49,12 @@ class DecisionForm(FlaskForm):
     assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
     reason = StringField(_l("Reason"), validators=[Length(max=500)])
     body = TextAreaField(_l("Note"), validators=[Length(max=5000)])
+
+
+def pattern_labels() -> dict[str, str]:
+    """Every pattern's name in the viewer's language, for filters and headings."""
+    lang = _locale()
+    return {name: pattern_name(name, lang) for name in sorted(PATTERNS)}
 
 
 def presenter(case: dict) -> Presenter:
@@ -127,7 +133,7 @@ def _row_json(r: dict) -> dict:
 def queue():
     rows, total, counts, paging = _queue_rows()
     return render_template("queue.html", rows=[_row_json(r) for r in rows], counts=counts,
-                           paging=paging, args=request.args, patterns=PATTERN_LABELS,
+                           paging=paging, args=request.args, patterns=pattern_labels(),
                            statuses=STATUS_LABELS, users=store().users())
 
 
@@ -164,7 +170,7 @@ def case_page(case_id: str):
     form.assignee.choices = [("", "—")] + [(u["name"], u["name"]) for u in store().users()]
     claims = presenter(case).claims(_claims_records(case))
     return render_template("case.html", case=payload, form=form, claims=claims,
-                           patterns=PATTERN_LABELS, statuses=STATUS_LABELS)
+                           patterns=pattern_labels(), statuses=STATUS_LABELS)
 
 
 @bp.route("/api/cases/<case_id>")

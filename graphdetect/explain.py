@@ -1,0 +1,71 @@
+"""The one place where a case's words are made: its explanation, pattern name and rule labels.
+
+Detectors return findings as data (entities with roles, metrics, details); each pattern's
+:class:`~graphdetect.detectors.Pattern` says how its explanation reads. Callers choose how
+an entity is written — with its name, as an id, masked, or as a blind serial — by passing
+``name(kind, id)``, so nothing ever edits a finished sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .detectors import PATTERNS
+
+__all__ = ["explain", "pattern_name", "rule_label"]
+
+LANGS = ("zh", "en")
+
+
+def _plain(kind: str, id: str) -> str:
+    return str(id)
+
+
+def explain(case: dict, lang: str = "zh", name: Callable[[str, str], str] | None = None) -> str:
+    """A case's explanation in ``lang``, with every entity written by ``name(kind, id)``.
+
+    Cases of runs made before explanations were rendered (no ``details``), or of a
+    pattern this version does not know, keep the text they were stored with.
+
+    Examples
+    --------
+    >>> case = {"pattern": "split_stay", "members": [],
+    ...         "metrics": {"stays": 2, "min_gap_days": 1, "total_amount": 9000.0,
+    ...                     "diagnosis": "I63.9"},
+    ...         "details": {"patient": "P1", "institution": "H1", "first_discharge":
+    ...                     "2024-01-10", "readmitted": "2024-01-11", "first_gap_days": 1}}
+    >>> explain(case, "en", lambda kind, id: f"<{id}>")[:40]
+    'Patient <P1> was discharged from <H1> on'
+    """
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {', '.join(LANGS)}; got {lang!r}")
+    pattern = PATTERNS.get(case.get("pattern"))
+    if pattern is None or "details" not in case:
+        return case.get("explanation" if lang == "zh" else "explanation_en", "") or ""
+    return pattern.explain(case, lang, name or _plain)
+
+
+def pattern_name(pattern: str, lang: str = "zh") -> str:
+    """A pattern's name for people (the pattern's own key when unknown).
+
+    >>> pattern_name("split_stay"), pattern_name("split_stay", "en")
+    ('分解住院', 'Split admissions')
+    """
+    p = PATTERNS.get(pattern)
+    if p is None:
+        return pattern
+    return p.zh if lang == "zh" else p.en
+
+
+def rule_label(rule: str, lang: str = "zh") -> str:
+    """A rule category as shown in ``lang`` (rules are stored in Chinese).
+
+    >>> rule_label("分解住院", "en")
+    'split admission'
+    """
+    if lang == "zh":
+        return rule
+    for p in PATTERNS.values():
+        if rule in p.rules:
+            return p.rules[rule]
+    return rule
