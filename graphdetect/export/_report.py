@@ -198,7 +198,7 @@ def _figures(d, st, width, height) -> list:
         rows.append(_total(d.days, 3, 4))
         w = [1.4, 2.6, 2.6, 1.6, 1.6, 3.3, 3.3]
         out += _together(
-            P(f"按批次汇总（相隔不超过 {d.occasion_gap} 天的就诊日归为同一批次）", st["h2"]),
+            P("按批次汇总（批次为检测识别的集中就诊时段）", st["h2"]),
             _table(["批次", "起", "止", "笔数", "入院", "医疗总费用（元）", "统筹支付（元）"],
                    rows, [x * width / sum(w) for x in w], right=(0, 3, 4, *money)))
     if len(d.days) > _MAX_DAYS and d.occasions:

@@ -136,29 +136,28 @@ def days_table(df: pd.DataFrame) -> list[dict]:
     return out
 
 
-def occasions_table(days: list[dict], *, gap_days: int) -> list[dict]:
-    """Group the days into occasions: runs of days no more than ``gap_days`` apart.
+def occasions_table(days: list[dict], occasions: list[dict]) -> list[dict]:
+    """Sum the evidence days into the occasions the detector found (``details.occasions``).
 
-    A collusion ring admits its members in batches spread over a few days; one row per
-    batch reads better than one per day.
+    A ring admits its members in batches, a gathering brings its people in on set days;
+    one row per occasion, as the detector cut them, reads better than one per day.
 
     >>> days = [{"day": d, "claims": 1, "patients": 1, "admissions": 1, "total_amount": 1.0,
     ...          "fund_amount": 0.5} for d in ("2024-01-01", "2024-01-03", "2024-02-01")]
-    >>> [(o["first_day"], o["last_day"], o["claims"]) for o in occasions_table(days, gap_days=6)]
+    >>> found = [{"first_day": "2024-01-01", "last_day": "2024-01-03"},
+    ...          {"first_day": "2024-02-01", "last_day": "2024-02-01"}]
+    >>> [(o["first_day"], o["last_day"], o["claims"]) for o in occasions_table(days, found)]
     [('2024-01-01', '2024-01-03', 2), ('2024-02-01', '2024-02-01', 1)]
     """
-    out: list[dict] = []
-    last = None
-    for d in days:
-        day = pd.Timestamp(d["day"])
-        if last is None or (day - last).days > gap_days:
-            out.append({"occasion": len(out) + 1, "first_day": d["day"], "last_day": d["day"],
-                        "claims": 0, "admissions": 0, "total_amount": 0.0, "fund_amount": 0.0})
-        o = out[-1]
-        o["last_day"] = d["day"]
-        for k in ("claims", "admissions", "total_amount", "fund_amount"):
-            o[k] = round(o[k] + d[k], 2)
-        last = day
+    out = []
+    for k, occ in enumerate(sorted(occasions, key=lambda o: (o["first_day"], o["last_day"]))):
+        row = {"occasion": k + 1, "first_day": occ["first_day"], "last_day": occ["last_day"],
+               "claims": 0, "admissions": 0, "total_amount": 0.0, "fund_amount": 0.0}
+        for d in days:
+            if occ["first_day"] <= d["day"] <= occ["last_day"]:
+                for key in ("claims", "admissions", "total_amount", "fund_amount"):
+                    row[key] = round(row[key] + d[key], 2)
+        out.append(row)
     return out
 
 

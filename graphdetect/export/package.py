@@ -211,8 +211,7 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
                  run_id=summary.get("run_id", ""))
     members = members_table(case, df, ev, masker)
     days = days_table(df)
-    gap = int((summary.get("parameters") or {}).get("collusion_ring.window_days", 6))
-    occasions = occasions_table(days, gap_days=gap) if case["pattern"] == "collusion_ring" else []
+    occasions = occasions_table(days, (case.get("details") or {}).get("occasions") or [])
     G = case_network(shown, df, ev, masker)
     files: dict[str, bytes] = {"claims.csv": _claims_csv(ev, masker),
                                "members.csv": _csv(MEMBER_COLUMNS, members),
@@ -237,7 +236,7 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
                              card_id=[masker.id("card", x) for x in df["card_id"]])
         report = ReportData(
             case=shown, summary=summary, user=user, role=role, status=status,
-            members=members, days=days, occasions=occasions, occasion_gap=gap,
+            members=members, days=days, occasions=occasions,
             claims=shown_df, figures=figures,
             notes=[dict(n, reason=masker.text(n.get("reason") or ""),
                         body=masker.text(n.get("body") or "")) for n in notes],

@@ -71,7 +71,6 @@ class ReportData:
     claims: object
     notes: list[dict] = field(default_factory=list)
     occasions: list[dict] = field(default_factory=list)
-    occasion_gap: int = 0
     figures: dict = field(default_factory=dict)
     attachments: list[tuple[str, str, int]] = field(default_factory=list)
     masked: bool = False
