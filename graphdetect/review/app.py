@@ -146,6 +146,11 @@ def create_app(config: dict | None = None) -> Flask:
             stamp = stamp.astimezone(ZoneInfo(app.config["TIMEZONE"]))
         return stamp.strftime("%Y-%m-%d %H:%M")
 
+    @app.template_filter("rule")
+    def rule(name: str) -> str:
+        from ..explain import rule_label
+        return rule_label(name, _locale())
+
     @app.template_filter("with_page")
     def with_page(args, page: int) -> str:
         return urlencode({**{k: v for k, v in args.items() if k != "page"}, "page": page})
