@@ -1,0 +1,342 @@
+"""shared_identity: many insured people behind one phone or one address, settled together (多户头).
+
+A fraudster who registers dozens of insured people under his own phone (or one address)
+and bills their cards at one clinic week after week leaves two traces: a phone or address
+shared by far more people than any household of the city holds, and those people
+settling *together* at one place on the same days, again and again. Neither trace alone
+is evidence: households share a phone and an address, a care home's residents share an
+address, a village cadre may have registered a whole village with one phone. So a group
+is scored on how far it sits beyond the city's own household sizes, how many separate
+households (other addresses or phones, villages) it spans, and how surprising its joint
+settlement days are given the group's own rate at that place; a group that is one
+household, or whose members are nearly all elderly (a care home), is kept below case
+level with the reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.stats import poisson
+
+from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
+from ._features import logistic
+from ._stays import day_str
+
+__all__ = ["shared_identity", "PATTERN"]
+
+#: Per key: the other key, and the key's name in Chinese, in English, in English plural.
+_KEYS = {"phone_hash": ("address_hash", "手机号", "phone", "phones"),
+         "address_hash": ("phone_hash", "住址", "address", "addresses")}
+_OTHER = {"phone_hash": ("个住址", "addresses"), "address_hash": ("个手机号", "phones")}
+#: Share of a group's people a host must see on its joint days.
+_HOST_SHARE = 1 / 3
+_CAPS = {"one_household": 0.3, "care_home": 0.4}
+
+
+def _explain(case: dict, lang: str, name) -> str:
+    m, d = case["metrics"], case["details"]
+    hosts = [name("institution", h) for h in d["hosts"]]
+    zh = lang == "zh"
+    key = _KEYS[d["key"]][1 if zh else 2]
+    other = _OTHER[d["key"]]
+    if zh:
+        out = (f"{m['people']}名参保人登记同一{key}，超过本地家庭规模（本地多人共用的{key}中"
+               f"{m['household_quantile']:.0%}不超过{m['household_scale']:g}人）")
+        if m["households"] is not None:
+            out += f"，分属{m['households']}{other[0]}"
+        if m["villages"] is not None:
+            out += f"、{m['villages']}个村居"
+        out += (f"；其中多人于{m['occasions']}天（{d['first_day']}至{d['last_day']}）同日在"
+                f"{'、'.join(hosts)}集中结算，单日最多{m['max_together']}人，此类同日结算占其在该处"
+                f"就诊的{m['together_share']:.0%}")
+        if m["neighbour_share"] is not None:
+            out += (f"；其在该处结算占本人全部结算的{m['host_share']:.0%}，同村居他人仅"
+                    f"{m['neighbour_share']:.0%}")
+        out += f"；共{m['claims']}笔、{m['total_amount']:,.2f}元"
+        if d["reason"] == "one_household":
+            out += "。但这些人同住一址、共用一号，更像一个大家庭，风险较低"
+        elif d["reason"] == "care_home":
+            out += f"。但其中{m['elderly_share']:.0%}为65岁以上老人，更像养老机构集中巡诊，风险较低"
+        return out + "。"
+    out = (f"{m['people']} insured people are registered with one {key}, more than a household "
+           f"here ({m['household_quantile']:.0%} of the {_KEYS[d['key']][3]} shared by several "
+           f"people are shared by at most {m['household_scale']:g})")
+    if m["households"] is not None:
+        out += f"; they have {m['households']} different {other[1]}"
+    if m["villages"] is not None:
+        out += f" and live in {m['villages']} village(s)"
+    out += (f"; on {m['occasions']} days ({d['first_day']} to {d['last_day']}) several of them "
+            f"settled on the same day at {', '.join(hosts)}, up to {m['max_together']} in one "
+            f"day, and such days hold {m['together_share']:.0%} of their visits there")
+    if m["neighbour_share"] is not None:
+        out += (f"; {m['host_share']:.0%} of their settlements are there against "
+                f"{m['neighbour_share']:.0%} for their neighbours")
+    out += f"; {m['claims']} claims, {m['total_amount']:,.2f} yuan"
+    if d["reason"] == "one_household":
+        out += (". They share both phone and address, so this looks like one large family "
+                "and is ranked low")
+    elif d["reason"] == "care_home":
+        out += (f". {m['elderly_share']:.0%} of them are 65 or older, so this looks like a care "
+                "home's rounds and is ranked low")
+    return out + "."
+
+
+PATTERN = Pattern(
+    "shared_identity", prefix="M", zh="多户头冒名就医", en="Shared identity",
+    rules={"多户头": "many insured on one identity", "一机多人": "one phone for many people",
+           "一址多人": "one address for many people", "冒名就医": "settled in others' names",
+           "同日集中结算": "settled together on the same days"},
+    explain=_explain, role_weights={"holder": 0.6, "host": 1.0, "doctor": 0.7, "operator": 0.7},
+    needs={"patients": "no phones or addresses to compare",
+           "patients.phone_hash": "shared phones were not checked",
+           "patients.address_hash": "shared addresses were not checked, and a shared phone "
+                                    "was not told apart from one household's by address",
+           "patients.birth": "care homes (residents nearly all elderly) were not recognised",
+           "patients.region_code": "villages were not counted and neighbours were taken "
+                                   "city-wide"})
+
+
+@detector(PATTERN, [
+    Param("min_occasions", "Days of joint settlement at one place a group needs there.",
+          "an int >= 2", int_at_least(2)),
+    Param("occasion_p", "A day counts as joint settlement when that many of the group at "
+          "one place is this unlikely given the group's own rate there (Poisson).",
+          "a number in [1e-9, 0.5]", number_in(1e-9, 0.5)),
+    Param("household_quantile", "Quantile of the city's group sizes (per phone or address) "
+          "taken as the largest ordinary household.", "a number in [0.5, 0.99999]",
+          number_in(0.5, 0.99999)),
+])
+def shared_identity(graph, *, min_occasions: int = 3, occasion_p: float = 0.001,
+                    household_quantile: float = 0.99) -> list[Finding]:
+    """Find groups of insured people sharing one phone or address who settle together.
+
+    For each of ``phone_hash`` and ``address_hash`` the people sharing a value form a
+    group; the city's *household scale* is the ``household_quantile`` of the sizes of
+    groups of two or more, and only larger groups are examined. For each such group and
+    each institution, a day is a *joint settlement* when at least 3 members settle there
+    that day and so many is less likely than ``occasion_p`` under a Poisson law with the
+    group's own daily rate there. Institutions with ``min_occasions`` such days are the
+    group's hosts. The score grows with the group's size beyond the household scale, the
+    number of households it spans (distinct addresses of a phone group, phones of an
+    address group; villages when those are unknown), the number of joint days and the
+    share of the members' visits they hold, and how much more the members use the hosts
+    than their neighbours do. One household (one phone and one address) is capped at 0.3,
+    a group 80% aged 65+ (a care home) at 0.4, with the reason in ``details``.
+
+    Parameters
+    ----------
+    graph : ClaimsGraph
+    min_occasions : int, default 3
+    occasion_p : float, default 0.001
+    household_quantile : float, default 0.99
+
+    Returns
+    -------
+    list of Finding
+        One per group and key, pattern ``shared_identity``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> ids = [f"P{i:03d}" for i in range(400)]   # 20 people on phone X, 190 couples
+    >>> patients = pd.DataFrame({"patient_id": ids,
+    ...     "phone_hash": ["X"] * 20 + [f"h{i // 2}" for i in range(20, 400)],
+    ...     "address_hash": [f"a{i // 2}" for i in range(400)]}).set_index("patient_id")
+    >>> rows = [(f"C{d}{p}", ids[p], pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * d))
+    ...         for d in range(5) for p in range(12)]
+    >>> claims = pd.DataFrame(rows, columns=["claim_id", "patient_id", "start_time"]).assign(
+    ...     institution_id="V1", visit_type="outpatient", total_amount=50.0)
+    >>> claims["patient_id"] = pd.Categorical(claims["patient_id"], categories=ids)
+    >>> [(f.metrics["people"], f.metrics["occasions"]) for f in
+    ...  shared_identity(ClaimsGraph(claims, patients=patients))]
+    [(20, 5)]
+    """
+    if graph.patients is None or not len(graph) or not graph.n("patient"):
+        return []
+    found: list[Finding] = []
+    neighbours = _Neighbours(graph)
+    for key in _KEYS:
+        found += _groups(graph, key, min_occasions, occasion_p, household_quantile, neighbours)
+    return found
+
+
+def _groups(graph, key: str, min_occasions: int, occasion_p: float, q: float,
+            neighbours: _Neighbours) -> list[Finding]:
+    values = graph.attribute("patient", key)
+    if values is None:
+        return []
+    group = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)[0]
+    sizes = np.bincount(group[group >= 0])
+    multi = sizes[sizes >= 2]
+    if not len(multi):
+        return []
+    scale = float(max(2.0, np.quantile(multi, q, method="higher")))
+    candidate = np.flatnonzero((sizes > scale) & (sizes >= 3))
+    if not len(candidate):
+        return []
+    people = np.flatnonzero(np.isin(group, candidate))
+    people = people[np.argsort(group[people], kind="stable")]
+    hosts = _joint_days(graph, people, group[people], min_occasions, occasion_p)
+    out = []
+    for g, table in hosts.items():
+        members = people[group[people] == g]
+        out.append(_finding(graph, key, members, table, scale, q, neighbours))
+    return out
+
+
+def _joint_days(graph, people: np.ndarray, gid: np.ndarray, min_occasions: int,
+                occasion_p: float) -> dict[int, pd.DataFrame]:
+    """Per group, its (institution, day, together, joint) table at its hosts."""
+    m = graph.members("patient")
+    start, count = m.indptr[people], m.indptr[people + 1] - m.indptr[people]
+    rows = m.indices[np.repeat(start, count) + _ranges(count)]
+    frame = pd.DataFrame({"g": np.repeat(gid, count), "inst": graph.codes("institution")[rows],
+                          "day": graph.day[rows], "pat": np.repeat(people, count)})
+    visits = frame.drop_duplicates(["g", "inst", "day", "pat"])
+    days = visits.groupby(["g", "inst", "day"], sort=True).size().rename("together").reset_index()
+    span = float(graph.day.max() - graph.day.min() + 1)
+    rate = days.groupby(["g", "inst"])["together"].transform("sum") / span
+    days["joint"] = (days["together"] >= 3) & \
+        (poisson.sf(days["together"].to_numpy() - 1, rate.to_numpy()) < occasion_p)
+    n_joint = days.groupby(["g", "inst"])["joint"].transform("sum")
+    days = days[n_joint >= min_occasions]
+    # A host must be where a good part of the group settles together, not a few of them.
+    seen = visits.merge(days[days["joint"]][["g", "inst", "day"]], on=["g", "inst", "day"])
+    seen = seen.groupby(["g", "inst"])["pat"].nunique()
+    size = pd.Series(np.bincount(gid), name="size")
+    share = seen / size.reindex(seen.index.get_level_values("g")).to_numpy()
+    hosts = share[share >= _HOST_SHARE].index
+    days = days.set_index(["g", "inst"]).loc[lambda t: t.index.isin(hosts)].reset_index()
+    return {int(g): t for g, t in days.groupby("g", sort=True)}
+
+
+def _ranges(count: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(c) for c in count])`` without the loop."""
+    total = int(count.sum())
+    return np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+
+
+def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: float,
+             q: float, neighbours: _Neighbours) -> Finding:
+    n = len(members)
+    host_codes = np.unique(table["inst"].to_numpy())
+    mine = graph.members("patient")[members]
+    rows = np.sort(mine.indices)
+    inst = graph.codes("institution")[rows]
+    at_host = rows[np.isin(inst, host_codes)]
+    joint = table[table["joint"]]
+    on_joint = np.isin(graph.codes("institution")[at_host].astype(np.int64) << 32
+                       | graph.day[at_host].astype(np.int64),
+                       joint["inst"].to_numpy().astype(np.int64) << 32
+                       | joint["day"].to_numpy().astype(np.int64))
+    together_share = float(joint["together"].sum() / table["together"].sum())
+    host_share = len(at_host) / len(rows)
+    households = _distinct(graph.attribute("patient", _KEYS[key][0]), members)
+    villages = _distinct(graph.attribute("patient", "region_code"), members)
+    neighbour = neighbours.share(members, rows, host_codes)
+    elderly = _elderly_share(graph, members)
+    k = households if households is not None else villages
+    size_term = min(1.0, float(np.log2(n / scale)))
+    separate = 0.5 if k is None else 1.0 - 1.0 / k
+    lift = host_share / max(neighbour, 1e-3) if neighbour is not None else 1.0
+    occasions = len(joint)
+    z = -3.0 + 1.2 * np.log2(1 + occasions) * together_share + 2.5 * size_term * separate \
+        + float(np.log2(np.clip(lift, 1.0, 16.0))) / 4
+    score = logistic(z)
+    reason = ""
+    if households == 1:
+        reason = "one_household"
+    elif elderly is not None and elderly >= 0.8:
+        reason = "care_home"
+    if reason:
+        score = min(score, _CAPS[reason])
+    evidence = np.sort(at_host)
+    doctors = _billers(graph, "doctor", evidence[on_joint])
+    operators = _billers(graph, "operator", evidence[on_joint])
+    rules = ["多户头", "一机多人" if key == "phone_hash" else "一址多人", "同日集中结算"]
+    if score >= 0.5:
+        rules.append("冒名就医")
+    hosts = [str(graph.index("institution")[h]) for h in host_codes]
+    holders = [str(graph.index("patient")[p]) for p in members]
+    out_members = [("institution", h, "host") for h in hosts]
+    out_members += [("doctor", d, "doctor") for d in doctors]
+    out_members += [("operator", o, "operator") for o in operators]
+    out_members += [("patient", p, "holder") for p in sorted(holders)]
+    metrics = {"people": n, "household_scale": scale, "household_quantile": q,
+               "households": households, "villages": villages, "occasions": occasions,
+               "max_together": int(joint["together"].max()),
+               "together_share": round(together_share, 3), "host_share": round(host_share, 3),
+               "neighbour_share": None if neighbour is None else round(neighbour, 3),
+               "elderly_share": None if elderly is None else round(elderly, 3),
+               "claims": len(evidence),
+               "total_amount": round(float(graph.amount[evidence].sum()), 2)}
+    details = {"key": key, "hosts": hosts, "reason": reason,
+               "first_day": day_str(int(joint["day"].min())),
+               "last_day": day_str(int(joint["day"].max()))}
+    return Finding("shared_identity", round(score, 4), out_members, graph.claim_ids(evidence),
+                   rules, metrics, details)
+
+
+def _distinct(values: np.ndarray | None, members: np.ndarray) -> int | None:
+    if values is None:
+        return None
+    known = {v for v in values[members] if v is not None}
+    return len(known) or None
+
+
+class _Neighbours:
+    """Claims per (village, institution), built once, for the neighbours' share at a place."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self._matrix = None
+
+    def share(self, members: np.ndarray, rows: np.ndarray, hosts: np.ndarray) -> float | None:
+        """Share of the claims of the members' fellow villagers (not members) at the hosts."""
+        region = self.graph.attribute("patient", "region_code")
+        if region is None:
+            return None
+        if self._matrix is None:
+            self._code = pd.factorize(pd.Series(region, dtype=object))[0]
+            per_claim = self._code[self.graph.codes("patient")]
+            keep = per_claim >= 0
+            self._matrix = sp.csr_matrix(
+                (np.ones(int(keep.sum())), (per_claim[keep],
+                                            self.graph.codes("institution")[keep])),
+                shape=(int(self._code.max()) + 1, self.graph.n("institution")))
+            self._matrix.sum_duplicates()
+        villages = np.unique(self._code[members])
+        villages = villages[villages >= 0]
+        if not len(villages):
+            return None
+        block = self._matrix[villages]
+        own = self._code[self.graph.codes("patient")[rows]] >= 0
+        inst = self.graph.codes("institution")[rows]
+        total = block.sum() - own.sum()
+        there = block[:, hosts].sum() - (own & np.isin(inst, hosts)).sum()
+        return float(there / total) if total > 0 else None
+
+
+def _elderly_share(graph, members: np.ndarray) -> float | None:
+    year = 1970 + float(graph.day.min()) / 365.2425
+    born = graph.attribute("patient", "birth_date")
+    years = None if born is None else [b.year for b in born[members] if b is not None]
+    if not years:
+        born = graph.attribute("patient", "birth_year")
+        years = None if born is None else [int(b) for b in born[members] if b is not None]
+    return float(np.mean([year - y >= 65 for y in years])) if years else None
+
+
+def _billers(graph, kind: str, rows: np.ndarray) -> list[str]:
+    """The doctors (or operators) behind at least 15% of the rows, at most 3."""
+    codes = graph.codes(kind)[rows]
+    codes = codes[codes >= 0]
+    if not len(codes):
+        return []
+    ids, counts = np.unique(codes, return_counts=True)
+    order = np.lexsort((ids, -counts))
+    top = [int(ids[i]) for i in order[:3] if counts[i] >= 0.15 * len(rows)]
+    return sorted(str(graph.index(kind)[c]) for c in top)
