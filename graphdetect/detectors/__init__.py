@@ -8,6 +8,7 @@ from ._base import PATTERNS, REGISTRY, Detector, Finding, Param, Pattern
 from .card_pooling import card_pooling
 from .collusion_ring import collusion_ring
 from .concurrent_stay import concurrent_stay
+from .outpatient_gathering import outpatient_gathering  # noqa: F401 (registers the pattern)
 from .shared_identity import shared_identity  # noqa: F401 (registers the pattern)
 from .split_stay import split_stay
 

@@ -77,3 +77,100 @@ def in_hospital_elsewhere(graph, rows: np.ndarray, stays: pd.DataFrame) -> np.nd
 
 def logistic(z: float) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def place_rows(graph, place: int, exclude: np.ndarray | None = None,
+               visits: tuple[int, ...] | None = None) -> np.ndarray:
+    """The claims of one institution, minus ``exclude``, optionally of some visit types."""
+    m = graph.members("institution")
+    rows = m.indices[m.indptr[place]:m.indptr[place + 1]]
+    if visits is not None:
+        rows = rows[np.isin(graph.visit[rows], visits)]
+    if exclude is not None and len(exclude):
+        rows = rows[~np.isin(rows, exclude)]
+    return np.sort(rows)
+
+
+def usual_bill(graph, place: int, exclude: np.ndarray, visits: tuple[int, ...]
+               ) -> tuple[float | None, float | None]:
+    """Median and CV of an institution's other bills of those visit types (None if none)."""
+    amounts = graph.amount[place_rows(graph, place, exclude, visits)]
+    if len(amounts) < 5:
+        return None, None
+    return float(np.median(amounts)), amount_cv(amounts)
+
+
+def off_hours_share(graph, rows: np.ndarray, place: int) -> float | None:
+    """Share of the rows in hours the institution is otherwise all but shut.
+
+    An hour is *off* when the place's other claims in it number under 5% of its busiest
+    hour (its own opening hours, not a fixed clock). None without times of day, or when
+    the place has too few other claims to tell.
+    """
+    hrs = hours(graph, rows)
+    if hrs is None:
+        return None
+    other = place_rows(graph, place, rows)
+    other = other[graph.claims["has_time"].to_numpy()[other]] if len(other) else other
+    if len(other) < 50:
+        return None
+    profile = np.bincount((graph.seconds[other] % 86400) // 3600, minlength=24)
+    off = profile < 0.05 * profile.max()
+    return float(off[hrs].mean())
+
+
+def stranger_share(graph, rows: np.ndarray, place: int, prefix: int = 9) -> float | None:
+    """Share of the rows' holders from townships the place otherwise hardly serves.
+
+    A township is *strange* to a place when it sends under a tenth of the patients its
+    top township sends (among the place's other claims): a village pharmacy's customers
+    are its own township's, a city hospital's come from everywhere. None without region
+    codes or with too few other patients.
+    """
+    homes = graph.attribute("patient", "region_code")
+    if homes is None:
+        return None
+    other = place_rows(graph, place, rows)
+    pats = np.unique(graph.codes("patient")[other])
+    town = [str(h)[:prefix] for h in homes[pats] if h is not None]
+    if len(town) < 20:
+        return None
+    count = Counter(town)
+    top = max(count.values())
+    mine = [str(h)[:prefix] for h in homes[np.unique(graph.codes("patient")[rows])]
+            if h is not None]
+    if not mine:
+        return None
+    return float(np.mean([count.get(t, 0) < 0.1 * top for t in mine]))
+
+
+def elderly_share(graph, patients: np.ndarray, day: int) -> float | None:
+    """Share of the patients (codes) aged 60 or over on ``day`` (None without births)."""
+    year = 1970 + day / 365.2425
+    born = graph.attribute("patient", "birth_date")
+    years = None if born is None else [b.year for b in born[patients] if b is not None]
+    if not years:
+        born = graph.attribute("patient", "birth_year")
+        years = None if born is None else [int(b) for b in born[patients] if b is not None]
+    return float(np.mean([year - y >= 60 for y in years])) if years else None
+
+
+def schedule(graph, rows: np.ndarray, place: int) -> tuple[float, float]:
+    """How treatment-like the rows' holders' calendar at the place is.
+
+    Over the span of the rows, every outpatient or pharmacy claim of the rows' cards at
+    ``place`` counts (not only the rows): returns the median over cards of their visit
+    days per week there, and the share of those days on the three commonest weekdays.
+    """
+    day = graph.day[rows].astype(np.int64)
+    lo, hi = int(day.min()), int(day.max())
+    near = place_rows(graph, place, visits=(0, 2))
+    near = near[(graph.day[near] >= lo) & (graph.day[near] <= hi)]
+    near = near[np.isin(graph.codes("card")[near], graph.codes("card")[rows])]
+    day = graph.day[near].astype(np.int64)
+    card = graph.codes("card")[near].astype(np.int64)
+    weeks = max((hi - lo + 1) / 7.0, 1.0)
+    per_card = np.bincount(np.unique(card << 32 | day) >> 32)
+    per_card = per_card[per_card > 0]
+    dow = np.bincount(((np.unique(card << 32 | day) & 0xFFFFFFFF) + 3) % 7, minlength=7)
+    return float(np.median(per_card) / weeks), float(np.sort(dow)[-3:].sum() / dow.sum())

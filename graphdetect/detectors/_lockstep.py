@@ -1,0 +1,376 @@
+"""Lockstep on place and time (CopyCatch-style): cards that keep turning up together in the
+same short, unusually dense windows at one place.
+
+The engine behind card_pooling and outpatient_gathering. It works in three steps, all on
+sorted numpy arrays and one sparse matrix:
+
+1. **Streams.** Outpatient and pharmacy settlements are laid out per *stream*: each
+   institution (always), and within it each terminal, operator and doctor where the data
+   has them. A swipe belongs to several streams, so a run is found whether a place spreads
+   it over several terminals and cashiers or the data has none of those columns. An actor
+   stream holding all of its place's swipes is the place stream again and is skipped.
+2. **Bursts.** Each stream's usual rate at each hour of the day (smoothed over the hours
+   beside it, scaled by its day-of-week profile, over the days its place is open) gives
+   its usual gap between swipes; two successive swipes belong to one window when their
+   gap is under ``usual gap / density``, so a window's length adapts to the place and
+   hour. A window holding at least ``min_run_cards`` distinct cards is a burst. Without
+   times of day, windows are stream-days, and a burst is a day at least ``density`` times
+   the stream's usual count for that weekday.
+3. **Groups.** A card × burst matrix ``B``; ``B.T @ B`` counts the cards two bursts share.
+   Bursts at one place sharing at least ``min_overlap`` of the smaller one's cards (and 3)
+   are linked, camouflage-tolerant: a card need not be in every burst. A connected set of
+   bursts on at least ``min_runs`` distinct days is a group; its cards are those seen on
+   two or more of its days, its evidence their swipes in its bursts.
+
+Groups are then told apart by :func:`.describe` / :func:`classify` (see there): the
+same rule is used by both detectors, so one planted group yields one case of one pattern.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..graph import INPATIENT, OUTPATIENT, PHARMACY
+from ._features import (
+    amount_cv,
+    elderly_share,
+    in_hospital_elsewhere,
+    off_hours_share,
+    schedule,
+    shared_address,
+    stranger_share,
+    usual_bill,
+)
+from ._stays import components, day_str
+
+__all__ = ["Group", "lockstep_groups", "describe", "classify", "STREAM_KINDS"]
+
+STREAM_KINDS = ("institution", "terminal", "operator", "doctor")
+_MAX_GAP_S = 3600          # a window never bridges an hour without swipes
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class Group:
+    """One lockstep group at one place.
+
+    ``rows`` are the evidence claims (sorted), ``day`` their days; ``timed`` says whether
+    windows were cut by time of day (else they are whole days); ``density`` is the median,
+    over the group's bursts, of how many times denser each was than its stream's usual
+    traffic at those hours; ``kinds`` the stream kinds whose bursts make up the group.
+    """
+
+    place: int
+    rows: np.ndarray
+    timed: bool
+    density: float
+    kinds: tuple[str, ...]
+
+
+def lockstep_groups(graph, *, density: float = 2.0, min_run_cards: int = 8,
+                    min_runs: int = 3, min_overlap: float = 0.4,
+                    min_cards: int = 8) -> list[Group]:
+    """The lockstep groups of a graph's outpatient and pharmacy settlements (cached).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> t = pd.Timestamp("2024-01-01 22:00")
+    >>> rows = [(f"C{n}{k}", f"P{k}", t + pd.Timedelta(days=9 * n, minutes=3 * k))
+    ...         for n in range(4) for k in range(10)]
+    >>> claims = pd.DataFrame(rows, columns=["claim_id", "patient_id", "start_time"]).assign(
+    ...     institution_id="PH1", visit_type="pharmacy", total_amount=150.0)
+    >>> [(g.place, len(g.rows), g.timed) for g in lockstep_groups(ClaimsGraph(claims))]
+    [(0, 40, True)]
+    """
+    key = (density, min_run_cards, min_runs, min_overlap, min_cards)
+    per_graph = _CACHE.setdefault(graph, {})
+    if key not in per_graph:
+        per_graph[key] = _groups(graph, *key)
+    return per_graph[key]
+
+
+def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> list[Group]:
+    keep = (graph.visit != INPATIENT) & (graph.codes("institution") >= 0) \
+        & (graph.codes("card") >= 0)
+    has_time = graph.claims["has_time"].to_numpy(dtype=bool)
+    timed = bool(has_time[keep].any())
+    if timed:
+        keep &= has_time
+    rows = np.flatnonzero(keep)
+    if len(rows) < min_run_cards:
+        return []
+    rows = rows[np.argsort(graph.seconds[rows], kind="stable")]
+    place = graph.codes("institution")[rows].astype(np.int64)
+    day = graph.day[rows].astype(np.int64)
+    dmin = int(day.min())
+    n_place = graph.n("institution")
+    open_days = np.bincount(np.unique(place << 20 | (day - dmin)) >> 20, minlength=n_place)
+    bursts, kinds, dens = [], [], []
+    n_b = 0
+    for k, kind in enumerate(STREAM_KINDS):
+        stream = _streams(graph, kind, rows, place, n_place)
+        if stream is None:
+            continue
+        found = _bursts(graph, rows, stream, place, day, open_days, density, timed,
+                        min_run_cards)
+        if found is None:
+            continue
+        b_rows, b_id, b_density = found
+        bursts.append((b_rows, b_id + n_b))
+        kinds.append(np.full(len(b_density), k, np.int8))
+        dens.append(b_density)
+        n_b += len(b_density)
+    if not n_b:
+        return []
+    b_rows = np.concatenate([b[0] for b in bursts])
+    b_id = np.concatenate([b[1] for b in bursts])
+    return _link(graph, b_rows, b_id, np.concatenate(kinds), np.concatenate(dens), timed,
+                 min_runs, min_overlap, min_cards)
+
+
+def _streams(graph, kind: str, rows, place, n_place) -> np.ndarray | None:
+    """Per row, its stream number for ``kind`` (-1: none), or None when nothing is new."""
+    if kind == "institution":
+        return place
+    code = graph.codes(kind)[rows].astype(np.int64)
+    ok = code >= 0
+    if not ok.any():
+        return None
+    key = np.where(ok, place * (graph.n(kind) + 1) + code, -1)
+    uniq, inv = np.unique(key, return_inverse=True)
+    inv = inv.reshape(-1)
+    size = np.bincount(inv, minlength=len(uniq))
+    whole = np.bincount(place, minlength=n_place)
+    # an actor holding all of its place's swipes is the place stream again
+    stream_place = np.zeros(len(uniq), np.int64)
+    stream_place[inv] = place
+    new = (uniq >= 0) & (size < whole[stream_place])
+    if not new.any():
+        return None
+    return np.where(new[inv], inv, -1)
+
+
+def _bursts(graph, rows, stream, place, day, open_days, density, timed, min_run_cards):
+    """Bursts of one stream kind: (rows, burst id per row, density per burst)."""
+    sel = np.flatnonzero(stream >= 0)
+    if len(sel) < min_run_cards:
+        return None
+    s = stream[sel]
+    n_s = int(s.max()) + 1
+    order = sel[np.argsort(s, kind="stable")]          # rows are in time order already
+    s = stream[order]
+    r = rows[order]
+    sp_place = np.zeros(n_s, np.int64)
+    sp_place[s] = place[order]
+    days_open = np.maximum(open_days[sp_place], 1)
+    dow = (day[order] + 3) % 7                         # 1970-01-01 was a Thursday
+    dow_n = np.bincount(s * 7 + dow, minlength=7 * n_s).reshape(n_s, 7)
+    sd = np.unique(s * 100000 + day[order])
+    per_dow = np.bincount(sd // 100000 * 7 + (sd % 100000 + 3) % 7,
+                          minlength=7 * n_s).reshape(n_s, 7)
+    total = dow_n.sum(axis=1, keepdims=True)
+    active = per_dow.sum(axis=1, keepdims=True)
+    # day-of-week factor, shrunk towards 1 with the weight of four days
+    f_dow = ((dow_n + 4 * total / np.maximum(active, 1)) / (per_dow + 4)) \
+        / np.maximum(total / np.maximum(active, 1), 1e-9)
+    if timed:
+        t = graph.seconds[r]
+        hour = (t % 86400) // 3600
+        c = np.bincount(s * 24 + hour, minlength=24 * n_s).reshape(n_s, 24).astype(float)
+        c = (np.roll(c, 1, axis=1) + c + np.roll(c, -1, axis=1)) / 3
+        rate = c / days_open[:, None] / 3600.0          # swipes per second at that hour
+        lam = rate[s, hour] * f_dow[s, dow]
+        tau = np.minimum(1.0 / np.maximum(lam * density, 1e-12), _MAX_GAP_S)
+        new = np.ones(len(r), bool)
+        new[1:] = (s[1:] != s[:-1]) | (t[1:] - t[:-1] > tau[:-1])
+        burst = np.cumsum(new) - 1
+    else:
+        key = s * 100000 + (day[order] - day.min())
+        new = np.ones(len(r), bool)
+        new[1:] = key[1:] != key[:-1]
+        burst = np.cumsum(new) - 1
+        lam = (total[s, 0] / np.maximum(days_open[s], 1)) * f_dow[s, dow] / 86400.0
+    n_b = int(burst[-1]) + 1
+    size = np.bincount(burst, minlength=n_b)
+    big = size[burst] >= min_run_cards
+    if not big.any():
+        return None
+    r, burst, s, lam = r[big], burst[big], s[big], lam[big]
+    card = graph.codes("card")[r].astype(np.int64)
+    pair = np.unique(burst.astype(np.int64) << 32 | card)
+    cards = np.bincount(pair >> 32, minlength=n_b)
+    # expected swipes in the window at the stream's usual rate, and what came
+    if timed:
+        first = np.full(n_b, np.iinfo(np.int64).max)
+        last = np.zeros(n_b, np.int64)
+        t = graph.seconds[r]
+        np.minimum.at(first, burst, t)
+        np.maximum.at(last, burst, t)
+        mean_lam = np.bincount(burst, weights=lam, minlength=n_b) / np.maximum(size, 1)
+        tau = np.minimum(1.0 / np.maximum(mean_lam * density, 1e-12), _MAX_GAP_S)
+        expected = mean_lam * ((last - first).clip(min=0) + tau)
+    else:
+        expected = np.bincount(burst, weights=lam, minlength=n_b) / np.maximum(size, 1) * 86400
+    ratio = size / np.maximum(expected, 1e-9)
+    ok = (cards >= min_run_cards) & (ratio >= density)
+    keep = ok[burst]
+    if not keep.any():
+        return None
+    ids, local = np.unique(burst[keep], return_inverse=True)
+    return r[keep], local.reshape(-1), ratio[ids]
+
+
+def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
+          min_cards) -> list[Group]:
+    n_b = len(b_density)
+    card = graph.codes("card")[b_rows].astype(np.int64)
+    pair = np.unique(b_id.astype(np.int64) << 32 | card)
+    pb, pc = pair >> 32, pair & 0xFFFFFFFF
+    size = np.bincount(pb, minlength=n_b)
+    b_place = np.zeros(n_b, np.int64)
+    b_place[b_id] = graph.codes("institution")[b_rows]
+    b_day = np.zeros(n_b, np.int64)
+    b_day[b_id] = graph.day[b_rows]
+    B = sp.csr_matrix((np.ones(len(pb), np.int32), (pc, pb)), shape=(graph.n("card"), n_b))
+    S = sp.triu(B.T @ B, k=1).tocoo()
+    small = np.minimum(size[S.row], size[S.col])
+    link = (S.data >= np.maximum(min_overlap * small, 3)) & (b_place[S.row] == b_place[S.col])
+    label = components(n_b, S.row[link], S.col[link])
+    days = np.unique(label.astype(np.int64) << 32 | b_day)
+    n_days = np.bincount(days >> 32, minlength=n_b)
+    good = n_days[label] >= min_runs
+    if not good.any():
+        return []
+    # evidence: the group's rows (once each), then cards seen on two or more of its days
+    row_label = label[b_id]
+    sel = good[b_id]
+    rl = np.unique(row_label[sel].astype(np.int64) << 32 | b_rows[sel])
+    g, r = rl >> 32, rl & 0xFFFFFFFF
+    c = graph.codes("card")[r].astype(np.int64)
+    gc = g << 32 | c
+    gcd = np.unique(np.stack([gc, graph.day[r].astype(np.int64)]), axis=1)
+    gk, gk_days = np.unique(gcd[0], return_counts=True)
+    core = np.isin(gc, gk[gk_days >= 2])
+    out = []
+    for lab in np.unique(g[core]):
+        mine = (g == lab) & core
+        rows = np.sort(r[mine])
+        if len(np.unique(graph.codes("card")[rows])) < min_cards:
+            continue
+        if len(np.unique(graph.day[rows])) < min_runs:
+            continue
+        members = label == lab
+        kinds = tuple(STREAM_KINDS[k] for k in np.unique(b_kind[members]))
+        out.append(Group(int(b_place[members][0]), rows.astype(np.int64), timed,
+                         float(np.median(b_density[members])), kinds))
+    out.sort(key=lambda x: (x.place, int(x.rows[0])))
+    return out
+
+
+def describe(graph, group: Group, stay_table) -> dict:
+    """The facts both detectors score and explain a group by (plain JSON values).
+
+    Entities are ids; ``occasions`` lists each day with its first and last swipe time
+    (``None`` without times) and its number of cards.
+    """
+    rows = group.rows
+    amounts = graph.amount[rows]
+    visits = graph.visit[rows]
+    out_share = float(np.mean(visits == OUTPATIENT))
+    usual, usual_cv = usual_bill(graph, group.place, rows,
+                                 (OUTPATIENT,) if out_share >= 0.5 else (PHARMACY,))
+    day = graph.day[rows]
+    days, first = np.unique(day, return_index=True)
+    per_day_cards = [len(np.unique(graph.codes("card")[rows[day == d]])) for d in days]
+    occasions = []
+    for d, n in zip(days.tolist(), per_day_cards, strict=True):
+        t = graph.seconds[rows[day == d]] % 86400
+        occasions.append({"day": day_str(d), "cards": int(n),
+                          "from": _hhmm(t.min()) if group.timed else None,
+                          "to": _hhmm(t.max()) if group.timed else None})
+    gaps = None
+    if group.timed:
+        order = np.argsort(graph.seconds[rows], kind="stable")
+        g = np.diff(graph.seconds[rows][order])[np.diff(day[order]) == 0]
+        gaps = float(np.median(g) / 60) if len(g) else None
+    doctors = _top(graph, "doctor", rows)
+    doc_share = sum(n for _, n in doctors[:2]) / len(rows) if doctors else None
+    per_week, weekday_share = schedule(graph, rows, group.place)
+    in_hosp = in_hospital_elsewhere(graph, rows, stay_table)
+    stranger = stranger_share(graph, rows, group.place)
+    return {
+        "host": str(graph.index("institution")[group.place]),
+        "cards": graph.ids("card", rows), "holders": graph.ids("patient", rows),
+        "terminals": [i for i, _ in _top(graph, "terminal", rows)],
+        "operators": [i for i, _ in _top(graph, "operator", rows)],
+        "doctors": [i for i, _ in doctors],
+        "first_day": day_str(days.min()), "last_day": day_str(days.max()),
+        "occasions": occasions, "timed": group.timed, "streams": list(group.kinds),
+        "m": {
+            "occasions": len(days), "cards": len(graph.ids("card", rows)),
+            "claims": len(rows), "total_amount": round(float(amounts.sum()), 2),
+            "median_amount": round(float(np.median(amounts)), 2),
+            "amount_cv": round(amount_cv(amounts), 4),
+            "usual_amount": None if usual is None else round(usual, 2),
+            "usual_amount_cv": None if usual_cv is None else round(usual_cv, 4),
+            "bill_ratio": None if not usual else round(float(np.median(amounts)) / usual, 2),
+            "outpatient_share": round(out_share, 3),
+            "doctor_share": None if doc_share is None else round(doc_share, 3),
+            "density": round(group.density, 1),
+            "median_gap_minutes": None if gaps is None else round(gaps, 1),
+            "off_hours_share": _r(off_hours_share(graph, rows, group.place)),
+            "strangers_share": _r(stranger),
+            "in_hospital_elsewhere": int(in_hosp.sum()),
+            "shared_address_share": _r(shared_address(graph, rows)),
+            "elderly_share": _r(elderly_share(graph, np.unique(graph.codes("patient")[rows]),
+                                              int(days.min()))),
+            "visits_per_week": round(per_week, 2), "weekday_share": round(weekday_share, 3),
+            "max_cards": int(max(per_day_cards)),
+            "min_cards": int(min(per_day_cards)),
+        },
+    }
+
+
+def classify(facts: dict) -> str:
+    """Which pattern a lockstep group is: ``"outpatient_gathering"`` or ``"card_pooling"``.
+
+    A group is a *gathering* (people brought in) when its settlements are outpatient
+    visits, mostly under one or two doctors (when the data has doctor ids), billed at
+    least three times the place's own usual outpatient bill, with no sign that the
+    holders were absent: hardly any swipes in the place's off hours, none while the
+    holder was in hospital elsewhere, and most holders from townships the place serves.
+    Everything else is *pooling* (cards swiped without their holders): pharmacy
+    purchases, routine or small amounts, off-hours runs, absent or far-away holders.
+    """
+    m = facts["m"]
+    visits = m["outpatient_share"] >= 0.8
+    doctor = m["doctor_share"] is None or m["doctor_share"] >= 0.8
+    high = m["bill_ratio"] is not None and m["bill_ratio"] >= 3
+    present = ((m["off_hours_share"] or 0) <= 0.2 and not m["in_hospital_elsewhere"]
+               and (m["strangers_share"] or 0) <= 0.5)
+    return "outpatient_gathering" if visits and doctor and high and present else "card_pooling"
+
+
+def _top(graph, kind: str, rows: np.ndarray) -> list[tuple[str, int]]:
+    """The ids of a kind on the rows with their counts, commonest first (ties by id)."""
+    codes = graph.codes(kind)[rows]
+    codes = codes[codes >= 0]
+    if not len(codes):
+        return []
+    u, n = np.unique(codes, return_counts=True)
+    order = np.lexsort((u, -n))
+    return [(str(graph.index(kind)[u[i]]), int(n[i])) for i in order]
+
+
+def _hhmm(seconds: int) -> str:
+    return f"{int(seconds) // 3600:02d}:{int(seconds) % 3600 // 60:02d}"
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
