@@ -38,9 +38,9 @@ def far_fraction(graph, rows: np.ndarray, institution: int, prefix: int = 9) -> 
     return float(np.mean([h != place for h in mine])) if mine else None
 
 
-def shared_address(graph, rows: np.ndarray) -> float | None:
-    """Largest share of the rows' holders living at one address (address_hash)."""
-    addr = graph.attribute("patient", "address_hash")
+def shared_address(graph, rows: np.ndarray, column: str = "address_hash") -> float | None:
+    """Largest share of the rows' holders living at one address (or sharing ``column``)."""
+    addr = graph.attribute("patient", column)
     if addr is None:
         return None
     holders = np.unique(graph.codes("patient")[rows])

@@ -157,69 +157,79 @@ def _streams(graph, kind: str, rows, place, n_place) -> np.ndarray | None:
 
 
 def _bursts(graph, rows, stream, place, day, open_days, density, timed, min_run_cards):
-    """Bursts of one stream kind: (rows, burst id per row, density per burst)."""
+    """Bursts of one stream kind: (rows, burst id per row, density per burst).
+
+    With times of day there are two scales: windows cut at the stream's usual gap at
+    that hour, and whole stream-days (a run spread thinly over a day is still a day far
+    busier than usual). Without times, only stream-days.
+    """
     sel = np.flatnonzero(stream >= 0)
     if len(sel) < min_run_cards:
         return None
-    s = stream[sel]
-    n_s = int(s.max()) + 1
-    order = sel[np.argsort(s, kind="stable")]          # rows are in time order already
+    order = sel[np.argsort(stream[sel], kind="stable")]   # rows are in time order already
     s = stream[order]
-    r = rows[order]
+    n_s = int(s[-1]) + 1
+    r, d = rows[order], day[order]
     sp_place = np.zeros(n_s, np.int64)
     sp_place[s] = place[order]
     days_open = np.maximum(open_days[sp_place], 1)
-    dow = (day[order] + 3) % 7                         # 1970-01-01 was a Thursday
+    dow = (d + 3) % 7                                      # 1970-01-01 was a Thursday
+    new_day = np.ones(len(r), bool)
+    new_day[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
     dow_n = np.bincount(s * 7 + dow, minlength=7 * n_s).reshape(n_s, 7)
-    sd = np.unique(s * 100000 + day[order])
-    per_dow = np.bincount(sd // 100000 * 7 + (sd % 100000 + 3) % 7,
-                          minlength=7 * n_s).reshape(n_s, 7)
-    total = dow_n.sum(axis=1, keepdims=True)
-    active = per_dow.sum(axis=1, keepdims=True)
+    per_dow = np.bincount((s * 7 + dow)[new_day], minlength=7 * n_s).reshape(n_s, 7)
+    total = dow_n.sum(axis=1)
+    mean_day = total / np.maximum(per_dow.sum(axis=1), 1)
     # day-of-week factor, shrunk towards 1 with the weight of four days
-    f_dow = ((dow_n + 4 * total / np.maximum(active, 1)) / (per_dow + 4)) \
-        / np.maximum(total / np.maximum(active, 1), 1e-9)
+    f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
+    per_day = total / days_open                            # over the days the place is open
+    found = [_windows(graph, r, np.cumsum(new_day) - 1, per_day[s] * f_dow[s, dow], None,
+                      density, min_run_cards)]
     if timed:
         t = graph.seconds[r]
         hour = (t % 86400) // 3600
         c = np.bincount(s * 24 + hour, minlength=24 * n_s).reshape(n_s, 24).astype(float)
         c = (np.roll(c, 1, axis=1) + c + np.roll(c, -1, axis=1)) / 3
-        rate = c / days_open[:, None] / 3600.0          # swipes per second at that hour
-        lam = rate[s, hour] * f_dow[s, dow]
+        lam = c[s, hour] / days_open[s] / 3600.0 * f_dow[s, dow]   # swipes per second
         tau = np.minimum(1.0 / np.maximum(lam * density, 1e-12), _MAX_GAP_S)
         new = np.ones(len(r), bool)
         new[1:] = (s[1:] != s[:-1]) | (t[1:] - t[:-1] > tau[:-1])
-        burst = np.cumsum(new) - 1
-    else:
-        key = s * 100000 + (day[order] - day.min())
-        new = np.ones(len(r), bool)
-        new[1:] = key[1:] != key[:-1]
-        burst = np.cumsum(new) - 1
-        lam = (total[s, 0] / np.maximum(days_open[s], 1)) * f_dow[s, dow] / 86400.0
+        found.append(_windows(graph, r, np.cumsum(new) - 1, lam, t, density, min_run_cards))
+    found = [f for f in found if f is not None]
+    if not found:
+        return None
+    offset = np.cumsum([0] + [len(f[2]) for f in found])
+    return (np.concatenate([f[0] for f in found]),
+            np.concatenate([f[1] + o for f, o in zip(found, offset, strict=False)]),
+            np.concatenate([f[2] for f in found]))
+
+
+def _windows(graph, r, burst, rate, t, density, min_run_cards):
+    """Keep the windows with enough cards and ``density`` times the usual traffic.
+
+    ``rate`` is the usual rate per row: swipes per second at that hour when ``t`` (the
+    rows' seconds) is given, else swipes per day.
+    """
     n_b = int(burst[-1]) + 1
     size = np.bincount(burst, minlength=n_b)
     big = size[burst] >= min_run_cards
     if not big.any():
         return None
-    r, burst, s, lam = r[big], burst[big], s[big], lam[big]
+    r, burst, rate = r[big], burst[big], rate[big]
     card = graph.codes("card")[r].astype(np.int64)
-    pair = np.unique(burst.astype(np.int64) << 32 | card)
-    cards = np.bincount(pair >> 32, minlength=n_b)
-    # expected swipes in the window at the stream's usual rate, and what came
-    if timed:
+    cards = np.bincount(np.unique(burst.astype(np.int64) << 32 | card) >> 32, minlength=n_b)
+    mean = np.bincount(burst, weights=rate, minlength=n_b) / np.maximum(size, 1)
+    if t is None:
+        expected = mean
+    else:
         first = np.full(n_b, np.iinfo(np.int64).max)
         last = np.zeros(n_b, np.int64)
-        t = graph.seconds[r]
-        np.minimum.at(first, burst, t)
-        np.maximum.at(last, burst, t)
-        mean_lam = np.bincount(burst, weights=lam, minlength=n_b) / np.maximum(size, 1)
-        tau = np.minimum(1.0 / np.maximum(mean_lam * density, 1e-12), _MAX_GAP_S)
-        expected = mean_lam * ((last - first).clip(min=0) + tau)
-    else:
-        expected = np.bincount(burst, weights=lam, minlength=n_b) / np.maximum(size, 1) * 86400
+        np.minimum.at(first, burst, t[big])
+        np.maximum.at(last, burst, t[big])
+        tau = np.minimum(1.0 / np.maximum(mean * density, 1e-12), _MAX_GAP_S)
+        expected = mean * ((last - first).clip(min=0) + tau)
     ratio = size / np.maximum(expected, 1e-9)
-    ok = (cards >= min_run_cards) & (ratio >= density)
-    keep = ok[burst]
+    keep = ((cards >= min_run_cards) & (ratio >= density))[burst]
     if not keep.any():
         return None
     ids, local = np.unique(burst[keep], return_inverse=True)
@@ -259,17 +269,46 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     core = np.isin(gc, gk[gk_days >= 2])
     out = []
     for lab in np.unique(g[core]):
-        mine = (g == lab) & core
-        rows = np.sort(r[mine])
-        if len(np.unique(graph.codes("card")[rows])) < min_cards:
-            continue
-        if len(np.unique(graph.day[rows])) < min_runs:
-            continue
-        members = label == lab
-        kinds = tuple(STREAM_KINDS[k] for k in np.unique(b_kind[members]))
-        out.append(Group(int(b_place[members][0]), rows.astype(np.int64), timed,
-                         float(np.median(b_density[members])), kinds))
+        for rows in _blocks(graph, r[(g == lab) & core], min_cards, min_runs):
+            bursts = np.unique(b_id[np.isin(b_rows, rows)])
+            kinds = tuple(STREAM_KINDS[k] for k in np.unique(b_kind[bursts]))
+            out.append(Group(int(b_place[bursts[0]]), rows, timed,
+                             float(np.median(b_density[bursts])), kinds))
     out.sort(key=lambda x: (x.place, int(x.rows[0])))
+    return out
+
+
+def _blocks(graph, rows: np.ndarray, min_cards: int, min_runs: int) -> list[np.ndarray]:
+    """Split one linked set of windows into blocks of cards that share their days.
+
+    Two groups at one place (a pooling run and a clinic's regulars, say) can be joined by
+    a busy day holding both. Cards are linked when they share at least half the days of
+    the one seen on fewer (and two); each connected block keeps its days holding at least
+    a quarter of its cards (and 3), and counts when it has ``min_cards`` cards on
+    ``min_runs`` such days.
+    """
+    card = graph.codes("card")[rows].astype(np.int64)
+    day = graph.day[rows].astype(np.int64)
+    cd = np.unique(card << 32 | day)
+    cu, ci = np.unique(cd >> 32, return_inverse=True)
+    du, di = np.unique(cd & 0xFFFFFFFF, return_inverse=True)
+    C = sp.csr_matrix((np.ones(len(cd), np.int32), (ci.reshape(-1), di.reshape(-1))),
+                      shape=(len(cu), len(du)))
+    n_days = np.asarray(C.sum(axis=1)).ravel()
+    S = sp.triu(C @ C.T, k=1).tocoo()
+    strong = S.data >= np.maximum(2, 0.5 * np.minimum(n_days[S.row], n_days[S.col]))
+    label = components(len(cu), S.row[strong], S.col[strong])
+    out = []
+    for lab in np.unique(label):
+        mine = label == lab
+        if mine.sum() < min_cards:
+            continue
+        per_day = np.asarray(C[mine].sum(axis=0)).ravel()
+        days = du[per_day >= max(3, 0.25 * mine.sum())]
+        keep = np.isin(card, cu[mine]) & np.isin(day, days)
+        if len(days) < min_runs or len(np.unique(card[keep])) < min_cards:
+            continue
+        out.append(np.sort(rows[keep]).astype(np.int64))
     return out
 
 
@@ -328,6 +367,7 @@ def describe(graph, group: Group, stay_table) -> dict:
             "strangers_share": _r(stranger),
             "in_hospital_elsewhere": int(in_hosp.sum()),
             "shared_address_share": _r(shared_address(graph, rows)),
+            "shared_phone_share": _r(shared_address(graph, rows, "phone_hash")),
             "elderly_share": _r(elderly_share(graph, np.unique(graph.codes("patient")[rows]),
                                               int(days.min()))),
             "visits_per_week": round(per_week, 2), "weekday_share": round(weekday_share, 3),
@@ -352,8 +392,8 @@ def classify(facts: dict) -> str:
     visits = m["outpatient_share"] >= 0.8
     doctor = m["doctor_share"] is None or m["doctor_share"] >= 0.8
     high = m["bill_ratio"] is not None and m["bill_ratio"] >= 3
-    present = ((m["off_hours_share"] or 0) <= 0.2 and not m["in_hospital_elsewhere"]
-               and (m["strangers_share"] or 0) <= 0.5)
+    present = ((m["off_hours_share"] or 0) <= 0.2
+               and m["in_hospital_elsewhere"] <= 0.05 * m["claims"])
     return "outpatient_gathering" if visits and doctor and high and present else "card_pooling"
 
 

@@ -113,7 +113,9 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
     serves and holders in hospital elsewhere; it falls when most holders share one
     address (a care home's rounds), when the calendar is a treatment schedule (the same
     cards twice a week or more on fixed weekdays, in the place's opening hours: dialysis),
-    and when the bills vary as much as the place's usual ones (ordinary care).
+    and when the bills vary as much as the place's usual ones (ordinary care); when most
+    of more than twelve holders give one phone number the group is left to
+    shared_identity (scored low here, with that reason).
 
     Examples
     --------
@@ -152,7 +154,9 @@ def _finding(graph, group, facts: dict) -> Finding:
     routine = (m["visits_per_week"] >= 1.5 and m["weekday_share"] >= 0.9 and off <= 0.2
                and m["occasions"] >= 12)
     ordinary = same == 0.0
-    z -= 3.0 * care_home + 3.0 * routine + 1.0 * ordinary
+    phone = m["shared_phone_share"] is not None and m["shared_phone_share"] >= 0.5 \
+        and not care_home and m["cards"] > 12
+    z -= 3.0 * care_home + 3.0 * routine + 1.0 * ordinary + 3.0 * phone
     m["amount_sameness"] = round(same, 3)
     rules = ["聚敛盗刷"]
     if off >= 0.5:
@@ -172,7 +176,8 @@ def _finding(graph, group, facts: dict) -> Finding:
     members += [("patient", h, "holder") for h in facts["holders"]]
     details = {k: facts[k] for k in ("host", "terminals", "operators", "doctors", "first_day",
                                      "last_day", "occasions", "timed", "streams")}
-    details.update(care_home=bool(care_home), routine=bool(routine), ordinary=bool(ordinary))
+    details.update(care_home=bool(care_home), routine=bool(routine), ordinary=bool(ordinary),
+                   shared_phone=bool(phone))
     return Finding("card_pooling", round(logistic(z), 4), members,
                    graph.claim_ids(group.rows), rules, m, details)
 
@@ -214,6 +219,11 @@ def _notes(m: dict, d: dict) -> list[tuple[str, str]]:
                       "像是透析等定期治疗，风险较低",
                       f"but the same people come {m['visits_per_week']:.1f} times a week on fixed "
                       "weekdays in opening hours, like scheduled treatment (dialysis): lower risk"))
+    if d.get("shared_phone"):
+        notes.append((f"{m['shared_phone_share']:.0%}的持卡人登记同一电话，属多户头/冒名线索，"
+                      "另由身份共用规则报告",
+                      f"{m['shared_phone_share']:.0%} of holders give one phone number: a "
+                      "shared-identity lead, reported by that rule"))
     if d["ordinary"]:
         notes.append(("但金额与该处平常一样参差，像是普通诊疗（如慢病随访日），风险较低",
                       "but the bills vary as much as the place's usual ones, like ordinary care "

@@ -54,6 +54,10 @@ def _explain(case: dict, lang: str, name) -> str:
         parts.append(f"但{m['shared_address_share']:.0%}的人同住一址，像是养老机构的巡诊，风险较低"
                      if zh else f"but {m['shared_address_share']:.0%} share one address, like a "
                      "care home's rounds: lower risk")
+    if d.get("shared_phone"):
+        parts.append(f"但{m['shared_phone_share']:.0%}的人登记同一电话，属多户头/冒名线索，另由身份共用"
+                     "规则报告" if zh else f"but {m['shared_phone_share']:.0%} give one phone "
+                     "number: a shared-identity lead, reported by that rule")
     sep, stop = ("；", "。") if zh else ("; ", ".")
     return sep.join(p for p in parts if p) + stop
 
@@ -88,7 +92,8 @@ def outpatient_gathering(graph, *, density: float = 2.0, min_run_cards: int = 8,
     The score rises with repetition, bills more alike than the place's usual ones and
     high for it, dense windows, one doctor and elderly people; it falls when the same
     people come twice a week or more on fixed weekdays (scheduled treatment) or share
-    one address (a care home).
+    one address (a care home); when most of more than twelve people give one phone
+    number it is left to shared_identity (scored low here, with that reason).
 
     Examples
     --------
@@ -130,7 +135,9 @@ def _finding(graph, group, facts: dict) -> Finding:
     care_home = m["shared_address_share"] is not None and m["shared_address_share"] >= 0.5
     routine = m["visits_per_week"] >= 1.5 and m["weekday_share"] >= 0.9 \
         and m["occasions"] >= 12
-    z -= 3.0 * care_home + 3.0 * routine
+    phone = m["shared_phone_share"] is not None and m["shared_phone_share"] >= 0.5 \
+        and not care_home and m["people"] > 12
+    z -= 3.0 * care_home + 3.0 * routine + 3.0 * phone
     m["amount_sameness"] = round(same, 3)
     rules = ["聚集性就医"]
     if m["density"] >= 4:
@@ -144,6 +151,6 @@ def _finding(graph, group, facts: dict) -> Finding:
     members += [("patient", h, "member") for h in facts["holders"]]
     details = {k: facts[k] for k in ("host", "doctors", "first_day", "last_day", "occasions",
                                      "timed", "streams")}
-    details.update(care_home=bool(care_home), routine=bool(routine))
+    details.update(care_home=bool(care_home), routine=bool(routine), shared_phone=bool(phone))
     return Finding("outpatient_gathering", round(logistic(z), 4), members,
                    graph.claim_ids(group.rows), rules, m, details)
