@@ -54,6 +54,7 @@ _DIAG = (
     ("S72.0", S_ORTH, 1.5, 14, 22000), ("O80", S_OBGYN, 1.0, 4, 2500),
     ("I50.9", S_CARD, 1.4, 9, 0), ("M17.9", S_ORTH, 1.2, 10, 0), ("I67.9", S_NEUR, 1.3, 9, 0),
     ("Z00.0", S_GP, 1.0, 0, 0), ("Z00.1", S_PED, 1.0, 0, 0), ("R54", S_GP, 1.0, 0, 0),
+    ("I69.4", S_NEUR, 1.2, 0, 0), ("I69.8", S_NEUR, 1.2, 0, 0), ("Z23", S_GP, 1.0, 0, 0),
 )
 DIAG_CODES = tuple(d[0] for d in _DIAG)
 DIAG_SPEC = np.array([d[1] for d in _DIAG], dtype=np.int16)
@@ -87,6 +88,10 @@ INPATIENT = {
                     "K80.2"), np.array([18, 16, 14, 14, 10, 6, 8, 8, 6.0])),
 }
 RING_CODES = codes("I63.9", "I25.1", "M17.9", "J44.9", "I67.9", "E11.9", "I69.3")
+PHANTOM_CODES = codes("I10", "J06.9", "M54.5", "R51")
+GATHERING_CODES = codes("I10", "E11.9", "M17.9", "I25.1", "J44.9", "I69.3", "R42", "M54.5")
+IDENTITY_CODES = codes("I10", "E11.9", "J06.9", "M54.5", "K29.7", "R51")
+REHAB_CODES = codes("I69.3", "I69.4", "I69.8")
 
 # Money by tier (yuan): outpatient base, inpatient per day, fund ratios (out, inpatient).
 OUT_BASE = np.array([320, 180, 150, 80, 35, 60, 0.0])

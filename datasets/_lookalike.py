@@ -1,8 +1,10 @@
 """Legitimate dense structures that a naive detector would flag.
 
-``prepare`` runs before the normal year (it chooses dialysis patients, who then carry the
-N18.5 code, and moves nursing-home residents into their home); ``lookalikes`` then makes the
-claims. Each look-alike is tagged ``-k`` and described by ``metas[k - 1]``.
+``plan_staff`` runs before the staff is built (rehabilitation wards get the doctors their
+courses need); ``prepare`` runs before the normal year (it chooses dialysis patients, who then
+carry N18.5, moves nursing-home residents into their home, gives stroke patients I69.3 and
+forms large households); ``lookalikes`` then makes the claims. Each look-alike is tagged
+``-k`` and described by ``metas[k - 1]``.
 """
 
 from __future__ import annotations
@@ -11,119 +13,114 @@ import datetime as dt
 
 import numpy as np
 
+from . import _care
 from . import _catalog as cat
 from ._claims import DAY, HOUR, concat, make, money
-from ._people import hex_hashes
+from ._people import reserve_hash, set_people
+from ._shared import choose, look_meta
+from ._variants import LOOKALIKES
 from ._world import World, group_index, members
 
-
-def _pick(rng: np.random.Generator, pool: np.ndarray, k: int) -> np.ndarray:
-    return np.sort(rng.choice(pool, size=min(k, len(pool)), replace=False))
+__all__ = ["counts", "plan_staff", "prepare", "lookalikes"]
 
 
-def prepare(rng: np.random.Generator, w: World, n: int, taken: np.ndarray) -> dict:
-    """Choose dialysis cohorts and nursing-home residents (marked in ``taken``)."""
-    plan = {"dialysis": [], "homes": []}
+def counts(w: World, n: int) -> dict[str, int]:
+    """How many of each look-alike kind a world of ``n`` people gets (households and hubs
+    are counted where they are made)."""
+    out = {k: max(v.least, round(v.per_20k * n / 20_000)) for k, v in LOOKALIKES.items()
+           if v.params}
+    out["dialysis"] = min(out["dialysis"], len(w.tert) + w.n_county)
+    return out
+
+
+def plan_staff(rng: np.random.Generator, w: World, drawn: dict) -> list[int]:
+    """Hosts of the rehabilitation courses (a private 康复医院 or a county 人民医院), with
+    ``w.need_doc`` set so that each has the rehabilitation doctors it needs."""
+    rehab = [i for i in np.flatnonzero(w.inst_tier == cat.PRIV) if "康复" in w.inst_name[i]]
+    cand = rng.permutation(np.concatenate([np.array(rehab, dtype=np.int64),
+                                           w.county_sec[:, 0]]))
+    w.need_doc = {}
+    hosts = []
+    for k, p in enumerate(drawn["rehab_course"]):
+        host = int(cand[k % len(cand)])
+        key = (host, cat.S_REHAB)
+        w.need_doc[key] = max(w.need_doc.get(key, 0), int(p["doctors"]))
+        hosts.append(host)
+    return hosts
+
+
+def _free_village(rng, w: World, taken: np.ndarray, need: int) -> int:
+    """A rural village with at least ``need`` untaken people (else the one with most)."""
+    free = ~taken & ~w.pat_urban
+    cnt = np.bincount(w.pat_vil[free], minlength=w.n_vil)
+    ok = np.flatnonzero(cnt >= need)
+    return int(rng.choice(ok)) if len(ok) else int(np.argmax(cnt))
+
+
+def prepare(rng: np.random.Generator, w: World, n: int, taken: np.ndarray, drawn: dict,
+            rehab_hosts: list[int]) -> dict:
+    """Choose the people of the look-alikes that change who they are (marked in ``taken``)."""
+    plan = {"dialysis": [], "homes": [], "rehab": [], "large": []}
     big = np.concatenate([w.tert, w.county_sec[:, 0]])
-    units = rng.permutation(big)[:min(len(big), max(1, round(1.5 * n / 20_000)))]
+    units = rng.permutation(big)[:len(drawn["dialysis"])]
     by_county = group_index(w.pat_county, w.n_county)
-    for u in np.sort(units):
+    for u, p in zip(units, drawn["dialysis"], strict=True):
         pool = members(by_county, w.inst_county[u])
         if w.inst_tier[u] == cat.TERT and w.pat_urban[pool].any():
             pool = pool[w.pat_urban[pool]]
         pool = pool[(w.pat_age[pool] >= 30) & (w.pat_age[pool] <= 80) & ~taken[pool]]
-        pats = _pick(rng, pool, min(int(rng.integers(15, 41)), max(3, n // 50)))
+        pats = choose(rng, pool, min(int(p["patients"]), max(3, n // 50)))
         taken[pats] = True
         w.pat_chronic[pats] = cat.DX["N18.5"]
         plan["dialysis"].append((int(u), pats))
     pop = np.bincount(w.vil_town, weights=w.vil_size, minlength=w.n_town)
     rural = np.flatnonzero(~w.town_urban) if (~w.town_urban).any() else np.arange(w.n_town)
-    n_homes = max(2, round(3 * n / 20_000))
+    n_homes = len(drawn["nursing_home"])
     towns = rng.choice(rural, size=n_homes, replace=n_homes > len(rural),
                        p=pop[rural] / pop[rural].sum())
-    for t in towns:
+    for t, p in zip(towns, drawn["nursing_home"], strict=True):
         vil = int(rng.choice(np.flatnonzero(w.vil_town == t)))
         pool = members(by_county, w.town_county[t])
         pool = pool[~taken[pool] & (w.pat_age[pool] >= 65)]
         if np.sum(w.pat_age[pool] >= 75) >= 20:
             pool = pool[w.pat_age[pool] >= 75]
-        res = _pick(rng, pool, min(int(rng.integers(20, 61)), max(5, n // 30)))
+        res = choose(rng, pool, min(int(p["residents"]), max(5, n // 30)))
         taken[res] = True
         w.pat_vil[res], w.pat_town[res], w.pat_urban[res] = vil, t, w.town_urban[t]
-        w.pat_addr[res] = len(w.addr)
-        w.addr = np.concatenate([w.addr, hex_hashes(rng, 1)])
+        w.pat_addr[res] = reserve_hash(w, "addr")
         w.pat_pharm[res] = w.town_pharm[0][w.town_pharm[1][t]]
         plan["homes"].append((int(t), res))
+    for host, p in zip(rehab_hosts, drawn["rehab_course"], strict=True):
+        pool = members(by_county, w.inst_county[host])
+        pats = choose(rng, pool[~taken[pool] & (w.pat_age[pool] >= 50)], p["patients"])
+        taken[pats] = True
+        w.pat_chronic[pats] = cat.DX["I69.3"]
+        plan["rehab"].append((host, pats))
+    next_hh = int(w.pat_hh.max()) + 1
+    for p in drawn["large_household"]:
+        v = _free_village(rng, w, taken, int(p["size"]))
+        pool = np.flatnonzero((w.pat_vil == v) & ~taken)
+        pats = choose(rng, pool, p["size"])
+        if len(pats) < 8:
+            continue
+        age, sex = _care.family_ages(rng, len(pats))
+        set_people(rng, w, pats, age, sex)
+        taken[pats] = True
+        w.pat_hh[pats] = next_hh
+        next_hh += 1
+        w.pat_phone[pats] = reserve_hash(w, "phone")
+        w.pat_addr[pats] = reserve_hash(w, "addr")
+        plan["large"].append(pats)
     return plan
 
 
-def _dialysis(rng, w, unit, pats, days, wd0, tag):
-    """Three sessions a week (Mon/Wed/Fri or Tue/Thu/Sat), morning or afternoon shift."""
-    d = np.arange(days)
-    sched = rng.integers(0, 2, len(pats))
-    shift = np.where(rng.random(len(pats)) < 0.5, 7 * HOUR + 1800, 12 * HOUR + 1800)
-    joined = np.where(rng.random(len(pats)) < 0.85, 0, rng.integers(0, max(1, days // 2),
-                                                                     len(pats)))
-    dow = (d + wd0) % 7
-    on = (dow[None, :] < 6) & (dow[None, :] % 2 == sched[:, None]) & (d[None, :] >= joined[:, None])
-    on &= rng.random(on.shape) > 0.03
-    pi, day = np.nonzero(on)
-    neph = w.spec_off[unit, cat.S_NEPH] + np.arange(min(3, w.spec_cnt[unit, cat.S_NEPH]))
-    start = day * DAY + shift[pi] + rng.integers(0, 2400, len(pi))
-    total = (np.round(rng.normal(430, 12, len(pi))) * 100).astype(np.int64)
-    total += np.where(rng.random(len(pi)) < 0.1, 8000, 0)
-    return make(pats[pi], unit, cat.OUT, start, total, doc=rng.choice(neph, len(pi)),
-                dx=cat.DX["N18.5"], fund=(total * 0.85).astype(np.int64), tag=tag)
-
-
-def _home_rounds(rng, w, town, res, days, start, tag):
-    """A health-centre doctor sees every resident one morning a month, minutes apart."""
-    hc = w.town_hc[town]
-    doc = w.spec_off[hc, w.inst_general[hc]]
-    term = w.term_off[hc] + int(rng.integers(w.term_cnt[hc]))
-    weekday, week = int(rng.integers(0, 5)), int(rng.integers(0, 3))
-    parts, first = [], start.replace(day=1)
-    while (first - start).days < days:
-        d = first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * week)
-        off = (d - start).days
-        if 0 <= off < days:
-            here = rng.permutation(res[rng.random(len(res)) < 0.95])
-            t = off * DAY + int(8.5 * HOUR) + np.cumsum(rng.integers(120, 360, len(here)))
-            dx = np.where(w.pat_chronic[here] >= 0, w.pat_chronic[here], cat.DX["R54"])
-            total = money(rng, 60 * cat.DIAG_PRICE[dx], 0.45)
-            parts.append(make(here, hc, cat.OUT, t, total, doc=doc, dx=dx, term=term,
-                              op=w.term_op[term], fund=total // 2, tag=tag))
-        first = (first + dt.timedelta(days=32)).replace(day=1)
-    return concat(parts)
-
-
-def _checkup(rng, w, by_town, days, wd0, tag, school):
-    """Hundreds of school children or elderly checked at one health centre on one day."""
-    pop = np.diff(by_town[1]).astype(float)
-    t = int(rng.choice(w.n_town, p=pop / pop.sum()))
-    pool = members(by_town, t)
-    age = w.pat_age[pool]
-    pats = _pick(rng, pool[(age >= 6) & (age <= 14) if school else age >= 65],
-                 int(rng.integers(150, 451)))
-    hc = w.town_hc[t]
-    day = int(rng.integers(0, days))
-    day += (1 - (day + wd0) % 7) % 7 if day + 7 < days else 0
-    start = day * DAY + int(7.5 * HOUR) + np.sort(rng.integers(0, 4 * HOUR, len(pats)))
-    docs = w.spec_off[hc, 0] + np.arange(w.spec_cnt[hc].sum())
-    price = 4500 if school else 12000
-    total = price + np.where(rng.random(len(pats)) < 0.1, 2000, 0)
-    dx = cat.DX["Z00.1" if school else "Z00.0"]
-    return make(pats, hc, cat.OUT, start, total, doc=rng.choice(docs, len(pats)), dx=dx,
-                fund=total // 2, tag=tag)
-
-
-def _households(rng, w, n, days, taken, tag0):
+def _households(rng, w, count, days, taken, tag0):
     """Families who come to the doctor together: members seen minutes apart, same doctor."""
     size = np.bincount(w.pat_hh)
     bad = np.zeros(len(size), dtype=bool)
     bad[w.pat_hh[taken]] = True
     cand = np.flatnonzero((size >= 2) & ~bad)
-    hhs = _pick(rng, cand, max(10, n // 200))
+    hhs = choose(rng, cand, count)
     pat = np.flatnonzero(np.isin(w.pat_hh, hhs))
     g = np.searchsorted(hhs, w.pat_hh[pat])
     first = pat[np.concatenate([[True], g[1:] != g[:-1]])]
@@ -141,30 +138,81 @@ def _households(rng, w, n, days, taken, tag0):
                 tag=-(tag0 + g)), len(hhs)
 
 
+def _weighted(rng, index: tuple, k: int) -> int:
+    """One of ``k`` groups of ``index`` (a ``group_index``), by size."""
+    pop = np.diff(index[1]).astype(float)
+    return int(rng.choice(k, p=pop / pop.sum()))
+
+
+def _followup_host(rng, w: World, by_town, by_county) -> tuple[int, int, np.ndarray]:
+    """A health centre's or county hospital's chronic clinic: host, doctor, catchment."""
+    if rng.random() < 0.5:
+        t = _weighted(rng, by_town, w.n_town)
+        host, pool = int(w.town_hc[t]), members(by_town, t)
+        spec = int(w.inst_general[host])
+    else:
+        c = _weighted(rng, by_county, w.n_county)
+        host, pool = int(w.county_sec[c, 0]), members(by_county, c)
+        spec = int(rng.choice([cat.S_CARD, cat.S_IM]))
+        spec = spec if w.spec_cnt[host, spec] else int(w.inst_general[host])
+    doc = int(w.spec_off[host, spec] + rng.integers(w.spec_cnt[host, spec]))
+    chronic = np.isin(w.pat_chronic[pool], cat.codes("I10", "E11.9"))
+    return host, doc, pool[chronic]
+
+
 def lookalikes(rng: np.random.Generator, w: World, plan: dict, n: int, days: int,
-               start: dt.date, taken: np.ndarray) -> tuple[dict, list[dict]]:
+               start: dt.date, taken: np.ndarray, drawn: dict) -> tuple[dict, list[dict]]:
     """Claims of every look-alike and their descriptions (index k-1 for tag -k)."""
     wd0 = start.weekday()
     parts, metas = [], []
 
-    def add(claims, kind, variant):
-        metas.append({"kind": kind, "variant": variant})
+    def add(claims, kind, variant, p):
+        metas.append(look_meta(kind, variant, p))
         parts.append(claims)
 
-    for unit, pats in plan["dialysis"]:
-        add(_dialysis(rng, w, unit, pats, days, wd0, -(len(metas) + 1)), "dialysis",
-            "thrice_weekly")
-    for town, res in plan["homes"]:
-        add(_home_rounds(rng, w, town, res, days, start, -(len(metas) + 1)), "nursing_home",
-            "monthly_round")
+    def tag() -> int:
+        return -(len(metas) + 1)
+
+    for (unit, pats), p in zip(plan["dialysis"], drawn["dialysis"], strict=True):
+        add(_care.dialysis(rng, w, unit, pats, p, days, wd0, tag()), "dialysis",
+            "thrice_weekly", p)
+    for (town, res), p in zip(plan["homes"], drawn["nursing_home"], strict=True):
+        add(_care.home_rounds(rng, w, town, res, p, days, start, tag()), "nursing_home",
+            "monthly_round", p)
     by_town = group_index(w.pat_town, w.n_town)
-    for k in range(max(2, round(3 * n / 20_000))):
-        school = k % 2 == 0
-        add(_checkup(rng, w, by_town, days, wd0, -(len(metas) + 1), school), "checkup_day",
-            "school" if school else "elderly")
+    by_county = group_index(w.pat_county, w.n_county)
+    for k, p in enumerate(drawn["checkup_day"]):
+        t = _weighted(rng, by_town, w.n_town)
+        add(_care.checkup_day(rng, w, t, members(by_town, t), p, days, wd0, tag(), k % 2 == 0),
+            "checkup_day", "school" if k % 2 == 0 else "elderly", p)
     for t in w.tert:
-        metas.append({"kind": "hub_hospital", "variant": "busy_days", "inst": int(t)})
-    claims, k = _households(rng, w, n, days, taken, len(metas) + 1)
-    metas += [{"kind": "household", "variant": "joint_visit"} for _ in range(k)]
+        metas.append(look_meta("hub_hospital", "busy_days", inst=int(t)))
+    for (host, pats), p in zip(plan["rehab"], drawn["rehab_course"], strict=True):
+        add(_care.rehab_course(rng, w, host, pats, p, days, tag()), "rehab_course",
+            "ward_courses", p)
+    for p in drawn["chronic_followup"]:
+        host, doc, pool = _followup_host(rng, w, by_town, by_county)
+        pats = choose(rng, pool, p["patients"])
+        add(_care.chronic_followup(rng, w, host, doc, pats, p, days, start, tag()),
+            "chronic_followup", "monthly_clinic", p)
+    for p in drawn["mobile_team"]:
+        c = _weighted(rng, by_county, w.n_county)
+        vils = np.flatnonzero((w.town_county[w.vil_town] == c) & ~w.town_urban[w.vil_town])
+        vils = vils if len(vils) else np.flatnonzero(w.town_county[w.vil_town] == c)
+        v = int(rng.choice(vils, p=w.vil_size[vils] / w.vil_size[vils].sum()))
+        pool = np.flatnonzero(w.pat_vil == v)
+        add(_care.mobile_team(rng, w, int(w.county_sec[c, 0]), pool, p, days, start, tag()),
+            "mobile_team", "village_visit", p)
+    for p in drawn["vaccination_day"]:
+        t = _weighted(rng, by_town, w.n_town)
+        pool = members(by_town, t)
+        add(_care.vaccination_day(rng, w, int(w.town_hc[t]), pool[w.pat_age[pool] >= 1], p,
+                                  days, wd0, tag()), "vaccination_day", "campaign", p)
+    for pats, p in zip(plan["large"], drawn["large_household"], strict=False):
+        add(_care.large_household(rng, w, pats, p, days, tag()), "large_household",
+            "village_clinic", p)
+    count = max(LOOKALIKES["household"].least, round(n / 200))
+    claims, k = _households(rng, w, count, days, taken, len(metas) + 1)
+    metas += [look_meta("household", "joint_visit") for _ in range(k)]
     parts.append(claims)
     return concat(parts), metas

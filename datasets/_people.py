@@ -73,12 +73,8 @@ def build_patients(rng: np.random.Generator, w: World, start_ord: int) -> None:
     w.pat_age = np.floor(age).astype(np.int64)
     w.pat_sex = sex.astype(np.int8)
     w.pat_birth = start_ord - np.floor(age * 365.25).astype(np.int64) - 1
-    # Chronic conditions (about a quarter of people, most of the elderly).
-    p_chronic = np.select([w.pat_age < 40, w.pat_age < 60, w.pat_age < 75], [0.04, 0.25, 0.5],
-                          0.6)
-    has = rng.random(n) < p_chronic
-    ccodes, cw = cat.CHRONIC
-    w.pat_chronic = np.where(has, ccodes[rng.choice(len(ccodes), n, p=cw / cw.sum())], -1)
+    w.start_ord = start_ord
+    w.pat_chronic = _chronic(rng, w.pat_age)
     w.pat_key = rng.integers(0, 2**31, n)
     # Ids, cards, contact hashes; usual pharmacy.
     w.pat_serial = _affine_serials(rng, n, 10**10)
@@ -91,6 +87,43 @@ def build_patients(rng: np.random.Generator, w: World, start_ord: int) -> None:
     w.pat_pharm = idx[off[w.pat_town] + (w.pat_key % cnt[w.pat_town])]
 
 
+def _chronic(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
+    """Chronic conditions by age (about a quarter of people, most of the elderly)."""
+    p_chronic = np.select([age < 40, age < 60, age < 75], [0.04, 0.25, 0.5], 0.6)
+    has = rng.random(len(age)) < p_chronic
+    ccodes, cw = cat.CHRONIC
+    return np.where(has, ccodes[rng.choice(len(ccodes), len(age), p=cw / cw.sum())], -1)
+
+
+def set_people(rng: np.random.Generator, w: World, idx: np.ndarray, age: np.ndarray,
+               sex: np.ndarray) -> None:
+    """Give people ``idx`` new ages (years, fractional) and sexes, and chronic conditions
+    that fit them."""
+    w.pat_age[idx] = np.floor(age).astype(np.int64)
+    w.pat_birth[idx] = w.start_ord - np.floor(age * 365.25).astype(np.int64) - 1
+    w.pat_sex[idx] = sex
+    w.pat_chronic[idx] = _chronic(rng, w.pat_age[idx])
+
+
 def age_band(age: np.ndarray) -> np.ndarray:
     """0 for children (< 15), 1 for adults (< 60), 2 for the elderly."""
     return np.select([age < 15, age < 60], [0, 1], 2)
+
+
+def reserve_hash(w: World, field: str) -> int:
+    """Index of one new ``"phone"`` or ``"addr"`` hash, made later by ``make_reserved``
+    (so that many new hashes cost one concatenation)."""
+    pending = w.__dict__.setdefault("pending_hashes", {"phone": 0, "addr": 0})
+    k = len(getattr(w, field)) + pending[field]
+    pending[field] += 1
+    return k
+
+
+def make_reserved(rng: np.random.Generator, w: World) -> None:
+    """Create the hashes ``reserve_hash`` handed out."""
+    pending = w.__dict__.get("pending_hashes", {})
+    for field in ("phone", "addr"):
+        if pending.get(field):
+            setattr(w, field, np.concatenate([getattr(w, field),
+                                              hex_hashes(rng, pending[field])]))
+            pending[field] = 0

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _catalog as cat
 from ._claims import DAY, HOUR, concat, inpatient_bill, make, money, pharmacy_time, pick_doctor
+from ._shared import meta
 
 
 def _person(rng: np.random.Generator, ctx: SimpleNamespace, min_age: int) -> int | None:
@@ -46,61 +47,72 @@ def _near(rng, w, p, tier):
     return int(idx[off[t] + rng.integers(cnt[t])])
 
 
-def concurrent_stays(rng: np.random.Generator, ctx: SimpleNamespace, n: int, tag0: int) -> list:
-    """People billed as in bed at two institutions at once, sometimes buying medicine too."""
+def _concurrent(rng: np.random.Generator, ctx: SimpleNamespace, specs: list, tag0: int,
+                variant: str) -> list:
     w, days = ctx.w, ctx.days
     elder = cat.INPATIENT["elder"][0]
     out = []
-    for _ in range(n):
-        p = _person(rng, ctx, 45)
-        if p is None:
+    for p in specs:
+        p0 = _person(rng, ctx, 45)
+        if p0 is None:
             break
-        a = _near(rng, w, p, cat.SEC if rng.random() < 0.6 else cat.TERT)
-        b = _near(rng, w, p, cat.PRIV if rng.random() < 0.7 else cat.HC)
-        los_a = int(rng.integers(6, 16))
+        a = _near(rng, w, p0, cat.SEC if rng.random() < 0.6 else cat.TERT)
+        b = _near(rng, w, p0, cat.PRIV if rng.random() < 0.7 else cat.HC)
+        los_a = int(p["first_days"])
         day_a = int(rng.integers(0, days - 30))
         day_b = day_a + int(rng.integers(1, los_a))
-        stays = [_stay(rng, w, p, a, int(rng.choice(elder)), day_a, los_a),
-                 _stay(rng, w, p, b, int(rng.choice(cat.RING_CODES)), day_b,
-                       int(rng.integers(3, 11)))]
+        stays = [_stay(rng, w, p0, a, int(rng.choice(elder)), day_a, los_a),
+                 _stay(rng, w, p0, b, int(rng.choice(cat.RING_CODES)), day_b,
+                       int(p["second_days"]))]
         parts = []
         for s in stays:
             doc = pick_doctor(rng, w, s["inst"], s["dx"], s["pat"], usual=0.5)
             parts.append(make(s["pat"], s["inst"], cat.INP, s["start"], s["total"], end=s["end"],
                               dx=s["dx"], doc=doc, fund=s["fund"], tag=tag0 + len(out)))
-        variant = "two_institutions"
-        if rng.random() < 0.5:
-            variant = "two_institutions_pharmacy"
+        if variant == "two_institutions_pharmacy":
             t = (day_a + int(rng.integers(1, los_a))) * DAY + pharmacy_time(rng, 1)
             total = money(rng, np.array([90.0]), 0.5)
-            parts.append(make(np.array([p]), w.pat_pharm[p], cat.PHA, t, total,
-                              dx=w.pat_chronic[p], fund=total // 2, tag=tag0 + len(out)))
-        out.append((concat(parts), {"kind": "concurrent_stay", "variant": variant}))
+            parts.append(make(np.array([p0]), w.pat_pharm[p0], cat.PHA, t, total,
+                              dx=w.pat_chronic[p0], fund=total // 2, tag=tag0 + len(out)))
+        out.append((concat(parts), meta(variant, p)))
     return out
 
 
-def split_stays(rng: np.random.Generator, ctx: SimpleNamespace, n: int, tag0: int) -> list:
+def two_institutions(rng: np.random.Generator, ctx: SimpleNamespace, specs: list,
+                     tag0: int) -> list:
+    """People billed as in bed at two institutions at once."""
+    return _concurrent(rng, ctx, specs, tag0, "two_institutions")
+
+
+def two_institutions_pharmacy(rng: np.random.Generator, ctx: SimpleNamespace, specs: list,
+                              tag0: int) -> list:
+    """The same, buying medicine at a pharmacy during the first stay too."""
+    return _concurrent(rng, ctx, specs, tag0, "two_institutions_pharmacy")
+
+
+def readmission_same_diagnosis(rng: np.random.Generator, ctx: SimpleNamespace, specs: list,
+                               tag0: int) -> list:
     """Discharge then readmission to the same place within 0-2 days, same diagnosis."""
     w, days = ctx.w, ctx.days
     codes = np.concatenate([cat.INPATIENT["adult"][0], cat.INPATIENT["elder"][0]])
     codes = np.unique(codes[codes != cat.DX["O80"]])
     out = []
-    for _ in range(n):
-        p = _person(rng, ctx, 40)
-        if p is None:
+    for p in specs:
+        p0 = _person(rng, ctx, 40)
+        if p0 is None:
             break
-        inst = _near(rng, w, p, int(rng.choice([cat.HC, cat.SEC, cat.SEC, cat.PRIV])))
+        inst = _near(rng, w, p0, int(rng.choice([cat.HC, cat.SEC, cat.SEC, cat.PRIV])))
         dx = int(rng.choice(codes))
-        los1, gap = int(rng.integers(5, 15)), int(rng.integers(0, 3))
+        los1, gap = int(p["first_days"]), int(p["gap_days"])
         day1 = int(rng.integers(0, days - 40))
-        first = _stay(rng, w, p, inst, dx, day1, los1)
+        first = _stay(rng, w, p0, inst, dx, day1, los1)
         tod = 14 * HOUR + int(rng.integers(0, 3 * HOUR)) if gap == 0 else None
-        second = _stay(rng, w, p, inst, dx, day1 + los1 + gap, int(rng.integers(3, 11)), tod)
+        second = _stay(rng, w, p0, inst, dx, day1 + los1 + gap, int(p["second_days"]), tod)
         doc = pick_doctor(rng, w, first["inst"], first["dx"], first["pat"], usual=1.0)
         claims = concat([make(s["pat"], s["inst"], cat.INP, s["start"], s["total"], end=s["end"],
                               dx=s["dx"], doc=doc, fund=s["fund"], tag=tag0 + len(out))
                          for s in (first, second)])
-        out.append((claims, {"kind": "split_stay", "variant": "readmission_same_diagnosis"}))
+        out.append((claims, meta("readmission_same_diagnosis", p)))
     return out
 
 

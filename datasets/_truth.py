@@ -15,15 +15,20 @@ FIELDS = ("patients", "doctors", "institutions", "cards", "terminals", "operator
           "claim_ids", "days")
 
 
+# Truth lists that come from an optional claim column (empty when it is omitted).
+OPTIONAL = {"doctors": "doctor_id", "cards": "card_id", "terminals": "terminal_id",
+            "operators": "operator_id"}
+
+
 def _entry(w: World, c: dict, rows: np.ndarray, claim_no: np.ndarray,
-           start: dt.date) -> dict[str, list[str]]:
+           start: dt.date, omit: frozenset = frozenset()) -> dict[str, list[str]]:
     def uniq(col: str) -> np.ndarray:
         v = np.unique(c[col][rows])
         return v[v >= 0]
 
     pats = uniq("pat")
     day0 = start.toordinal()
-    return {
+    out = {
         "patients": sorted(f"{w.county_code[w.pat_county[p]]}{w.pat_serial[p]:010d}"
                            for p in pats),
         "doctors": sorted(w.doc_id[d] for d in uniq("doc")),
@@ -35,6 +40,10 @@ def _entry(w: World, c: dict, rows: np.ndarray, claim_no: np.ndarray,
         "days": [dt.date.fromordinal(day0 + int(d)).isoformat()
                  for d in np.unique(c["start"][rows] // DAY)],
     }
+    for name, col in OPTIONAL.items():
+        if col in omit:
+            out[name] = []
+    return out
 
 
 def _hub(w: World, c: dict, inst: int, start: dt.date, top: int = 5) -> dict:
@@ -49,8 +58,10 @@ def _hub(w: World, c: dict, inst: int, start: dt.date, top: int = 5) -> dict:
 
 
 def build_truth(w: World, c: dict, claim_no: np.ndarray, group_metas: list[dict],
-                look_metas: list[dict], header: dict, start: dt.date) -> dict:
-    """Truth document: planted groups (tags > 0) and look-alikes (tags < 0)."""
+                look_metas: list[dict], header: dict, start: dt.date,
+                omit: frozenset = frozenset()) -> dict:
+    """Truth document: planted groups (tags > 0) and look-alikes (tags < 0), each with its
+    kind, variant and drawn parameters."""
     tag = c["tag"]
     sel = np.flatnonzero(tag != 0)
     sel = sel[np.argsort(tag[sel], kind="stable")]
@@ -62,19 +73,19 @@ def build_truth(w: World, c: dict, claim_no: np.ndarray, group_metas: list[dict]
         if k in bounds:
             rows = sel[bounds[k][0]:bounds[k][1]]
             groups.append({"id": f"G-{len(groups) + 1:04d}", **meta,
-                           **_entry(w, c, rows, claim_no, start)})
+                           **_entry(w, c, rows, claim_no, start, omit)})
     for k, meta in enumerate(look_metas, start=1):
         if meta["kind"] == "hub_hospital":
             entry = _hub(w, c, meta["inst"], start)
         elif -k in bounds:
             rows = sel[bounds[-k][0]:bounds[-k][1]]
-            entry = _entry(w, c, rows, claim_no, start)
+            entry = _entry(w, c, rows, claim_no, start, omit)
             if meta["kind"] == "household" and len(entry["patients"]) < 2:
                 continue
         else:
             continue
         looks.append({"id": f"L-{len(looks) + 1:04d}", "kind": meta["kind"],
-                      "variant": meta["variant"], **entry})
+                      "variant": meta["variant"], "params": meta["params"], **entry})
     return {**header, "groups": groups, "lookalikes": looks}
 
 

@@ -158,13 +158,19 @@ def _nearest_csr(w: World, tier: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def build_staff(rng: np.random.Generator, w: World, n_patients: int) -> None:
-    """Add doctors (sorted by institution then specialty), terminals and operators."""
+    """Add doctors (sorted by institution then specialty), terminals and operators.
+
+    ``w.need_doc`` ({(institution, specialty): doctors}), ``w.need_term`` and ``w.need_op``
+    (per institution), when set, are minimums that planted groups and look-alikes need.
+    """
     n_spec = len(cat.SPECIALTIES)
     tert_per = int(np.clip(round(n_patients / 40_000), 2, 25))
+    need_doc = getattr(w, "need_doc", {})
     doc_inst, doc_spec = [], []
     for i in range(w.n_inst):
         tier = int(w.inst_tier[i])
-        for s in cat.TIER_SPECIALTIES[tier]:
+        extra = {s for (j, s) in need_doc if j == i}
+        for s in sorted(set(cat.TIER_SPECIALTIES[tier]) | extra):
             if tier == cat.TERT:
                 k = max(2, round(tert_per * rng.uniform(0.7, 1.3)))
             elif tier == cat.SEC:
@@ -173,6 +179,7 @@ def build_staff(rng: np.random.Generator, w: World, n_patients: int) -> None:
                 k = 1 if rng.random() < 0.7 else 2
             else:
                 k = int(rng.integers(1, 3))
+            k = max(k, need_doc.get((i, s), 0))
             doc_inst += [i] * k
             doc_spec += [s] * k
     w.doc_inst = np.array(doc_inst, dtype=np.int64)
@@ -195,9 +202,11 @@ def build_staff(rng: np.random.Generator, w: World, n_patients: int) -> None:
         w.doc_id.append(f"D{cc}{per_county[cc]:05d}")
     # Terminals and the operators (cashiers) who run them.
     lo = np.array([max(4, min(40, round(n_patients / 25_000))), 3, 2, 1, 1, 1, 1])
-    hi = np.array([lo[0] + 1, 7, 4, 4, 2, 2, 3])
-    t_cnt = rng.integers(lo[w.inst_tier], hi[w.inst_tier])
-    o_cnt = t_cnt + rng.integers(0, t_cnt + 1)
+    hi = np.array([lo[0] + 1, 7, 4, 4, 4, 2, 3])
+    none = np.zeros(w.n_inst, dtype=np.int64)
+    t_cnt = np.maximum(rng.integers(lo[w.inst_tier], hi[w.inst_tier]),
+                       getattr(w, "need_term", none))
+    o_cnt = np.maximum(t_cnt + rng.integers(0, t_cnt + 1), getattr(w, "need_op", none))
     w.term_off = np.concatenate([[0], np.cumsum(t_cnt)[:-1]])
     w.term_cnt = t_cnt
     w.op_off = np.concatenate([[0], np.cumsum(o_cnt)[:-1]])

@@ -22,6 +22,8 @@ from ._world import World
 CLAIM_COLUMNS = ("claim_id", "patient_id", "institution_id", "doctor_id", "visit_type",
                  "start_time", "end_time", "total_amount", "fund_amount", "diagnosis_code",
                  "terminal_id", "operator_id", "card_id")
+OPTIONAL_COLUMNS = ("doctor_id", "fund_amount", "diagnosis_code", "terminal_id", "operator_id",
+                    "card_id")
 TABLES = ("claims", "patients", "institutions", "doctors")
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 _CHUNK = 1_000_000
@@ -60,26 +62,29 @@ def _amount(cents: np.ndarray, fmt: str) -> pa.Array:
 
 
 def claims_batch(c: dict, lo: int, hi: int, claim_no: np.ndarray, ids: dict, base: int,
-                 fmt: str) -> pa.RecordBatch:
-    """Rows ``lo:hi`` of the (sorted) claims as a record batch of contract columns."""
+                 fmt: str, omit: frozenset = frozenset()) -> pa.RecordBatch:
+    """Rows ``lo:hi`` of the (sorted) claims as a record batch of contract columns, less
+    the columns named in ``omit``."""
     s = slice(lo, hi)
     end = c["end"][s]
-    cols = [
-        _pad(claim_no[s], 12, "JS"),
-        _lookup(ids["patient"], c["pat"][s]),
-        _lookup(ids["institution"], c["inst"][s]),
-        _lookup(ids["doctor"], c["doc"][s]),
-        _lookup(ids["visit_type"], c["vt"][s]),
-        pa.array(c["start"][s] + base, type=pa.timestamp("s")),
-        pa.array(np.where(end < 0, 0, end + base), type=pa.timestamp("s"), mask=end < 0),
-        _amount(c["total"][s], fmt),
-        _amount(c["fund"][s], fmt),
-        _lookup(ids["diagnosis"], c["dx"][s]),
-        _lookup(ids["terminal"], c["term"][s]),
-        _lookup(ids["operator"], c["op"][s]),
-        _lookup(ids["card"], c["pat"][s]),
-    ]
-    return pa.RecordBatch.from_arrays(cols, names=list(CLAIM_COLUMNS))
+    make = {
+        "claim_id": lambda: _pad(claim_no[s], 12, "JS"),
+        "patient_id": lambda: _lookup(ids["patient"], c["pat"][s]),
+        "institution_id": lambda: _lookup(ids["institution"], c["inst"][s]),
+        "doctor_id": lambda: _lookup(ids["doctor"], c["doc"][s]),
+        "visit_type": lambda: _lookup(ids["visit_type"], c["vt"][s]),
+        "start_time": lambda: pa.array(c["start"][s] + base, type=pa.timestamp("s")),
+        "end_time": lambda: pa.array(np.where(end < 0, 0, end + base), type=pa.timestamp("s"),
+                                     mask=end < 0),
+        "total_amount": lambda: _amount(c["total"][s], fmt),
+        "fund_amount": lambda: _amount(c["fund"][s], fmt),
+        "diagnosis_code": lambda: _lookup(ids["diagnosis"], c["dx"][s]),
+        "terminal_id": lambda: _lookup(ids["terminal"], c["term"][s]),
+        "operator_id": lambda: _lookup(ids["operator"], c["op"][s]),
+        "card_id": lambda: _lookup(ids["card"], c["pat"][s]),
+    }
+    names = [n for n in CLAIM_COLUMNS if n not in omit]
+    return pa.RecordBatch.from_arrays([make[n]() for n in names], names=names)
 
 
 def _writer(path: Path, schema: pa.Schema, fmt: str):
@@ -104,16 +109,17 @@ def _write(writer, batch: pa.RecordBatch) -> None:
 
 
 def write_claims(out: Path, c: dict, claim_no: np.ndarray, ids: dict, start: dt.date,
-                 fmt: str) -> None:
+                 fmt: str, omit: frozenset = frozenset()) -> None:
     """Write the claims table in chunks of a million rows (bounded memory)."""
     base = (start.toordinal() - _EPOCH) * 86_400
     n = len(c["pat"])
-    first = claims_batch(c, 0, min(n, _CHUNK), claim_no, ids, base, fmt)
+    first = claims_batch(c, 0, min(n, _CHUNK), claim_no, ids, base, fmt, omit)
     writer = _writer(out / f"claims.{fmt}", first.schema, fmt)
     try:
         _write(writer, first)
         for lo in range(_CHUNK, n, _CHUNK):
-            _write(writer, claims_batch(c, lo, min(n, lo + _CHUNK), claim_no, ids, base, fmt))
+            _write(writer, claims_batch(c, lo, min(n, lo + _CHUNK), claim_no, ids, base, fmt,
+                                        omit))
     finally:
         _close(writer)
 

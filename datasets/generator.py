@@ -3,8 +3,11 @@
 The generator builds a world (counties, townships, villages, institutions, doctors, cashiers,
 terminals, insured people in households), simulates a year of ordinary care, adds legitimate
 dense structures (dialysis units, nursing-home rounds, check-up days, families visiting
-together, busy tertiary hospitals), plants fraud (collusion rings, card pooling, concurrent
-stays, split stays) and writes the tables of the data contract plus ``truth.json``.
+together, rehabilitation courses, chronic clinic days, village visits, vaccination days, large
+households, busy tertiary hospitals), plants fraud (collusion rings, card pooling, outpatient
+gatherings, shared identities, concurrent stays, split stays; every variant in
+``datasets.VARIANTS``, each group with its own drawn parameters) and writes the tables of the
+data contract plus ``truth.json``.
 """
 
 from __future__ import annotations
@@ -20,12 +23,25 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import _claims, _lookalike, _normal, _people, _plant, _stays, _truth, _world, _write
+from . import _catalog as cat
+from . import (
+    _claims,
+    _lookalike,
+    _normal,
+    _people,
+    _plant,
+    _pooling,
+    _stays,
+    _truth,
+    _world,
+    _write,
+)
+from ._variants import LOOKALIKES, VARIANTS
 
 __all__ = ["generate"]
 
 GENERATOR = "graphdetect-datasets"
-VERSION = 1
+VERSION = 2
 
 
 def _check(name: str, value: object, ok: bool, what: str) -> None:
@@ -55,8 +71,44 @@ def _validate(out, patients, seed, days, start, fmt, progress) -> dt.date:
     return start_date
 
 
+def _validate_more(omit_columns, plant, fix) -> tuple[frozenset, dict[str, dict]]:
+    """Check ``omit_columns``, ``plant`` and ``fix``; return the omitted columns and the
+    fixed parameters as ``{variant or look-alike kind: {parameter: value}}``."""
+    allowed = ", ".join(_write.OPTIONAL_COLUMNS)
+    _check("omit_columns", omit_columns, isinstance(omit_columns, tuple | list) and all(
+        c in _write.OPTIONAL_COLUMNS for c in omit_columns) and len(set(omit_columns)) == len(
+        omit_columns), f"a tuple of distinct optional claim columns ({allowed})")
+    names = ", ".join(VARIANTS)
+    _check("plant", plant, plant is None or isinstance(plant, dict) and all(
+        k in VARIANTS for k in plant), f"None or a dict whose keys are variants ({names})")
+    _check("plant", plant, plant is None or all(_is_int(n) and 0 <= n <= 100_000
+                                                for n in plant.values()),
+           "None or a dict of variant to an int in the range [0, 100000]")
+    _check("fix", fix, fix is None or isinstance(fix, dict) and all(
+        isinstance(k, str) for k in fix), "None or a dict of 'variant.parameter' to a value")
+    fixed: dict[str, dict] = {}
+    for key, value in (fix or {}).items():
+        name, _, param = key.partition(".")
+        table = VARIANTS.get(name) or LOOKALIKES.get(name)
+        _check("fix", fix, table is not None and param in table.params,
+               f"a dict of 'variant.parameter' to a value, naming a known variant or "
+               f"look-alike kind and one of its parameters ({key!r} is not one)")
+        p = table.params[param]
+        lo, hi = p.fix_range
+        number = _is_int(value) if p.kind == "int" else (
+            isinstance(value, int | float | np.integer | np.floating)
+            and not isinstance(value, bool))
+        what = "an int" if p.kind == "int" else "a number"
+        _check("fix", fix, number and lo <= value <= hi,
+               f"a dict whose {key!r} is {what} in the range [{lo:g}, {hi:g}]")
+        fixed.setdefault(name, {})[param] = int(value) if p.kind == "int" else float(value)
+    return frozenset(omit_columns), fixed
+
+
 def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, days: int = 365,
-             start: str = "2024-01-01", fmt: str = "csv", progress: bool = False) -> dict:
+             start: str = "2024-01-01", fmt: str = "csv", progress: bool = False,
+             omit_columns: tuple[str, ...] = (), plant: dict[str, int] | None = None,
+             fix: dict[str, float] | None = None) -> dict:
     """Write a synthetic claims data folder with planted fraud and its ground truth.
 
     Parameters
@@ -75,12 +127,22 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
         File format of the four tables (``truth.json`` is always JSON).
     progress : bool, default False
         Print each stage's elapsed time to standard error.
+    omit_columns : tuple of str, default ()
+        Optional claim columns to leave out of the claims table (settlement exports often
+        lack ``terminal_id`` and ``operator_id``); the truth's lists of those are then empty.
+    plant : dict of str to int, optional
+        Plant only these variants, this many groups each (look-alikes are always made).
+        Default: every variant, ``VARIANTS[v].per_20k`` per 20,000 people (at least 2).
+    fix : dict of str to number, optional
+        Pin drawn parameters for sweeps: ``{"pharmacy_daytime.gap_minutes": 25}``; keys are
+        ``"variant.parameter"`` (or ``"look-alike kind.parameter"``), values must lie in the
+        parameter's range (``datasets.VARIANTS``, ``datasets.LOOKALIKES``).
 
     Returns
     -------
     dict
         ``{"out", "format", "tables": {table: rows}, "groups": {kind: n},
-        "lookalikes": {kind: n}, "planted_claims"}``.
+        "variants": {variant: n}, "lookalikes": {kind: n}, "planted_claims"}``.
 
     Examples
     --------
@@ -94,6 +156,7 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
     300
     """
     start_date = _validate(out, patients, seed, days, start, fmt, progress)
+    omit, fixed = _validate_more(omit_columns, plant, fix)
     t0 = time.perf_counter()
 
     def stage(name: str) -> None:
@@ -105,26 +168,33 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
 
     w = _world.build_geography(rng(1), patients)
     _world.build_institutions(rng(2), w, patients)
+    drawn = _plant.draw_groups(seed, _plant.group_counts(patients, plant), fixed)
+    looks = _plant.draw_lookalikes(seed, _lookalike.counts(w, patients), fixed)
+    hosts = _pooling.plan_hosts(rng(14), w, drawn)
+    rehab_hosts = _lookalike.plan_staff(rng(15), w, looks)
     _world.build_staff(rng(3), w, patients)
     _people.build_patients(rng(4), w, start_date.toordinal())
     taken = np.zeros(w.n_pat, dtype=bool)
-    plan = _lookalike.prepare(rng(5), w, patients, taken)
+    plan = _lookalike.prepare(rng(5), w, patients, taken, looks, rehab_hosts)
     stage("world")
     normal, stays = _normal.normal_year(rng(6), w, days, start_date.weekday())
     stage("normal year")
-    look, look_metas = _lookalike.lookalikes(rng(7), w, plan, patients, days, start_date, taken)
-    look = _claims.take(look, ~_normal.in_stay(look["pat"], look["start"], stays))
-    ctx = SimpleNamespace(w=w, days=days, taken=taken, stays=stays,
+    look, look_metas = _lookalike.lookalikes(rng(7), w, plan, patients, days, start_date, taken,
+                                             looks)
+    rehab = look["vt"] == cat.INP
+    look = _claims.take(look, rehab | ~_normal.in_stay(look["pat"], look["start"], stays))
+    ctx = SimpleNamespace(w=w, days=days, taken=taken, stays=stays, hosts=hosts,
                           n_claims=np.bincount(normal["pat"], minlength=w.n_pat),
                           by_vil=_world.group_index(w.pat_vil, w.n_vil))
-    groups = _plant_all(rng, ctx, patients)
+    groups = _plant.plant_all(seed, ctx, drawn)
     stage("look-alikes and plants")
-    planted = _claims.concat([g[0] for g in groups])
-    other = _claims.concat([normal, look])
-    del normal, look
-    other = _claims.take(other, _stays.clear_around(other, planted))
-    claims = _claims.concat([other, planted])
-    del other
+    rehab = look["vt"] == cat.INP
+    fixed_stays = _claims.concat([g[0] for g in groups] + [_claims.take(look, rehab)])
+    other = _claims.concat([normal, _claims.take(look, ~rehab)])
+    del normal
+    other = _claims.take(other, _stays.clear_around(other, fixed_stays))
+    claims = _claims.concat([other, fixed_stays])
+    del other, fixed_stays, look
     fin = rng(13)
     _claims.assign_desks(fin, w, claims)
     key = (claims["start"] << 32) | fin.integers(0, 2**32, len(claims["start"]))
@@ -137,33 +207,24 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
     path.mkdir(parents=True, exist_ok=True)
     _write.clear_old(path)
     ids = _write.entity_ids(w)
-    _write.write_claims(path, claims, claim_no, ids, start_date, fmt)
+    _write.write_claims(path, claims, claim_no, ids, start_date, fmt, omit)
     sides = _write.side_tables(w, ids)
     for name, table in sides.items():
         _write.write_table(path / f"{name}.{fmt}", table, fmt)
     header = {"generator": GENERATOR, "version": VERSION, "seed": int(seed),
-              "patients": int(patients), "days": int(days), "start": start}
+              "patients": int(patients), "days": int(days), "start": start,
+              "omit_columns": sorted(omit), "plant": None if plant is None else
+              {k: int(v) for k, v in sorted(plant.items())},
+              "fix": {k: v for k, v in sorted((fix or {}).items())}}
     truth = _truth.build_truth(w, claims, claim_no, [g[1] for g in groups], look_metas, header,
-                               start_date)
+                               start_date, omit)
     _truth.write_truth(path / "truth.json", truth)
     stage("written")
     return {
         "out": str(path), "format": fmt,
         "tables": {"claims": len(claim_no), **{k: t.num_rows for k, t in sides.items()}},
         "groups": dict(sorted(Counter(g["kind"] for g in truth["groups"]).items())),
+        "variants": dict(sorted(Counter(g["variant"] for g in truth["groups"]).items())),
         "lookalikes": dict(sorted(Counter(g["kind"] for g in truth["lookalikes"]).items())),
         "planted_claims": int(np.sum(claims["tag"] > 0)),
     }
-
-
-def _plant_all(rng, ctx: SimpleNamespace, patients: int) -> list:
-    """Every planted group, in tag order (tag k is the k-th entry)."""
-    def count(per_20k: float) -> int:
-        return max(2, round(per_20k * patients / 20_000))
-
-    groups = _plant.rings(rng(8), ctx, count(6), count(4), 1)
-    groups += _plant.pharmacy_pooling(rng(9), ctx, count(6), len(groups) + 1)
-    groups += _plant.phantom_billing(rng(10), ctx, count(3), len(groups) + 1)
-    groups += _stays.concurrent_stays(rng(11), ctx, count(15), len(groups) + 1)
-    groups += _stays.split_stays(rng(12), ctx, count(15), len(groups) + 1)
-    return groups
