@@ -296,7 +296,7 @@ def _blocks(graph, rows: np.ndarray, min_cards: int, min_runs: int) -> list[np.n
                       shape=(len(cu), len(du)))
     n_days = np.asarray(C.sum(axis=1)).ravel()
     S = sp.triu(C @ C.T, k=1).tocoo()
-    strong = S.data >= np.maximum(2, 0.5 * np.minimum(n_days[S.row], n_days[S.col]))
+    strong = S.data >= np.maximum(2, 0.5 * np.maximum(n_days[S.row], n_days[S.col]))
     label = components(len(cu), S.row[strong], S.col[strong])
     out = []
     for lab in np.unique(label):
