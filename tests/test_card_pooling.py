@@ -155,7 +155,7 @@ def test_daytime_pharmacy_runs_are_found(base, run_size, gap):
                          operators=2, base=180, spread=0.15, attendance=0.85))
     found = cases(g, "card_pooling", cards)
     assert len(found) == 1
-    assert found[0].metrics["off_hours_share"] == 0.0
+    assert found[0].metrics["off_hours_share"] <= 0.05
 
 
 def test_dates_without_times_count_whole_days(base):
