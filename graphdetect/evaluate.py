@@ -1,18 +1,26 @@
 """Score a run against the truth a planted-data folder carries (``truth.json``).
 
-* Planted groups (collusion_ring, card_pooling): a group is *found* when one case of its
-  pattern covers at least half of its patients and at least half of that case's
-  patients belong to it. Recall = found groups / groups; precision = cases matching a
-  group / cases of the pattern.
-* Look-alikes (dialysis, nursing homes, check-up days, households, hubs) are *flagged*
-  by the same rule (a hub, which has no patient list, when a ring or pooling case names
-  it as host).
+* Group patterns: every truth kind other than concurrent_stay and split_stay
+  (collusion_ring, card_pooling, outpatient_gathering, shared_identity, ...). A group is
+  *found* when one case of its pattern covers at least half of its patients and at least
+  half of that case's patients belong to it. Recall = found groups / groups; precision =
+  cases matching a group / cases of the pattern.
+* Per variant (the truth's ``variant``) also: *coverage*, the median over the variant's
+  groups of the share of a group's patients in its best case (the case of the pattern
+  holding most of them); *institutions_covered*, the median share of the group's
+  institutions that case names; and a precision that punishes fragments: cases matching a
+  group of the variant / cases of the pattern sharing at least a third of their patients
+  with one (three cases of a third of a pool each give 0 of 3). For the stay variants the
+  unit is the group's claims: found when one case holds all its inpatient claims.
+* Look-alikes (dialysis, nursing homes, check-up days, households, rehabilitation courses,
+  ...) are *flagged* when a case of any group pattern matches one by the same rule (a hub,
+  which has no patient list, when such a case names it as host); counted per kind.
 * concurrent_stay and split_stay are scored against the rule applied to the data
   itself: every pair of overlapping stays at two places, and every readmission within
   the run's ``max_gap_days`` with the same diagnosis. A pair is found when one case of
   the pattern holds both claims; a case is right when it holds such a pair.
 * ROC-AUC of patient and institution scores (entity_scores.csv, 0 when absent) against
-  membership of any planted group (institutions: rings and pooling only).
+  membership of any planted group (institutions: group patterns only).
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ from .run import load_summary, read_cases
 
 __all__ = ["evaluate", "auc", "format_table"]
 
-GROUP_PATTERNS = ("collusion_ring", "card_pooling")
+GROUP_PATTERNS = ("collusion_ring", "card_pooling")  # always reported, even when absent
+STAY_PATTERNS = ("concurrent_stay", "split_stay")
 
 
 def auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
@@ -55,6 +64,10 @@ def _patients(case: dict) -> set[str]:
     return {m["id"] for m in case["members"] if m["kind"] == "patient"}
 
 
+def _institutions(case: dict) -> set[str]:
+    return {m["id"] for m in case["members"] if m["kind"] == "institution"}
+
+
 def _matches(case_patients: set[str], group_patients: set[str]) -> bool:
     if not case_patients or not group_patients:
         return False
@@ -65,6 +78,13 @@ def _matches(case_patients: set[str], group_patients: set[str]) -> bool:
 def _read_scores(run: Path) -> dict[tuple[str, str], float]:
     with open(run / "entity_scores.csv", encoding="utf-8", newline="") as f:
         return {(r["kind"], r["id"]): float(r["score"]) for r in csv.DictReader(f)}
+
+
+def _group_patterns(truth: dict, cases: list[dict]) -> list[str]:
+    """Every group pattern: the standard two, then any other non-stay kind of the truth or
+    pattern of the run, sorted."""
+    more = {g["kind"] for g in truth["groups"]} | {c["pattern"] for c in cases}
+    return [*GROUP_PATTERNS, *sorted(more - set(GROUP_PATTERNS) - set(STAY_PATTERNS))]
 
 
 def evaluate(data: str | Path, run: str | Path) -> dict:
@@ -83,8 +103,9 @@ def evaluate(data: str | Path, run: str | Path) -> dict:
     by_pattern: dict[str, list[dict]] = {}
     for c in cases:
         by_pattern.setdefault(c["pattern"], []).append(c)
+    patterns = _group_patterns(truth, cases)
     out: dict = {"run": str(run), "data": str(data), "patterns": {}}
-    for pattern in GROUP_PATTERNS:
+    for pattern in patterns:
         groups = [g for g in truth["groups"] if g["kind"] == pattern]
         mine = by_pattern.get(pattern, [])
         found = sum(any(_matches(_patients(c), set(g["patients"])) for c in mine) for g in groups)
@@ -97,8 +118,62 @@ def evaluate(data: str | Path, run: str | Path) -> dict:
         found = sum(any(a in ids and b in ids for ids in mine) for a, b in pairs)
         right = sum(any(a in ids and b in ids for a, b in pairs) for ids in mine)
         out["patterns"][pattern] = _rates(len(pairs), found, len(mine), right)
-    out["lookalikes"] = _lookalikes(truth, cases)
+    out["variants"] = _variants(truth, by_pattern, graph)
+    out["lookalikes"] = _lookalikes(truth, [c for c in cases if c["pattern"] in patterns])
     out["auc"] = _aucs(truth, graph, scores)
+    return out
+
+
+def _median(values: list[float]) -> float | None:
+    return round(float(np.median(values)), 4) if values else None
+
+
+def _unit(g: dict, stay: bool) -> set[str]:
+    """What a group is measured in: its claims (stays) or its patients (groups)."""
+    return set(g["claim_ids"] if stay else g["patients"])
+
+
+def _hit(case_unit: set[str], g: dict, stay: bool, inpatient: set[str]) -> bool:
+    if stay:
+        return (set(g["claim_ids"]) & inpatient) <= case_unit
+    return _matches(case_unit, set(g["patients"]))
+
+
+def _variant(groups: list[dict], cases: list[dict], stay: bool, inpatient: set[str]) -> dict:
+    """Recall, coverage, institutions covered and fragment precision of one variant."""
+    units = [set(x["claim_ids"]) if stay else _patients(x) for x in cases]
+    found, cover, inst_cover = 0, [], []
+    for g in groups:
+        mine = _unit(g, stay)
+        found += any(_hit(u, g, stay, inpatient) for u in units)
+        best = max(range(len(cases)), key=lambda k: (len(units[k] & mine), -len(units[k])),
+                   default=None)
+        if best is None or not units[best] & mine:
+            cover.append(0.0)
+            inst_cover.append(0.0)
+            continue
+        cover.append(len(units[best] & mine) / len(mine))
+        gi = set(g["institutions"])
+        inst_cover.append(len(_institutions(cases[best]) & gi) / len(gi) if gi else 0.0)
+    near = [u for u in units if u and any(3 * len(u & _unit(g, stay)) >= len(u)
+                                          for g in groups)]
+    right = sum(any(_hit(u, g, stay, inpatient) for g in groups) for u in near)
+    return {**_rates(len(groups), found, len(near), right), "coverage": _median(cover),
+            "institutions_covered": _median(inst_cover)}
+
+
+def _variants(truth: dict, by_pattern: dict[str, list[dict]], graph: ClaimsGraph) -> dict:
+    """Per variant of the truth (in the truth's order): its pattern and ``_variant``'s
+    figures."""
+    c = graph.claims
+    inpatient = set(c["claim_id"][c["visit_type"] == "inpatient"].astype(str))
+    out = {}
+    for variant in dict.fromkeys(g["variant"] for g in truth["groups"]):
+        groups = [g for g in truth["groups"] if g["variant"] == variant]
+        pattern = groups[0]["kind"]
+        out[variant] = {"pattern": pattern,
+                        **_variant(groups, by_pattern.get(pattern, []),
+                                   pattern in STAY_PATTERNS, inpatient)}
     return out
 
 
@@ -135,8 +210,7 @@ def _rule_pairs(graph: ClaimsGraph, params: dict) -> dict[str, list[tuple[str, s
             "split_stay": sorted(split)}
 
 
-def _lookalikes(truth: dict, cases: list[dict]) -> dict:
-    group_cases = [c for c in cases if c["pattern"] in GROUP_PATTERNS]
+def _lookalikes(truth: dict, group_cases: list[dict]) -> dict:
     flagged: dict[str, list[str]] = {}
     total: dict[str, int] = {}
     for g in truth.get("lookalikes", []):
@@ -149,15 +223,16 @@ def _lookalikes(truth: dict, cases: list[dict]) -> dict:
         if hit:
             flagged.setdefault(g["kind"], []).append(g["id"])
     return {"groups": sum(total.values()), "by_kind": total,
-            "flagged": sum(len(v) for v in flagged.values()), "flagged_ids": flagged}
+            "flagged": sum(len(v) for v in flagged.values()), "flagged_ids": flagged,
+            "flagged_by_kind": {k: len(flagged.get(k, [])) for k in total}}
 
 
 def _aucs(truth: dict, graph: ClaimsGraph, scores: dict) -> dict:
     out = {}
-    for kind, kinds in (("patient", None), ("institution", GROUP_PATTERNS)):
+    for kind, stays_too in (("patient", True), ("institution", False)):
         ids = np.asarray(graph.index(kind), dtype=object)
         plural = kind + "s"
-        planted = {x for g in truth["groups"] if kinds is None or g["kind"] in kinds
+        planted = {x for g in truth["groups"] if stays_too or g["kind"] not in STAY_PATTERNS
                    for x in g.get(plural, [])}
         s = np.array([scores.get((kind, str(i)), 0.0) for i in ids])
         pos = np.array([str(i) in planted for i in ids])
@@ -166,17 +241,31 @@ def _aucs(truth: dict, graph: ClaimsGraph, scores: dict) -> dict:
     return out
 
 
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def format_table(result: dict) -> str:
-    """The evaluation as a plain-text table."""
-    lines = [f"{'pattern':<17}{'truth':>7}{'found':>7}{'recall':>8}{'cases':>7}"
+    """The evaluation as plain-text tables: per pattern, per variant, look-alikes, AUC."""
+    lines = [f"{'pattern':<22}{'truth':>7}{'found':>7}{'recall':>8}{'cases':>7}"
              f"{'right':>7}{'precision':>11}"]
     for name, r in result["patterns"].items():
-        rec = "-" if r["recall"] is None else f"{r['recall']:.3f}"
-        pre = "-" if r["precision"] is None else f"{r['precision']:.3f}"
-        lines.append(f"{name:<17}{r['truth']:>7}{r['found']:>7}{rec:>8}{r['cases']:>7}"
-                     f"{r['cases_right']:>7}{pre:>11}")
+        lines.append(f"{name:<22}{r['truth']:>7}{r['found']:>7}{_fmt(r['recall']):>8}"
+                     f"{r['cases']:>7}{r['cases_right']:>7}{_fmt(r['precision']):>11}")
+    if result.get("variants"):
+        lines += ["", f"{'variant':<28}{'truth':>7}{'found':>7}{'recall':>8}{'coverage':>10}"
+                      f"{'inst':>7}{'near':>6}{'right':>7}{'precision':>11}"]
+        for name, r in result["variants"].items():
+            lines.append(f"{name:<28}{r['truth']:>7}{r['found']:>7}{_fmt(r['recall']):>8}"
+                         f"{_fmt(r['coverage']):>10}{_fmt(r['institutions_covered']):>7}"
+                         f"{r['cases']:>6}{r['cases_right']:>7}{_fmt(r['precision']):>11}")
+        lines.append("")
     la = result["lookalikes"]
+    by_kind = la.get("flagged_by_kind", {})
     lines.append(f"look-alike groups flagged: {la['flagged']} of {la['groups']}"
-                 + (f" {la['flagged_ids']}" if la["flagged"] else ""))
+                 + (" (" + ", ".join(f"{k} {n}/{la['by_kind'][k]}" for k, n in by_kind.items()
+                                     if n) + ")" if la["flagged"] else ""))
+    if la["flagged"]:
+        lines.append(f"  {la['flagged_ids']}")
     lines.append("ROC-AUC: " + ", ".join(f"{k} {v}" for k, v in result["auc"].items()))
     return "\n".join(lines)
