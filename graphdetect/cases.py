@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from .detectors import PATTERNS, Finding
 from .explain import explain
+from .ranking import rank_entities
 
 __all__ = ["build_cases", "entity_scores"]
 
@@ -60,21 +61,18 @@ def build_cases(findings: list[Finding], *, min_score: float = 0.5, max_cases: i
     return cases
 
 
-def entity_scores(cases: list[dict]) -> list[tuple[str, str, float, str]]:
-    """A risk score in [0, 1] for every entity named in a case.
+def entity_scores(cases: list[dict], graph=None) -> list[tuple[str, str, float, str, int, str]]:
+    """The triage table: a risk score in [0, 1], a rank and reasons per entity.
 
-    Scores combine like independent evidence: ``1 - prod(1 - weight * case score)``, the
-    weight being the pattern's ``role_weights`` for the entity's role (1 by default).
-    Rows are ``(kind, id, score, patterns)`` sorted by kind then id.
+    With the run's ``graph``, every institution and doctor is scored (cases, share of its
+    amount in cases, how unusual it is against its peers; see :mod:`graphdetect.ranking`),
+    and every other entity named in a case from its cases: per pattern the strongest case,
+    weighted by the pattern's ``role_weights`` for the entity's role, patterns combined
+    as ``1 - prod(1 - weight * case score)``. Rows are ``(kind, id, score, patterns,
+    rank, reasons)`` sorted by kind then id; rank is 1-based within the kind.
+
+    >>> entity_scores([{"pattern": "split_stay", "score": 0.8,
+    ...                 "members": [{"kind": "patient", "id": "P1", "role": "patient"}]}])
+    [('patient', 'P1', 0.8, 'split_stay', 1, 'cases=1')]
     """
-    keep: dict[tuple[str, str], float] = defaultdict(lambda: 1.0)
-    patterns: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for case in cases:
-        p = PATTERNS.get(case["pattern"])
-        for m in case["members"]:
-            key = (m["kind"], m["id"])
-            w = p.role_weights.get(m["role"], 1.0) if p else 1.0
-            keep[key] *= 1.0 - w * case["score"]
-            patterns[key].add(case["pattern"])
-    return [(k, i, round(1.0 - keep[(k, i)], 4), ";".join(sorted(patterns[(k, i)])))
-            for k, i in sorted(keep)]
+    return rank_entities(cases, graph)

@@ -80,7 +80,7 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
         cases = build_cases(findings, min_score=settings["cases.min_score"],
                             max_cases=settings["cases.max_cases"],
                             name=lambda k, i, lang: graph.label(k, i, en=lang == "en"))
-        scores = entity_scores(cases)
+        scores = entity_scores(cases, graph)
     summary = _summary(claims_data, graph, cases, len(findings), settings, Path(data))
     with timer.stage("write"):
         with _atomic_folder(out) as tmp:
@@ -244,7 +244,7 @@ def _write_cases(path: Path, cases: list[dict]) -> None:
 def _write_entity_scores(path: Path, rows) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["kind", "id", "score", "patterns"])
+        w.writerow(["kind", "id", "score", "patterns", "rank", "reasons"])
         w.writerows(rows)
 
 

@@ -222,9 +222,10 @@ def _ranges(count: np.ndarray) -> np.ndarray:
 def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: float,
              q: float, neighbours: _Neighbours) -> Finding:
     n = len(members)
-    host_codes = np.unique(table["inst"].to_numpy())
     mine = graph.members("patient")[members]
     rows = np.sort(mine.indices)
+    table = _main_hosts(table, graph)
+    host_codes = np.unique(table["inst"].to_numpy())
     inst = graph.codes("institution")[rows]
     at_host = rows[np.isin(inst, host_codes)]
     joint = table[table["joint"]]
@@ -278,6 +279,26 @@ def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: f
                "last_day": day_str(int(joint["day"].max()))}
     return Finding("shared_identity", round(score, 4), out_members, graph.claim_ids(evidence),
                    rules, metrics, details)
+
+
+def _main_hosts(table: pd.DataFrame, graph) -> pd.DataFrame:
+    """The host with most joint visits, and others with a quarter as many where the group
+    is most of the place's patients on those days (not a team visiting their village)."""
+    joint = table[table["joint"]]
+    visits = joint.groupby("inst")["together"].sum()
+    if len(visits) < 2:
+        return table
+    visits = visits.sort_index().sort_values(ascending=False, kind="stable")
+    keep = [visits.index[0]]
+    place = graph.members("institution")
+    for h, v in visits.iloc[1:].items():
+        rows = place.indices[place.indptr[h]:place.indptr[h + 1]]
+        rows = rows[np.isin(graph.day[rows], joint.loc[joint["inst"] == h, "day"].to_numpy())]
+        seen = len(np.unique(graph.codes("patient")[rows].astype(np.int64) << 20
+                             | (graph.day[rows] - graph.day.min())))
+        if v >= visits.iloc[0] / 4 and v >= seen / 3:
+            keep.append(h)
+    return table[table["inst"].isin(keep)]
 
 
 def _distinct(values: np.ndarray | None, members: np.ndarray) -> int | None:
