@@ -15,8 +15,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import _gatherings, _identity, _pooling, _rings, _stays
+from ._params import draw
 from ._people import make_reserved
-from ._variants import LOOKALIKES, VARIANTS, draw
+from ._variants import LOOKALIKES, VARIANTS
 
 __all__ = ["PLANTERS", "group_counts", "draw_groups", "draw_lookalikes", "plant_all"]
 

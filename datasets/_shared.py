@@ -13,7 +13,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import _catalog as cat
-from ._variants import LOOKALIKES, VARIANTS, rounded
+from ._params import rounded
+from ._variants import LOOKALIKES, VARIANTS
 from ._world import members as village_people
 
 __all__ = ["choose", "spaced_days", "gap_times", "adults", "villages_near", "nearest_pool",

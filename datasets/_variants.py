@@ -1,70 +1,18 @@
 """The one table of what the generator plants: every variant, its count and its parameters.
 
 Each planted group and each look-alike draws its own parameters from the ranges below
-(``draw``); ``generate(fix=...)`` pins one of them for sweeps, within ``Param.fix_range``.
+(``_params.draw``); ``generate(fix=...)`` pins one of them for sweeps, within
+``Param.fix_range``.
 The README's tables, the argument checks and the truth's ``params`` all come from here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ._params import Lookalike, Variant
+from ._params import real as _f
+from ._params import whole as _i
 
-import numpy as np
-
-__all__ = ["Param", "Variant", "Lookalike", "VARIANTS", "LOOKALIKES", "draw", "markdown_table"]
-
-
-@dataclass(frozen=True)
-class Param:
-    """One drawn parameter: whole numbers ``lo..hi`` (``kind="int"``, optionally weighted)
-    or a uniform float in ``[lo, hi]`` (``kind="float"``, with ``at_lo`` the chance of
-    exactly ``lo``); ``fix`` widens the range ``generate(fix=...)`` accepts."""
-
-    lo: float
-    hi: float
-    doc: str
-    kind: str = "int"
-    weights: tuple[float, ...] | None = None
-    at_lo: float = 0.0
-    fix: tuple[float, float] | None = None
-    digits: int = 3
-
-    @property
-    def fix_range(self) -> tuple[float, float]:
-        return self.fix or (self.lo, self.hi)
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A planted variant (or a look-alike kind): the pattern it belongs to, how many per
-    20,000 people (at least ``least``), what it is, and its parameters."""
-
-    kind: str
-    per_20k: float
-    doc: str
-    params: dict[str, Param] = field(default_factory=dict)
-    least: int = 2
-
-
-@dataclass(frozen=True)
-class Lookalike:
-    """A legitimate look-alike kind: its variant name, how many per 20,000 people (at least
-    ``least``), what it is, and its parameters."""
-
-    variant: str
-    per_20k: float
-    doc: str
-    params: dict[str, Param] = field(default_factory=dict)
-    least: int = 2
-
-
-def _i(lo, hi, doc, **kw) -> Param:
-    return Param(lo, hi, doc, "int", **kw)
-
-
-def _f(lo, hi, doc, **kw) -> Param:
-    return Param(lo, hi, doc, "float", **kw)
-
+__all__ = ["VARIANTS", "LOOKALIKES", "markdown_table"]
 
 _RECRUIT = {"villages": _i(1, 3, "nearest villages the recruits come from"),
             "elderly_weight": _f(2, 10, "weight of people aged 60+ when recruiting", digits=2)}
@@ -282,34 +230,6 @@ LOOKALIKES: dict[str, Lookalike] = {
 }
 
 
-def draw(rng: np.random.Generator, params: dict[str, Param], fixed: dict[str, float]) -> dict:
-    """One group's parameters: each drawn from its range (the same draws whatever is fixed,
-    so pinning one parameter leaves the others as they were), then ``fixed`` applied."""
-    out = {}
-    for name, p in params.items():
-        if p.kind == "int":
-            n = int(p.hi - p.lo) + 1
-            wts = np.ones(n) if p.weights is None else np.asarray(p.weights, dtype=float)
-            v: float = int(p.lo) + int(rng.choice(n, p=wts / wts.sum()))
-        else:
-            v = float(rng.uniform(p.lo, p.hi))
-            v = p.lo if rng.random() < p.at_lo else v
-        out[name] = fixed.get(name, v)
-    return out
-
-
-def rounded(params: dict[str, Param], values: dict) -> dict:
-    """Values as JSON numbers: ints as ints, floats to the parameter's digits."""
-    out = {}
-    for name, v in values.items():
-        p = params.get(name)
-        if p is None or p.kind == "int":
-            out[name] = int(v) if float(v).is_integer() else round(float(v), 3)
-        else:
-            out[name] = round(float(v), p.digits) if p.digits else int(round(float(v)))
-    return out
-
-
 def _num(v: float) -> str:
     return f"{v:g}" if float(v) != int(v) else f"{int(v):,}"
 
@@ -325,14 +245,14 @@ def markdown_table() -> str:
                 if p.fix:
                     rng += f" (fix {_num(p.fix[0])}-{_num(p.fix[1])})"
                 ps.append(f"`{pn}` {rng}: {p.doc}")
-            count = _num(v.per_20k) if v.per_20k else "-"
+            count = f"{_num(v.per_20k)} (≥{v.least})" if v.per_20k else "each hub"
             head = f"| `{name}` | `{v.variant}` | {count} |" if look else \
                 f"| `{v.kind}` | `{name}` | {count} |"
             out.append(f"{head} {v.doc} | {'; '.join(ps) or '-'} |")
         return out
 
     return "\n".join([
-        "| kind | variant | per 20k | what is planted | parameters (drawn per group) |",
+        "| kind | variant | per 20k (least) | what is planted | parameters (drawn per group) |",
         "|---|---|---|---|---|", *rows(VARIANTS, False), "",
-        "| kind | variant | per 20k | what it is | parameters (drawn per entry) |",
+        "| kind | variant | per 20k (least) | what it is | parameters (drawn per entry) |",
         "|---|---|---|---|---|", *rows(LOOKALIKES, True)])

@@ -215,7 +215,8 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
               "patients": int(patients), "days": int(days), "start": start,
               "omit_columns": sorted(omit), "plant": None if plant is None else
               {k: int(v) for k, v in sorted(plant.items())},
-              "fix": {k: v for k, v in sorted((fix or {}).items())}}
+              "fix": {k: int(v) if _is_int(v) else float(v)
+                      for k, v in sorted((fix or {}).items())}}
     truth = _truth.build_truth(w, claims, claim_no, [g[1] for g in groups], look_metas, header,
                                start_date, omit)
     _truth.write_truth(path / "truth.json", truth)
