@@ -42,6 +42,8 @@ from ._features import (
     off_hours_share,
     schedule,
     shared_address,
+    sorted_unique,
+    stable_order,
     stranger_share,
     usual_bill,
 )
@@ -105,19 +107,20 @@ def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> 
     rows = np.flatnonzero(keep)
     if len(rows) < min_run_cards:
         return []
-    rows = rows[np.argsort(graph.seconds[rows], kind="stable")]
+    rows = rows[stable_order(graph.seconds[rows])]
     place = graph.codes("institution")[rows].astype(np.int64)
     day = graph.day[rows].astype(np.int64)
     dmin = int(day.min())
     n_place = graph.n("institution")
-    open_days = np.bincount(np.unique(place << 20 | (day - dmin)) >> 20, minlength=n_place)
+    open_days = np.bincount(sorted_unique(place << 20 | (day - dmin)) >> 20, minlength=n_place)
+    whole = np.bincount(place, minlength=n_place)
     bursts, kinds, dens = [], [], []
     n_b = 0
     for k, kind in enumerate(STREAM_KINDS):
-        stream = _streams(graph, kind, rows, place, n_place)
+        stream = _streams(graph, kind, rows, place, whole)
         if stream is None:
             continue
-        found = _bursts(graph, rows, stream, place, day, open_days, density, timed,
+        found = _bursts(graph, rows, *stream, place, day, open_days, density, timed,
                         min_run_cards)
         if found is None:
             continue
@@ -134,40 +137,44 @@ def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> 
                  min_runs, min_overlap, min_cards)
 
 
-def _streams(graph, kind: str, rows, place, n_place) -> np.ndarray | None:
-    """Per row, its stream number for ``kind`` (-1: none), or None when nothing is new."""
+def _streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows of ``kind``'s streams in (stream, time) order: (positions into ``rows``,
+    stream number per position), or None when the kind adds no stream of its own.
+
+    ``rows`` are in time order; one sort of a packed key orders them by stream.
+    """
     if kind == "institution":
-        return place
-    code = graph.codes(kind)[rows].astype(np.int64)
-    ok = code >= 0
-    if not ok.any():
+        order = stable_order(place)
+        return order, place[order]
+    code = graph.codes(kind)[rows]
+    sel = np.flatnonzero(code >= 0)
+    if not len(sel):
         return None
-    key = np.where(ok, place * (graph.n(kind) + 1) + code, -1)
-    uniq, inv = np.unique(key, return_inverse=True)
-    inv = inv.reshape(-1)
-    size = np.bincount(inv, minlength=len(uniq))
-    whole = np.bincount(place, minlength=n_place)
+    key = place[sel] * (graph.n(kind) + 1) + code[sel]
+    o = stable_order(key)
+    order, key = sel[o], key[o]
+    start = np.ones(len(key), bool)
+    start[1:] = key[1:] != key[:-1]
+    s = np.cumsum(start) - 1
+    size = np.diff(np.append(np.flatnonzero(start), len(key)))
     # an actor holding all of its place's swipes is the place stream again
-    stream_place = np.zeros(len(uniq), np.int64)
-    stream_place[inv] = place
-    new = (uniq >= 0) & (size < whole[stream_place])
+    new = size < whole[place[order[start]]]
     if not new.any():
         return None
-    return np.where(new[inv], inv, -1)
+    mine = new[s]
+    return order[mine], s[mine]
 
 
-def _bursts(graph, rows, stream, place, day, open_days, density, timed, min_run_cards):
+def _bursts(graph, rows, order, s, place, day, open_days, density, timed, min_run_cards):
     """Bursts of one stream kind: (rows, burst id per row, density per burst).
 
+    ``order`` lists positions into ``rows`` in (stream, time) order, ``s`` their streams.
     With times of day there are two scales: windows cut at the stream's usual gap at
     that hour, and whole stream-days (a run spread thinly over a day is still a day far
     busier than usual). Without times, only stream-days.
     """
-    sel = np.flatnonzero(stream >= 0)
-    if len(sel) < min_run_cards:
+    if len(order) < min_run_cards:
         return None
-    order = sel[np.argsort(stream[sel], kind="stable")]   # rows are in time order already
-    s = stream[order]
     n_s = int(s[-1]) + 1
     r, d = rows[order], day[order]
     sp_place = np.zeros(n_s, np.int64)
@@ -176,21 +183,23 @@ def _bursts(graph, rows, stream, place, day, open_days, density, timed, min_run_
     dow = (d + 3) % 7                                      # 1970-01-01 was a Thursday
     new_day = np.ones(len(r), bool)
     new_day[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
-    dow_n = np.bincount(s * 7 + dow, minlength=7 * n_s).reshape(n_s, 7)
-    per_dow = np.bincount((s * 7 + dow)[new_day], minlength=7 * n_s).reshape(n_s, 7)
+    sd = s * 7 + dow
+    dow_n = np.bincount(sd, minlength=7 * n_s).reshape(n_s, 7)
+    per_dow = np.bincount(sd[new_day], minlength=7 * n_s).reshape(n_s, 7)
     total = dow_n.sum(axis=1)
     mean_day = total / np.maximum(per_dow.sum(axis=1), 1)
     # day-of-week factor, shrunk towards 1 with the weight of four days
     f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
     per_day = total / days_open                            # over the days the place is open
-    found = [_windows(graph, r, np.cumsum(new_day) - 1, per_day[s] * f_dow[s, dow], None,
-                      density, min_run_cards)]
+    f_row = f_dow.ravel()[sd]
+    found = [_windows(graph, r, np.cumsum(new_day) - 1, None, None, density, min_run_cards,
+                      lambda big: per_day[s[big]] * f_row[big])]
     if timed:
         t = graph.seconds[r]
         hour = (t % 86400) // 3600
         c = np.bincount(s * 24 + hour, minlength=24 * n_s).reshape(n_s, 24).astype(float)
         c = (np.roll(c, 1, axis=1) + c + np.roll(c, -1, axis=1)) / 3
-        lam = c[s, hour] / days_open[s] / 3600.0 * f_dow[s, dow]   # swipes per second
+        lam = c.ravel()[s * 24 + hour] / days_open[s] / 3600.0 * f_row   # swipes per second
         tau = np.minimum(1.0 / np.maximum(lam * density, 1e-12), _MAX_GAP_S)
         new = np.ones(len(r), bool)
         new[1:] = (s[1:] != s[:-1]) | (t[1:] - t[:-1] > tau[:-1])
@@ -204,43 +213,57 @@ def _bursts(graph, rows, stream, place, day, open_days, density, timed, min_run_
             np.concatenate([f[2] for f in found]))
 
 
-def _windows(graph, r, burst, rate, t, density, min_run_cards):
+def _windows(graph, r, burst, rate, t, density, min_run_cards, rate_of=None):
     """Keep the windows with enough cards and ``density`` times the usual traffic.
 
     ``rate`` is the usual rate per row: swipes per second at that hour when ``t`` (the
-    rows' seconds) is given, else swipes per day.
+    rows' seconds) is given, else swipes per day (or ``rate_of(mask)`` gives it for the
+    rows of the windows large enough to matter). ``burst`` is ascending and the rows of
+    a window are in time order. Sizes and densities are checked before distinct cards
+    are counted, on the few windows left.
     """
     n_b = int(burst[-1]) + 1
     size = np.bincount(burst, minlength=n_b)
     big = size[burst] >= min_run_cards
     if not big.any():
         return None
-    r, burst, rate = r[big], burst[big], rate[big]
-    card = graph.codes("card")[r].astype(np.int64)
-    cards = np.bincount(np.unique(burst.astype(np.int64) << 32 | card) >> 32, minlength=n_b)
+    rate = rate_of(big) if rate is None else rate[big]
+    r, burst = r[big], burst[big]
     mean = np.bincount(burst, weights=rate, minlength=n_b) / np.maximum(size, 1)
     if t is None:
         expected = mean
     else:
+        t = t[big]
         first = np.full(n_b, np.iinfo(np.int64).max)
         last = np.zeros(n_b, np.int64)
-        np.minimum.at(first, burst, t[big])
-        np.maximum.at(last, burst, t[big])
+        start = np.ones(len(burst), bool)
+        start[1:] = burst[1:] != burst[:-1]
+        end = np.append(start[1:], True)
+        first[burst[start]] = t[start]
+        last[burst[end]] = t[end]
         tau = np.minimum(1.0 / np.maximum(mean * density, 1e-12), _MAX_GAP_S)
         expected = mean * ((last - first).clip(min=0) + tau)
     ratio = size / np.maximum(expected, 1e-9)
-    keep = ((cards >= min_run_cards) & (ratio >= density))[burst]
+    dense = (ratio >= density)[burst]
+    if not dense.any():
+        return None
+    r, burst = r[dense], burst[dense]
+    card = graph.codes("card")[r].astype(np.int64)
+    cards = np.bincount(sorted_unique(burst.astype(np.int64) << 32 | card) >> 32, minlength=n_b)
+    keep = (cards >= min_run_cards)[burst]
     if not keep.any():
         return None
-    ids, local = np.unique(burst[keep], return_inverse=True)
-    return r[keep], local.reshape(-1), ratio[ids]
+    kept = burst[keep]
+    start = np.ones(len(kept), bool)
+    start[1:] = kept[1:] != kept[:-1]
+    return r[keep], np.cumsum(start) - 1, ratio[kept[start]]
 
 
 def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
           min_cards) -> list[Group]:
     n_b = len(b_density)
     card = graph.codes("card")[b_rows].astype(np.int64)
-    pair = np.unique(b_id.astype(np.int64) << 32 | card)
+    pair = sorted_unique(b_id.astype(np.int64) << 32 | card)
     pb, pc = pair >> 32, pair & 0xFFFFFFFF
     size = np.bincount(pb, minlength=n_b)
     b_place = np.zeros(n_b, np.int64)
@@ -252,26 +275,36 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     small = np.minimum(size[S.row], size[S.col])
     link = (S.data >= np.maximum(min_overlap * small, 3)) & (b_place[S.row] == b_place[S.col])
     label = components(n_b, S.row[link], S.col[link])
-    days = np.unique(label.astype(np.int64) << 32 | b_day)
+    days = sorted_unique(label.astype(np.int64) << 32 | b_day)
     n_days = np.bincount(days >> 32, minlength=n_b)
     good = n_days[label] >= min_runs
     if not good.any():
         return []
     # evidence: the group's rows (once each), then cards seen on two or more of its days
-    row_label = label[b_id]
     sel = good[b_id]
-    rl = np.unique(row_label[sel].astype(np.int64) << 32 | b_rows[sel])
+    rl = sorted_unique(label[b_id][sel].astype(np.int64) << 32 | b_rows[sel])
     g, r = rl >> 32, rl & 0xFFFFFFFF
     c = graph.codes("card")[r].astype(np.int64)
+    d = graph.day[r].astype(np.int64)
+    d -= d.min()
     gc = g << 32 | c
-    gcd = np.unique(np.stack([gc, graph.day[r].astype(np.int64)]), axis=1)
-    gk, gk_days = np.unique(gcd[0], return_counts=True)
-    core = np.isin(gc, gk[gk_days >= 2])
+    # (label, card) runs in rl order are not contiguous; rank them, then count their days
+    gc_u, gc_i = np.unique(gc, return_inverse=True)
+    gcd = sorted_unique(gc_i.reshape(-1).astype(np.int64) << 16 | d)
+    core = (np.bincount(gcd >> 16, minlength=len(gc_u)) >= 2)[gc_i.reshape(-1)]
+    # every row's bursts, for the blocks' kinds and densities
+    ob = stable_order(b_rows)
+    sorted_rows = b_rows[ob]
+    bounds = np.searchsorted(g, np.arange(int(g[-1]) + 2))
     out = []
-    for lab in np.unique(g[core]):
-        for rows in _blocks(graph, r[(g == lab) & core], min_cards, min_runs):
-            bursts = np.unique(b_id[np.isin(b_rows, rows)])
-            kinds = tuple(STREAM_KINDS[k] for k in np.unique(b_kind[bursts]))
+    for lab in sorted_unique(g[core]):
+        lo, hi = bounds[lab], bounds[lab + 1]
+        for rows in _blocks(graph, r[lo:hi][core[lo:hi]], min_cards, min_runs):
+            first = np.searchsorted(sorted_rows, rows, "left")
+            count = np.searchsorted(sorted_rows, rows, "right") - first
+            at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
+            bursts = sorted_unique(b_id[ob[at]])
+            kinds = tuple(STREAM_KINDS[k] for k in sorted_unique(b_kind[bursts]))
             out.append(Group(int(b_place[bursts[0]]), rows, timed,
                              float(np.median(b_density[bursts])), kinds))
     out.sort(key=lambda x: (x.place, int(x.rows[0])))
