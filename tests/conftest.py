@@ -5,6 +5,7 @@ import io
 from pathlib import Path
 
 import pytest
+from generator_support import SMALL, TABLES, read_table
 
 HEADER = ["claim_id", "patient_id", "institution_id", "doctor_id", "visit_type", "start_time",
           "end_time", "total_amount", "fund_amount", "diagnosis_code", "terminal_id",
@@ -31,6 +32,36 @@ def write_csv(path: Path, rows: list[dict], *, header=None, encoding="utf-8") ->
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buf.getvalue().encode(encoding))
     return path
+
+
+@pytest.fixture(scope="session")
+def csv_dir(tmp_path_factory) -> Path:
+    from datasets import generate
+
+    out = tmp_path_factory.mktemp("csv")
+    generate(out, **SMALL)
+    return out
+
+
+@pytest.fixture(scope="session")
+def parquet_dir(tmp_path_factory) -> Path:
+    from datasets import generate
+
+    out = tmp_path_factory.mktemp("parquet")
+    generate(out, fmt="parquet", **SMALL)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tables(csv_dir) -> dict:
+    return {name: read_table(csv_dir, name) for name in TABLES}
+
+
+@pytest.fixture(scope="session")
+def truth(csv_dir) -> dict:
+    import json
+
+    return json.loads((csv_dir / "truth.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture

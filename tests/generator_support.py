@@ -1,0 +1,25 @@
+"""The small generated city the generator tests look at (fixtures in conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+SMALL = {"patients": 2000, "seed": 11, "days": 120}
+TABLES = ("claims", "patients", "institutions", "doctors")
+
+
+def read_table(folder: Path, name: str) -> pd.DataFrame:
+    """A generated CSV table as strings, empty cells as ""."""
+    return pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+
+
+#: Parameters the period or the world may cap below their drawn value.
+CAPPED = {"occasions", "nights", "weeks", "per_week", "days", "sites"}
+
+
+def gaps(rows: pd.DataFrame) -> pd.Series:
+    """Seconds between consecutive claims of one day (``rows`` has a ``start`` column)."""
+    r = rows.sort_values("start")
+    return r.groupby(r.start.dt.date).start.diff().dropna().dt.total_seconds()
