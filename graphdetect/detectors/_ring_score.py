@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-import pandas as pd
 
 from ._base import Finding
 from ._features import amount_cv, logistic
@@ -30,27 +29,25 @@ def _schedule_cv(first_days: np.ndarray) -> float | None:
     return float(gaps.std() / gaps.mean()) if gaps.mean() > 0 else None
 
 
-def _diagnosis_group(graph, rows: np.ndarray) -> tuple[str | None, float | None]:
-    """The commonest ICD-10 category (3 characters) of the rows and its share."""
-    claims = graph.claims
-    if "diagnosis_code" not in claims:
-        return None, None
-    dx = claims["diagnosis_code"].iloc[rows].dropna().astype(str).str[:3]
-    if not len(dx):
-        return None, None
-    counts = dx.value_counts().sort_index().sort_values(ascending=False, kind="stable")
-    return str(counts.index[0]), float(counts.iloc[0] / len(rows))
+def _top_share(codes: np.ndarray) -> tuple[int, float | None]:
+    """The commonest known code and its share of all rows (None when none is known)."""
+    known = codes[codes >= 0]
+    if not len(known):
+        return -1, None
+    vals, cnt = np.unique(known, return_counts=True)
+    i = int(np.argmax(cnt))
+    return int(vals[i]), float(cnt[i] / len(codes))
 
 
-def ring_finding(graph, sub: pd.DataFrame, occ_table: pd.DataFrame, rate: np.ndarray,
+def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
                  host_admissions: np.ndarray, usual_stay: float) -> Finding:
     """The finding for one pool.
 
-    ``sub`` holds the evidence stays (columns row, patient, institution, start, end,
-    occasion); ``occ_table`` one row per occasion (occasion, institution, first, last,
-    patients, claims); ``rate`` each institution's usual admissions per day and
-    ``host_admissions`` each institution's admissions in all; ``usual_stay`` the median
-    length of all stays in the data.
+    ``sub`` holds the evidence stays as arrays (row, patient, institution, start, end,
+    occasion, doctor, diagnosis: ICD-10 category codes); ``table`` one entry per
+    occasion (occasion, institution, first, last, patients, claims); ``rate`` each
+    institution's usual admissions per day, ``host_admissions`` each institution's
+    admissions in all and ``usual_stay`` the median length of all stays in the data.
 
     A ward's routine is recognised when the occasions keep a regular schedule (their
     gaps vary by 10% or less), bring in the same patients (half the group or more each
@@ -58,33 +55,34 @@ def ring_finding(graph, sub: pd.DataFrame, occ_table: pd.DataFrame, rate: np.nda
     data's usual stay, and the patients do not come mostly from one village: a course
     programme, not a burst of recruits.
     """
-    claims = graph.claims
-    rows = np.sort(sub["row"].to_numpy())
+    order = np.argsort(sub["row"], kind="stable")
+    rows = sub["row"][order]
     inst_ids = graph.index("institution")
-    counts = sub["institution"].value_counts().sort_index().sort_values(
-        ascending=False, kind="stable")
-    insts = [int(x) for x in counts.index]
+    vals, cnt = np.unique(sub["institution"], return_counts=True)
+    insts = [int(x) for x in vals[np.lexsort((vals, -cnt))]]
     host = insts[0]
-    occ_table = occ_table.sort_values(["first", "institution"], kind="stable")
-    span = (occ_table["last"] - occ_table["first"] + 1).to_numpy()
-    expected = rate[occ_table["institution"].to_numpy()] * span
-    burst = float(np.median(occ_table["claims"].to_numpy() / np.maximum(expected, 0.5)))
-    per_occ = occ_table["patients"].to_numpy()
-    n_occ = len(occ_table)
-    patients = np.unique(sub["patient"].to_numpy())
+    by_day = np.lexsort((table["institution"], table["first"]))
+    table = {c: v[by_day] for c, v in table.items()}
+    span = table["last"] - table["first"] + 1
+    expected = rate[table["institution"]] * span
+    burst = float(np.median(table["claims"] / np.maximum(expected, 0.5)))
+    per_occ = table["patients"]
+    n_occ = len(per_occ)
+    patients = np.unique(sub["patient"])
     amounts = graph.amount[rows]
-    length = (sub["end"] - sub["start"]).to_numpy().astype(float)
+    length = (sub["end"] - sub["start"]).astype(float)
     cv, los_cv = amount_cv(amounts), amount_cv(length + 1)
-    doctors, doc_share = _doctors(claims, rows)
+    doctors, doc_share = _doctors(graph, sub["doctor"])
     elderly, village = _people(graph, patients, int(sub["start"].min()))
     ownership = graph.attribute("institution", "ownership")
     level = graph.attribute("institution", "level")
     private = ownership is not None and any(ownership[i] == "private" for i in insts)
     small = level is not None and any(level[i] is not None and level[i] <= 1 for i in insts)
     attendance = float(np.median(per_occ) / len(patients))
-    schedule = _schedule_cv(occ_table["first"].to_numpy())
-    dx_group, dx_share = _diagnosis_group(graph, rows)
-    share_of_host = float(len(sub[sub["institution"] == host]) / max(host_admissions[host], 1))
+    schedule = _schedule_cv(table["first"])
+    dx_code, dx_share = _top_share(sub["diagnosis"])
+    dx_group = _category(graph, dx_code)
+    share_of_host = float(np.sum(sub["institution"] == host) / max(host_admissions[host], 1))
     routine = bool(schedule is not None and schedule <= 0.1 and attendance >= 0.5
                    and dx_share is not None and dx_share >= 0.8
                    and np.median(length) > usual_stay
@@ -119,30 +117,38 @@ def ring_finding(graph, sub: pd.DataFrame, occ_table: pd.DataFrame, rate: np.nda
                "diagnosis_share": None if dx_share is None else round(dx_share, 3),
                "share_of_host_admissions": round(share_of_host, 3),
                "total_amount": round(float(amounts.sum()), 2)}
-    occasions = [{"first_day": day_str(int(o.first)), "last_day": day_str(int(o.last)),
-                  "patients": int(o.patients), "claims": int(o.claims),
-                  "institution": str(inst_ids[int(o.institution)])}
-                 for o in occ_table.itertuples()]
-    gaps = np.diff(occ_table["first"].to_numpy())
+    occasions = [{"first_day": day_str(int(f)), "last_day": day_str(int(la)),
+                  "patients": int(n), "claims": int(c), "institution": str(inst_ids[int(i)])}
+                 for f, la, n, c, i in zip(table["first"], table["last"], per_occ,
+                                           table["claims"], table["institution"], strict=True)]
+    gaps = np.diff(table["first"])
     details = {"host": names[0], "institutions": names, "doctors": doctors,
                "occasions": occasions, "first_day": occasions[0]["first_day"],
-               "last_day": day_str(int(occ_table["last"].max())),
+               "last_day": day_str(int(table["last"].max())),
                "routine": routine, "diagnosis_group": dx_group,
                "median_gap_days": float(np.median(gaps)) if len(gaps) else None}
     return Finding("collusion_ring", round(score, 4), members,
                    graph.claim_ids(rows), rules, metrics, details)
 
 
-def _doctors(claims: pd.DataFrame, rows: np.ndarray) -> tuple[list[str], float]:
+def _category(graph, code: int) -> str | None:
+    """The ICD-10 category (three characters) numbered ``code`` by the detector."""
+    if code < 0:
+        return None
+    cats = graph.claims["diagnosis_code"].cat.categories.astype(str).str[:3]
+    return str(np.unique(np.asarray(cats))[code])
+
+
+def _doctors(graph, codes: np.ndarray) -> tuple[list[str], float]:
     """The doctors behind most of the stays (up to 4) and the share of stays they cover."""
-    if "doctor_id" not in claims:
+    known = codes[codes >= 0]
+    if not len(known):
         return [], 0.0
-    docs = claims["doctor_id"].iloc[rows].dropna().astype(str).value_counts()
-    if not len(docs):
-        return [], 0.0
-    docs = docs.sort_index().sort_values(ascending=False, kind="stable")
-    top = docs[docs >= 0.15 * len(rows)].iloc[:4]
-    return sorted(top.index), float(top.sum() / len(rows))
+    vals, cnt = np.unique(known, return_counts=True)
+    ids = np.asarray(graph.index("doctor")[vals], dtype=str)
+    order = np.lexsort((ids, -cnt))
+    top = [i for i in order if cnt[i] >= 0.15 * len(codes)][:4]
+    return sorted(str(ids[i]) for i in top), float(cnt[top].sum() / len(codes))
 
 
 def _people(graph, codes: np.ndarray, first_day: int) -> tuple[float | None, float | None]:

@@ -149,51 +149,81 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     occ = np.empty(len(adm), np.int64)
     occ[order], rate = occasions(h[order], d[order], graph.n("institution"),
                                  max_span=window_days + 1, ratio=burst_ratio, alpha=burst_p)
-    adm = adm.assign(occasion=occ)
-    inside = adm[adm["occasion"] >= 0]
-    if not len(inside):
+    keep = occ >= 0
+    if not keep.any():
         return []
-    n_occ = int(inside["occasion"].max()) + 1
-    load = np.bincount(inside["occasion"], minlength=n_occ)
-    people = np.bincount(np.unique(inside["patient"].to_numpy().astype(np.int64) << 32
-                                   | inside["occasion"].to_numpy()) & 0xFFFFFFFF,
-                         minlength=n_occ)
-    inside = inside[(people[inside["occasion"]] >= 3) & (load[inside["occasion"]] <= max_load)]
     doc = graph.codes("doctor")
-    dx = adm["diagnosis"].to_numpy()
+    st = {c: adm[c].to_numpy()[keep] for c in ("row", "patient", "institution", "start", "end")}
+    st["occasion"] = occ[keep]
+    st["diagnosis"] = _groups(graph, adm["diagnosis"].to_numpy()[keep])
+    n_occ = int(st["occasion"].max()) + 1
+    load = np.bincount(st["occasion"], minlength=n_occ)
+    people = np.bincount(np.unique(st["patient"].astype(np.int64) << 32 | st["occasion"])
+                         & 0xFFFFFFFF, minlength=n_occ)
+    keep = (people[st["occasion"]] >= 3) & (load[st["occasion"]] <= max_load)
+    st = {c: v[keep] for c, v in st.items()}
+    st["doctor"] = doc[st["row"]]
     # nodes: (occasion, doctor): two rings admitting in the same days under other doctors
     # stay apart, and a ring's occasion under several doctors is several nodes
-    node = np.unique(inside["occasion"].to_numpy().astype(np.int64) << 32
-                     | (doc[inside["row"].to_numpy()].astype(np.int64) + 1),
-                     return_inverse=True)[1]
-    inside = inside.assign(node=node)
-    pair = np.unique(inside["patient"].to_numpy().astype(np.int64) << 32 | node)
-    groups, owner = pools(pair >> 32, pair & 0xFFFFFFFF, int(node.max(initial=-1)) + 1,
+    st["node"] = np.unique(st["occasion"].astype(np.int64) << 32
+                          | (st["doctor"].astype(np.int64) + 1), return_inverse=True)[1]
+    pair = np.unique(st["patient"].astype(np.int64) << 32 | st["node"])
+    groups, owner = pools(pair >> 32, pair & 0xFFFFFFFF, int(st["node"].max(initial=-1)) + 1,
                           resolution=resolution, seed=seed)
     host_admissions = np.bincount(h, minlength=graph.n("institution"))
     usual_stay = float(np.median(adm["end"].to_numpy() - d))
     repeaters = np.zeros(graph.n("patient"), bool)
     for members, _ in groups:
         repeaters[members] = True
+    by_occ = np.argsort(st["occasion"], kind="stable")
+    occ_sorted = st["occasion"][by_occ]
     out = []
     for k, (members, held) in enumerate(groups):
-        occ_k = np.unique(inside["occasion"].to_numpy()[np.isin(node, held)])
-        sub = inside[np.isin(inside["occasion"].to_numpy(), occ_k)]
-        core = np.isin(sub["patient"].to_numpy(), members)
-        single = ~repeaters[sub["patient"].to_numpy()] & (owner[sub["node"]] == k)
-        rows = sub["row"].to_numpy()
-        keep = core | (single & _usual(doc[rows], core) & _usual(dx[sub.index], core))
-        sub = sub[keep]
-        table = sub.groupby("occasion").agg(
-            institution=("institution", "first"), first=("start", "min"),
-            last=("start", "max"), patients=("patient", "nunique"),
-            claims=("patient", "size")).reset_index()
-        table = table[table["patients"] >= 2]
-        sub = sub[np.isin(sub["occasion"].to_numpy(), table["occasion"].to_numpy())]
-        if len(table) < min_occasions or sub["patient"].nunique() < min_members:
+        occ_k = np.unique(st["occasion"][np.isin(st["node"], held)])
+        if len(occ_k) < min_occasions:
+            continue
+        lo = np.searchsorted(occ_sorted, occ_k)
+        hi = np.searchsorted(occ_sorted, occ_k, side="right")
+        take = by_occ[np.concatenate([np.arange(x, y) for x, y in zip(lo, hi, strict=True)])]
+        sub = {c: v[take] for c, v in st.items()}
+        core = np.isin(sub["patient"], members)
+        single = ~repeaters[sub["patient"]] & (owner[sub["node"]] == k)
+        keep = core | (single & _usual(sub["doctor"], core) & _usual(sub["diagnosis"], core))
+        sub = {c: v[keep] for c, v in sub.items()}
+        table = _table(sub)
+        good = table["patients"] >= 2
+        if good.sum() < min_occasions:
+            continue
+        table = {c: v[good] for c, v in table.items()}
+        sub = {c: v[np.isin(sub["occasion"], table["occasion"])] for c, v in sub.items()}
+        if len(np.unique(sub["patient"])) < min_members:
             continue
         out.append(ring_finding(graph, sub, table, rate, host_admissions, usual_stay))
     return out
+
+
+def _groups(graph, codes: np.ndarray) -> np.ndarray:
+    """ICD-10 category (first three characters) code per diagnosis code (-1 unknown)."""
+    if "diagnosis_code" not in graph.claims or not len(codes):
+        return np.full(len(codes), -1)
+    cats = graph.claims["diagnosis_code"].cat.categories.astype(str).str[:3]
+    _, group = np.unique(np.asarray(cats), return_inverse=True)
+    return np.where(codes >= 0, group[codes.clip(min=0)] if len(group) else -1, -1)
+
+
+def _table(sub: dict) -> dict:
+    """One row per occasion of the stays: institution, first and last admission day,
+    patients and claims."""
+    occ, first = np.unique(sub["occasion"], return_index=True)
+    inv = np.searchsorted(occ, sub["occasion"])
+    lo = np.full(len(occ), np.iinfo(np.int64).max)
+    hi = np.full(len(occ), np.iinfo(np.int64).min)
+    np.minimum.at(lo, inv, sub["start"])
+    np.maximum.at(hi, inv, sub["start"])
+    pairs = np.unique(inv.astype(np.int64) << 32 | sub["patient"]) >> 32
+    return {"occasion": occ, "institution": sub["institution"][first], "first": lo,
+            "last": hi, "patients": np.bincount(pairs, minlength=len(occ)),
+            "claims": np.bincount(inv, minlength=len(occ))}
 
 
 def _usual(codes: np.ndarray, core: np.ndarray) -> np.ndarray:
