@@ -268,36 +268,55 @@ class _PerClaim:
         for name, flag in _stay_flags(graph).items():
             cols[name] = (flag, inpatient, True)
         self.names = list(cols)
-        self.w = np.column_stack([c[1] for c in cols.values()]).astype(float)
-        self.x = np.column_stack([c[0] for c in cols.values()]) * self.w
+        self.x = np.zeros((n, len(cols)), np.float32, order="F")
+        self.w = np.zeros((n, len(cols)), np.float32, order="F")
         self.sd = []
-        for (x, m, rate) in cols.values():
+        for j, (x, m, rate) in enumerate(cols.values()):
+            self.w[:, j] = m
+            self.x[:, j] = np.where(m, x, 0.0)
             mu = float(x[m].mean()) if m.any() else 0.0
             self.sd.append(np.sqrt(mu * (1 - mu)) if rate else float(x[m].std()) if m.any()
                            else 0.0)
+        self.doctor_days = _doctor_days(graph)
 
     def by(self, kind: str) -> dict[str, tuple]:
         """Per feature: (per-entity value, its weight, the spread of one observation)."""
         g = self.graph
         n = g.n(kind)
-        members = g.members(kind).astype(float)
+        members = g.members(kind).astype(np.float32)
         sums, weights = members @ self.x, members @ self.w
         out = {}
         for j, name in enumerate(self.names):
-            w = weights[:, j]
+            w = weights[:, j].astype(float)
             if w.sum():
                 v = np.divide(sums[:, j], w, out=np.full(n, np.nan), where=w > 0)
                 out[name] = (v, w, np.full(n, self.sd[j]))
         e = g.codes(kind)
-        inpatient = g.visit == INPATIENT
         patient = g.codes("patient").astype(np.int64)
-        doctor = g.codes("doctor").astype(np.int64)
-        day = (g.day - g.day.min()).astype(np.int64) if len(g) else np.zeros(0, np.int64)
         out["claims_per_patient"] = _per_pair(e, patient, e >= 0, n)
-        out["stays_per_patient"] = _per_pair(e, patient, inpatient, n)
-        out["per_doctor_day"] = _per_pair(e, day if kind == "doctor" else doctor << 20 | day,
-                                          doctor >= 0, n)
+        out["stays_per_patient"] = _per_pair(e, patient, g.visit == INPATIENT, n)
+        owner, logs = self.doctor_days
+        if len(logs):
+            own = owner[kind]
+            ok = own >= 0
+            w = np.bincount(own[ok], minlength=n).astype(float)
+            v = np.divide(np.bincount(own[ok], weights=logs[ok], minlength=n), w,
+                          out=np.full(n, np.nan), where=w > 0)
+            out["per_doctor_day"] = (v, w, np.full(n, float(logs.std())))
         return {k: v for k, v in out.items() if v is not None}
+
+
+def _doctor_days(graph) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per doctor-day: its doctor and institution (of its first claim), and log claims."""
+    doctor = graph.codes("doctor").astype(np.int64)
+    rows = np.flatnonzero(doctor >= 0)
+    if not len(rows):
+        return {}, np.zeros(0)
+    days = int(graph.day.max() - graph.day.min()) + 1
+    key = doctor[rows] * days + (graph.day[rows] - graph.day.min())
+    uniq, first, cnt = np.unique(key, return_index=True, return_counts=True)
+    owner = {"doctor": uniq // days, "institution": graph.codes("institution")[rows[first]]}
+    return owner, np.log(cnt)
 
 
 def _per_pair(e: np.ndarray, key: np.ndarray, mask: np.ndarray, n: int) -> tuple | None:

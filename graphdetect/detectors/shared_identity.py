@@ -32,7 +32,7 @@ _KEYS = {"phone_hash": ("address_hash", "手机号", "phone", "phones"),
 _OTHER = {"phone_hash": ("个住址", "addresses"), "address_hash": ("个手机号", "phones")}
 #: Share of a group's people a host must see on its joint days.
 _HOST_SHARE = 1 / 3
-_CAPS = {"one_household": 0.3, "care_home": 0.4}
+_CARE_HOME_CAP = 0.4
 
 
 def _explain(case: dict, lang: str, name) -> str:
@@ -55,9 +55,7 @@ def _explain(case: dict, lang: str, name) -> str:
             out += (f"；其在该处结算占本人全部结算的{m['host_share']:.0%}，同村居他人仅"
                     f"{m['neighbour_share']:.0%}")
         out += f"；共{m['claims']}笔、{m['total_amount']:,.2f}元"
-        if d["reason"] == "one_household":
-            out += "。但这些人同住一址、共用一号，更像一个大家庭，风险较低"
-        elif d["reason"] == "care_home":
+        if d["reason"] == "care_home":
             out += f"。但其中{m['elderly_share']:.0%}为65岁以上老人，更像养老机构集中巡诊，风险较低"
         return out + "。"
     out = (f"{m['people']} insured people are registered with one {key}, more than a household "
@@ -74,10 +72,7 @@ def _explain(case: dict, lang: str, name) -> str:
         out += (f"; {m['host_share']:.0%} of their settlements are there against "
                 f"{m['neighbour_share']:.0%} for their neighbours")
     out += f"; {m['claims']} claims, {m['total_amount']:,.2f} yuan"
-    if d["reason"] == "one_household":
-        out += (". They share both phone and address, so this looks like one large family "
-                "and is ranked low")
-    elif d["reason"] == "care_home":
+    if d["reason"] == "care_home":
         out += (f". {m['elderly_share']:.0%} of them are 65 or older, so this looks like a care "
                 "home's rounds and is ranked low")
     return out + "."
@@ -122,8 +117,9 @@ def shared_identity(graph, *, min_occasions: int = 3, occasion_p: float = 0.001,
     number of households it spans (distinct addresses of a phone group, phones of an
     address group; villages when those are unknown), the number of joint days and the
     share of the members' visits they hold, and how much more the members use the hosts
-    than their neighbours do. One household (one phone and one address) is capped at 0.3,
-    a group 80% aged 65+ (a care home) at 0.4, with the reason in ``details``.
+    than their neighbours do. One household (one phone and one address, however large)
+    is left out; a group 80% aged 65+ (a care home) is capped at 0.4, with the reason in
+    ``details``.
 
     Parameters
     ----------
@@ -157,18 +153,17 @@ def shared_identity(graph, *, min_occasions: int = 3, occasion_p: float = 0.001,
     if graph.patients is None or not len(graph) or not graph.n("patient"):
         return []
     found: list[Finding] = []
-    neighbours = _Neighbours(graph)
+    people = _People(graph)
     for key in _KEYS:
-        found += _groups(graph, key, min_occasions, occasion_p, household_quantile, neighbours)
+        found += _groups(graph, key, min_occasions, occasion_p, household_quantile, people)
     return found
 
 
 def _groups(graph, key: str, min_occasions: int, occasion_p: float, q: float,
-            neighbours: _Neighbours) -> list[Finding]:
-    values = graph.attribute("patient", key)
-    if values is None:
+            people: _People) -> list[Finding]:
+    group = people.codes[key]
+    if group is None:
         return []
-    group = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)[0]
     sizes = np.bincount(group[group >= 0])
     multi = sizes[sizes >= 2]
     if not len(multi):
@@ -177,13 +172,17 @@ def _groups(graph, key: str, min_occasions: int, occasion_p: float, q: float,
     candidate = np.flatnonzero((sizes > scale) & (sizes >= 3))
     if not len(candidate):
         return []
-    people = np.flatnonzero(np.isin(group, candidate))
-    people = people[np.argsort(group[people], kind="stable")]
-    hosts = _joint_days(graph, people, group[people], min_occasions, occasion_p)
+    who = np.flatnonzero(np.isin(group, candidate))
+    who = who[np.argsort(group[who], kind="stable")]
+    hosts = _joint_days(graph, who, group[who], min_occasions, occasion_p)
+    lo = np.searchsorted(group[who], np.array(sorted(hosts), dtype=np.int64), "left")
+    hi = np.searchsorted(group[who], np.array(sorted(hosts), dtype=np.int64), "right")
     out = []
-    for g, table in hosts.items():
-        members = people[group[people] == g]
-        out.append(_finding(graph, key, members, table, scale, q, neighbours))
+    for g, a, b in zip(sorted(hosts), lo, hi, strict=True):
+        members, table = who[a:b], hosts[g]
+        if _distinct(people.codes[_KEYS[key][0]], members) == 1:
+            continue                # one household: one phone and one address
+        out.append(_finding(graph, key, members, table, scale, q, people))
     return out
 
 
@@ -220,7 +219,7 @@ def _ranges(count: np.ndarray) -> np.ndarray:
 
 
 def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: float,
-             q: float, neighbours: _Neighbours) -> Finding:
+             q: float, people: _People) -> Finding:
     n = len(members)
     mine = graph.members("patient")[members]
     rows = np.sort(mine.indices)
@@ -235,10 +234,10 @@ def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: f
                        | joint["day"].to_numpy().astype(np.int64))
     together_share = float(joint["together"].sum() / table["together"].sum())
     host_share = len(at_host) / len(rows)
-    households = _distinct(graph.attribute("patient", _KEYS[key][0]), members)
-    villages = _distinct(graph.attribute("patient", "region_code"), members)
-    neighbour = neighbours.share(members, rows, host_codes)
-    elderly = _elderly_share(graph, members)
+    households = _distinct(people.codes[_KEYS[key][0]], members)
+    villages = _distinct(people.codes["region_code"], members)
+    neighbour = people.share(members, rows, host_codes)
+    elderly = people.elderly(members)
     k = households if households is not None else villages
     size_term = min(1.0, float(np.log2(n / scale)))
     separate = 0.5 if k is None else 1.0 - 1.0 / k
@@ -248,12 +247,9 @@ def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: f
         + float(np.log2(np.clip(lift, 1.0, 16.0))) / 4
     score = logistic(z)
     reason = ""
-    if households == 1:
-        reason = "one_household"
-    elif elderly is not None and elderly >= 0.8:
+    if elderly is not None and elderly >= 0.8:
         reason = "care_home"
-    if reason:
-        score = min(score, _CAPS[reason])
+        score = min(score, _CARE_HOME_CAP)
     evidence = np.sort(at_host)
     doctors = _billers(graph, "doctor", evidence[on_joint])
     operators = _billers(graph, "operator", evidence[on_joint])
@@ -301,54 +297,80 @@ def _main_hosts(table: pd.DataFrame, graph) -> pd.DataFrame:
     return table[table["inst"].isin(keep)]
 
 
-def _distinct(values: np.ndarray | None, members: np.ndarray) -> int | None:
-    if values is None:
+def _distinct(codes: np.ndarray | None, members: np.ndarray) -> int | None:
+    if codes is None:
         return None
-    known = {v for v in values[members] if v is not None}
-    return len(known) or None
+    known = codes[members]
+    return len(np.unique(known[known >= 0])) or None
 
 
-class _Neighbours:
-    """Claims per (village, institution), built once, for the neighbours' share at a place."""
+class _People:
+    """Per patient of the graph, as integer codes: phone, address, village; birth year.
+    And claims per (village, institution), for the neighbours' share at a place."""
 
     def __init__(self, graph):
         self.graph = graph
+        self.codes = {c: _column_codes(graph, c)
+                      for c in ("phone_hash", "address_hash", "region_code")}
+        self.born = _birth_years(graph)
         self._matrix = None
 
     def share(self, members: np.ndarray, rows: np.ndarray, hosts: np.ndarray) -> float | None:
         """Share of the claims of the members' fellow villagers (not members) at the hosts."""
-        region = self.graph.attribute("patient", "region_code")
-        if region is None:
+        code = self.codes["region_code"]
+        if code is None:
             return None
+        g = self.graph
         if self._matrix is None:
-            self._code = pd.factorize(pd.Series(region, dtype=object))[0]
-            per_claim = self._code[self.graph.codes("patient")]
+            per_claim = code[g.codes("patient")]
             keep = per_claim >= 0
             self._matrix = sp.csr_matrix(
-                (np.ones(int(keep.sum())), (per_claim[keep],
-                                            self.graph.codes("institution")[keep])),
-                shape=(int(self._code.max()) + 1, self.graph.n("institution")))
+                (np.ones(int(keep.sum())), (per_claim[keep], g.codes("institution")[keep])),
+                shape=(int(code.max()) + 1, g.n("institution")))
             self._matrix.sum_duplicates()
-        villages = np.unique(self._code[members])
+        villages = np.unique(code[members])
         villages = villages[villages >= 0]
         if not len(villages):
             return None
         block = self._matrix[villages]
-        own = self._code[self.graph.codes("patient")[rows]] >= 0
-        inst = self.graph.codes("institution")[rows]
+        own = code[g.codes("patient")[rows]] >= 0
+        inst = g.codes("institution")[rows]
         total = block.sum() - own.sum()
         there = block[:, hosts].sum() - (own & np.isin(inst, hosts)).sum()
         return float(there / total) if total > 0 else None
 
+    def elderly(self, members: np.ndarray) -> float | None:
+        """Share of the members (of known age) aged 65 or more when the data begins."""
+        if self.born is None:
+            return None
+        born = self.born[members]
+        born = born[np.isfinite(born)]
+        year = 1970 + float(self.graph.day.min()) / 365.2425
+        return float(np.mean(year - born >= 65)) if len(born) else None
 
-def _elderly_share(graph, members: np.ndarray) -> float | None:
-    year = 1970 + float(graph.day.min()) / 365.2425
-    born = graph.attribute("patient", "birth_date")
-    years = None if born is None else [b.year for b in born[members] if b is not None]
-    if not years:
-        born = graph.attribute("patient", "birth_year")
-        years = None if born is None else [int(b) for b in born[members] if b is not None]
-    return float(np.mean([year - y >= 65 for y in years])) if years else None
+
+def _column_codes(graph, column: str) -> np.ndarray | None:
+    """A patients-table column as integer codes aligned with the graph's patients (-1 unknown)."""
+    table = graph.patients
+    if table is None or column not in table or not table[column].notna().any():
+        return None
+    col = table[column]
+    col = col[~col.index.duplicated()].reindex(graph.index("patient"))
+    return pd.factorize(col)[0]
+
+
+def _birth_years(graph) -> np.ndarray | None:
+    table = graph.patients
+    if table is None:
+        return None
+    table = table[~table.index.duplicated()]
+    if "birth_date" in table and table["birth_date"].notna().any():
+        born = pd.to_datetime(table["birth_date"]).reindex(graph.index("patient"))
+        return born.dt.year.to_numpy(dtype=float)
+    if "birth_year" in table and table["birth_year"].notna().any():
+        return pd.to_numeric(table["birth_year"], errors="coerce").reindex(
+            graph.index("patient")).to_numpy(dtype=float)
+    return None
 
 
 def _billers(graph, kind: str, rows: np.ndarray) -> list[str]:
