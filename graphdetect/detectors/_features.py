@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import weakref
 
 import numpy as np
 import pandas as pd
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cached(graph, key, make):
+    """A per-graph value, made once (side-table lookups shared by every group)."""
+    per_graph = _CACHE.setdefault(graph, {})
+    if key not in per_graph:
+        per_graph[key] = make()
+    return per_graph[key]
+
+
+def attribute_codes(graph, kind: str, column: str, prefix: int | None = None
+                    ) -> np.ndarray | None:
+    """A side-table column as integer codes per entity (-1 unknown), optionally on its
+    first ``prefix`` characters; None when the column is missing.
+    """
+    def make():
+        values = graph.attribute(kind, column)
+        if values is None:
+            return None
+        known = pd.Series(values, dtype=object)
+        text = known.where(known.isna(), known.astype(str))
+        if prefix is not None:
+            text = text.str[:prefix]
+        return pd.factorize(text, use_na_sentinel=True)[0].astype(np.int64)
+    return _cached(graph, ("codes", kind, column, prefix), make)
 
 
 def amount_cv(amounts: np.ndarray) -> float:
@@ -33,21 +60,22 @@ def far_fraction(graph, rows: np.ndarray, institution: int, prefix: int = 9) -> 
     if homes is None or places is None or places[institution] is None:
         return None
     place = str(places[institution])[:prefix]
-    mine = [str(h)[:prefix] for h in homes[np.unique(graph.codes("patient")[rows])]
+    mine = [str(h)[:prefix] for h in homes[sorted_unique(graph.codes("patient")[rows])]
             if h is not None]
     return float(np.mean([h != place for h in mine])) if mine else None
 
 
 def shared_address(graph, rows: np.ndarray, column: str = "address_hash") -> float | None:
     """Largest share of the rows' holders living at one address (or sharing ``column``)."""
-    addr = graph.attribute("patient", column)
-    if addr is None:
+    codes = attribute_codes(graph, "patient", column)
+    if codes is None:
         return None
-    holders = np.unique(graph.codes("patient")[rows])
-    known = [a for a in addr[holders] if a is not None]
-    if not known:
+    holders = sorted_unique(graph.codes("patient")[rows])
+    known = codes[holders]
+    known = known[known >= 0]
+    if not len(known):
         return None
-    return float(Counter(known).most_common(1)[0][1] / len(holders))
+    return float(np.bincount(known).max() / len(holders))
 
 
 def in_hospital_elsewhere(graph, rows: np.ndarray, stays: pd.DataFrame) -> np.ndarray:
@@ -81,14 +109,26 @@ def logistic(z: float) -> float:
 
 def place_rows(graph, place: int, exclude: np.ndarray | None = None,
                visits: tuple[int, ...] | None = None) -> np.ndarray:
-    """The claims of one institution, minus ``exclude``, optionally of some visit types."""
+    """The claims of one institution, minus ``exclude``, optionally of some visit types
+    (sorted rows)."""
     m = graph.members("institution")
     rows = m.indices[m.indptr[place]:m.indptr[place + 1]]
+    if not np.all(rows[1:] >= rows[:-1]):
+        rows = np.sort(rows)
     if visits is not None:
-        rows = rows[np.isin(graph.visit[rows], visits)]
-    if exclude is not None and len(exclude):
-        rows = rows[~np.isin(rows, exclude)]
-    return np.sort(rows)
+        v = graph.visit[rows]
+        ok = np.zeros(len(rows), bool)
+        for x in visits:
+            ok |= v == x
+        rows = rows[ok]
+    if exclude is not None and len(exclude) and len(rows):
+        at = np.searchsorted(rows, exclude).clip(max=len(rows) - 1)
+        hit = at[rows[at] == exclude]
+        if len(hit):
+            keep = np.ones(len(rows), bool)
+            keep[hit] = False
+            rows = rows[keep]
+    return rows
 
 
 def usual_bill(graph, place: int, exclude: np.ndarray, visits: tuple[int, ...]
@@ -127,32 +167,47 @@ def stranger_share(graph, rows: np.ndarray, place: int, prefix: int = 9) -> floa
     are its own township's, a city hospital's come from everywhere. None without region
     codes or with too few other patients.
     """
-    homes = graph.attribute("patient", "region_code")
-    if homes is None:
+    town = attribute_codes(graph, "patient", "region_code", prefix)
+    if town is None:
         return None
     other = place_rows(graph, place, rows)
-    pats = np.unique(graph.codes("patient")[other])
-    town = [str(h)[:prefix] for h in homes[pats] if h is not None]
-    if len(town) < 20:
+    theirs = town[sorted_unique(graph.codes("patient")[other])]
+    theirs = theirs[theirs >= 0]
+    if len(theirs) < 20:
         return None
-    count = Counter(town)
-    top = max(count.values())
-    mine = [str(h)[:prefix] for h in homes[np.unique(graph.codes("patient")[rows])]
-            if h is not None]
-    if not mine:
+    count = np.bincount(theirs, minlength=int(town.max()) + 1)
+    mine = town[sorted_unique(graph.codes("patient")[rows])]
+    mine = mine[mine >= 0]
+    if not len(mine):
         return None
-    return float(np.mean([count.get(t, 0) < 0.1 * top for t in mine]))
+    return float(np.mean(count[mine] < 0.1 * count.max()))
+
+
+def birth_years(graph) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per patient, the year of birth_date and the birth_year column (NaN unknown; None
+    when the column is missing)."""
+    def make():
+        born = graph.attribute("patient", "birth_date")
+        by_date = None if born is None else pd.to_datetime(
+            pd.Series(born, dtype=object)).dt.year.to_numpy(dtype=float)
+        year = graph.attribute("patient", "birth_year")
+        by_year = None if year is None else pd.to_numeric(
+            pd.Series(year, dtype=object)).to_numpy(dtype=float)
+        return by_date, by_year
+    return _cached(graph, "birth_years", make)
 
 
 def elderly_share(graph, patients: np.ndarray, day: int) -> float | None:
     """Share of the patients (codes) aged 60 or over on ``day`` (None without births)."""
     year = 1970 + day / 365.2425
-    born = graph.attribute("patient", "birth_date")
-    years = None if born is None else [b.year for b in born[patients] if b is not None]
-    if not years:
-        born = graph.attribute("patient", "birth_year")
-        years = None if born is None else [int(b) for b in born[patients] if b is not None]
-    return float(np.mean([year - y >= 60 for y in years])) if years else None
+    years = None
+    for column in birth_years(graph):
+        if column is not None:
+            years = column[patients]
+            years = years[~np.isnan(years)]
+            if len(years):
+                break
+    return float(np.mean(year - years >= 60)) if years is not None and len(years) else None
 
 
 def schedule(graph, rows: np.ndarray, place: int) -> tuple[float, float]:
@@ -170,9 +225,10 @@ def schedule(graph, rows: np.ndarray, place: int) -> tuple[float, float]:
     day = graph.day[near].astype(np.int64)
     card = graph.codes("card")[near].astype(np.int64)
     weeks = max((hi - lo + 1) / 7.0, 1.0)
-    per_card = np.bincount(np.unique(card << 32 | day) >> 32)
+    card_day = sorted_unique(card << 32 | day)
+    per_card = np.bincount(card_day >> 32)
     per_card = per_card[per_card > 0]
-    dow = np.bincount(((np.unique(card << 32 | day) & 0xFFFFFFFF) + 3) % 7, minlength=7)
+    dow = np.bincount(((card_day & 0xFFFFFFFF) + 3) % 7, minlength=7)
     return float(np.median(per_card) / weeks), float(np.sort(dow)[-3:].sum() / dow.sum())
 
 

@@ -29,7 +29,7 @@ same rule is used by both detectors, so one planted group yields one case of one
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,9 +47,9 @@ from ._features import (
     stranger_share,
     usual_bill,
 )
-from ._stays import components, day_str
+from ._stays import components, day_str, stays
 
-__all__ = ["Group", "lockstep_groups", "describe", "classify", "STREAM_KINDS"]
+__all__ = ["Group", "lockstep_groups", "describe", "facts", "classify", "STREAM_KINDS"]
 
 STREAM_KINDS = ("institution", "terminal", "operator", "doctor")
 _MAX_GAP_S = 3600          # a window never bridges an hour without swipes
@@ -71,6 +71,7 @@ class Group:
     timed: bool
     density: float
     kinds: tuple[str, ...]
+    facts: dict | None = field(default=None, repr=False, compare=False)
 
 
 def lockstep_groups(graph, *, density: float = 2.0, min_run_cards: int = 8,
@@ -322,7 +323,7 @@ def _blocks(graph, rows: np.ndarray, min_cards: int, min_runs: int) -> list[np.n
     """
     card = graph.codes("card")[rows].astype(np.int64)
     day = graph.day[rows].astype(np.int64)
-    cd = np.unique(card << 32 | day)
+    cd = sorted_unique(card << 32 | day)
     cu, ci = np.unique(cd >> 32, return_inverse=True)
     du, di = np.unique(cd & 0xFFFFFFFF, return_inverse=True)
     C = sp.csr_matrix((np.ones(len(cd), np.int32), (ci.reshape(-1), di.reshape(-1))),
@@ -332,17 +333,27 @@ def _blocks(graph, rows: np.ndarray, min_cards: int, min_runs: int) -> list[np.n
     strong = S.data >= np.maximum(2, 0.5 * np.maximum(n_days[S.row], n_days[S.col]))
     label = components(len(cu), S.row[strong], S.col[strong])
     out = []
-    for lab in np.unique(label):
+    for lab in sorted_unique(label):
         mine = label == lab
         if mine.sum() < min_cards:
             continue
         per_day = np.asarray(C[mine].sum(axis=0)).ravel()
         days = du[per_day >= max(3, 0.25 * mine.sum())]
         keep = np.isin(card, cu[mine]) & np.isin(day, days)
-        if len(days) < min_runs or len(np.unique(card[keep])) < min_cards:
+        if len(days) < min_runs or len(sorted_unique(card[keep])) < min_cards:
             continue
         out.append(np.sort(rows[keep]).astype(np.int64))
     return out
+
+
+def facts(graph, group: Group) -> dict:
+    """:func:`describe` of a group, worked out once and shared by both detectors."""
+    if group.facts is None:
+        per_graph = _CACHE.setdefault(graph, {})
+        if "stays" not in per_graph:
+            per_graph["stays"] = stays(graph)
+        group.facts = describe(graph, group, per_graph["stays"])
+    return group.facts
 
 
 def describe(graph, group: Group, stay_table) -> dict:
@@ -358,34 +369,41 @@ def describe(graph, group: Group, stay_table) -> dict:
     usual, usual_cv = usual_bill(graph, group.place, rows,
                                  (OUTPATIENT,) if out_share >= 0.5 else (PHARMACY,))
     day = graph.day[rows]
-    days, first = np.unique(day, return_index=True)
-    per_day_cards = [len(np.unique(graph.codes("card")[rows[day == d]])) for d in days]
-    occasions = []
-    for d, n in zip(days.tolist(), per_day_cards, strict=True):
-        t = graph.seconds[rows[day == d]] % 86400
-        occasions.append({"day": day_str(d), "cards": int(n),
-                          "from": _hhmm(t.min()) if group.timed else None,
-                          "to": _hhmm(t.max()) if group.timed else None})
+    days, di = np.unique(day, return_inverse=True)
+    di = di.reshape(-1)
+    card = graph.codes("card")[rows].astype(np.int64)
+    per_day_cards = np.bincount(sorted_unique(di.astype(np.int64) << 32 | card) >> 32,
+                                minlength=len(days)).tolist()
+    tod = graph.seconds[rows] % 86400
+    lo, hi = np.full(len(days), 86400, np.int64), np.zeros(len(days), np.int64)
+    np.minimum.at(lo, di, tod)
+    np.maximum.at(hi, di, tod)
+    occasions = [{"day": day_str(d), "cards": int(n),
+                  "from": _hhmm(a) if group.timed else None,
+                  "to": _hhmm(b) if group.timed else None}
+                 for d, n, a, b in zip(days.tolist(), per_day_cards, lo.tolist(), hi.tolist(),
+                                       strict=True)]
     gaps = None
     if group.timed:
         order = np.argsort(graph.seconds[rows], kind="stable")
         g = np.diff(graph.seconds[rows][order])[np.diff(day[order]) == 0]
         gaps = float(np.median(g) / 60) if len(g) else None
     doctors = _top(graph, "doctor", rows)
+    cards = _ids(graph, "card", rows)
     doc_share = sum(n for _, n in doctors[:2]) / len(rows) if doctors else None
     per_week, weekday_share = schedule(graph, rows, group.place)
     in_hosp = in_hospital_elsewhere(graph, rows, stay_table)
     stranger = stranger_share(graph, rows, group.place)
     return {
         "host": str(graph.index("institution")[group.place]),
-        "cards": graph.ids("card", rows), "holders": graph.ids("patient", rows),
+        "cards": cards, "holders": _ids(graph, "patient", rows),
         "terminals": [i for i, _ in _top(graph, "terminal", rows)],
         "operators": [i for i, _ in _top(graph, "operator", rows)],
         "doctors": [i for i, _ in doctors],
         "first_day": day_str(days.min()), "last_day": day_str(days.max()),
         "occasions": occasions, "timed": group.timed, "streams": list(group.kinds),
         "m": {
-            "occasions": len(days), "cards": len(graph.ids("card", rows)),
+            "occasions": len(days), "cards": len(cards),
             "claims": len(rows), "total_amount": round(float(amounts.sum()), 2),
             "median_amount": round(float(np.median(amounts)), 2),
             "amount_cv": round(amount_cv(amounts), 4),
@@ -401,7 +419,7 @@ def describe(graph, group: Group, stay_table) -> dict:
             "in_hospital_elsewhere": int(in_hosp.sum()),
             "shared_address_share": _r(shared_address(graph, rows)),
             "shared_phone_share": _r(shared_address(graph, rows, "phone_hash")),
-            "elderly_share": _r(elderly_share(graph, np.unique(graph.codes("patient")[rows]),
+            "elderly_share": _r(elderly_share(graph, sorted_unique(graph.codes("patient")[rows]),
                                               int(days.min()))),
             "visits_per_week": round(per_week, 2), "weekday_share": round(weekday_share, 3),
             "max_cards": int(max(per_day_cards)),
@@ -428,6 +446,12 @@ def classify(facts: dict) -> str:
     present = ((m["off_hours_share"] or 0) <= 0.2
                and m["in_hospital_elsewhere"] <= 0.05 * m["claims"])
     return "outpatient_gathering" if visits and doctor and high and present else "card_pooling"
+
+
+def _ids(graph, kind: str, rows: np.ndarray) -> list[str]:
+    """:meth:`ClaimsGraph.ids` by one sort (the distinct ids on the rows, sorted)."""
+    codes = sorted_unique(graph.codes(kind)[rows])
+    return sorted(str(x) for x in graph.index(kind)[codes[codes >= 0]])
 
 
 def _top(graph, kind: str, rows: np.ndarray) -> list[tuple[str, int]]:

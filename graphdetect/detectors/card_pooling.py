@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._features import logistic
-from ._lockstep import classify, describe, lockstep_groups
-from ._stays import stays
+from ._lockstep import classify, facts, lockstep_groups
 
 __all__ = ["card_pooling", "PATTERN", "lockstep_params", "actors_text", "occasions_text"]
 
@@ -131,13 +130,10 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
     """
     groups = lockstep_groups(graph, density=density, min_run_cards=min_run_cards,
                              min_runs=min_runs, min_overlap=min_overlap, min_cards=min_cards)
-    found, stay_table = [], None
+    found = []
     for g in groups:
-        if stay_table is None:
-            stay_table = stays(graph)
-        facts = describe(graph, g, stay_table)
-        if classify(facts) == "card_pooling":
-            found.append(_finding(graph, g, facts))
+        if classify(facts(graph, g)) == "card_pooling":
+            found.append(_finding(graph, g, facts(graph, g)))
     found.sort(key=lambda f: (-f.score, f.claim_ids[0]))
     return found
 

@@ -7,8 +7,7 @@ import numpy as np
 
 from ._base import Finding, Pattern, detector
 from ._features import logistic
-from ._lockstep import classify, describe, lockstep_groups
-from ._stays import stays
+from ._lockstep import classify, facts, lockstep_groups
 from .card_pooling import lockstep_params, occasions_text
 
 __all__ = ["outpatient_gathering", "PATTERN"]
@@ -112,13 +111,10 @@ def outpatient_gathering(graph, *, density: float = 2.0, min_run_cards: int = 8,
     """
     groups = lockstep_groups(graph, density=density, min_run_cards=min_run_cards,
                              min_runs=min_runs, min_overlap=min_overlap, min_cards=min_cards)
-    found, stay_table = [], None
+    found = []
     for g in groups:
-        if stay_table is None:
-            stay_table = stays(graph)
-        facts = describe(graph, g, stay_table)
-        if classify(facts) == "outpatient_gathering":
-            found.append(_finding(graph, g, facts))
+        if classify(facts(graph, g)) == "outpatient_gathering":
+            found.append(_finding(graph, g, facts(graph, g)))
     found.sort(key=lambda f: (-f.score, f.claim_ids[0]))
     return found
 
