@@ -11,9 +11,10 @@ of evidence, combined like independent evidence, ``1 - (1 - c)(1 - 0.6 a)(1 - 0.
     ten times as suspect as a small one hosting one: how often relative to its size is
     measured by ``r`` and ``a``.
 ``r`` — share of the entity's amount that lies in case claims (``in_case_amount``).
-``a`` — how unusual it is against its peers. Peers: institutions of one ``kind`` and
-    ``level`` (institutions table), or of one decile of claim count when there is no
-    table; doctors by their institution's kind (or its peer group). Every feature is a
+``a`` — how unusual it is against its peers. Peers: institutions of one ``kind``,
+    ``level`` and ``ownership`` (institutions table; the finest of kind/level/ownership,
+    kind/level, kind that holds at least two places), or of one decile of claim count
+    when there is no table; doctors share the peers of their institution. Every feature is a
     rate or a mean per claim, per stay, per patient or per doctor-day, never a count:
     ``amount`` (log amount per claim against the city's median for the visit type),
     ``claims_per_patient``, ``stays_per_patient``, ``los`` (log length of stay),
@@ -55,7 +56,6 @@ FEATURES = ("amount", "claims_per_patient", "stays_per_patient", "los", "inpatie
             "split_stays", "concurrent_stays")
 _RANKED = ("institution", "doctor")
 _MIN_PEERS = 2
-_MIN_KIND = 4
 
 
 def case_evidence(cases: list[dict]) -> dict[tuple[str, str], dict]:
@@ -169,8 +169,8 @@ def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
 
 
 def _peers(graph, kind: str) -> np.ndarray:
-    """Peer group per entity: institutions by kind/level (else volume decile); doctors by
-    their institution's kind (else its peer group)."""
+    """Peer group per entity: institutions by kind/level/ownership (else volume decile);
+    doctors by their institution's group."""
     if kind == "doctor":
         inst = _home_institution(graph)
         base = _peers(graph, "institution") if graph.n("institution") else np.zeros(0, int)
@@ -179,18 +179,22 @@ def _peers(graph, kind: str) -> np.ndarray:
     n = graph.n("institution")
     volume = np.bincount(graph.codes("institution")[graph.codes("institution") >= 0],
                          minlength=n)
-    kinds, levels = graph.attribute("institution", "kind"), graph.attribute("institution", "level")
+    kinds = graph.attribute("institution", "kind")
     if kinds is None:
         order = np.lexsort((np.arange(n), volume))
         decile = np.empty(n, int)
         decile[order] = np.arange(n) * 10 // max(n, 1)
         return decile
-    fine = pd.Series([f"{k}|{lv}" for k, lv in zip(kinds, levels if levels is not None
-                                                   else [None] * n, strict=True)])
-    coarse = pd.Series([str(k) for k in kinds])
-    label = np.where(fine.map(fine.value_counts()) >= _MIN_PEERS, fine, coarse)
-    label = np.where(pd.Series(label).map(pd.Series(label).value_counts()) >= _MIN_KIND,
-                     label, "all")
+    # The finest of kind/level/ownership, kind/level, kind that holds another place.
+    parts = [graph.attribute("institution", c) for c in ("kind", "level", "ownership")]
+    parts = [np.array([str(v) for v in p], dtype=object) for p in parts if p is not None]
+    label = np.full(n, "all", dtype=object)
+    for depth in range(len(parts), 0, -1):
+        here = pd.Series(parts[0]).str.cat([pd.Series(p) for p in parts[1:depth]], sep="|") \
+            .to_numpy(dtype=object)
+        counts = pd.Series(here).map(pd.Series(here).value_counts()).to_numpy()
+        take = (label == "all") & (counts >= _MIN_PEERS)
+        label[take] = here[take]
     return pd.factorize(pd.Series(label), sort=True)[0]
 
 
