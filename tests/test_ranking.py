@@ -142,6 +142,38 @@ def test_without_a_graph_only_case_members():
                                              ("terminal", "T1", 0.8, 1, "cases=1")]
 
 
+def _within_quintiles(inst: pd.DataFrame) -> float:
+    """ROC-AUC of score against planted within claim-count quintiles, weighted by planted."""
+    inst = inst.assign(q=pd.qcut(inst["volume"].rank(method="first"), 5, labels=False))
+    within = [(auc(b["score"].to_numpy(), b["bad"].to_numpy()), b["bad"].sum())
+              for _, b in inst.groupby("q")]
+    return sum(a * n for a, n in within if a is not None) / \
+        sum(n for a, n in within if a is not None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_generated_city_peers_alone_carry_signal_beyond_volume(tmp_path, seed):
+    """With no case at all, the peer features alone rank the generator's fraudulent
+    institutions above the honest ones of the same size (measured 0.78 and 0.66)."""
+    import json
+
+    from datasets import generate
+    from graphdetect import read_folder
+
+    generate(tmp_path, patients=20000, seed=seed)
+    truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
+    planted = {x for t in truth["groups"] if t["kind"] not in ("concurrent_stay",
+                                                               "split_stay")
+               for x in t.get("institutions", [])}
+    g = ClaimsGraph.from_data(read_folder(tmp_path))
+    inst = _rows(rank_entities([], g)).query("kind == 'institution'")
+    volume = pd.Series(np.bincount(g.codes("institution")), index=g.index("institution"))
+    inst = inst.assign(volume=volume.reindex(inst["id"]).to_numpy(),
+                       bad=inst["id"].isin(planted))
+    assert _within_quintiles(inst) >= 0.6
+
+
 @pytest.mark.slow
 def test_generated_city_signal_beyond_volume(tmp_path):
     """On a generated city (with detection), planted institutions rank above the others
@@ -164,9 +196,4 @@ def test_generated_city_signal_beyond_volume(tmp_path):
     assert set(inst["id"]) == set(claims["institution_id"])
     inst["volume"] = inst["id"].map(claims["institution_id"].value_counts())
     inst["bad"] = inst["id"].isin(planted)
-    inst["q"] = pd.qcut(inst["volume"].rank(method="first"), 5, labels=False)
-    within = [(auc(b["score"].to_numpy(), b["bad"].to_numpy()), b["bad"].sum())
-              for _, b in inst.groupby("q")]
-    weighted = sum(a * n for a, n in within if a is not None) / \
-        sum(n for a, n in within if a is not None)
-    assert weighted >= 0.75, within
+    assert _within_quintiles(inst) >= 0.9

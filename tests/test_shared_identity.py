@@ -211,3 +211,37 @@ def test_sweep_group_size_and_places(city, key):
         if f is None or {m[1] for m in f.members if m[2] == "host"} != truth["hosts"]:
             missed.append(params)
     assert not missed, missed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("people, villages, attendance, weeks", [
+    (15, 1, 0.3, 3), (30, 4, 0.8, 1), (40, 2, 0.5, 2)])
+def test_generated_groups_found_and_look_alikes_left_alone(tmp_path, people, villages,
+                                                           attendance, weeks):
+    """The generator's shared_phone and shared_address groups, with their parameters
+    pinned across the drawn ranges, beside its households, large households and care
+    homes: every group is one case, no look-alike is."""
+    import json
+
+    from datasets import generate
+    from graphdetect import read_folder
+
+    fix = {f"{v}.{k}": x for v in ("shared_phone", "shared_address") for k, x in (
+        ("people", people), ("villages", villages), ("attendance", attendance),
+        ("interval_weeks", weeks))}
+    generate(tmp_path, patients=6000, seed=people, days=240,
+             plant={"shared_phone": 2, "shared_address": 2}, fix=fix)
+    truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
+    cases = build_cases(detect(ClaimsGraph.from_data(read_folder(tmp_path))))
+    holders = [{m["id"] for m in c["members"] if m["kind"] == "patient"} for c in cases]
+
+    def covered(group):
+        ps = set(group["patients"])
+        return [h for h in holders if len(h & ps) >= 0.5 * len(ps) and
+                len(h & ps) >= 0.5 * len(h)]
+    groups = [g for g in truth["groups"] if g["kind"] == "shared_identity"]
+    assert len(groups) == 4 and all(len(covered(g)) == 1 for g in groups)
+    look = [g for g in truth["lookalikes"] if g["kind"] in (
+        "nursing_home", "large_household", "household")]
+    assert look and not [g["id"] for g in look if covered(g)]
+    assert len(cases) == len(groups)
