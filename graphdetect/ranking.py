@@ -13,8 +13,10 @@ of evidence, combined like independent evidence, ``1 - (1 - c)(1 - 0.6 a)(1 - 0.
 ``r`` — share of the entity's amount that lies in case claims (``in_case_amount``).
 ``a`` — how unusual it is against its peers. Peers: institutions of one ``kind``,
     ``level`` and ``ownership`` (institutions table; the finest of kind/level/ownership,
-    kind/level, kind that holds at least two places), or of one decile of claim count
-    when there is no table; doctors share the peers of their institution. Every feature is a
+    kind/level, kind that holds at least two places); without that table, places that
+    bill alike (mostly pharmacy sales, with a ward, outpatient only) in one band of claim
+    count (deciles, fewer for a small group); doctors share the peers of their
+    institution. Every feature is a
     rate or a mean per claim, per stay, per patient or per doctor-day, never a count:
     ``amount`` (log amount per claim against the city's median for the visit type),
     ``claims_per_patient``, ``stays_per_patient``, ``los`` (log length of stay),
@@ -46,7 +48,7 @@ import pandas as pd
 
 from .detectors import PATTERNS
 from .detectors._stays import stays
-from .graph import INPATIENT
+from .graph import INPATIENT, PHARMACY
 
 __all__ = ["case_evidence", "rank_entities", "FEATURES"]
 
@@ -181,10 +183,7 @@ def _peers(graph, kind: str) -> np.ndarray:
                          minlength=n)
     kinds = graph.attribute("institution", "kind")
     if kinds is None:
-        order = np.lexsort((np.arange(n), volume))
-        decile = np.empty(n, int)
-        decile[order] = np.arange(n) * 10 // max(n, 1)
-        return decile
+        return _inferred_peers(graph, volume)
     # The finest of kind/level/ownership, kind/level, kind that holds another place.
     parts = [graph.attribute("institution", c) for c in ("kind", "level", "ownership")]
     parts = [np.array([str(v) for v in p], dtype=object) for p in parts if p is not None]
@@ -196,6 +195,27 @@ def _peers(graph, kind: str) -> np.ndarray:
         take = (label == "all") & (counts >= _MIN_PEERS)
         label[take] = here[take]
     return pd.factorize(pd.Series(label), sort=True)[0]
+
+
+def _inferred_peers(graph, volume: np.ndarray) -> np.ndarray:
+    """Without an institutions table: what a place bills (mostly pharmacy sales, has a
+    ward, outpatient only), then bands of claim count (deciles, fewer for a small group)."""
+    h = graph.codes("institution")
+    ok = h >= 0
+    n = graph.n("institution")
+    mix = np.zeros((n, 3))
+    for t in range(3):
+        mix[:, t] = np.bincount(h[ok & (graph.visit == t)], minlength=n)
+    share = mix / np.maximum(volume, 1)[:, None]
+    profile = np.where(share[:, PHARMACY] >= 0.5, 0, np.where(share[:, INPATIENT] >= 0.02,
+                                                                1, 2))
+    label = np.zeros(n, np.int64)
+    for p in range(3):
+        mine = np.flatnonzero(profile == p)
+        bands = max(1, min(10, len(mine) // 10))
+        order = mine[np.lexsort((mine, volume[mine]))]
+        label[order] = p * 10 + np.arange(len(order)) * bands // max(len(order), 1)
+    return pd.factorize(label, sort=True)[0]
 
 
 def _home_institution(graph) -> np.ndarray:
