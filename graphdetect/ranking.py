@@ -103,7 +103,7 @@ def rank_entities(cases: list[dict], graph=None) -> list[tuple[str, str, float, 
     ...     "start_time": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-03"]),
     ...     "visit_type": "outpatient", "total_amount": [10.0, 20.0, 30.0]})
     >>> [r[:2] + r[4:5] for r in rank_entities([], ClaimsGraph(claims))]
-    [('institution', 'H1', 1), ('institution', 'H2', 2)]
+    [('institution', 'H1', 2), ('institution', 'H2', 1)]
     """
     evidence = case_evidence(cases)
     rows: dict[tuple[str, str], tuple[float, str, str]] = {}
