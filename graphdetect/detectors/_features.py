@@ -18,20 +18,49 @@ def _cached(graph, key, make):
     return per_graph[key]
 
 
+def side_column(graph, kind: str, column: str) -> pd.Series | None:
+    """A side-table column aligned with ``graph.index(kind)``, in its own dtype (what
+    :meth:`ClaimsGraph.attribute` gives without the conversion to objects); None when
+    the table or the column is missing."""
+    table = {"patient": graph.patients, "institution": graph.institutions,
+             "doctor": graph.doctors}.get(kind)
+    if table is None or column not in table:
+        return None
+    col = table[column]
+    return col[~col.index.duplicated()].reindex(graph.index(kind))
+
+
 def attribute_codes(graph, kind: str, column: str, prefix: int | None = None
                     ) -> np.ndarray | None:
-    """A side-table column as integer codes per entity (-1 unknown), optionally on its
-    first ``prefix`` characters; None when the column is missing.
+    """A side-table column as integer codes per entity (-1 unknown), equal codes for equal
+    values (on their first ``prefix`` characters when given); None when it is missing.
+
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> claims = pd.DataFrame({"claim_id": ["C1", "C2", "C3"], "patient_id": ["P1", "P2", "P3"],
+    ...     "institution_id": "H1", "visit_type": "outpatient", "total_amount": 1.0,
+    ...     "start_time": pd.to_datetime(["2024-01-01"] * 3)})
+    >>> people = pd.DataFrame({"region_code": ["3301001", "3301002", None]},
+    ...                       index=["P1", "P2", "P3"])
+    >>> attribute_codes(ClaimsGraph(claims, patients=people), "patient", "region_code", 4)
+    array([ 0,  0, -1])
     """
     def make():
-        values = graph.attribute(kind, column)
-        if values is None:
+        col = side_column(graph, kind, column)
+        if col is None:
             return None
-        known = pd.Series(values, dtype=object)
-        text = known.where(known.isna(), known.astype(str))
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            values = pd.Series(col.cat.categories.astype(str))
+            codes = col.cat.codes.to_numpy().astype(np.int64)
+        else:
+            known = col.notna().to_numpy()
+            values = col[known].astype(str).reset_index(drop=True)
+            codes = np.full(len(col), -1, np.int64)
+            codes[known] = np.arange(int(known.sum()))
         if prefix is not None:
-            text = text.str[:prefix]
-        return pd.factorize(text, use_na_sentinel=True)[0].astype(np.int64)
+            values = values.str[:prefix]
+        merged = pd.factorize(values)[0].astype(np.int64)
+        return np.where(codes >= 0, merged[codes.clip(min=0)], -1) if len(merged) else codes
     return _cached(graph, ("codes", kind, column, prefix), make)
 
 
@@ -140,6 +169,29 @@ def usual_bill(graph, place: int, exclude: np.ndarray, visits: tuple[int, ...]
     return float(np.median(amounts)), amount_cv(amounts)
 
 
+def _place_profile(graph, place: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A place's timed claims by hour of day, and its patients with their claim counts
+    (sorted codes), made once per place."""
+    def make():
+        rows = place_rows(graph, place)
+        timed = rows[graph.claims["has_time"].to_numpy()[rows]]
+        hours = np.bincount((graph.seconds[timed] % 86400) // 3600, minlength=24)
+        patients, counts = np.unique(graph.codes("patient")[rows], return_counts=True)
+        return hours, patients, counts
+    return _cached(graph, ("place", place), make)
+
+
+def _others(graph, rows: np.ndarray, place: int) -> np.ndarray:
+    """The place's patients with a claim there outside ``rows`` (sorted codes)."""
+    _, patients, counts = _place_profile(graph, place)
+    here = rows[graph.codes("institution")[rows] == place]
+    mine, n = np.unique(graph.codes("patient")[here], return_counts=True)
+    at = np.searchsorted(patients, mine)
+    left = counts.copy()
+    left[at] -= n
+    return patients[left > 0]
+
+
 def off_hours_share(graph, rows: np.ndarray, place: int) -> float | None:
     """Share of the rows in hours the institution is otherwise all but shut.
 
@@ -150,11 +202,12 @@ def off_hours_share(graph, rows: np.ndarray, place: int) -> float | None:
     hrs = hours(graph, rows)
     if hrs is None:
         return None
-    other = place_rows(graph, place, rows)
-    other = other[graph.claims["has_time"].to_numpy()[other]] if len(other) else other
-    if len(other) < 50:
+    here = rows[graph.codes("institution")[rows] == place]
+    here = here[graph.claims["has_time"].to_numpy()[here]]
+    profile = _place_profile(graph, place)[0] - np.bincount(
+        (graph.seconds[here] % 86400) // 3600, minlength=24)
+    if profile.sum() < 50:
         return None
-    profile = np.bincount((graph.seconds[other] % 86400) // 3600, minlength=24)
     off = profile < 0.05 * profile.max()
     return float(off[hrs].mean())
 
@@ -170,8 +223,7 @@ def stranger_share(graph, rows: np.ndarray, place: int, prefix: int = 9) -> floa
     town = attribute_codes(graph, "patient", "region_code", prefix)
     if town is None:
         return None
-    other = place_rows(graph, place, rows)
-    theirs = town[sorted_unique(graph.codes("patient")[other])]
+    theirs = town[_others(graph, rows, place)]
     theirs = theirs[theirs >= 0]
     if len(theirs) < 20:
         return None
@@ -187,12 +239,12 @@ def birth_years(graph) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Per patient, the year of birth_date and the birth_year column (NaN unknown; None
     when the column is missing)."""
     def make():
-        born = graph.attribute("patient", "birth_date")
+        born = side_column(graph, "patient", "birth_date")
         by_date = None if born is None else pd.to_datetime(
-            pd.Series(born, dtype=object)).dt.year.to_numpy(dtype=float)
-        year = graph.attribute("patient", "birth_year")
+            born, errors="coerce").dt.year.to_numpy(dtype=float)
+        year = side_column(graph, "patient", "birth_year")
         by_year = None if year is None else pd.to_numeric(
-            pd.Series(year, dtype=object)).to_numpy(dtype=float)
+            year, errors="coerce").to_numpy(dtype=float)
         return by_date, by_year
     return _cached(graph, "birth_years", make)
 
@@ -219,9 +271,16 @@ def schedule(graph, rows: np.ndarray, place: int) -> tuple[float, float]:
     """
     day = graph.day[rows].astype(np.int64)
     lo, hi = int(day.min()), int(day.max())
-    near = place_rows(graph, place, visits=(0, 2))
-    near = near[(graph.day[near] >= lo) & (graph.day[near] <= hi)]
-    near = near[np.isin(graph.codes("card")[near], graph.codes("card")[rows])]
+    m = graph.members("card")
+    cards = sorted_unique(graph.codes("card")[rows])
+    cards = cards[cards >= 0]
+    start, stop = m.indptr[cards], m.indptr[cards + 1]
+    count = stop - start
+    near = m.indices[np.repeat(start - np.cumsum(count) + count, count)
+                     + np.arange(int(count.sum()))]
+    v = graph.visit[near]
+    near = near[(graph.codes("institution")[near] == place) & ((v == 0) | (v == 2))
+                & (graph.day[near] >= lo) & (graph.day[near] <= hi)]
     day = graph.day[near].astype(np.int64)
     card = graph.codes("card")[near].astype(np.int64)
     weeks = max((hi - lo + 1) / 7.0, 1.0)

@@ -115,14 +115,17 @@ def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> 
     n_place = graph.n("institution")
     open_days = np.bincount(sorted_unique(place << 20 | (day - dmin)) >> 20, minlength=n_place)
     whole = np.bincount(place, minlength=n_place)
+    # per position (time order): day, weekday, seconds, hour and card, gathered once
+    t = graph.seconds[rows]
+    at = (day, ((day + 3) % 7).astype(np.int8), t, ((t % 86400) // 3600).astype(np.int8),
+          graph.codes("card")[rows].astype(np.int64))
     bursts, kinds, dens = [], [], []
     n_b = 0
     for k, kind in enumerate(STREAM_KINDS):
         stream = _streams(graph, kind, rows, place, whole)
         if stream is None:
             continue
-        found = _bursts(graph, rows, *stream, place, day, open_days, density, timed,
-                        min_run_cards)
+        found = _bursts(rows, *stream, place, at, open_days, density, timed, min_run_cards)
         if found is None:
             continue
         b_rows, b_id, b_density = found
@@ -166,22 +169,22 @@ def _streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray, np.ndarr
     return order[mine], s[mine]
 
 
-def _bursts(graph, rows, order, s, place, day, open_days, density, timed, min_run_cards):
+def _bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards):
     """Bursts of one stream kind: (rows, burst id per row, density per burst).
 
-    ``order`` lists positions into ``rows`` in (stream, time) order, ``s`` their streams.
-    With times of day there are two scales: windows cut at the stream's usual gap at
-    that hour, and whole stream-days (a run spread thinly over a day is still a day far
-    busier than usual). Without times, only stream-days.
+    ``order`` lists positions into ``rows`` in (stream, time) order, ``s`` their streams;
+    ``at`` holds the positions' day, weekday, seconds, hour and card. With times of day
+    there are two scales: windows cut at the stream's usual gap at that hour, and whole
+    stream-days (a run spread thinly over a day is still a day far busier than usual).
+    Without times, only stream-days.
     """
     if len(order) < min_run_cards:
         return None
     n_s = int(s[-1]) + 1
-    r, d = rows[order], day[order]
+    r, d, dow, card = rows[order], at[0][order], at[1][order], at[4][order]
     sp_place = np.zeros(n_s, np.int64)
     sp_place[s] = place[order]
     days_open = np.maximum(open_days[sp_place], 1)
-    dow = (d + 3) % 7                                      # 1970-01-01 was a Thursday
     new_day = np.ones(len(r), bool)
     new_day[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
     sd = s * 7 + dow
@@ -193,18 +196,17 @@ def _bursts(graph, rows, order, s, place, day, open_days, density, timed, min_ru
     f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
     per_day = total / days_open                            # over the days the place is open
     f_row = f_dow.ravel()[sd]
-    found = [_windows(graph, r, np.cumsum(new_day) - 1, None, None, density, min_run_cards,
+    found = [_windows(r, card, np.cumsum(new_day) - 1, None, None, density, min_run_cards,
                       lambda big: per_day[s[big]] * f_row[big])]
     if timed:
-        t = graph.seconds[r]
-        hour = (t % 86400) // 3600
+        t, hour = at[2][order], at[3][order]
         c = np.bincount(s * 24 + hour, minlength=24 * n_s).reshape(n_s, 24).astype(float)
         c = (np.roll(c, 1, axis=1) + c + np.roll(c, -1, axis=1)) / 3
         lam = c.ravel()[s * 24 + hour] / days_open[s] / 3600.0 * f_row   # swipes per second
         tau = np.minimum(1.0 / np.maximum(lam * density, 1e-12), _MAX_GAP_S)
         new = np.ones(len(r), bool)
         new[1:] = (s[1:] != s[:-1]) | (t[1:] - t[:-1] > tau[:-1])
-        found.append(_windows(graph, r, np.cumsum(new) - 1, lam, t, density, min_run_cards))
+        found.append(_windows(r, card, np.cumsum(new) - 1, lam, t, density, min_run_cards))
     found = [f for f in found if f is not None]
     if not found:
         return None
@@ -214,7 +216,7 @@ def _bursts(graph, rows, order, s, place, day, open_days, density, timed, min_ru
             np.concatenate([f[2] for f in found]))
 
 
-def _windows(graph, r, burst, rate, t, density, min_run_cards, rate_of=None):
+def _windows(r, card, burst, rate, t, density, min_run_cards, rate_of=None):
     """Keep the windows with enough cards and ``density`` times the usual traffic.
 
     ``rate`` is the usual rate per row: swipes per second at that hour when ``t`` (the
@@ -229,7 +231,7 @@ def _windows(graph, r, burst, rate, t, density, min_run_cards, rate_of=None):
     if not big.any():
         return None
     rate = rate_of(big) if rate is None else rate[big]
-    r, burst = r[big], burst[big]
+    r, card, burst = r[big], card[big], burst[big]
     mean = np.bincount(burst, weights=rate, minlength=n_b) / np.maximum(size, 1)
     if t is None:
         expected = mean
@@ -248,8 +250,7 @@ def _windows(graph, r, burst, rate, t, density, min_run_cards, rate_of=None):
     dense = (ratio >= density)[burst]
     if not dense.any():
         return None
-    r, burst = r[dense], burst[dense]
-    card = graph.codes("card")[r].astype(np.int64)
+    r, card, burst = r[dense], card[dense], burst[dense]
     cards = np.bincount(sorted_unique(burst.astype(np.int64) << 32 | card) >> 32, minlength=n_b)
     keep = (cards >= min_run_cards)[burst]
     if not keep.any():
