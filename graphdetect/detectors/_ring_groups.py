@@ -35,7 +35,8 @@ def _blocks(label: np.ndarray, X: sp.csr_matrix, hold: float = 0.1):
 
 
 def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: float,
-          seed: int, merge_share: float = 0.4) -> tuple[list[tuple[np.ndarray, np.ndarray]],
+          seed: int, merge_share: float = 0.4,
+          parent: np.ndarray | None = None) -> tuple[list[tuple[np.ndarray, np.ndarray]],
                                                         np.ndarray]:
     """Groups of repeat patients and the occasions each group holds.
 
@@ -43,8 +44,9 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
     attend at least two occasions (repeaters) and the occasions they attend form a
     bipartite graph; its Leiden communities (modularity) give the candidate pools. A
     pool holds every occasion that two or more of its members (and a tenth of them)
-    attend. Two pools are merged when the occasions their members attend at all have a
-    Jaccard similarity of ``merge_share`` or more, repeated until nothing merges: parts
+    attend. Nodes may be parts of one occasion (``parent[node]`` is its occasion, say one
+    node per doctor). Two pools are merged when the occasions their members attend at
+    all have a Jaccard similarity of ``merge_share`` or more, repeated until nothing merges: parts
     of one pool that the community search split (a sparse trickle often is) turn up at
     mostly the same occasions and are made whole, while two rings at one hospital, whose
     admissions fell in the same days on a few occasions only, stay apart, and a handful
@@ -60,6 +62,7 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
     ([([0, 1, 2], [0, 1]), ([3, 4, 5], [2, 3])], [0, 0, 1, 1])
     """
     owner = np.full(n_occ, -1, np.int64)
+    parent = np.arange(n_occ) if parent is None else parent
     if not len(patient):
         return [], owner
     times = np.bincount(patient)
@@ -74,9 +77,11 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
     X = sp.csr_matrix((np.ones(len(pi)), (pi, oc)), shape=(r, n_occ))
     X.data[:] = 1
     M, held, size = _blocks(label, X)
+    up = sp.csr_matrix((np.ones(n_occ), (np.arange(n_occ), parent)),
+                       shape=(n_occ, int(parent.max()) + 1))
     for _ in range(8):
-        # Jaccard similarity of the nodes each pool's members attend at all
-        att = M.copy()
+        # Jaccard similarity of the occasions each pool's members attend at all
+        att = (M @ up).tocsr()
         att.data[:] = 1
         n_att = np.asarray(att.sum(axis=1)).ravel()
         both = (att @ att.T).tocoo()

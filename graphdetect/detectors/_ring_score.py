@@ -51,9 +51,9 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
 
     A ward's routine is recognised when the occasions keep a regular schedule (their
     gaps vary by 10% or less), bring in the same patients (half the group or more each
-    time), 80% of the stays share one ICD-10 category, the stays are longer than the
-    data's usual stay, and the patients do not come mostly from one village: a course
-    programme, not a burst of recruits.
+    time), 80% of the stays share one ICD-10 category, the stays are of a fixed length
+    (varying by 10% or less) longer than the data's usual stay, and the patients do not
+    come mostly from one village: a course programme, not a burst of recruits.
     """
     order = np.argsort(sub["row"], kind="stable")
     rows = sub["row"][order]
@@ -85,7 +85,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     share_of_host = float(np.sum(sub["institution"] == host) / max(host_admissions[host], 1))
     routine = bool(schedule is not None and schedule <= 0.1 and attendance >= 0.5
                    and dx_share is not None and dx_share >= 0.8
-                   and np.median(length) > usual_stay
+                   and np.median(length) > usual_stay and los_cv <= 0.1
                    and (village is None or village < 0.5))
     z = (-3.0 + 1.5 * min(n_occ, 8) / 4 + 1.5 * (1 - min(cv / 0.3, 1))
          + 1.2 * min(np.log2(max(burst, 1.0)) / 3, 1) + 0.6 * bool(private or small)

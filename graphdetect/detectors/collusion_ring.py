@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
+from ._ring_campaign import campaigns
 from ._ring_groups import pools
 from ._ring_occasions import occasions
 from ._ring_score import ring_finding
@@ -44,7 +45,8 @@ def _explain(case: dict, lang: str, name) -> str:
         if d.get("routine"):
             out += (f"但同一批患者按固定周期（间隔变异系数{m['schedule_cv']:.1%}）反复入院，"
                     f"{m['diagnosis_share']:.0%}为同一诊断类别（{d['diagnosis_group']}），"
-                    f"中位住院{m['median_stay_days']:g}天（全市通常{m['usual_stay_days']:g}天），更像病区的常规疗程安排，故评分较低。")
+                    f"固定疗程中位住院{m['median_stay_days']:g}天（变异系数{m['stay_length_cv']:.1%}，"
+                    f"全市通常{m['usual_stay_days']:g}天），更像病区的常规疗程安排，故评分较低。")
         return out
     where = places if m["institutions"] == 1 else f"{m['institutions']} institutions ({places})"
     out = (f"{m['members']} patients were admitted together to {where} on {m['occasions']} "
@@ -64,8 +66,8 @@ def _explain(case: dict, lang: str, name) -> str:
     if d.get("routine"):
         out += (f" But the same patients come back on a regular schedule (gaps vary by "
                 f"{m['schedule_cv']:.1%}), {m['diagnosis_share']:.0%} with one diagnosis group "
-                f"({d['diagnosis_group']}), for a median {m['median_stay_days']:g}-day stay "
-                f"(usually {m['usual_stay_days']:g} days here): "
+                f"({d['diagnosis_group']}), for fixed-length stays of a median "
+                f"{m['median_stay_days']:g} days (usually {m['usual_stay_days']:g} days here): "
                 f"this looks like a ward's routine course programme, so it is scored low.")
     return out
 
@@ -104,7 +106,7 @@ PATTERN = Pattern(
 ])
 def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
                    min_members: int = 4, burst_ratio: float = 2.0, burst_p: float = 0.05,
-                   max_load: int = 400, resolution: float = 1.0,
+                   max_load: int = 400, resolution: float = 2.0,
                    seed: int = 0) -> list[Finding]:
     """Find pools of patients admitted in bursts, again and again, to one or a few places.
 
@@ -165,11 +167,11 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     st["doctor"] = doc[st["row"]]
     # nodes: (occasion, doctor): two rings admitting in the same days under other doctors
     # stay apart, and a ring's occasion under several doctors is several nodes
-    st["node"] = np.unique(st["occasion"].astype(np.int64) << 32
-                          | (st["doctor"].astype(np.int64) + 1), return_inverse=True)[1]
+    keys, st["node"] = np.unique(st["occasion"].astype(np.int64) << 32
+                                 | (st["doctor"].astype(np.int64) + 1), return_inverse=True)
     pair = np.unique(st["patient"].astype(np.int64) << 32 | st["node"])
     groups, owner = pools(pair >> 32, pair & 0xFFFFFFFF, int(st["node"].max(initial=-1)) + 1,
-                          resolution=resolution, seed=seed)
+                          resolution=resolution, seed=seed, parent=keys >> 32)
     host_admissions = np.bincount(h, minlength=graph.n("institution"))
     usual_stay = float(np.median(adm["end"].to_numpy() - d))
     repeaters = np.zeros(graph.n("patient"), bool)
@@ -177,10 +179,10 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         repeaters[members] = True
     by_occ = np.argsort(st["occasion"], kind="stable")
     occ_sorted = st["occasion"][by_occ]
-    out = []
+    parts = []
     for k, (members, held) in enumerate(groups):
         occ_k = np.unique(st["occasion"][np.isin(st["node"], held)])
-        if len(occ_k) < min_occasions:
+        if len(occ_k) < 2:
             continue
         lo = np.searchsorted(occ_sorted, occ_k)
         hi = np.searchsorted(occ_sorted, occ_k, side="right")
@@ -191,12 +193,15 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         keep = core | (single & _usual(sub["doctor"], core) & _usual(sub["diagnosis"], core))
         sub = {c: v[keep] for c, v in sub.items()}
         table = _table(sub)
-        good = table["patients"] >= 2
-        if good.sum() < min_occasions:
-            continue
-        table = {c: v[good] for c, v in table.items()}
-        sub = {c: v[np.isin(sub["occasion"], table["occasion"])] for c, v in sub.items()}
-        if len(np.unique(sub["patient"])) < min_members:
+        good = table["occasion"][table["patients"] >= 2]
+        if len(good) >= 2:
+            parts.append({c: v[np.isin(sub["occasion"], good)] for c, v in sub.items()})
+    out = []
+    for together in campaigns(parts, stream_gap=2 * (window_days + 1)):
+        sub = {c: np.concatenate([parts[i][c] for i in together]) for c in st}
+        table = _table(sub)
+        if len(table["occasion"]) < min_occasions or \
+                len(np.unique(sub["patient"])) < min_members:
             continue
         out.append(ring_finding(graph, sub, table, rate, host_admissions, usual_stay))
     return out
