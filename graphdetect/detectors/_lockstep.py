@@ -176,16 +176,18 @@ def _bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards)
     ``at`` holds the positions' day, weekday, seconds, hour and card. With times of day
     there are two scales: windows cut at the stream's usual gap at that hour, and whole
     stream-days (a run spread thinly over a day is still a day far busier than usual).
-    Without times, only stream-days.
+    Without times, only stream-days. Rates are tables per stream, weekday and hour;
+    only windows with enough swipes are looked at row by row.
     """
-    if len(order) < min_run_cards:
+    n = len(order)
+    if n < min_run_cards:
         return None
     n_s = int(s[-1]) + 1
-    r, d, dow, card = rows[order], at[0][order], at[1][order], at[4][order]
+    d, dow = at[0][order], at[1][order]
     sp_place = np.zeros(n_s, np.int64)
     sp_place[s] = place[order]
     days_open = np.maximum(open_days[sp_place], 1)
-    new_day = np.ones(len(r), bool)
+    new_day = np.ones(n, bool)
     new_day[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
     sd = s * 7 + dow
     dow_n = np.bincount(sd, minlength=7 * n_s).reshape(n_s, 7)
@@ -195,18 +197,32 @@ def _bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards)
     # day-of-week factor, shrunk towards 1 with the weight of four days
     f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
     per_day = total / days_open                            # over the days the place is open
-    f_row = f_dow.ravel()[sd]
-    found = [_windows(r, card, np.cumsum(new_day) - 1, None, None, density, min_run_cards,
-                      lambda big: per_day[s[big]] * f_row[big])]
+    start = np.flatnonzero(new_day)
+    size = np.diff(np.append(start, n))
+    expected = per_day[s[start]] * f_dow.ravel()[sd[start]]
+    found = [_windows(rows, order, at[4], start, size, expected, density, min_run_cards)]
     if timed:
-        t, hour = at[2][order], at[3][order]
-        c = np.bincount(s * 24 + hour, minlength=24 * n_s).reshape(n_s, 24).astype(float)
+        t = at[2][order]
+        key = sd * 24 + at[3][order]
+        c = np.bincount(s * 24 + at[3][order], minlength=24 * n_s).reshape(n_s, 24)
+        c = c.astype(float)
         c = (np.roll(c, 1, axis=1) + c + np.roll(c, -1, axis=1)) / 3
-        lam = c.ravel()[s * 24 + hour] / days_open[s] / 3600.0 * f_row   # swipes per second
+        # swipes per second by stream, weekday and hour, and the gap that cuts a window
+        lam = (c[:, None, :] / days_open[:, None, None] / 3600.0 * f_dow[:, :, None]).ravel()
         tau = np.minimum(1.0 / np.maximum(lam * density, 1e-12), _MAX_GAP_S)
-        new = np.ones(len(r), bool)
-        new[1:] = (s[1:] != s[:-1]) | (t[1:] - t[:-1] > tau[:-1])
-        found.append(_windows(r, card, np.cumsum(new) - 1, lam, t, density, min_run_cards))
+        new = np.ones(n, bool)
+        new[1:] = (s[1:] != s[:-1]) | (t[1:] - t[:-1] > tau[key[:-1]])
+        start = np.flatnonzero(new)
+        size = np.diff(np.append(start, n))
+        big = size >= min_run_cards
+        start, size = start[big], size[big]
+        pos = _expand(start, size)
+        w = np.repeat(np.arange(len(start)), size)
+        mean = np.bincount(w, weights=lam[key[pos]], minlength=len(start)) / size
+        gap = np.minimum(1.0 / np.maximum(mean * density, 1e-12), _MAX_GAP_S)
+        span = (t[start + size - 1] - t[start]).clip(min=0)
+        found.append(_windows(rows, order, at[4], start, size, mean * (span + gap), density,
+                              min_run_cards))
     found = [f for f in found if f is not None]
     if not found:
         return None
@@ -216,49 +232,32 @@ def _bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards)
             np.concatenate([f[2] for f in found]))
 
 
-def _windows(r, card, burst, rate, t, density, min_run_cards, rate_of=None):
+def _expand(start: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The positions ``start[k] .. start[k] + size[k] - 1`` of every window, in order."""
+    return np.repeat(start - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
+
+
+def _windows(rows, order, card, start, size, expected, density, min_run_cards):
     """Keep the windows with enough cards and ``density`` times the usual traffic.
 
-    ``rate`` is the usual rate per row: swipes per second at that hour when ``t`` (the
-    rows' seconds) is given, else swipes per day (or ``rate_of(mask)`` gives it for the
-    rows of the windows large enough to matter). ``burst`` is ascending and the rows of
-    a window are in time order. Sizes and densities are checked before distinct cards
-    are counted, on the few windows left.
+    Windows are runs of positions in ``order`` (``start``, ``size``) with ``expected``
+    swipes at the stream's usual rate; sizes and densities are checked before distinct
+    cards are counted, on the few windows left. Returns (rows, burst id per row, density
+    per burst) or None.
     """
-    n_b = int(burst[-1]) + 1
-    size = np.bincount(burst, minlength=n_b)
-    big = size[burst] >= min_run_cards
-    if not big.any():
-        return None
-    rate = rate_of(big) if rate is None else rate[big]
-    r, card, burst = r[big], card[big], burst[big]
-    mean = np.bincount(burst, weights=rate, minlength=n_b) / np.maximum(size, 1)
-    if t is None:
-        expected = mean
-    else:
-        t = t[big]
-        first = np.full(n_b, np.iinfo(np.int64).max)
-        last = np.zeros(n_b, np.int64)
-        start = np.ones(len(burst), bool)
-        start[1:] = burst[1:] != burst[:-1]
-        end = np.append(start[1:], True)
-        first[burst[start]] = t[start]
-        last[burst[end]] = t[end]
-        tau = np.minimum(1.0 / np.maximum(mean * density, 1e-12), _MAX_GAP_S)
-        expected = mean * ((last - first).clip(min=0) + tau)
     ratio = size / np.maximum(expected, 1e-9)
-    dense = (ratio >= density)[burst]
-    if not dense.any():
+    ok = (size >= min_run_cards) & (ratio >= density)
+    if not ok.any():
         return None
-    r, card, burst = r[dense], card[dense], burst[dense]
-    cards = np.bincount(sorted_unique(burst.astype(np.int64) << 32 | card) >> 32, minlength=n_b)
-    keep = (cards >= min_run_cards)[burst]
-    if not keep.any():
+    start, size, ratio = start[ok], size[ok], ratio[ok]
+    pos = order[_expand(start, size)]
+    w = np.repeat(np.arange(len(start), dtype=np.int64), size)
+    cards = np.bincount(sorted_unique(w << 32 | card[pos]) >> 32, minlength=len(start))
+    ok = cards >= min_run_cards
+    if not ok.any():
         return None
-    kept = burst[keep]
-    start = np.ones(len(kept), bool)
-    start[1:] = kept[1:] != kept[:-1]
-    return r[keep], np.cumsum(start) - 1, ratio[kept[start]]
+    keep = ok[w]
+    return rows[pos[keep]], (np.cumsum(ok) - 1)[w[keep]], ratio[ok]
 
 
 def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
