@@ -26,8 +26,13 @@ def side_column(graph, kind: str, column: str) -> pd.Series | None:
              "doctor": graph.doctors}.get(kind)
     if table is None or column not in table:
         return None
-    col = table[column]
-    return col[~col.index.duplicated()].reindex(graph.index(kind))
+    def make():
+        first = ~table.index.duplicated()
+        return np.flatnonzero(first), table.index[first].get_indexer(graph.index(kind))
+    first, at = _cached(graph, ("indexer", kind), make)
+    col = table[column].iloc[first].iloc[at.clip(min=0)]
+    col.index = graph.index(kind)
+    return col.where(at >= 0) if (at < 0).any() else col
 
 
 def attribute_codes(graph, kind: str, column: str, prefix: int | None = None
