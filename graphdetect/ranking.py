@@ -30,8 +30,8 @@ of evidence, combined like independent evidence, ``1 - (1 - c)(1 - 0.6 a)(1 - 0.
     three claims is not an outlier by chance), then scored as a robust z against the
     peers, ``(x - median) / max(1.4826 MAD, floor)``, the floor being the spread the
     feature would have by chance at the peers' median volume. Only the risky (upper)
-    side counts; ``a = logistic(1.5 (m - 2.5))`` with ``m`` the mean of the three
-    largest z's (each capped at 6).
+    side counts; ``a = logistic(1.5 (m - 2.5))``, rescaled so that ``m = 0`` gives 0, with
+    ``m`` the mean of the three largest z's (each capped at 6).
 
 Patients, cards, terminals and operators are scored from their cases alone (``c``), as
 before, and appear only when a case names them. ``rank`` is 1-based within a kind, best
@@ -155,7 +155,8 @@ def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
     peers = _peers(graph, kind)
     z = _peer_z(graph, kind, peers, per_claim)
     top = np.sort(z, axis=1)[:, ::-1][:, :3]
-    anomaly = 1.0 / (1.0 + np.exp(-1.5 * (top.mean(axis=1) - 2.5)))
+    floor = 1.0 / (1.0 + np.exp(1.5 * 2.5))
+    anomaly = (1.0 / (1.0 + np.exp(-1.5 * (top.mean(axis=1) - 2.5))) - floor) / (1 - floor)
     ids = graph.index(kind)
     out = {}
     for i in range(n):
