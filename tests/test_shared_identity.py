@@ -192,6 +192,10 @@ def test_no_patients_table_does_nothing_and_says_so(city):
         institutions = city.institutions
     lines = limitations(Data, ClaimsGraph(claims))
     assert any(line.startswith("shared_identity: no patients table") for line in lines)
+    Data.patients = pats.drop(columns="birth_date")
+    lines = limitations(Data, ClaimsGraph(claims, patients=Data.patients))
+    assert "shared_identity: patients have no birth_date or birth_year, so care homes " \
+           "(residents nearly all elderly) were not recognised" in lines
 
 
 SWEEP = [dict(people=p, villages=v, places=s, interval_weeks=w, attendance=a)
@@ -241,6 +245,11 @@ def test_generated_groups_found_and_look_alikes_left_alone(tmp_path, people, vil
                 len(h & ps) >= 0.5 * len(h)]
     groups = [g for g in truth["groups"] if g["kind"] == "shared_identity"]
     assert len(groups) == 4 and all(len(covered(g)) == 1 for g in groups)
+    for g in groups:
+        case = cases[holders.index(covered(g)[0])]
+        named = {(m["kind"], m["id"]) for m in case["members"] if m["role"] != "holder"}
+        assert {("institution", h) for h in g["institutions"]} <= named
+        assert {("doctor", d) for d in g["doctors"]} & named
     look = [g for g in truth["lookalikes"] if g["kind"] in (
         "nursing_home", "large_household", "household")]
     assert look and not [g["id"] for g in look if covered(g)]
