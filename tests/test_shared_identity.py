@@ -167,6 +167,16 @@ def test_village_registered_on_one_phone_is_not_a_case(city):
     assert all(f.score < 0.5 for f in fs), [(f.score, f.metrics) for f in fs]
 
 
+def test_placeholder_phone_of_half_the_city_is_not_a_case(city):
+    """A settlement system's dummy phone on half the insured: they settle when and where
+    everyone does, so the places' own weekly rhythm is not taken for togetherness."""
+    pats = city.patients.copy()
+    half = pats["patient_id"].str[-1].isin(list("01234"))
+    pats.loc[half, "phone_hash"] = "placeholder"
+    fs = detect(graph_of(city, city.claims, pats))
+    assert all(f.score < 0.5 for f in fs), [(f.score, f.metrics) for f in fs]
+
+
 def test_without_phone_column_only_addresses_are_checked(city):
     claims, pats, truth = plant(city, 2, key="phone_hash", people=30)
     fs = detect(graph_of(city, claims, pats.drop(columns="phone_hash")))

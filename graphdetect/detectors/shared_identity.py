@@ -196,10 +196,20 @@ def _joint_days(graph, people: np.ndarray, gid: np.ndarray, min_occasions: int,
                           "day": graph.day[rows], "pat": np.repeat(people, count)})
     visits = frame.drop_duplicates(["g", "inst", "day", "pat"])
     days = visits.groupby(["g", "inst", "day"], sort=True).size().rename("together").reset_index()
-    span = float(graph.day.max() - graph.day.min() + 1)
-    rate = days.groupby(["g", "inst"])["together"].transform("sum") / span
+    days["mine"] = frame.groupby(["g", "inst", "day"], sort=True).size().to_numpy()
+    # The group's visits there, spread over the days as everyone else's visits there are
+    # (plus one a day): a place's own weekly rhythm is not togetherness.
+    d0, span = int(graph.day.min()), int(graph.day.max() - graph.day.min() + 1)
+    others = _place_days(graph, days["inst"].to_numpy(), days["day"].to_numpy() - d0, span) \
+        - days["mine"].to_numpy() + 1
+    inst_total = np.bincount(graph.codes("institution")[graph.codes("institution") >= 0],
+                             minlength=graph.n("institution"))
+    key = ["g", "inst"]
+    others_total = inst_total[days["inst"].to_numpy()] - \
+        days.groupby(key)["mine"].transform("sum").to_numpy() + span
+    rate = days.groupby(key)["together"].transform("sum").to_numpy() * others / others_total
     days["joint"] = (days["together"] >= 3) & \
-        (poisson.sf(days["together"].to_numpy() - 1, rate.to_numpy()) < occasion_p)
+        (poisson.sf(days["together"].to_numpy() - 1, rate) < occasion_p)
     n_joint = days.groupby(["g", "inst"])["joint"].transform("sum")
     days = days[n_joint >= min_occasions]
     # A host must be where a good part of the group settles together, not a few of them.
@@ -210,6 +220,17 @@ def _joint_days(graph, people: np.ndarray, gid: np.ndarray, min_occasions: int,
     hosts = share[share >= _HOST_SHARE].index
     days = days.set_index(["g", "inst"]).loc[lambda t: t.index.isin(hosts)].reset_index()
     return {int(g): t for g, t in days.groupby("g", sort=True)}
+
+
+def _place_days(graph, inst: np.ndarray, day: np.ndarray, span: int) -> np.ndarray:
+    """Claims at each (institution, day offset) asked for."""
+    h = graph.codes("institution").astype(np.int64)
+    ok = h >= 0
+    keys, counts = np.unique(h[ok] * span + (graph.day[ok] - graph.day.min()),
+                             return_counts=True)
+    want = inst.astype(np.int64) * span + day
+    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    return np.where(keys[pos] == want, counts[pos], 0)
 
 
 def _ranges(count: np.ndarray) -> np.ndarray:
