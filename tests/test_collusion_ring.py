@@ -251,3 +251,73 @@ def test_explanation_numbers_match_the_evidence(world):
     for lang in ("zh", "en"):
         assert explain(case, lang) == case["explanation" if lang == "zh" else
                                            "explanation_en"]
+
+
+# -- on the generator's own plantings, with the drawn parameters pinned across their range
+
+
+def _generated(tmp_path, seed, **kw):
+    from datasets import generate
+    from graphdetect import read_folder
+
+    out = tmp_path / f"gen{seed}"
+    generate(out, patients=5000, seed=seed, **kw)
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    graph = ClaimsGraph.from_data(read_folder(out))
+    return graph, truth
+
+
+def _scored(graph, truth) -> tuple[int, int, int, int, list[str]]:
+    cases = cases_of(graph)
+    groups = [g for g in truth["groups"] if g["kind"] == "collusion_ring"]
+    found = sum(bool(matching(cases, g["patients"])) for g in groups)
+    right = sum(any(matching([c], g["patients"]) for g in groups) for c in cases)
+    flagged = [x["kind"] for x in truth["lookalikes"]
+               if x["patients"] and matching(cases, x["patients"])]
+    return found, len(groups), right, len(cases), flagged
+
+
+@pytest.mark.parametrize("variant, fix", [
+    ("partial_pool", {"partial_pool.attendance": 0.25}),
+    ("partial_pool", {"partial_pool.attendance": 0.35}),
+    ("partial_pool", {"partial_pool.attendance": 0.45}),
+    ("partial_pool", {"partial_pool.attendance": 0.7}),
+    ("partial_pool", {"partial_pool.attendance": 1.0}),
+    ("weekly_trickle", {"weekly_trickle.spacing_days": 6, "weekly_trickle.spacing_jitter": 0}),
+    ("weekly_trickle", {"weekly_trickle.spacing_days": 7, "weekly_trickle.spacing_jitter": 0}),
+    ("weekly_trickle", {"weekly_trickle.spacing_days": 8, "weekly_trickle.spacing_jitter": 1}),
+    ("weekly_trickle", {"weekly_trickle.per_week": 3}),
+    ("weekly_trickle", {"weekly_trickle.per_week": 5}),
+    ("multi_site", {"multi_site.sites": 2}),
+    ("multi_site", {"multi_site.sites": 3}),
+    ("multi_site", {"multi_site.attendance": 0.5}),
+    ("batch_admission", {"batch_admission.attendance": 0.55}),
+    ("spread_week", {"spread_week.spread_days": 7}),
+])
+def test_generated_rings_are_found_and_lookalikes_left_alone(tmp_path, variant, fix):
+    graph, truth = _generated(tmp_path, len(variant) + len(str(fix)), plant={variant: 3},
+                              fix=fix)
+    found, groups, right, cases, flagged = _scored(graph, truth)
+    assert groups == 3 and found == 3, (found, groups)
+    assert right == cases and not flagged, (right, cases, flagged)
+
+
+@pytest.mark.parametrize("fix", [{"rehab_course.interval_days": 80},
+                                 {"rehab_course.interval_days": 100},
+                                 {"rehab_course.attendance": 0.8},
+                                 {"rehab_course.course_days": 10}])
+def test_generated_rehabilitation_courses_are_left_alone(tmp_path, fix):
+    graph, truth = _generated(tmp_path, 3, plant={"batch_admission": 1}, fix=fix)
+    courses = [x for x in truth["lookalikes"] if x["kind"] == "rehab_course"]
+    assert courses
+    cases = cases_of(graph)
+    for course in courses:
+        assert not matching(cases, course["patients"]), course["params"]
+
+
+@pytest.mark.parametrize("omit", [("doctor_id",), ("diagnosis_code",)])
+def test_generated_rings_without_doctor_or_diagnosis(tmp_path, omit):
+    graph, truth = _generated(tmp_path, 8, plant={"partial_pool": 2, "multi_site": 2},
+                              omit_columns=omit)
+    found, groups, right, cases, _ = _scored(graph, truth)
+    assert found >= groups - 1 and right >= cases - 1, (found, groups, right, cases)

@@ -2,7 +2,7 @@
 
 A weekly trickle often rotates its recruits: each can be admitted only every few weeks,
 so the same doctor brings in one small group this week and another the next. The
-groups share no patients and no occasion, so the pool search sees several small pools;
+groups share few patients or none, so the pool search sees several small pools;
 what ties them is the operation itself: one host, one doctor, interleaved occasions
 forming a stream far denser than any one group's.
 """
@@ -35,11 +35,12 @@ def campaigns(parts: list[dict], *, stream_gap: int) -> list[list[int]]:
     """Groups of part numbers that are one campaign; every part is in exactly one group.
 
     Parts (evidence stays of pools) may be one campaign when they have the same host
-    and a doctor in common, share no patient and no occasion, their periods overlap by
-    half the shorter one or more, and they bring similar numbers of patients per
-    occasion (within a factor of 2). Such parts, linked, are one campaign when all
-    their occasions together form a stream: a median and a mean gap of at most
-    ``stream_gap`` days, and at most half of every part's own median gap.
+    and a doctor in common, their periods overlap by half the shorter one or more, and
+    they bring similar numbers of patients per occasion (within a factor of 1.5): small
+    sub-pools worked in turn, or parts of one sparse pool the pool search split. Such
+    parts, linked, are one campaign when all their occasions together form a stream:
+    a median and a mean gap of at most ``stream_gap`` days (rings admitting monthly
+    or less often do not, however many work one hospital).
 
     >>> a = {"institution": np.zeros(3, int), "doctor": np.zeros(3, int),
     ...      "occasion": np.array([0, 2, 4]), "patient": np.array([1, 2, 3]),
@@ -55,8 +56,7 @@ def campaigns(parts: list[dict], *, stream_gap: int) -> list[list[int]]:
         for j in range(i + 1, len(info)):
             x, y = info[i], info[j]
             if x["host"] != y["host"] or not x["doctors"] & y["doctors"] \
-                    or x["patients"] & y["patients"] or x["occasions"] & y["occasions"] \
-                    or max(x["size"], y["size"]) > 2 * min(x["size"], y["size"]):
+                    or max(x["size"], y["size"]) > 1.5 * min(x["size"], y["size"]):
                 continue
             overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
             if overlap >= 0.5 * min(x["last"] - x["first"], y["last"] - y["first"]):
@@ -67,9 +67,8 @@ def campaigns(parts: list[dict], *, stream_gap: int) -> list[list[int]]:
     for g in np.unique(label):
         group = np.flatnonzero(label == g).tolist()
         days = np.unique(np.concatenate([info[i]["days"] for i in group]))
-        own = min(_gap(info[i]["days"], np.median) for i in group)
         both = max(_gap(days, np.median), _gap(days, np.mean))
-        if len(group) > 1 and both <= stream_gap and both <= 0.5 * own:
+        if len(group) > 1 and both <= stream_gap:
             out.append(group)
         else:
             out.extend([i] for i in group)
@@ -79,3 +78,32 @@ def campaigns(parts: list[dict], *, stream_gap: int) -> list[list[int]]:
 def _gap(days: np.ndarray, how) -> float:
     """The median or mean of the days between consecutive occasions."""
     return float(how(np.diff(days))) if len(days) > 1 else float("inf")
+
+
+def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int) -> dict:
+    """A pool's evidence with the other bursts of its stream added.
+
+    The other bursts at the host of ``sub`` (a pool's evidence stays), within its period
+    (give or take ``stream_gap``), with two or more admissions under its doctors on
+    nodes no pool holds (``free`` per stay of ``st``), are added when, with the pool's
+    own occasions, they form a stream (median and mean gap of at most ``stream_gap``
+    days): a weekly trickle whose recruits mostly come once, of whom only a few come
+    back often enough to form a pool. Otherwise ``sub`` is returned as it is.
+    """
+    info = _summary(sub)
+    if not info["doctors"]:
+        return sub
+    lo, hi = info["first"] - stream_gap, info["last"] + stream_gap
+    cand = free & (st["institution"] == info["host"]) & np.isin(
+        st["doctor"], list(info["doctors"])) & (st["start"] >= lo) & (st["start"] <= hi) \
+        & ~np.isin(st["occasion"], list(info["occasions"]))
+    occ, cnt = np.unique(st["occasion"][cand], return_counts=True)
+    occ = occ[cnt >= 2]
+    if not len(occ):
+        return sub
+    add = cand & np.isin(st["occasion"], occ)
+    first = np.array([st["start"][add & (st["occasion"] == o)].min() for o in occ])
+    days = np.union1d(info["days"], first)
+    if max(_gap(days, np.median), _gap(days, np.mean)) > stream_gap:
+        return sub
+    return {c: np.concatenate([sub[c], st[c][add]]) for c in sub}

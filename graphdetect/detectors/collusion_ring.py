@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
-from ._ring_campaign import campaigns
+from ._ring_campaign import campaigns, extend_stream
 from ._ring_groups import pools
 from ._ring_occasions import occasions
 from ._ring_score import ring_finding
@@ -197,8 +197,14 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         if len(good) >= 2:
             parts.append({c: v[np.isin(sub["occasion"], good)] for c, v in sub.items()})
     out = []
-    for together in campaigns(parts, stream_gap=2 * (window_days + 1)):
+    stream_gap = 2 * (window_days + 1)
+    free = owner[st["node"]] < 0
+    for together in campaigns(parts, stream_gap=stream_gap):
         sub = {c: np.concatenate([parts[i][c] for i in together]) for c in st}
+        sub = extend_stream(sub, st, free, stream_gap=stream_gap)
+        _, once = np.unique(sub["row"], return_index=True)
+        once = once[np.argsort(sub["occasion"][once], kind="stable")]
+        sub = {c: v[once] for c, v in sub.items()}
         table = _table(sub)
         if len(table["occasion"]) < min_occasions or \
                 len(np.unique(sub["patient"])) < min_members:
