@@ -22,7 +22,9 @@ def test_detect_writes_run_folder(folder, tmp_path):
     assert summary["inputs"]["claims.csv"]["sha256"]
     rejects = (out / "rejects.csv").read_text().splitlines()
     assert rejects[0] == "file,line,column,reason,value,row" and len(rejects) == 3
-    assert (out / "entity_scores.csv").read_text() == "kind,id,score,patterns\n"
+    scores = (out / "entity_scores.csv").read_text().splitlines()
+    assert scores[0] == "kind,id,score,patterns,rank,reasons"
+    assert [r.split(",")[:2] for r in scores[1:]] == [["doctor", "D1"], ["institution", "H1"]]
 
 
 def test_detect_is_quiet_and_replaces_an_earlier_run(folder, tmp_path):

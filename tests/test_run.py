@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from graphdetect import read_folder
 from graphdetect.cli import main
+from graphdetect.detectors import PATTERNS
+from graphdetect.graph import ClaimsGraph
 from graphdetect.run import detect_folder
 from graphdetect.settings import markdown_table, resolve
 
@@ -33,23 +36,29 @@ def test_summary_differs_only_in_timings(run_pair):
     assert a == b
 
 
-def test_cases_follow_the_contract(run_pair):
+def test_cases_follow_the_contract(run_pair, planted):
     lines = (run_pair[0] / "cases.jsonl").read_text(encoding="utf-8").splitlines()
     cases = [json.loads(line) for line in lines]
     assert cases
     assert [c["score"] for c in cases] == sorted((c["score"] for c in cases), reverse=True)
     assert len({c["case_id"] for c in cases}) == len(cases)
-    patterns = {"collusion_ring", "card_pooling", "concurrent_stay", "split_stay"}
     for c in cases:
         assert {"case_id", "pattern", "score", "members", "claim_ids", "rules", "explanation",
-                "metrics"} <= set(c)
-        assert c["pattern"] in patterns and 0 <= c["score"] <= 1
+                "explanation_en", "metrics", "details"} <= set(c)
+        assert c["pattern"] in PATTERNS and 0 <= c["score"] <= 1
+        assert c["case_id"].startswith(PATTERNS[c["pattern"]].prefix + "-")
         assert all(set(m) == {"kind", "id", "role"} for m in c["members"])
         assert c["claim_ids"] == sorted(set(c["claim_ids"]))
     with open(run_pair[0] / "entity_scores.csv", encoding="utf-8") as f:
-        scored = {(r["kind"], r["id"]) for r in csv.DictReader(f)}
+        rows = list(csv.DictReader(f))
+    scored = {(r["kind"], r["id"]) for r in rows}
     named = {(m["kind"], m["id"]) for c in cases for m in c["members"]}
-    assert scored == named
+    assert named <= scored
+    graph = ClaimsGraph.from_data(read_folder(planted))
+    for kind in ("institution", "doctor"):
+        assert {i for k, i in scored if k == kind} == set(graph.index(kind))
+        ranks = sorted(int(r["rank"]) for r in rows if r["kind"] == kind)
+        assert ranks == list(range(1, len(ranks) + 1))
 
 
 def test_settings_from_toml_and_set(planted, tmp_path):
