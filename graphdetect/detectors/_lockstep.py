@@ -196,10 +196,9 @@ def _bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards)
     mean_day = total / np.maximum(per_dow.sum(axis=1), 1)
     # day-of-week factor, shrunk towards 1 with the weight of four days
     f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
-    per_day = total / days_open                            # over the days the place is open
     start = np.flatnonzero(new_day)
     size = np.diff(np.append(start, n))
-    expected = per_day[s[start]] * f_dow.ravel()[sd[start]]
+    expected = _usual_days(s[start], sd[start], size, days_open, density, min_run_cards)
     found = [_windows(rows, order, at[4], start, size, expected, density, min_run_cards)]
     if timed:
         t = at[2][order]
@@ -230,6 +229,34 @@ def _bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards)
     return (np.concatenate([f[0] for f in found]),
             np.concatenate([f[1] + o for f, o in zip(found, offset, strict=False)]),
             np.concatenate([f[2] for f in found]))
+
+
+def _usual_days(s, sd, size, days_open, density, min_run_cards) -> np.ndarray:
+    """Per stream-day, its usual number of swipes, learnt without the days that may be
+    bursts (else a gathering every other Wednesday makes Wednesdays look busy).
+
+    A day is left out of its stream's baseline when it holds at least ``min_run_cards``
+    swipes and ``density`` times the stream's median day; the rest give the mean per open
+    day and the day-of-week factor (shrunk towards 1 with the weight of four days).
+    """
+    n_s = len(days_open)
+    order = stable_order(s)
+    ranked = order[np.lexsort((size[order], s[order]))]
+    first = np.searchsorted(s[ranked], np.arange(n_s))
+    count = np.bincount(s, minlength=n_s)
+    mid = first + (count - 1) // 2
+    median = np.where(count > 0, (size[ranked[mid.clip(max=len(s) - 1)]]
+                                  + size[ranked[(first + count // 2).clip(max=len(s) - 1)]]) / 2,
+                      0)
+    quiet = ~((size >= min_run_cards) & (size >= density * median[s]))
+    dow_n = np.bincount(sd, weights=size * quiet, minlength=7 * n_s).reshape(n_s, 7)
+    per_dow = np.bincount(sd, weights=quiet, minlength=7 * n_s).reshape(n_s, 7)
+    total = dow_n.sum(axis=1)
+    mean_day = total / np.maximum(per_dow.sum(axis=1), 1)
+    f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
+    loud = np.bincount(s, weights=~quiet, minlength=n_s)
+    per_day = total / np.maximum(days_open - loud, 1)
+    return per_day[s] * f_dow.ravel()[sd]
 
 
 def _expand(start: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -301,6 +328,11 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     for lab in sorted_unique(g[core]):
         lo, hi = bounds[lab], bounds[lab + 1]
         for rows in _blocks(graph, r[lo:hi][core[lo:hi]], min_cards, min_runs):
+            if timed:
+                rows = _trim(graph, rows)
+                if len(sorted_unique(graph.day[rows])) < min_runs \
+                        or len(sorted_unique(graph.codes("card")[rows])) < min_cards:
+                    continue
             first = np.searchsorted(sorted_rows, rows, "left")
             count = np.searchsorted(sorted_rows, rows, "right") - first
             at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
@@ -310,6 +342,34 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
                              float(np.median(b_density[bursts])), kinds))
     out.sort(key=lambda x: (x.place, int(x.rows[0])))
     return out
+
+
+def _trim(graph, rows: np.ndarray) -> np.ndarray:
+    """Keep each day's run, dropping the group's stray swipes that day (a pooled card's own
+    purchase in the morning of a night run; a clinic's ordinary patients in the afternoon
+    of a morning gathering), which whole-day windows let in.
+
+    A day's swipes are cut where the gap between two is over four times the group's
+    median gap between same-day swipes (and a minute); the pieces holding at least a
+    quarter of that day's swipes are kept.
+    """
+    t = graph.seconds[rows]
+    order = np.argsort(t, kind="stable")
+    t, day = t[order], graph.day[rows][order]
+    same = day[1:] == day[:-1]
+    gaps = np.diff(t)[same]
+    if not len(gaps):
+        return rows
+    cut = max(4 * float(np.median(gaps)), 60.0)
+    new = np.ones(len(t), bool)
+    new[1:] = ~same | (np.diff(t) > cut)
+    piece = np.cumsum(new) - 1
+    size = np.bincount(piece)
+    day_start = np.ones(len(t), bool)
+    day_start[1:] = ~same
+    per_day = np.bincount(np.cumsum(day_start) - 1)[np.cumsum(day_start) - 1]
+    keep = size[piece] >= 0.25 * per_day
+    return np.sort(rows[order[keep]])
 
 
 def _blocks(graph, rows: np.ndarray, min_cards: int, min_runs: int) -> list[np.ndarray]:
