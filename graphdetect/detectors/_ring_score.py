@@ -21,12 +21,25 @@ __all__ = ["ring_finding"]
 ROUTINE_CEILING = 0.45
 
 
-def _schedule_cv(first_days: np.ndarray) -> float | None:
-    """Coefficient of variation of the days between occasions (None for under 3)."""
-    if len(first_days) < 3:
+def _schedule_cv(patient: np.ndarray, start: np.ndarray) -> float | None:
+    """How regularly the same patients come back: per patient admitted three times or
+    more, the coefficient of variation of the days between their admissions; the
+    median over those patients (None when there are none).
+
+    >>> _schedule_cv(np.array([1, 1, 1, 2, 2, 2]), np.array([0, 90, 181, 10, 99, 190]))
+    0.0083
+    """
+    order = np.lexsort((start, patient))
+    p, d = patient[order], start[order].astype(float)
+    same = p[1:] == p[:-1]
+    gap, who = np.diff(d)[same], p[1:][same]
+    if not len(gap):
         return None
-    gaps = np.diff(np.sort(first_days)).astype(float)
-    return float(gaps.std() / gaps.mean()) if gaps.mean() > 0 else None
+    ids, inv, n = np.unique(who, return_inverse=True, return_counts=True)
+    mean = np.bincount(inv, weights=gap) / n
+    sd = np.sqrt(np.maximum(np.bincount(inv, weights=gap ** 2) / n - mean ** 2, 0))
+    ok = (n >= 2) & (mean > 0)
+    return round(float(np.median(sd[ok] / mean[ok])), 4) if ok.any() else None
 
 
 def _top_share(codes: np.ndarray) -> tuple[int, float | None]:
@@ -49,8 +62,9 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     institution's usual admissions per day, ``host_admissions`` each institution's
     admissions in all and ``usual_stay`` the median length of all stays in the data.
 
-    A ward's routine is recognised when the occasions keep a regular schedule (their
-    gaps vary by 10% or less), bring in the same patients (half the group or more each
+    A ward's routine is recognised when the same patients come back on a regular
+    schedule (each one's gaps vary by 10% or less, in the median), occasions bring in
+    the same patients (half the group or more each
     time), 80% of the stays share one ICD-10 category, the stays are of a fixed length
     (varying by 10% or less) longer than the data's usual stay, and the patients do not
     come mostly from one village: a course programme, not a burst of recruits.
@@ -79,7 +93,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     private = ownership is not None and any(ownership[i] == "private" for i in insts)
     small = level is not None and any(level[i] is not None and level[i] <= 1 for i in insts)
     attendance = float(np.median(per_occ) / len(patients))
-    schedule = _schedule_cv(table["first"])
+    schedule = _schedule_cv(sub["patient"], sub["start"])
     dx_code, dx_share = _top_share(sub["diagnosis"])
     dx_group = _category(graph, dx_code)
     share_of_host = float(np.sum(sub["institution"] == host) / max(host_admissions[host], 1))

@@ -43,7 +43,7 @@ def _explain(case: dict, lang: str, name) -> str:
             out += f"；{m['village_share']:.0%}来自同一村"
         out += f"；合计{m['total_amount']:,.2f}元。"
         if d.get("routine"):
-            out += (f"但同一批患者按固定周期（间隔变异系数{m['schedule_cv']:.1%}）反复入院，"
+            out += (f"但同一批患者各自按固定周期（间隔变异系数{m['schedule_cv']:.1%}）反复入院，"
                     f"{m['diagnosis_share']:.0%}为同一诊断类别（{d['diagnosis_group']}），"
                     f"固定疗程中位住院{m['median_stay_days']:g}天（变异系数{m['stay_length_cv']:.1%}，"
                     f"全市通常{m['usual_stay_days']:g}天），更像病区的常规疗程安排，故评分较低。")
@@ -64,7 +64,7 @@ def _explain(case: dict, lang: str, name) -> str:
         out += f"; {m['village_share']:.0%} come from one village"
     out += f"; {m['total_amount']:,.2f} yuan in all."
     if d.get("routine"):
-        out += (f" But the same patients come back on a regular schedule (gaps vary by "
+        out += (f" But the same patients each come back on a regular schedule (gaps vary by "
                 f"{m['schedule_cv']:.1%}), {m['diagnosis_share']:.0%} with one diagnosis group "
                 f"({d['diagnosis_group']}), for fixed-length stays of a median "
                 f"{m['median_stay_days']:g} days (usually {m['usual_stay_days']:g} days here): "
@@ -124,7 +124,8 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     3. Members: the pool's repeat patients, and those admitted once on one of the
        occasions it brings most members to, under its doctors with its diagnoses. A
        ring needs ``min_occasions`` occasions bringing in at least two members each,
-       and ``min_members`` members.
+       ``min_members`` members, and its own admissions on an occasion must exceed, in
+       the median, what the place usually admits in such a span.
     4. Score: occasions, similar bills, the burst over each place's own rate, private or
        small hosts, the few doctors behind the stays, elderly members, shared villages.
        The same patients on a regular schedule with one diagnosis group (a ward's
@@ -209,7 +210,9 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         if len(table["occasion"]) < min_occasions or \
                 len(np.unique(sub["patient"])) < min_members:
             continue
-        out.append(ring_finding(graph, sub, table, rate, host_admissions, usual_stay))
+        found = ring_finding(graph, sub, table, rate, host_admissions, usual_stay)
+        if found.metrics["burst"] >= 1:   # its own admissions exceed the places' usual
+            out.append(found)
     return out
 
 
