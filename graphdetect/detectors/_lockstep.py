@@ -327,19 +327,20 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     out = []
     for lab in sorted_unique(g[core]):
         lo, hi = bounds[lab], bounds[lab + 1]
-        for rows in _blocks(graph, r[lo:hi][core[lo:hi]], min_cards, min_runs):
+        for block in _blocks(graph, r[lo:hi][core[lo:hi]], min_cards, min_runs):
             if timed:
-                rows = _trim(graph, rows)
-                if len(sorted_unique(graph.day[rows])) < min_runs \
-                        or len(sorted_unique(graph.codes("card")[rows])) < min_cards:
-                    continue
-            first = np.searchsorted(sorted_rows, rows, "left")
-            count = np.searchsorted(sorted_rows, rows, "right") - first
-            at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
-            bursts = sorted_unique(b_id[ob[at]])
-            kinds = tuple(STREAM_KINDS[k] for k in sorted_unique(b_kind[bursts]))
-            out.append(Group(int(b_place[bursts[0]]), rows, timed,
-                             float(np.median(b_density[bursts])), kinds))
+                block = _trim(graph, block)
+            # a second pass on a block's own swipes splits what only its others joined
+            # (a weekly gathering and a care home's monthly round on the same mornings)
+            for rows in _blocks(graph, block, min_cards, min_runs) if len(block) else []:
+                first = np.searchsorted(sorted_rows, rows, "left")
+                count = np.searchsorted(sorted_rows, rows, "right") - first
+                at = np.repeat(first - np.cumsum(count) + count, count) \
+                    + np.arange(count.sum())
+                bursts = sorted_unique(b_id[ob[at]])
+                kinds = tuple(STREAM_KINDS[k] for k in sorted_unique(b_kind[bursts]))
+                out.append(Group(int(b_place[bursts[0]]), rows, timed,
+                                 float(np.median(b_density[bursts])), kinds))
     out.sort(key=lambda x: (x.place, int(x.rows[0])))
     return out
 
@@ -475,6 +476,7 @@ def describe(graph, group: Group, stay_table) -> dict:
             "density": round(group.density, 1),
             "median_gap_minutes": None if gaps is None else round(gaps, 1),
             "off_hours_share": _r(off_hours_share(graph, rows, group.place)),
+            "night_share": _r(off_hours_share(graph, rows, group.place, margin=True)),
             "strangers_share": _r(stranger),
             "in_hospital_elsewhere": int(in_hosp.sum()),
             "shared_address_share": _r(shared_address(graph, rows)),
@@ -494,8 +496,9 @@ def classify(facts: dict) -> str:
     A group is a *gathering* (people brought in) when its settlements are outpatient
     visits, mostly under one or two doctors (when the data has doctor ids), billed at
     least three times the place's own usual outpatient bill, with no sign that the
-    holders were absent: hardly any swipes in the place's off hours, none while the
-    holder was in hospital elsewhere, and most holders from townships the place serves.
+    holders were absent: hardly any swipes in the place's night (hours it is shut, the
+    hours either side shut too: a bus arriving the hour before opening is presence, a
+    run at midnight is not) and hardly any while the holder was in hospital elsewhere.
     Everything else is *pooling* (cards swiped without their holders): pharmacy
     purchases, routine or small amounts, off-hours runs, absent or far-away holders.
     """
@@ -503,7 +506,7 @@ def classify(facts: dict) -> str:
     visits = m["outpatient_share"] >= 0.8
     doctor = m["doctor_share"] is None or m["doctor_share"] >= 0.8
     high = m["bill_ratio"] is not None and m["bill_ratio"] >= 3
-    present = ((m["off_hours_share"] or 0) <= 0.2
+    present = ((m["night_share"] or 0) <= 0.2
                and m["in_hospital_elsewhere"] <= 0.05 * m["claims"])
     return "outpatient_gathering" if visits and doctor and high and present else "card_pooling"
 

@@ -102,10 +102,12 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
     together in windows far denser than the place's (or its terminal's, operator's,
     doctor's) usual traffic at that hour. A group is *pooling* unless
     :func:`._lockstep.classify` calls it a gathering: pooling is cards swiped without
-    their holders — pharmacy purchases, small or routine amounts, off-hours runs, holders
-    far away or in hospital elsewhere. (A gathering — outpatient visits under one or two
-    doctors billed at three times the place's usual, holders present — is
-    outpatient_gathering's.)
+    their holders — pharmacy purchases, small or routine amounts, runs in the place's
+    night, holders in hospital elsewhere. (A gathering — outpatient visits under one or
+    two doctors billed at three times the place's usual, with no sign of absence: at most
+    a fifth of the swipes in the place's night, i.e. hours it is shut with the hours
+    either side shut too, and at most 5% while the holder was in hospital elsewhere — is
+    outpatient_gathering's; a bus arriving the hour before opening is presence.)
 
     The score rises with repetition, amounts far more alike than the place's usual bills,
     dense windows, swipes in the place's off hours, holders from townships it hardly

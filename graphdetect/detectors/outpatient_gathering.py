@@ -84,9 +84,13 @@ def outpatient_gathering(graph, *, density: float = 2.0, min_run_cards: int = 8,
     traffic. :func:`._lockstep.classify` calls a group a *gathering* when its
     settlements are outpatient visits, mostly under one or two doctors (or the place,
     without doctor ids), billed at three times the place's own usual outpatient bill or
-    more, with the holders present (hardly any off-hours swipes, none while in hospital
-    elsewhere, most from townships the place serves); every other group is card
-    pooling. So one group gives one case of one pattern.
+    more, with no sign that the holders were absent: at most a fifth of the swipes in
+    the place's night (hours it is shut with the hours either side shut too, so a bus
+    arriving the hour before opening counts as presence) and at most 5% while the
+    holder was in hospital elsewhere; every other group is card pooling. So one group
+    gives one case of one pattern. A phantom biller billing high under the village
+    doctor by day, with nothing showing the holders away, reads as a gathering (still
+    one case); once holders are shown in hospital elsewhere it is pooling.
 
     The score rises with repetition, bills more alike than the place's usual ones and
     high for it, dense windows, one doctor and elderly people; it falls when the same
