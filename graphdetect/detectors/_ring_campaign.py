@@ -16,14 +16,21 @@ from ._stays import components
 __all__ = ["campaigns"]
 
 
-def _summary(part: dict) -> dict:
+def _summary(part: dict, st: dict | None = None) -> dict:
+    """Host, doctors, occasions, patients, period, occasion days and the admissions per
+    occasion (the median; all admissions under the part's doctors when ``st``, the
+    stays the part was drawn from, is given, else the part's own patients)."""
     inst, cnt = np.unique(part["institution"], return_counts=True)
     docs, dcnt = np.unique(part["doctor"][part["doctor"] >= 0], return_counts=True)
+    docs = docs[dcnt >= 0.15 * len(part["doctor"])]
     occ, first = np.unique(part["occasion"], return_index=True)
-    size = np.unique(np.searchsorted(occ, part["occasion"]).astype(np.int64) << 32
-                     | part["patient"]) >> 32
-    return {"host": int(inst[np.argmax(cnt)]),
-            "doctors": set(docs[dcnt >= 0.15 * len(part["doctor"])].tolist()),
+    if st is not None:
+        mine = np.isin(st["occasion"], occ) & (np.isin(st["doctor"], docs) | (len(docs) == 0))
+        size = np.searchsorted(occ, st["occasion"][mine])
+    else:
+        size = np.unique(np.searchsorted(occ, part["occasion"]).astype(np.int64) << 32
+                         | part["patient"]) >> 32
+    return {"host": int(inst[np.argmax(cnt)]), "doctors": set(docs.tolist()),
             "occasions": set(occ.tolist()),
             "patients": set(np.unique(part["patient"]).tolist()),
             "first": int(part["start"].min()), "last": int(part["start"].max()),
@@ -31,12 +38,14 @@ def _summary(part: dict) -> dict:
             "size": float(np.median(np.bincount(size)))}
 
 
-def campaigns(parts: list[dict], *, stream_gap: int) -> list[list[int]]:
+def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int
+              ) -> list[list[int]]:
     """Groups of part numbers that are one campaign; every part is in exactly one group.
 
     Parts (evidence stays of pools) may be one campaign when they have the same host
     and a doctor in common, their periods overlap by half the shorter one or more, and
-    they bring similar numbers of patients per occasion (within a factor of 1.5): small
+    their occasions hold similar numbers of admissions under their doctors (``st``, the
+    stays the parts were drawn from; within a factor of 1.5): small
     sub-pools worked in turn, or parts of one sparse pool the pool search split. Such
     parts, linked, are one campaign when all their occasions together form a stream:
     a median and a mean gap of at most ``stream_gap`` days (rings admitting monthly
@@ -50,7 +59,7 @@ def campaigns(parts: list[dict], *, stream_gap: int) -> list[list[int]]:
     >>> campaigns([a, b], stream_gap=14)
     [[0, 1]]
     """
-    info = [_summary(p) for p in parts]
+    info = [_summary(p, st) for p in parts]
     a, b = [], []
     for i in range(len(info)):
         for j in range(i + 1, len(info)):
@@ -85,7 +94,8 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int) -> 
 
     The other bursts at the host of ``sub`` (a pool's evidence stays), within its period
     (give or take ``stream_gap``), with two or more admissions under its doctors on
-    nodes no pool holds (``free`` per stay of ``st``), are added when, with the pool's
+    nodes no pool holds (``free`` per stay of ``st``), as many as the pool brings per
+    occasion (within a factor of 1.5), are added when, with the pool's
     own occasions, they form a stream (median and mean gap of at most ``stream_gap``
     days): a weekly trickle whose recruits mostly come once, of whom only a few come
     back often enough to form a pool. Otherwise ``sub`` is returned as it is.
@@ -96,9 +106,9 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int) -> 
     lo, hi = info["first"] - stream_gap, info["last"] + stream_gap
     cand = free & (st["institution"] == info["host"]) & np.isin(
         st["doctor"], list(info["doctors"])) & (st["start"] >= lo) & (st["start"] <= hi) \
-        & ~np.isin(st["occasion"], list(info["occasions"]))
+        & ~np.isin(st["occasion"], list(info["occasions"])) & ~np.isin(st["row"], sub["row"])
     occ, cnt = np.unique(st["occasion"][cand], return_counts=True)
-    occ = occ[cnt >= 2]
+    occ = occ[(cnt >= 2) & (cnt <= 1.5 * info["size"]) & (info["size"] <= 1.5 * cnt)]
     if not len(occ):
         return sub
     add = cand & np.isin(st["occasion"], occ)

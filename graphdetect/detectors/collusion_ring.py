@@ -106,7 +106,7 @@ PATTERN = Pattern(
 ])
 def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
                    min_members: int = 4, burst_ratio: float = 2.0, burst_p: float = 0.05,
-                   max_load: int = 400, resolution: float = 2.0,
+                   max_load: int = 400, resolution: float = 4.0,
                    seed: int = 0) -> list[Finding]:
     """Find pools of patients admitted in bursts, again and again, to one or a few places.
 
@@ -180,7 +180,7 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         repeaters[members] = True
     by_occ = np.argsort(st["occasion"], kind="stable")
     occ_sorted = st["occasion"][by_occ]
-    parts = []
+    parts, strong = [], []
     for k, (members, held) in enumerate(groups):
         occ_k = np.unique(st["occasion"][np.isin(st["node"], held)])
         if len(occ_k) < 2:
@@ -197,12 +197,20 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         good = table["occasion"][table["patients"] >= 2]
         if len(good) >= 2:
             parts.append({c: v[np.isin(sub["occasion"], good)] for c, v in sub.items()})
+            if len(good) >= min_occasions and len(np.unique(parts[-1]["patient"])) >= \
+                    min_members:
+                strong.append(k)
     out = []
     stream_gap = 2 * (window_days + 1)
-    free = owner[st["node"]] < 0
-    for together in campaigns(parts, stream_gap=stream_gap):
+    # a stream may take in bursts held by no pool, or by one too small to be a ring
+    free = ~np.isin(owner[st["node"]], strong)
+    for together in campaigns(parts, st, stream_gap=stream_gap):
         sub = {c: np.concatenate([parts[i][c] for i in together]) for c in st}
-        sub = extend_stream(sub, st, free, stream_gap=stream_gap)
+        for _ in range(3):
+            grown = extend_stream(sub, st, free, stream_gap=stream_gap)
+            if len(grown["row"]) == len(sub["row"]):
+                break
+            sub = grown
         _, once = np.unique(sub["row"], return_index=True)
         once = once[np.argsort(sub["occasion"][once], kind="stable")]
         sub = {c: v[once] for c, v in sub.items()}
