@@ -300,6 +300,12 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     b_day[b_id] = graph.day[b_rows]
     B = sp.csr_matrix((np.ones(len(pb), np.int32), (pc, pb)), shape=(graph.n("card"), n_b))
     S = sp.triu(B.T @ B, k=1).tocoo()
+    # overlap is measured on the cards a burst shares with the place's bursts on other
+    # days: a busy place's ordinary customers, there once, do not dilute a run's day
+    pc_id = np.unique(b_place[pb] << 32 | pc, return_inverse=True)[1].reshape(-1)
+    pcd = sorted_unique(pc_id.astype(np.int64) << 16 | (b_day[pb] - b_day.min()))
+    again = np.bincount(pcd >> 16)[pc_id] >= 2
+    size = np.maximum(np.bincount(pb, weights=again, minlength=n_b), 1)
     small = np.minimum(size[S.row], size[S.col])
     link = (S.data >= np.maximum(min_overlap * small, 3)) & (b_place[S.row] == b_place[S.col])
     label = components(n_b, S.row[link], S.col[link])
