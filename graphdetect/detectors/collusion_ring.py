@@ -32,7 +32,7 @@ def _explain(case: dict, lang: str, name) -> str:
         where = places if m["institutions"] == 1 else f"{m['institutions']}家机构（{places}）"
         out = (f"{m['members']}名患者在{m['occasions']}个时段（{d['first_day']}至{d['last_day']}）"
                f"集中入住{where}：每个时段{lo}至{hi}人（中位{mid:g}人）、最长{days}天内入院，"
-               f"中位约为该院同期常规入院量的{m['burst']:.1f}倍")
+               f"中位约为所在机构同期常规入院量的{m['burst']:.1f}倍")
         if gap is not None:
             out += f"，时段间隔中位{gap:g}天"
         out += (f"；{m['doctor_share']:.0%}的住院由{doctors or '（无医师编码）'}收治；"
@@ -52,7 +52,7 @@ def _explain(case: dict, lang: str, name) -> str:
     out = (f"{m['members']} patients were admitted together to {where} on {m['occasions']} "
            f"occasions ({d['first_day']} to {d['last_day']}): {lo} to {hi} patients per "
            f"occasion (median {mid:g}), each occasion within at most {days} days, a median "
-           f"{m['burst']:.1f}x the institution's usual admissions for such a span")
+           f"{m['burst']:.1f}x what the place usually admits in such a span")
     if gap is not None:
         out += f", occasions a median {gap:g} days apart"
     out += (f"; {m['doctor_share']:.0%} of the stays were under "
