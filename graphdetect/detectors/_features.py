@@ -197,12 +197,14 @@ def _others(graph, rows: np.ndarray, place: int) -> np.ndarray:
     return patients[left > 0]
 
 
-def off_hours_share(graph, rows: np.ndarray, place: int) -> float | None:
+def off_hours_share(graph, rows: np.ndarray, place: int, *, margin: bool = False
+                    ) -> float | None:
     """Share of the rows in hours the institution is otherwise all but shut.
 
     An hour is *off* when the place's other claims in it number under 5% of its busiest
-    hour (its own opening hours, not a fixed clock). None without times of day, or when
-    the place has too few other claims to tell.
+    hour (its own opening hours, not a fixed clock); with ``margin``, only when the hours
+    either side are off too (the place's night, not the hour before it opens). None
+    without times of day, or when the place has too few other claims to tell.
     """
     hrs = hours(graph, rows)
     if hrs is None:
@@ -214,6 +216,8 @@ def off_hours_share(graph, rows: np.ndarray, place: int) -> float | None:
     if profile.sum() < 50:
         return None
     off = profile < 0.05 * profile.max()
+    if margin:
+        off = off & np.roll(off, 1) & np.roll(off, -1)
     return float(off[hrs].mean())
 
 
