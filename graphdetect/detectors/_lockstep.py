@@ -384,30 +384,41 @@ def _blocks(graph, rows: np.ndarray, min_cards: int, min_runs: int) -> list[np.n
 
     Two groups at one place (a pooling run and a clinic's regulars, say) can be joined by
     a busy day holding both. Cards are linked when they share at least half the days of
-    the one seen on fewer (and two); each connected block keeps its days holding at least
-    a quarter of its cards (and 3), and counts when it has ``min_cards`` cards on
-    ``min_runs`` such days.
+    the one of the two seen on more days (and two); each connected block keeps its days
+    holding at least a quarter of its cards (and 3), and counts when it has
+    ``min_cards`` cards on ``min_runs`` such days.
     """
     card = graph.codes("card")[rows].astype(np.int64)
     day = graph.day[rows].astype(np.int64)
     cd = sorted_unique(card << 32 | day)
     cu, ci = np.unique(cd >> 32, return_inverse=True)
     du, di = np.unique(cd & 0xFFFFFFFF, return_inverse=True)
-    C = sp.csr_matrix((np.ones(len(cd), np.int32), (ci.reshape(-1), di.reshape(-1))),
-                      shape=(len(cu), len(du)))
-    n_days = np.asarray(C.sum(axis=1)).ravel()
-    S = sp.triu(C @ C.T, k=1).tocoo()
-    strong = S.data >= np.maximum(2, 0.5 * np.maximum(n_days[S.row], n_days[S.col]))
-    label = components(len(cu), S.row[strong], S.col[strong])
+    ci, di = ci.reshape(-1), di.reshape(-1)
+    n_c = len(cu)
+    if n_c <= 3000:       # small: dense card x day matrix (exact in float32)
+        C = np.zeros((n_c, len(du)), np.float32)
+        C[ci, di] = 1
+        n_days = C.sum(axis=1)
+        S = np.triu(C @ C.T, 1)
+        a, b = np.nonzero(S >= np.maximum(2, 0.5 * np.maximum.outer(n_days, n_days)))
+    else:
+        C = sp.csr_matrix((np.ones(len(cd), np.int32), (ci, di)), shape=(n_c, len(du)))
+        n_days = np.asarray(C.sum(axis=1)).ravel()
+        S = sp.triu(C @ C.T, k=1).tocoo()
+        strong = S.data >= np.maximum(2, 0.5 * np.maximum(n_days[S.row], n_days[S.col]))
+        a, b = S.row[strong], S.col[strong]
+    label = components(n_c, a, b)
+    row_label = label[np.searchsorted(cu, card)]
+    row_day = np.searchsorted(du, day)
     out = []
     for lab in sorted_unique(label):
         mine = label == lab
         if mine.sum() < min_cards:
             continue
         per_day = np.asarray(C[mine].sum(axis=0)).ravel()
-        days = du[per_day >= max(3, 0.25 * mine.sum())]
-        keep = np.isin(card, cu[mine]) & np.isin(day, days)
-        if len(days) < min_runs or len(sorted_unique(card[keep])) < min_cards:
+        good = per_day >= max(3, 0.25 * mine.sum())
+        keep = (row_label == lab) & good[row_day]
+        if good.sum() < min_runs or len(sorted_unique(card[keep])) < min_cards:
             continue
         out.append(np.sort(rows[keep]).astype(np.int64))
     return out
