@@ -33,12 +33,13 @@ def window_load(inst: np.ndarray, day: np.ndarray, window: int) -> np.ndarray:
 
 
 def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: float,
-           seed: int, density: bool = False) -> np.ndarray:
+           seed: int, density: bool = False, iterations: int = -1) -> np.ndarray:
     """Community label per node of the weighted pair graph (Leiden).
 
     With ``density=False`` the objective is modularity (RB configuration model); with
     ``density=True`` it is the constant Potts model, which keeps a group together as
-    long as its average internal weight exceeds ``resolution``.
+    long as its average internal weight exceeds ``resolution``. ``iterations`` passes
+    of the optimiser are made (-1: until a pass changes nothing).
     """
     if not len(a):
         return np.arange(n)
@@ -47,7 +48,7 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     kind = leidenalg.CPMVertexPartition if density else leidenalg.RBConfigurationVertexPartition
     part = leidenalg.find_partition(g, kind,
                                     weights="weight", resolution_parameter=resolution,
-                                    seed=seed, n_iterations=-1)
+                                    seed=seed, n_iterations=iterations)
     return np.asarray(part.membership)
 
 

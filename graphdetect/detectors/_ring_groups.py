@@ -72,7 +72,8 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
         return [], owner
     oc = occasion[rep]
     r = len(pts)
-    label = leiden(r + n_occ, pi, r + oc, np.ones(len(pi)), resolution=resolution, seed=seed)
+    label = leiden(r + n_occ, pi, r + oc, np.ones(len(pi)), resolution=resolution, seed=seed,
+                   iterations=2)
     label = np.unique(label[:r], return_inverse=True)[1]
     X = sp.csr_matrix((np.ones(len(pi)), (pi, oc)), shape=(r, n_occ))
     X.data[:] = 1
