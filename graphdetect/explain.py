@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from .detectors import PATTERNS
 
-__all__ = ["explain", "pattern_name", "rule_label"]
+__all__ = ["explain", "pattern_name", "rule_label", "metric_label"]
 
 LANGS = ("zh", "en")
 
@@ -69,3 +69,16 @@ def rule_label(rule: str, lang: str = "zh") -> str:
         if rule in p.rules:
             return p.rules[rule]
     return rule
+
+
+def metric_label(pattern: str, key: str, lang: str = "zh") -> str:
+    """A metric's label as its pattern declares it (the key itself when undeclared).
+
+    >>> metric_label("split_stay", "min_gap_days"), metric_label("split_stay", "x")
+    ('最短间隔天数', 'x')
+    """
+    p = PATTERNS.get(pattern)
+    label = p.metrics.get(key) if p else None
+    if label is None:
+        return key
+    return label[0] if lang == "zh" else label[1]

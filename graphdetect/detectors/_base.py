@@ -74,6 +74,9 @@ class Pattern:
     needs : mapping of str to str
         Data capabilities the detector uses (see :data:`graphdetect.run.CAPABILITIES`) and,
         for each, what goes unchecked when the data lacks it.
+    metrics : mapping of str to (str, str)
+        Each metric key its findings carry, with its label in Chinese and English (units
+        in the label: %, 元/yuan, 天/days), for the review UI and the report.
     """
 
     name: str
@@ -84,11 +87,11 @@ class Pattern:
     explain: Callable[[dict, str, Namer], str]
     role_weights: Mapping[str, float] = field(default_factory=dict)
     needs: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self):
-        object.__setattr__(self, "rules", _frozen(self.rules))
-        object.__setattr__(self, "role_weights", _frozen(self.role_weights))
-        object.__setattr__(self, "needs", _frozen(self.needs))
+        for name in ("rules", "role_weights", "needs", "metrics"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
 
 
 @dataclass

@@ -29,7 +29,11 @@ PATTERN = Pattern(
     rules={"分解住院": "split admission"}, explain=_explain,
     role_weights={"host": 0.5, "doctor": 0.5},
     needs={"claims.inpatient": "no stays to examine",
-           "claims.diagnosis_code": "diagnoses cannot be matched, so no split is found"})
+           "claims.diagnosis_code": "diagnoses cannot be matched, so no split is found"},
+    metrics={"stays": ("住院次数", "stays"),
+             "min_gap_days": ("最短间隔天数", "shortest gap (days)"),
+             "total_amount": ("金额合计（元）", "total (yuan)"),
+             "diagnosis": ("诊断编码", "diagnosis")})
 
 
 @detector(PATTERN, [

@@ -23,25 +23,12 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ..explain import pattern_name
+from ..explain import metric_label, pattern_name
 from ._common import printable
 from ._fonts import reportlab_fonts
 from ._tables import KIND_ZH, ROLE_ZH, SEX_ZH, STATUS_ZH, VISIT_ZH
 
 _ROLE_USER = {"investigator": "调查员", "reviewer": "复核员", "admin": "管理员"}
-_METRICS = {"occasions": "聚集次数", "members": "成员人数", "claims": "证据笔数",
-            "amount_cv": "费用变异系数", "stay_length_cv": "住院天数变异系数",
-            "burst": "入院量倍数（相对常规）", "doctor_share": "指定医师收治占比",
-            "elderly_share": "60岁以上占比", "village_share": "同村占比",
-            "total_amount": "金额合计（元）", "stays": "住院次数", "institutions": "机构数",
-            "overlap_days": "重叠天数", "claims_elsewhere": "住院期间他处记录",
-            "min_gap_days": "最短间隔天数", "diagnosis": "诊断编码", "cards": "卡数",
-            "runs": "集中刷卡批次", "days": "涉及天数",
-            "after_hours_share": "非工作时间（20:00–7:00）占比",
-            "holders_far_share": "持卡人不住本乡镇占比",
-            "in_hospital_elsewhere": "刷卡时持卡人正在他院住院（笔）",
-            "shared_address_share": "持卡人同住址占比",
-            "median_gap_minutes": "刷卡间隔中位数（分钟）"}
 _STATUS_SHORT = {"new": "新案件", "in_review": "复核中", "confirmed": "已确认",
                  "dismissed": "已排除", "referred": "已移送"}
 _TZ = ZoneInfo("Asia/Shanghai")
@@ -140,7 +127,8 @@ def _summary(d, st, width) -> list:
     out += [P("情况说明", st["h2"]), P(case.get("explanation", ""), st["body"])]
     if case.get("explanation_en"):
         out += [P("Summary (English)", st["h2"]), P(case["explanation_en"], st["body"])]
-    metrics = [(_METRICS.get(k, k), _metric(v)) for k, v in (case.get("metrics") or {}).items()]
+    metrics = [(metric_label(case["pattern"], k), _metric(v))
+               for k, v in (case.get("metrics") or {}).items()]
     if metrics:
         out += [P("主要指标", st["h2"]), _kv(metrics, st, width, key_width=5 * cm)]
     out.append(P("说明：本材料由数据分析自动生成，所列为可疑线索及其结算证据，不构成违法事实"

@@ -151,6 +151,11 @@ def create_app(config: dict | None = None) -> Flask:
         from ..explain import rule_label
         return rule_label(name, _locale())
 
+    @app.template_filter("metric")
+    def metric(key: str, pattern: str) -> str:
+        from ..explain import metric_label
+        return metric_label(pattern, key, _locale())
+
     @app.template_filter("with_page")
     def with_page(args, page: int) -> str:
         return urlencode({**{k: v for k, v in args.items() if k != "page"}, "page": page})
