@@ -13,19 +13,47 @@ import numpy as np
 
 from ._stays import components
 
-__all__ = ["campaigns"]
+__all__ = ["StayIndex", "campaigns", "extend_stream"]
 
 
-def _summary(part: dict, st: dict | None = None) -> dict:
+class StayIndex:
+    """The stays holding given values of one column, found by binary search.
+
+    >>> ix = StayIndex(np.array([3, 1, 3, 2, 1]))
+    >>> ix.rows(np.array([1, 3])).tolist(), ix.rows(np.array([1, 3]), ordered=True).tolist()
+    ([1, 4, 0, 2], [0, 1, 2, 4])
+    """
+
+    def __init__(self, values: np.ndarray):
+        self.order = np.argsort(values, kind="stable")
+        self.sorted = values[self.order]
+
+    def rows(self, wanted: np.ndarray, *, ordered: bool = False) -> np.ndarray:
+        """Positions of the stays whose value is one of ``wanted`` (sorted, distinct):
+        grouped by value in the order of ``wanted``, each group in stay order; in stay
+        order throughout when ``ordered``."""
+        lo = np.searchsorted(self.sorted, wanted)
+        hi = np.searchsorted(self.sorted, wanted, side="right")
+        n = hi - lo
+        at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        out = self.order[at]
+        return np.sort(out) if ordered else out
+
+
+def _summary(part: dict, st: dict | None = None, index: StayIndex | None = None) -> dict:
     """Host, doctors, occasions, patients, period, occasion days and the admissions per
     occasion (the median; all admissions under the part's doctors when ``st``, the
-    stays the part was drawn from, is given, else the part's own patients)."""
+    stays the part was drawn from, is given, else the part's own patients; ``index``
+    finds the stays of ``st`` by occasion)."""
     inst, cnt = np.unique(part["institution"], return_counts=True)
     docs, dcnt = np.unique(part["doctor"][part["doctor"] >= 0], return_counts=True)
     docs = docs[dcnt >= 0.15 * len(part["doctor"])]
     occ, first = np.unique(part["occasion"], return_index=True)
     if st is not None:
-        mine = np.isin(st["occasion"], occ) & (np.isin(st["doctor"], docs) | (len(docs) == 0))
+        rows = index.rows(occ) if index is not None else \
+            np.flatnonzero(np.isin(st["occasion"], occ))
+        doc = st["doctor"][rows]
+        mine = rows[np.isin(doc, docs) | (len(docs) == 0)]
         size = np.searchsorted(occ, st["occasion"][mine])
     else:
         size = np.unique(np.searchsorted(occ, part["occasion"]).astype(np.int64) << 32
@@ -38,14 +66,15 @@ def _summary(part: dict, st: dict | None = None) -> dict:
             "size": float(np.median(np.bincount(size)))}
 
 
-def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int
-              ) -> list[list[int]]:
+def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
+              index: StayIndex | None = None) -> list[list[int]]:
     """Groups of part numbers that are one campaign; every part is in exactly one group.
 
     Parts (evidence stays of pools) may be one campaign when they have the same host
     and a doctor in common, their periods overlap by half the shorter one or more, and
     their occasions hold similar numbers of admissions under their doctors (``st``, the
-    stays the parts were drawn from; within a factor of 1.5): small
+    stays the parts were drawn from, ``index`` finding them by occasion; within a factor
+    of 1.5): small
     sub-pools worked in turn, or parts of one sparse pool the pool search split. Such
     parts, linked, are one campaign when all their occasions together form a stream:
     a median and a mean gap of at most ``stream_gap`` days (rings admitting monthly
@@ -59,18 +88,18 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int
     >>> campaigns([a, b], stream_gap=14)
     [[0, 1]]
     """
-    info = [_summary(p, st) for p in parts]
+    info = [_summary(p, st, index) for p in parts]
     a, b = [], []
-    for i in range(len(info)):
-        for j in range(i + 1, len(info)):
-            x, y = info[i], info[j]
-            if x["host"] != y["host"] or not x["doctors"] & y["doctors"] \
-                    or max(x["size"], y["size"]) > 1.5 * min(x["size"], y["size"]):
-                continue
-            overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
-            if overlap >= 0.5 * min(x["last"] - x["first"], y["last"] - y["first"]):
-                a.append(i)
-                b.append(j)
+    hosts = np.array([x["host"] for x in info], np.int64)
+    for i, j in _same_host(hosts):
+        x, y = info[i], info[j]
+        if not x["doctors"] & y["doctors"] \
+                or max(x["size"], y["size"]) > 1.5 * min(x["size"], y["size"]):
+            continue
+        overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
+        if overlap >= 0.5 * min(x["last"] - x["first"], y["last"] - y["first"]):
+            a.append(i)
+            b.append(j)
     label = components(len(parts), np.asarray(a, int), np.asarray(b, int))
     out = []
     for g in np.unique(label):
@@ -84,12 +113,23 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int
     return sorted(out)
 
 
+def _same_host(hosts: np.ndarray):
+    """Pairs (i, j), i < j, of parts with the same host."""
+    order = np.argsort(hosts, kind="stable")
+    cut = np.flatnonzero(np.diff(hosts[order])) + 1
+    for group in np.split(order, cut):
+        for x in range(len(group)):
+            for y in range(x + 1, len(group)):
+                yield int(group[x]), int(group[y])
+
+
 def _gap(days: np.ndarray, how) -> float:
     """The median or mean of the days between consecutive occasions."""
     return float(how(np.diff(days))) if len(days) > 1 else float("inf")
 
 
-def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int) -> dict:
+def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
+                  index: StayIndex | None = None) -> dict:
     """A pool's evidence with the other bursts of its stream added.
 
     The other bursts at the host of ``sub`` (a pool's evidence stays), within its period
@@ -99,20 +139,26 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int) -> 
     own occasions, they form a stream (median and mean gap of at most ``stream_gap``
     days): a weekly trickle whose recruits mostly come once, of whom only a few come
     back often enough to form a pool. Otherwise ``sub`` is returned as it is.
+    ``index`` finds the stays of ``st`` by institution.
     """
     info = _summary(sub)
     if not info["doctors"]:
         return sub
     lo, hi = info["first"] - stream_gap, info["last"] + stream_gap
-    cand = free & (st["institution"] == info["host"]) & np.isin(
-        st["doctor"], list(info["doctors"])) & (st["start"] >= lo) & (st["start"] <= hi) \
-        & ~np.isin(st["occasion"], list(info["occasions"])) & ~np.isin(st["row"], sub["row"])
-    occ, cnt = np.unique(st["occasion"][cand], return_counts=True)
+    host = np.array([info["host"]])
+    at = index.rows(host) if index is not None else \
+        np.flatnonzero(st["institution"] == info["host"])
+    start = st["start"][at]
+    at = at[free[at] & np.isin(st["doctor"][at], list(info["doctors"])) & (start >= lo)
+            & (start <= hi) & ~np.isin(st["occasion"][at], list(info["occasions"]))
+            & ~np.isin(st["row"][at], sub["row"])]
+    occ, cnt = np.unique(st["occasion"][at], return_counts=True)
     occ = occ[(cnt >= 2) & (cnt <= 1.5 * info["size"]) & (info["size"] <= 1.5 * cnt)]
     if not len(occ):
         return sub
-    add = cand & np.isin(st["occasion"], occ)
-    first = np.array([st["start"][add & (st["occasion"] == o)].min() for o in occ])
+    add = at[np.isin(st["occasion"][at], occ)]
+    first = np.full(len(occ), np.iinfo(np.int64).max)
+    np.minimum.at(first, np.searchsorted(occ, st["occasion"][add]), st["start"][add])
     days = np.union1d(info["days"], first)
     if max(_gap(days, np.median), _gap(days, np.mean)) > stream_gap:
         return sub

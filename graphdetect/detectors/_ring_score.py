@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 
 from ._base import Finding
 from ._features import amount_cv, logistic
 from ._stays import day_str
 
-__all__ = ["ring_finding"]
+__all__ = ["ring_finding", "categories"]
 
 #: Score ceiling of a group that looks like a ward's routine course programme.
 ROUTINE_CEILING = 0.45
@@ -53,14 +54,17 @@ def _top_share(codes: np.ndarray) -> tuple[int, float | None]:
 
 
 def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
-                 host_admissions: np.ndarray, usual_stay: float) -> Finding:
+                 host_admissions: np.ndarray, usual_stay: float,
+                 categories: np.ndarray | None = None) -> Finding:
     """The finding for one pool.
 
     ``sub`` holds the evidence stays as arrays (row, patient, institution, start, end,
     occasion, doctor, diagnosis: ICD-10 category codes); ``table`` one entry per
     occasion (occasion, institution, first, last, patients, claims); ``rate`` each
     institution's usual admissions per day, ``host_admissions`` each institution's
-    admissions in all and ``usual_stay`` the median length of all stays in the data.
+    admissions in all and ``usual_stay`` the median length of all stays in the data;
+    ``categories`` the ICD-10 categories the diagnosis codes are numbered in (found from
+    the graph when not given).
 
     A ward's routine is recognised when the same patients come back on a regular
     schedule (each one's gaps vary by 10% or less, in the median), occasions bring in
@@ -95,7 +99,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     attendance = float(np.median(per_occ) / len(patients))
     schedule = _schedule_cv(sub["patient"], sub["start"])
     dx_code, dx_share = _top_share(sub["diagnosis"])
-    dx_group = _category(graph, dx_code)
+    dx_group = _category(graph, dx_code, categories)
     share_of_host = float(np.sum(sub["institution"] == host) / max(host_admissions[host], 1))
     routine = bool(schedule is not None and schedule <= 0.1 and attendance >= 0.5
                    and dx_share is not None and dx_share >= 0.8
@@ -145,12 +149,20 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
                    graph.claim_ids(rows), rules, metrics, details)
 
 
-def _category(graph, code: int) -> str | None:
+def categories(graph) -> np.ndarray:
+    """The ICD-10 categories (three characters), sorted, that diagnosis codes are
+    numbered in (empty without diagnoses)."""
+    if "diagnosis_code" not in graph.claims:
+        return np.array([], dtype=str)
+    cats = graph.claims["diagnosis_code"].cat.categories.astype(str).str[:3]
+    return np.unique(np.asarray(cats))
+
+
+def _category(graph, code: int, cats: np.ndarray | None = None) -> str | None:
     """The ICD-10 category (three characters) numbered ``code`` by the detector."""
     if code < 0:
         return None
-    cats = graph.claims["diagnosis_code"].cat.categories.astype(str).str[:3]
-    return str(np.unique(np.asarray(cats))[code])
+    return str((categories(graph) if cats is None else cats)[code])
 
 
 def _doctors(graph, codes: np.ndarray) -> tuple[list[str], float]:
@@ -165,16 +177,37 @@ def _doctors(graph, codes: np.ndarray) -> tuple[list[str], float]:
     return sorted(str(ids[i]) for i in top), float(cnt[top].sum() / len(codes))
 
 
+def _column(graph, column: str, codes: np.ndarray) -> np.ndarray | None:
+    """A patients-table column's values for some patients (None where unknown), or None
+    when the table or the column is missing. Looks up only those patients, so that a
+    city's million birth dates are never converted for a few hundred members."""
+    table = graph.patients
+    if table is None or column not in table:
+        return None
+    col = table[column]
+    if not col.index.is_unique:
+        return graph.attribute("patient", column)[codes]
+    pos = col.index.get_indexer(graph.index("patient")[codes])
+    values = col.iloc[pos.clip(min=0)].to_numpy()
+    missing = (pos < 0) | pd.isna(values)
+    if np.issubdtype(values.dtype, np.datetime64):
+        values = values.astype("datetime64[Y]").astype(np.int64) + 1970
+    values = values.astype(object)
+    values[missing] = None
+    return values
+
+
 def _people(graph, codes: np.ndarray, first_day: int) -> tuple[float | None, float | None]:
     """Share of the patients aged 60 or more, and largest share from one village."""
     year = 1970 + first_day / 365.2425
-    born = graph.attribute("patient", "birth_date")
-    years = None if born is None else [b.year for b in born[codes] if b is not None]
+    born = _column(graph, "birth_date", codes)
+    years = None if born is None else [b if isinstance(b, (int, np.integer)) else b.year
+                                       for b in born if b is not None]
     if not years:
-        born = graph.attribute("patient", "birth_year")
-        years = None if born is None else [b for b in born[codes] if b is not None]
+        born = _column(graph, "birth_year", codes)
+        years = None if born is None else [b for b in born if b is not None]
     elderly = float(np.mean([year - y >= 60 for y in years])) if years else None
-    region = graph.attribute("patient", "region_code")
-    known = [] if region is None else [r for r in region[codes] if r is not None]
+    region = _column(graph, "region_code", codes)
+    known = [] if region is None else [r for r in region if r is not None]
     village = Counter(known).most_common(1)[0][1] / len(codes) if known else None
     return elderly, village

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
-from ._ring_campaign import campaigns, extend_stream
+from ._ring_campaign import StayIndex, campaigns, extend_stream
 from ._ring_groups import pools
 from ._ring_occasions import occasions
-from ._ring_score import ring_finding
+from ._ring_score import categories, ring_finding
 from ._stays import stays
 
 __all__ = ["collusion_ring", "PATTERN"]
@@ -158,7 +158,8 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     doc = graph.codes("doctor")
     st = {c: adm[c].to_numpy()[keep] for c in ("row", "patient", "institution", "start", "end")}
     st["occasion"] = occ[keep]
-    st["diagnosis"] = _groups(graph, adm["diagnosis"].to_numpy()[keep])
+    cats = categories(graph)
+    st["diagnosis"] = _groups(graph, adm["diagnosis"].to_numpy()[keep], cats)
     n_occ = int(st["occasion"].max()) + 1
     load = np.bincount(st["occasion"], minlength=n_occ)
     people = np.bincount(np.unique(st["patient"].astype(np.int64) << 32 | st["occasion"])
@@ -178,16 +179,14 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     repeaters = np.zeros(graph.n("patient"), bool)
     for members, _ in groups:
         repeaters[members] = True
-    by_occ = np.argsort(st["occasion"], kind="stable")
-    occ_sorted = st["occasion"][by_occ]
+    by_occ = StayIndex(st["occasion"])
+    node_occ = keys >> 32
     parts, strong = [], []
     for k, (members, held) in enumerate(groups):
-        occ_k = np.unique(st["occasion"][np.isin(st["node"], held)])
+        occ_k = np.unique(node_occ[held])
         if len(occ_k) < 2:
             continue
-        lo = np.searchsorted(occ_sorted, occ_k)
-        hi = np.searchsorted(occ_sorted, occ_k, side="right")
-        take = by_occ[np.concatenate([np.arange(x, y) for x, y in zip(lo, hi, strict=True)])]
+        take = by_occ.rows(occ_k, ordered=False)
         sub = {c: v[take] for c, v in st.items()}
         core = np.isin(sub["patient"], members)
         single = ~repeaters[sub["patient"]] & (owner[sub["node"]] == k)
@@ -204,10 +203,11 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     stream_gap = 2 * (window_days + 1)
     # a stream may take in bursts held by no pool, or by one too small to be a ring
     free = ~np.isin(owner[st["node"]], strong)
-    for together in campaigns(parts, st, stream_gap=stream_gap):
+    by_host = StayIndex(st["institution"])
+    for together in campaigns(parts, st, stream_gap=stream_gap, index=by_occ):
         sub = {c: np.concatenate([parts[i][c] for i in together]) for c in st}
         for _ in range(3):
-            grown = extend_stream(sub, st, free, stream_gap=stream_gap)
+            grown = extend_stream(sub, st, free, stream_gap=stream_gap, index=by_host)
             if len(grown["row"]) == len(sub["row"]):
                 break
             sub = grown
@@ -218,18 +218,19 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         if len(table["occasion"]) < min_occasions or \
                 len(np.unique(sub["patient"])) < min_members:
             continue
-        found = ring_finding(graph, sub, table, rate, host_admissions, usual_stay)
+        found = ring_finding(graph, sub, table, rate, host_admissions, usual_stay, cats)
         if found.metrics["burst"] >= 1:   # its own admissions exceed the places' usual
             out.append(found)
     return out
 
 
-def _groups(graph, codes: np.ndarray) -> np.ndarray:
-    """ICD-10 category (first three characters) code per diagnosis code (-1 unknown)."""
+def _groups(graph, codes: np.ndarray, cats: np.ndarray) -> np.ndarray:
+    """ICD-10 category (first three characters, numbered in ``cats``) code per diagnosis
+    code (-1 unknown)."""
     if "diagnosis_code" not in graph.claims or not len(codes):
         return np.full(len(codes), -1)
-    cats = graph.claims["diagnosis_code"].cat.categories.astype(str).str[:3]
-    _, group = np.unique(np.asarray(cats), return_inverse=True)
+    first3 = graph.claims["diagnosis_code"].cat.categories.astype(str).str[:3]
+    group = np.searchsorted(cats, np.asarray(first3))
     return np.where(codes >= 0, group[codes.clip(min=0)] if len(group) else -1, -1)
 
 
