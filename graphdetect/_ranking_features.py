@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .detectors._features import side_column
 from .detectors._stays import stays
 from .graph import INPATIENT
 
@@ -17,72 +18,58 @@ FEATURES = ("amount", "claims_per_patient", "stays_per_patient", "los", "inpatie
 class PerClaim:
     """The claim-level observations behind the features, made once for both kinds.
 
-    ``x[:, f]`` is claim's value of feature ``f`` where ``w[:, f]`` is 1; a kind's value
-    is the mean over its claims (one sparse product for all features).
+    Each feature is one claim-level value where it is observed; a kind's value is the
+    mean over its claims. Features are made one at a time and summed per institution and
+    per doctor at once, so no claims x features matrix is ever held.
     """
 
     def __init__(self, graph, inst_peers: np.ndarray):
         self.graph = graph
-        n = len(graph)
-        visit, amount = graph.visit, graph.amount
-        inpatient = visit == INPATIENT
-        cols: dict[str, tuple[np.ndarray, np.ndarray, bool]] = {}
-        logs = np.log1p(amount)
-        base = np.zeros(n)
-        step = max(1, n // 200_000)     # the medians of an evenly spaced sample will do
-        for t in np.unique(visit):
-            base[visit == t] = np.median(logs[::step][visit[::step] == t]) \
-                if (visit[::step] == t).any() else np.median(logs[visit == t])
-        every = np.ones(n, bool)
-        cols["amount"] = (logs - base, every, False)
-        cols["inpatient"] = (inpatient.astype(float), every, True)
-        end = graph.claims["end_time"].to_numpy().astype("datetime64[s]").astype(np.int64)
-        los = np.where(inpatient, (end - graph.seconds) / 86400.0, 0.0)
-        cols["los"] = (np.log1p(np.clip(los, 0, None)), inpatient, False)
-        age = _age(graph)
-        if age is not None:
-            cols["elderly"] = ((age >= 65).astype(float), np.isfinite(age), True)
-        far = _far(graph)
-        if far is not None:
-            cols["far"] = (far.astype(float), far >= 0, True)
-        timed = graph.claims["has_time"].to_numpy()
-        if timed.any():
-            hour = (graph.seconds % 86400) // 3600
-            h = graph.codes("institution")
-            g = np.where(h >= 0, inst_peers[np.maximum(h, 0)] + 1, 0) if len(inst_peers) \
-                else np.zeros(n, np.int64)
-            prof = np.bincount((g * 24 + hour)[timed], minlength=24 * (int(g.max()) + 1))
-            prof = prof.reshape(-1, 24)
-            off = prof < 0.05 * prof.max(axis=1, keepdims=True)
-            cols["after_hours"] = (off[g, hour].astype(float), timed, True)
-        fund = graph.claims["fund_amount"].to_numpy(dtype=float)
-        share = np.divide(fund, amount, out=np.full(n, np.nan), where=amount > 0)
-        cols["fund"] = (np.clip(np.nan_to_num(share), 0, 1), np.isfinite(share), False)
-        for name, flag in _stay_flags(graph).items():
-            cols[name] = (flag, inpatient, True)
-        self.names = list(cols)
-        self.x = np.zeros((n, len(cols)), np.float32, order="F")
-        self.w = np.zeros((n, len(cols)), np.float32, order="F")
-        self.sd = []
-        for j, (x, m, rate) in enumerate(cols.values()):
-            self.w[:, j] = m
-            self.x[:, j] = np.where(m, x, 0.0)
-            mu = float(x[m].mean()) if m.any() else 0.0
-            self.sd.append(np.sqrt(mu * (1 - mu)) if rate else float(x[m].std()) if m.any()
-                           else 0.0)
+        kinds = [k for k in ("institution", "doctor") if graph.n(k)]
+        # Slot 0 gathers the claims without that entity; float32 sums in claim order.
+        slot = {k: (graph.codes(k) + 1).astype(np.intp) for k in kinds}
+        self.names: list[str] = []
+        self.sd: list[float] = []
+        self.sums: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
+        self.weights: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
+        masks: list[tuple[np.ndarray, bool, int, dict]] = []   # features share a few masks
+        for name, x, m, rate in _observations(graph, inst_peers):
+            self.names.append(name)
+            known = next((t for t in masks if t[0] is m), None)
+            if known is None:
+                every = bool(m.all())
+                known = (m, every, int(np.count_nonzero(m)),
+                         {k: np.bincount(slot[k] if every else slot[k][m],
+                                         minlength=graph.n(k) + 1)[1:].astype(float)
+                          for k in kinds})
+                masks.append(known)
+            _, everywhere, seen, counts = known
+            if rate:        # x is a flag
+                hit = x if everywhere else x & m
+                observed = hit.astype(np.float32)
+                mu = np.count_nonzero(hit) / seen if seen else 0.0
+                self.sd.append(np.sqrt(mu * (1 - mu)))
+            else:
+                observed = (x if everywhere else np.where(m, x, 0.0)).astype(np.float32)
+                mine = x if everywhere else x[m]
+                self.sd.append(float(mine.std()) if seen else 0.0)
+            for k in kinds:
+                total = np.zeros(graph.n(k) + 1, np.float32)
+                np.add.at(total, slot[k], observed)
+                self.sums[k].append(total[1:])
+                self.weights[k].append(counts[k])
+            del observed
         self.doctor_days = _doctor_days(graph)
 
     def by(self, kind: str) -> dict[str, tuple]:
         """Per feature: (per-entity value, its weight, the spread of one observation)."""
         g = self.graph
         n = g.n(kind)
-        members = g.members(kind).astype(np.float32)
-        sums, weights = members @ self.x, members @ self.w
         out = {}
         for j, name in enumerate(self.names):
-            w = weights[:, j].astype(float)
+            w = self.weights[kind][j]
             if w.sum():
-                v = np.divide(sums[:, j], w, out=np.full(n, np.nan), where=w > 0)
+                v = np.divide(self.sums[kind][j], w, out=np.full(n, np.nan), where=w > 0)
                 out[name] = (v, w, np.full(n, self.sd[j]))
         e = g.codes(kind)
         patient = g.codes("patient").astype(np.int64)
@@ -99,6 +86,59 @@ class PerClaim:
         return {k: v for k, v in out.items() if v is not None}
 
 
+def _observations(graph, inst_peers: np.ndarray):
+    """Per feature, one at a time: ``(name, per-claim value, observed mask, is a rate)``;
+    a rate's value is a boolean flag."""
+    n = len(graph)
+    visit, amount = graph.visit, graph.amount
+    inpatient = visit == INPATIENT
+    every = np.ones(n, bool)
+    logs = np.log1p(amount)
+    step = max(1, n // 200_000)     # the medians of an evenly spaced sample will do
+    base = np.zeros(256)            # per visit code (-1 for unknown is the last)
+    for t in np.flatnonzero(np.bincount(visit.astype(np.int64) + 1)) - 1:
+        base[t] = np.median(logs[::step][visit[::step] == t]) \
+            if (visit[::step] == t).any() else np.median(logs[visit == t])
+    logs -= base[visit]
+    yield "amount", logs, every, False
+    del logs
+    yield "inpatient", inpatient, every, True
+    los = np.zeros(n)
+    rows = np.flatnonzero(inpatient)
+    end = graph.claims["end_time"].to_numpy()[rows].astype("datetime64[s]").astype(np.int64)
+    los[rows] = np.log1p(np.clip((end - graph.seconds[rows]) / 86400.0, 0, None))
+    del end, rows
+    yield "los", los, inpatient, False
+    del los
+    elderly = _elderly(graph)
+    if elderly is not None:
+        yield "elderly", *elderly, True
+    del elderly
+    far = _far(graph)
+    if far is not None:
+        yield "far", *far, True
+    del far
+    timed = graph.claims["has_time"].to_numpy()
+    if timed.any():
+        hour = ((graph.seconds % 86400) // 3600).astype(np.int32)
+        h = graph.codes("institution")
+        g = np.where(h >= 0, inst_peers[np.maximum(h, 0)] + 1, 0).astype(np.int32) \
+            if len(inst_peers) else np.zeros(n, np.int32)
+        cell = g.astype(np.int64) * 24 + hour
+        del g, hour
+        prof = np.bincount(cell[timed], minlength=24 * (int(cell.max()) // 24 + 1))
+        off = (prof.reshape(-1, 24) < 0.05 * prof.reshape(-1, 24).max(axis=1, keepdims=True))
+        yield "after_hours", off.ravel()[cell], timed, True
+        del cell
+    fund = graph.claims["fund_amount"].to_numpy(dtype=float)
+    share = np.divide(fund, amount, out=np.full(n, np.nan), where=amount > 0)
+    del fund
+    yield "fund", np.clip(np.nan_to_num(share), 0, 1), np.isfinite(share), False
+    del share
+    for name, flag in _stay_flags(graph).items():
+        yield name, flag, inpatient, True
+
+
 def _doctor_days(graph) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Per (institution, doctor, day): its doctor and institution, and its log claims."""
     doctor = graph.codes("doctor").astype(np.int64)
@@ -109,7 +149,7 @@ def _doctor_days(graph) -> tuple[dict[str, np.ndarray], np.ndarray]:
     days = int(graph.day.max() - graph.day.min()) + 1
     per_inst = graph.n("doctor") * days
     key = inst[rows] * per_inst + doctor[rows] * days + (graph.day[rows] - graph.day.min())
-    uniq, cnt = np.unique(key, return_counts=True)
+    uniq, cnt = unique_counts(key)
     owner = {"institution": uniq // per_inst, "doctor": uniq % per_inst // days}
     return owner, np.log(cnt)
 
@@ -119,7 +159,7 @@ def _per_pair(e: np.ndarray, key: np.ndarray, mask: np.ndarray, n: int) -> tuple
     m = mask & (e >= 0) & (key >= 0)
     if not m.any():
         return None
-    pair, cnt = np.unique(e[m].astype(np.int64) << 36 | key[m], return_counts=True)
+    pair, cnt = unique_counts(e[m].astype(np.int64) << 36 | key[m])
     owner = pair >> 36
     x = np.log(cnt)
     w = np.bincount(owner, minlength=n).astype(float)
@@ -128,45 +168,63 @@ def _per_pair(e: np.ndarray, key: np.ndarray, mask: np.ndarray, n: int) -> tuple
     return v, w, np.full(n, float(x.std()))
 
 
-def _age(graph) -> np.ndarray | None:
-    """Per claim, its patient's age in years at the claim (NaN when unknown)."""
-    p = graph.patients
-    if p is None:
+def _elderly(graph) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per claim: whether its patient is 65 or older at the claim, and whether that is known.
+
+    Age is ``1970 + day / 365.2425`` less the birth year (plus the day of the year / 366,
+    or 0.5 with a year only); it grows with the day, so each patient has a first day at
+    65, found once per patient and compared with each claim's day.
+    """
+    if graph.patients is None:
         return None
-    index = graph.index("patient")
+    p = graph.patients
     if "birth_date" in p and p["birth_date"].notna().any():
-        born = p["birth_date"][~p.index.duplicated()].reindex(index)
+        born = side_column(graph, "patient", "birth_date")
         year = born.dt.year.to_numpy(dtype=float) + born.dt.day_of_year.to_numpy(dtype=float) / 366
     elif "birth_year" in p and p["birth_year"].notna().any():
-        year = pd.to_numeric(p["birth_year"][~p.index.duplicated()].reindex(index),
+        year = pd.to_numeric(side_column(graph, "patient", "birth_year"),
                              errors="coerce").to_numpy(dtype=float) + 0.5
     else:
         return None
+    day = graph.day
+    lo, hi = (int(day.min()), int(day.max())) if len(day) else (0, 0)
+    known = np.isfinite(year)
+    y = np.where(known, year, 0.0)
+    guess = np.floor(np.clip((65 + y - 1970) * 365.2425, lo - 10, hi + 10)).astype(np.int64)
+    first = guess - 4
+    for off in range(-4, 5):                    # the first day in the window at 65
+        first += ((1970 + (guess + off) / 365.2425) - y < 65)
+    first = np.where(known, np.clip(first, lo - 1, hi + 1), hi + 1).astype(np.int32)
     code = graph.codes("patient")
-    at = 1970 + graph.day / 365.2425
-    return np.where(code >= 0, at - year[np.maximum(code, 0)], np.nan)
+    at = np.maximum(code, 0)
+    seen = known[at] & (code >= 0)
+    return (day >= first[at]) & seen, seen
 
 
-def _far(graph, prefix: int = 9) -> np.ndarray | None:
-    """Per claim: 1 when the patient's township differs from the institution's, -1 unknown."""
+def _far(graph, prefix: int = 9) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per claim: whether the patient's township differs from the institution's, and
+    whether both are known."""
     homes = graph.attribute("patient", "region_code")
     places = graph.attribute("institution", "region_code")
     if homes is None or places is None:
         return None
-    both = pd.Series(np.concatenate([homes, places]), dtype=object).str[:prefix]
-    code = pd.factorize(both)[0]
+    # The township of each distinct code (there are far fewer codes than people).
+    full, uniq = pd.factorize(pd.Series(np.concatenate([homes, places]), dtype=object))
+    town = pd.factorize(pd.Series(uniq, dtype=object).str[:prefix])[0]
+    code = np.where(full >= 0, town[np.maximum(full, 0)], -1) if len(town) else full
     home, place = code[:len(homes)], code[len(homes):]
     p, h = graph.codes("patient"), graph.codes("institution")
-    a = np.where(p >= 0, home[np.maximum(p, 0)], -1)
-    b = np.where(h >= 0, place[np.maximum(h, 0)], -1)
-    return np.where((a >= 0) & (b >= 0), (a != b).astype(int), -1)
+    a = np.where(p >= 0, home.astype(np.int32)[np.maximum(p, 0)], -1)
+    b = np.where(h >= 0, place.astype(np.int32)[np.maximum(h, 0)], -1)
+    return a != b, (a >= 0) & (b >= 0)
 
 
 def _stay_flags(graph) -> dict[str, np.ndarray]:
     """Per claim (inpatient ones), whether the stay is a readmission within 30 days, a split
     stay (0-2 days, same diagnosis) or overlaps a stay elsewhere."""
     s = stays(graph)
-    flags = {k: np.zeros(len(graph)) for k in ("readmit30", "split_stays", "concurrent_stays")}
+    flags = {k: np.zeros(len(graph), bool)
+             for k in ("readmit30", "split_stays", "concurrent_stays")}
     if len(s) < 2:
         return flags
     p, h = s["patient"].to_numpy(), s["institution"].to_numpy()
@@ -184,6 +242,20 @@ def _stay_flags(graph) -> dict[str, np.ndarray]:
     flags["concurrent_stays"][row[1:][lap]] = 1
     flags["concurrent_stays"][row[:-1][lap]] = 1
     return flags
+
+
+def unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_counts=True)`` by one sort (numpy's hash-based unique is many
+    times slower on large integer arrays).
+
+    >>> [a.tolist() for a in unique_counts(np.array([3, 1, 3, 2]))]
+    [[1, 2, 3], [1, 1, 2]]
+    """
+    s = np.sort(x)
+    if not len(s):
+        return s, np.zeros(0, np.int64)
+    start = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return s[start], np.diff(np.r_[start, len(s)])
 
 
 def robust_z(value: np.ndarray, weight: np.ndarray, floor_sd: np.ndarray,

@@ -31,6 +31,8 @@ def build_cases(findings: list[Finding], *, min_score: float = 0.5, max_cases: i
     >>> [(c["case_id"], c["explanation"][:8]) for c in build_cases([f])]
     [('S-0001', '患者P1于202')]
     """
+    if name is not None:
+        name = _remembered(name)
     kept = sorted((f for f in findings if f.score >= min_score),
                   key=lambda f: (-f.score, f.pattern, min(f.claim_ids)))
     seen: dict[str, list[set[str]]] = defaultdict(list)
@@ -59,6 +61,18 @@ def build_cases(findings: list[Finding], *, min_score: float = 0.5, max_cases: i
         if len(cases) >= max_cases:
             break
     return cases
+
+
+def _remembered(name: Callable[[str, str, str], str]) -> Callable[[str, str, str], str]:
+    """``name`` asked once per entity and language (a place is named in many cases)."""
+    seen: dict[tuple[str, str, str], str] = {}
+
+    def cached(kind: str, id: str, lang: str) -> str:
+        key = (kind, id, lang)
+        if key not in seen:
+            seen[key] = name(kind, id, lang)
+        return seen[key]
+    return cached
 
 
 def entity_scores(cases: list[dict], graph=None) -> list[tuple[str, str, float, str, int, str]]:

@@ -41,12 +41,15 @@ first, ties broken by id; ``reasons`` lists the three strongest contributions as
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ._ranking_features import FEATURES, PerClaim, robust_z
+from ._ranking_features import FEATURES, PerClaim, robust_z, unique_counts
 from .detectors import PATTERNS
 from .graph import INPATIENT, PHARMACY
 
@@ -67,16 +70,17 @@ def case_evidence(cases: list[dict]) -> dict[tuple[str, str], dict]:
     best: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     count: dict[tuple[str, str], int] = defaultdict(int)
     for case in cases:
-        p = PATTERNS.get(case["pattern"])
+        pattern, score = case["pattern"], case["score"]
+        p = PATTERNS.get(pattern)
+        weights = p.role_weights if p else {}
         for m in case["members"]:
             key = (m["kind"], m["id"])
-            w = p.role_weights.get(m["role"], 1.0) if p else 1.0
             mine = best[key]
-            mine[case["pattern"]] = max(mine.get(case["pattern"], 0.0), w * case["score"])
+            mine[pattern] = max(mine.get(pattern, 0.0), weights.get(m["role"], 1.0) * score)
             count[key] += 1
     out = {}
     for key, per in best.items():
-        keep = np.prod([1.0 - v for _, v in sorted(per.items())])
+        keep = math.prod([1.0 - v for _, v in sorted(per.items())])
         out[key] = {"score": round(float(1.0 - keep), 4), "cases": count[key],
                     "patterns": ";".join(sorted(per))}
     return out
@@ -108,10 +112,13 @@ def rank_entities(cases: list[dict], graph=None) -> list[tuple[str, str, float, 
                                                                ev["score"])]))
     if graph is not None and len(graph):
         in_case = _in_case_rows(graph, cases)
-        per_claim = PerClaim(graph, _peers(graph, "institution"))
+        inst_peers = _peers(graph, "institution")
+        per_claim = PerClaim(graph, inst_peers)
         for kind in _RANKED:
             if graph.n(kind):
-                rows.update(_score_kind(graph, kind, evidence, in_case, per_claim))
+                peers = inst_peers if kind == "institution" else \
+                    _peers(graph, kind, inst_peers)
+                rows.update(_score_kind(graph, kind, evidence, in_case, per_claim, peers))
     by_kind: dict[str, list] = defaultdict(list)
     for (kind, id), (score, patterns, reasons) in rows.items():
         by_kind[kind].append((kind, id, score, patterns, reasons))
@@ -136,11 +143,17 @@ def _in_case_rows(graph, cases: list[dict]) -> np.ndarray:
     ids = {i for c in cases for i in c["claim_ids"]}
     if not ids:
         return np.zeros(len(graph), bool)
-    return graph.claims["claim_id"].isin(ids).to_numpy()
+    column = graph.claims["claim_id"]
+    try:                # straight to Arrow: pandas' isin makes an Arrow scalar per id
+        values = pa.array(column.array)
+        found = pc.is_in(values, value_set=pa.array(list(ids), values.type))
+    except (pa.ArrowException, TypeError):
+        return column.isin(ids).to_numpy()
+    return found.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
-                per_claim: PerClaim) -> dict:
+                per_claim: PerClaim, peers: np.ndarray) -> dict:
     codes = graph.codes(kind)
     n = graph.n(kind)
     has = codes >= 0
@@ -148,7 +161,6 @@ def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
     case_amount = np.bincount(codes[has & in_case], weights=graph.amount[has & in_case],
                               minlength=n)
     share = np.divide(case_amount, amount, out=np.zeros(n), where=amount > 0)
-    peers = _peers(graph, kind)
     z = _peer_z(graph, kind, peers, per_claim)
     top = np.sort(z, axis=1)[:, ::-1][:, :3]
     floor = 1.0 / (1.0 + np.exp(1.5 * 2.5))
@@ -167,12 +179,13 @@ def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
     return out
 
 
-def _peers(graph, kind: str) -> np.ndarray:
+def _peers(graph, kind: str, inst_peers: np.ndarray | None = None) -> np.ndarray:
     """Peer group per entity: institutions by kind/level/ownership (else volume decile);
-    doctors by their institution's group."""
+    doctors by their institution's group (``inst_peers`` when already made)."""
     if kind == "doctor":
         inst = _home_institution(graph)
-        base = _peers(graph, "institution") if graph.n("institution") else np.zeros(0, int)
+        base = inst_peers if inst_peers is not None else _peers(graph, "institution") \
+            if graph.n("institution") else np.zeros(0, int)
         return np.where(inst >= 0, base[np.maximum(inst, 0)], -1) if len(base) else \
             np.zeros(graph.n("doctor"), int)
     n = graph.n("institution")
@@ -220,7 +233,7 @@ def _home_institution(graph) -> np.ndarray:
     n = graph.n("doctor")
     d, h = graph.codes("doctor"), graph.codes("institution")
     ok = (d >= 0) & (h >= 0)
-    pair = np.unique(d[ok].astype(np.int64) << 32 | h[ok], return_counts=True)
+    pair = unique_counts(d[ok].astype(np.int64) << 32 | h[ok])
     home = np.full(n, -1)
     if len(pair[0]):
         dd, hh, cnt = pair[0] >> 32, pair[0] & 0xFFFFFFFF, pair[1]
