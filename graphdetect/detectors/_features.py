@@ -109,7 +109,7 @@ def shared_address(graph, rows: np.ndarray, column: str = "address_hash") -> flo
     known = known[known >= 0]
     if not len(known):
         return None
-    return float(np.bincount(known).max() / len(holders))
+    return float(run_lengths(np.sort(known)).max() / len(holders))
 
 
 def in_hospital_elsewhere(graph, rows: np.ndarray, stays: pd.DataFrame) -> np.ndarray:
@@ -121,7 +121,7 @@ def in_hospital_elsewhere(graph, rows: np.ndarray, stays: pd.DataFrame) -> np.nd
     out = np.zeros(len(rows), bool)
     if not len(rows) or not len(stays):
         return out
-    patient = stays["patient"].to_numpy()
+    patient, start, end, institution = _stay_arrays(stays)
     mine = graph.codes("patient")[rows]
     lo = np.searchsorted(patient, mine, "left")
     count = np.searchsorted(patient, mine, "right") - lo
@@ -131,10 +131,23 @@ def in_hospital_elsewhere(graph, rows: np.ndarray, stays: pd.DataFrame) -> np.nd
     first = np.repeat(lo - (np.cumsum(count) - count), count)
     idx = first + np.arange(len(k))
     day, inst = graph.day[rows][k], graph.codes("institution")[rows][k]
-    hit = (day > stays["start"].to_numpy()[idx]) & (day < stays["end"].to_numpy()[idx]) \
-        & (inst != stays["institution"].to_numpy()[idx])
+    hit = (day > start[idx]) & (day < end[idx]) & (inst != institution[idx])
     out[k[hit]] = True
     return out
+
+
+_STAYS: dict[int, tuple] = {}
+
+
+def _stay_arrays(stays: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """A stays table's patient, start, end and institution columns as arrays, made once
+    per table (frames are unhashable: kept by id while the frame lives)."""
+    key = id(stays)
+    held = _STAYS.get(key)
+    if held is None or held[0]() is not stays:
+        arrays = tuple(stays[c].to_numpy() for c in ("patient", "start", "end", "institution"))
+        held = _STAYS[key] = (weakref.ref(stays, lambda _: _STAYS.pop(key, None)), arrays)
+    return held[1]
 
 
 def logistic(z: float) -> float:
@@ -145,16 +158,19 @@ def place_rows(graph, place: int, exclude: np.ndarray | None = None,
                visits: tuple[int, ...] | None = None) -> np.ndarray:
     """The claims of one institution, minus ``exclude``, optionally of some visit types
     (sorted rows)."""
-    m = graph.members("institution")
-    rows = m.indices[m.indptr[place]:m.indptr[place + 1]]
-    if not np.all(rows[1:] >= rows[:-1]):
-        rows = np.sort(rows)
-    if visits is not None:
-        v = graph.visit[rows]
-        ok = np.zeros(len(rows), bool)
-        for x in visits:
-            ok |= v == x
-        rows = rows[ok]
+    def make():
+        m = graph.members("institution")
+        rows = m.indices[m.indptr[place]:m.indptr[place + 1]]
+        if not np.all(rows[1:] >= rows[:-1]):
+            rows = np.sort(rows)
+        if visits is not None:
+            v = graph.visit[rows]
+            ok = np.zeros(len(rows), bool)
+            for x in visits:
+                ok |= v == x
+            rows = rows[ok]
+        return rows
+    rows = _cached(graph, ("place_rows", place, visits), make)
     if exclude is not None and len(exclude) and len(rows):
         at = np.searchsorted(rows, exclude).clip(max=len(rows) - 1)
         hit = at[rows[at] == exclude]
@@ -181,20 +197,22 @@ def _place_profile(graph, place: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
         rows = place_rows(graph, place)
         timed = rows[graph.claims["has_time"].to_numpy()[rows]]
         hours = np.bincount((graph.seconds[timed] % 86400) // 3600, minlength=24)
-        patients, counts = np.unique(graph.codes("patient")[rows], return_counts=True)
-        return hours, patients, counts
+        patients = np.sort(graph.codes("patient")[rows])
+        counts = run_lengths(patients)
+        return hours, sorted_unique(patients), counts
     return _cached(graph, ("place", place), make)
 
 
-def _others(graph, rows: np.ndarray, place: int) -> np.ndarray:
-    """The place's patients with a claim there outside ``rows`` (sorted codes)."""
+def _gone(graph, rows: np.ndarray, place: int) -> np.ndarray:
+    """The place's patients all of whose claims there are in ``rows`` (sorted codes)."""
     _, patients, counts = _place_profile(graph, place)
     here = rows[graph.codes("institution")[rows] == place]
-    mine, n = np.unique(graph.codes("patient")[here], return_counts=True)
-    at = np.searchsorted(patients, mine)
-    left = counts.copy()
-    left[at] -= n
-    return patients[left > 0]
+    mine = np.sort(graph.codes("patient")[here])
+    if not len(mine):
+        return mine
+    n = run_lengths(mine)
+    mine = sorted_unique(mine)
+    return mine[counts[np.searchsorted(patients, mine)] == n]
 
 
 def off_hours_share(graph, rows: np.ndarray, place: int, *, margin: bool = False
@@ -232,11 +250,16 @@ def stranger_share(graph, rows: np.ndarray, place: int, prefix: int = 9) -> floa
     town = attribute_codes(graph, "patient", "region_code", prefix)
     if town is None:
         return None
-    theirs = town[_others(graph, rows, place)]
-    theirs = theirs[theirs >= 0]
-    if len(theirs) < 20:
+    n_town = _cached(graph, ("n_town", prefix), lambda: int(town.max()) + 1)
+
+    def make():      # the place's patients per township
+        theirs = town[_place_profile(graph, place)[1]]
+        return np.bincount(theirs[theirs >= 0], minlength=n_town)
+    gone = town[_gone(graph, rows, place)]
+    count = _cached(graph, ("towns", place, prefix), make) \
+        - np.bincount(gone[gone >= 0], minlength=n_town)
+    if count.sum() < 20:
         return None
-    count = np.bincount(theirs, minlength=int(town.max()) + 1)
     mine = town[sorted_unique(graph.codes("patient")[rows])]
     mine = mine[mine >= 0]
     if not len(mine):
@@ -294,8 +317,7 @@ def schedule(graph, rows: np.ndarray, place: int) -> tuple[float, float]:
     card = graph.codes("card")[near].astype(np.int64)
     weeks = max((hi - lo + 1) / 7.0, 1.0)
     card_day = sorted_unique(card << 32 | day)
-    per_card = np.bincount(card_day >> 32)
-    per_card = per_card[per_card > 0]
+    per_card = run_lengths(card_day >> 32)
     dow = np.bincount(((card_day & 0xFFFFFFFF) + 3) % 7, minlength=7)
     return float(np.median(per_card) / weeks), float(np.sort(dow)[-3:].sum() / dow.sum())
 
@@ -314,6 +336,18 @@ def sorted_unique(x: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
+
+
+def run_lengths(s: np.ndarray) -> np.ndarray:
+    """The lengths of the runs of equal values in a sorted array.
+
+    >>> run_lengths(np.array([1, 1, 4, 7, 7, 7])).tolist()
+    [2, 1, 3]
+    """
+    if not len(s):
+        return np.zeros(0, np.int64)
+    start = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    return np.diff(np.append(start, len(s)))
 
 
 def stable_order(key: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..graph import INPATIENT
-from ._features import sorted_unique, stable_order
+from ._features import run_lengths, sorted_unique, stable_order
 from ._lockstep_facts import classify, describe, facts
 from ._stays import components
 
@@ -98,16 +98,19 @@ def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> 
     rows = np.flatnonzero(keep)
     if len(rows) < min_run_cards:
         return []
-    rows = rows[stable_order(graph.seconds[rows])]
+    # rows in (place, time, row) order: every stream is a run of one place's rows
     place = graph.codes("institution")[rows].astype(np.int64)
-    day = graph.day[rows].astype(np.int64)
-    dmin = int(day.min())
-    n_place = graph.n("institution")
-    open_days = np.bincount(sorted_unique(place << 20 | (day - dmin)) >> 20, minlength=n_place)
-    whole = np.bincount(place, minlength=n_place)
-    # per position (time order): day, weekday, seconds, hour and card, gathered once
     t = graph.seconds[rows]
-    at = (day, ((day + 3) % 7).astype(np.int8), t, ((t % 86400) // 3600).astype(np.int8),
+    order, place, t = _place_time_order(place, t)
+    rows = rows[order]
+    day = graph.day[rows].astype(np.int64)
+    n_place = graph.n("institution")
+    new_day = np.ones(len(rows), bool)
+    new_day[1:] = (place[1:] != place[:-1]) | (day[1:] != day[:-1])
+    open_days = np.bincount(place[new_day], minlength=n_place)
+    whole = np.bincount(place, minlength=n_place)
+    # per position: day, (weekday, made per stream), seconds, hour and card, gathered once
+    at = (day, None, t, ((t % 86400) // 3600).astype(np.int8),
           graph.codes("card")[rows].astype(np.int64))
     bursts, kinds, dens = [], [], []
     n_b = 0
@@ -131,69 +134,108 @@ def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> 
                  min_runs, min_overlap, min_cards)
 
 
-def _streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray, np.ndarray] | None:
-    """The rows of ``kind``'s streams in (stream, time) order: (positions into ``rows``,
-    stream number per position), or None when the kind adds no stream of its own.
+def _place_time_order(place: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The stable order of rows by (place, time), with place and time in that order: one
+    sort of both packed with the position when they fit in 62 bits, else a stable sort
+    by time, then by place."""
+    t0 = int(t.min())
+    bits = (int(t.max()) - t0).bit_length()
+    if bits + int(place.max()).bit_length() + (len(t) - 1).bit_length() <= 62:
+        order, key = _sorted_key_order(place << bits | (t - t0))
+        return order, key >> bits, (key & ((1 << bits) - 1)) + t0
+    by_time = stable_order(t)
+    order = by_time[stable_order(place[by_time])]
+    return order, place[order], t[order]
 
-    ``rows`` are in time order; one sort of a packed key orders them by stream.
+
+def _sorted_key_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``stable_order(key)`` and the sorted keys, from one sort of the packed pair."""
+    n = len(key)
+    lo = int(key.min())
+    bits = max((n - 1).bit_length(), 1)
+    if (int(key.max()) - lo).bit_length() + bits > 62:
+        o = np.argsort(key, kind="stable")
+        return o, key[o]
+    packed = np.sort((key - lo) << bits | np.arange(n, dtype=np.int64))
+    return packed & ((1 << bits) - 1), (packed >> bits) + lo
+
+
+def _streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray | None, np.ndarray] | None:
+    """The rows of ``kind``'s streams in (stream, time) order: (positions into ``rows``,
+    or None for all of them in order, and the stream number per position), or None when
+    the kind adds no stream of its own.
+
+    ``rows`` are in (place, time) order, so the place streams are ``rows`` themselves;
+    one sort of a packed key orders an actor kind's rows by stream.
     """
     if kind == "institution":
-        order = stable_order(place)
-        return order, place[order]
+        return None, place
     code = graph.codes(kind)[rows]
     sel = np.flatnonzero(code >= 0)
     if not len(sel):
         return None
-    key = place[sel] * (graph.n(kind) + 1) + code[sel]
-    o = stable_order(key)
-    order, key = sel[o], key[o]
+    if len(sel) == len(code):
+        key = place * (graph.n(kind) + 1) + code
+        order, key = _sorted_key_order(key)
+    else:
+        key = place[sel] * (graph.n(kind) + 1) + code[sel]
+        o, key = _sorted_key_order(key)
+        order = sel[o]
     start = np.ones(len(key), bool)
     start[1:] = key[1:] != key[:-1]
-    s = np.cumsum(start) - 1
-    size = np.diff(np.append(np.flatnonzero(start), len(key)))
+    first = np.flatnonzero(start)
+    size = np.diff(np.append(first, len(key)))
     # an actor holding all of its place's swipes is the place stream again
-    new = size < whole[place[order[start]]]
+    new = size < whole[place[order[first]]]
     if not new.any():
         return None
-    mine = new[s]
+    if new.all():
+        return order, np.repeat(np.arange(len(first), dtype=np.int64), size)
+    s = np.repeat(np.arange(len(first), dtype=np.int64), size)
+    mine = np.repeat(new, size)
     return order[mine], s[mine]
 
 
 def _bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards):
     """Bursts of one stream kind: (rows, burst id per row, density per burst).
 
-    ``order`` lists positions into ``rows`` in (stream, time) order, ``s`` their streams;
-    ``at`` holds the positions' day, weekday, seconds, hour and card. With times of day
-    there are two scales: windows cut at the stream's usual gap at that hour, and whole
-    stream-days (a run spread thinly over a day is still a day far busier than usual).
-    Without times, only stream-days. Rates are tables per stream, weekday and hour;
-    only windows with enough swipes are looked at row by row.
+    ``order`` lists positions into ``rows`` in (stream, time) order (None: ``rows``'
+    own order), ``s`` their streams; ``at`` holds the positions' day, weekday, seconds,
+    hour and card. With times of day there are two scales: windows cut at the stream's
+    usual gap at that hour, and whole stream-days (a run spread thinly over a day is
+    still a day far busier than usual). Without times, only stream-days. Rates are
+    tables per stream, weekday and hour; only windows with enough swipes are looked at
+    row by row.
     """
-    n = len(order)
+    n = len(s)
     if n < min_run_cards:
         return None
+    if order is None:
+        order = np.arange(n)
+        d, t, hour = at[0], at[2], at[3]
+    else:
+        d, t, hour = at[0][order], at[2][order], at[3][order]
+    dow = ((d + 3) % 7).astype(np.int8)
     n_s = int(s[-1]) + 1
-    d, dow = at[0][order], at[1][order]
-    sp_place = np.zeros(n_s, np.int64)
-    sp_place[s] = place[order]
-    days_open = np.maximum(open_days[sp_place], 1)
     new_day = np.ones(n, bool)
     new_day[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
+    start = np.flatnonzero(new_day)
+    sp_place = np.zeros(n_s, np.int64)
+    sp_place[s[start]] = place[order[start]]
+    days_open = np.maximum(open_days[sp_place], 1)
     sd = s * 7 + dow
     dow_n = np.bincount(sd, minlength=7 * n_s).reshape(n_s, 7)
-    per_dow = np.bincount(sd[new_day], minlength=7 * n_s).reshape(n_s, 7)
+    per_dow = np.bincount(sd[start], minlength=7 * n_s).reshape(n_s, 7)
     total = dow_n.sum(axis=1)
     mean_day = total / np.maximum(per_dow.sum(axis=1), 1)
     # day-of-week factor, shrunk towards 1 with the weight of four days
     f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
-    start = np.flatnonzero(new_day)
     size = np.diff(np.append(start, n))
     expected = _usual_days(s[start], sd[start], size, days_open, density, min_run_cards)
     found = [_windows(rows, order, at[4], start, size, expected, density, min_run_cards)]
     if timed:
-        t = at[2][order]
-        key = sd * 24 + at[3][order]
-        c = np.bincount(s * 24 + at[3][order], minlength=24 * n_s).reshape(n_s, 24)
+        key = sd * 24 + hour
+        c = np.bincount(s * 24 + hour, minlength=24 * n_s).reshape(n_s, 24)
         c = c.astype(float)
         c = (np.roll(c, 1, axis=1) + c + np.roll(c, -1, axis=1)) / 3
         # swipes per second by stream, weekday and hour, and the gap that cuts a window
@@ -228,16 +270,15 @@ def _usual_days(s, sd, size, days_open, density, min_run_cards) -> np.ndarray:
     A day is left out of its stream's baseline when it holds at least ``min_run_cards``
     swipes and ``density`` times the stream's median day; the rest give the mean per open
     day and the day-of-week factor (shrunk towards 1 with the weight of four days).
+    ``s`` (the stream of each stream-day) is sorted.
     """
     n_s = len(days_open)
-    order = stable_order(s)
-    ranked = order[np.lexsort((size[order], s[order]))]
-    first = np.searchsorted(s[ranked], np.arange(n_s))
+    ranked = np.sort(s << 32 | size) & 0xFFFFFFFF     # sizes, by stream then size
+    first = np.searchsorted(s, np.arange(n_s))
     count = np.bincount(s, minlength=n_s)
-    mid = first + (count - 1) // 2
-    median = np.where(count > 0, (size[ranked[mid.clip(max=len(s) - 1)]]
-                                  + size[ranked[(first + count // 2).clip(max=len(s) - 1)]]) / 2,
-                      0)
+    last = len(s) - 1
+    median = np.where(count > 0, (ranked[(first + (count - 1) // 2).clip(max=last)]
+                                  + ranked[(first + count // 2).clip(max=last)]) / 2, 0)
     quiet = ~((size >= min_run_cards) & (size >= density * median[s]))
     dow_n = np.bincount(sd, weights=size * quiet, minlength=7 * n_s).reshape(n_s, 7)
     per_dow = np.bincount(sd, weights=quiet, minlength=7 * n_s).reshape(n_s, 7)
@@ -283,21 +324,23 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     card = graph.codes("card")[b_rows].astype(np.int64)
     pair = sorted_unique(b_id.astype(np.int64) << 32 | card)
     pb, pc = pair >> 32, pair & 0xFFFFFFFF
-    size = np.bincount(pb, minlength=n_b)
     b_place = np.zeros(n_b, np.int64)
     b_place[b_id] = graph.codes("institution")[b_rows]
     b_day = np.zeros(n_b, np.int64)
     b_day[b_id] = graph.day[b_rows]
-    B = sp.csr_matrix((np.ones(len(pb), np.int32), (pc, pb)), shape=(graph.n("card"), n_b))
-    S = sp.triu(B.T @ B, k=1).tocoo()
+    # one column per (place, card): only bursts at one place are ever compared
+    pc_id, n_pc = _ranks(b_place[pb] * graph.n("card") + pc)
     # overlap is measured on the cards a burst shares with the place's bursts on other
     # days: a busy place's ordinary customers, there once, do not dilute a run's day
-    pc_id = np.unique(b_place[pb] << 32 | pc, return_inverse=True)[1].reshape(-1)
-    pcd = sorted_unique(pc_id.astype(np.int64) << 16 | (b_day[pb] - b_day.min()))
-    again = np.bincount(pcd >> 16)[pc_id] >= 2
+    pcd = sorted_unique(pc_id << 16 | (b_day[pb] - b_day.min()))
+    again = np.bincount(pcd >> 16, minlength=n_pc)[pc_id] >= 2
     size = np.maximum(np.bincount(pb, weights=again, minlength=n_b), 1)
+    shared = (np.bincount(pc_id, minlength=n_pc) >= 2)[pc_id]
+    B = sp.csr_matrix((np.ones(int(shared.sum()), np.int32), (pc_id[shared], pb[shared])),
+                      shape=(n_pc, n_b))
+    S = sp.triu(B.T @ B, k=1).tocoo()
     small = np.minimum(size[S.row], size[S.col])
-    link = (S.data >= np.maximum(min_overlap * small, 3)) & (b_place[S.row] == b_place[S.col])
+    link = S.data >= np.maximum(min_overlap * small, 3)
     label = components(n_b, S.row[link], S.col[link])
     days = sorted_unique(label.astype(np.int64) << 32 | b_day)
     n_days = np.bincount(days >> 32, minlength=n_b)
@@ -311,34 +354,46 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     c = graph.codes("card")[r].astype(np.int64)
     d = graph.day[r].astype(np.int64)
     d -= d.min()
-    gc = g << 32 | c
     # (label, card) runs in rl order are not contiguous; rank them, then count their days
-    gc_u, gc_i = np.unique(gc, return_inverse=True)
-    gcd = sorted_unique(gc_i.reshape(-1).astype(np.int64) << 16 | d)
-    core = (np.bincount(gcd >> 16, minlength=len(gc_u)) >= 2)[gc_i.reshape(-1)]
+    gc_i, n_gc = _ranks(g * graph.n("card") + c)
+    gcd = sorted_unique(gc_i << 16 | d)
+    core = (np.bincount(gcd >> 16, minlength=n_gc) >= 2)[gc_i]
     # every row's bursts, for the blocks' kinds and densities
     ob = stable_order(b_rows)
     sorted_rows = b_rows[ob]
-    bounds = np.searchsorted(g, np.arange(int(g[-1]) + 2))
+    blocks = _blocks(graph, r[core], g[core], min_cards, min_runs)
+    if timed:
+        blocks = [_trim(graph, block) for block in blocks]
+    blocks = [block for block in blocks if len(block)]
+    if not blocks:
+        return []
+    # a second pass on each block's own swipes splits what only its others joined
+    # (a weekly gathering and a care home's monthly round on the same mornings)
+    of = np.repeat(np.arange(len(blocks)), [len(block) for block in blocks])
     out = []
-    for lab in sorted_unique(g[core]):
-        lo, hi = bounds[lab], bounds[lab + 1]
-        for block in _blocks(graph, r[lo:hi][core[lo:hi]], min_cards, min_runs):
-            if timed:
-                block = _trim(graph, block)
-            # a second pass on a block's own swipes splits what only its others joined
-            # (a weekly gathering and a care home's monthly round on the same mornings)
-            for rows in _blocks(graph, block, min_cards, min_runs) if len(block) else []:
-                first = np.searchsorted(sorted_rows, rows, "left")
-                count = np.searchsorted(sorted_rows, rows, "right") - first
-                at = np.repeat(first - np.cumsum(count) + count, count) \
-                    + np.arange(count.sum())
-                bursts = sorted_unique(b_id[ob[at]])
-                kinds = tuple(STREAM_KINDS[k] for k in sorted_unique(b_kind[bursts]))
-                out.append(Group(int(b_place[bursts[0]]), rows, timed,
-                                 float(np.median(b_density[bursts])), kinds))
+    for rows in _blocks(graph, np.concatenate(blocks), of, min_cards, min_runs):
+        first = np.searchsorted(sorted_rows, rows, "left")
+        count = np.searchsorted(sorted_rows, rows, "right") - first
+        at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
+        bursts = sorted_unique(b_id[ob[at]])
+        kinds = tuple(STREAM_KINDS[k] for k in sorted_unique(b_kind[bursts]))
+        out.append(Group(int(b_place[bursts[0]]), rows, timed,
+                         float(np.median(b_density[bursts])), kinds))
     out.sort(key=lambda x: (x.place, int(x.rows[0])))
     return out
+
+
+def _ranks(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per element, the rank of its value among the distinct values (``np.unique``'s
+    inverse, by one sort), and the number of distinct values."""
+    if not len(key):
+        return np.zeros(0, np.int64), 0
+    order, sorted_key = _sorted_key_order(key)
+    start = np.ones(len(key), bool)
+    start[1:] = sorted_key[1:] != sorted_key[:-1]
+    out = np.empty(len(key), np.int64)
+    out[order] = np.cumsum(start) - 1
+    return out, int(start.sum())
 
 
 def _trim(graph, rows: np.ndarray) -> np.ndarray:
@@ -369,46 +424,50 @@ def _trim(graph, rows: np.ndarray) -> np.ndarray:
     return np.sort(rows[order[keep]])
 
 
-def _blocks(graph, rows: np.ndarray, min_cards: int, min_runs: int) -> list[np.ndarray]:
-    """Split one linked set of windows into blocks of cards that share their days.
+def _blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
+            min_runs: int) -> list[np.ndarray]:
+    """Split linked sets of windows into blocks of cards that share their days.
 
-    Two groups at one place (a pooling run and a clinic's regulars, say) can be joined by
-    a busy day holding both. Cards are linked when they share at least half the days of
-    the one of the two seen on more days (and two); each connected block keeps its days
-    holding at least a quarter of its cards (and 3), and counts when it has
-    ``min_cards`` cards on ``min_runs`` such days.
+    ``rows`` are the swipes of several sets at once, ``of`` the set of each (sets are
+    never mixed). Two groups at one place (a pooling run and a clinic's regulars, say)
+    can be joined by a busy day holding both. Within a set, cards are linked when they
+    share at least half the days of the one of the two seen on more days (and two);
+    each connected block keeps its days holding at least a quarter of its cards (and 3),
+    and counts when it has ``min_cards`` cards on ``min_runs`` such days. Blocks come
+    in the order of their sets, then of their lowest card; each is its sorted rows.
     """
+    if not len(rows):
+        return []
+    of = of.astype(np.int64)
     card = graph.codes("card")[rows].astype(np.int64)
     day = graph.day[rows].astype(np.int64)
-    cd = sorted_unique(card << 32 | day)
-    cu, ci = np.unique(cd >> 32, return_inverse=True)
-    du, di = np.unique(cd & 0xFFFFFFFF, return_inverse=True)
-    ci, di = ci.reshape(-1), di.reshape(-1)
-    n_c = len(cu)
-    if n_c <= 3000:       # small: dense card x day matrix (exact in float32)
-        C = np.zeros((n_c, len(du)), np.float32)
-        C[ci, di] = 1
-        n_days = C.sum(axis=1)
-        S = np.triu(C @ C.T, 1)
-        a, b = np.nonzero(S >= np.maximum(2, 0.5 * np.maximum.outer(n_days, n_days)))
-    else:
-        C = sp.csr_matrix((np.ones(len(cd), np.int32), (ci, di)), shape=(n_c, len(du)))
-        n_days = np.asarray(C.sum(axis=1)).ravel()
-        S = sp.triu(C @ C.T, k=1).tocoo()
-        strong = S.data >= np.maximum(2, 0.5 * np.maximum(n_days[S.row], n_days[S.col]))
-        a, b = S.row[strong], S.col[strong]
-    label = components(n_c, a, b)
-    row_label = label[np.searchsorted(cu, card)]
-    row_day = np.searchsorted(du, day)
-    out = []
-    for lab in sorted_unique(label):
-        mine = label == lab
-        if mine.sum() < min_cards:
-            continue
-        per_day = np.asarray(C[mine].sum(axis=0)).ravel()
-        good = per_day >= max(3, 0.25 * mine.sum())
-        keep = (row_label == lab) & good[row_day]
-        if good.sum() < min_runs or len(sorted_unique(card[keep])) < min_cards:
-            continue
-        out.append(np.sort(rows[keep]).astype(np.int64))
-    return out
+    day -= day.min()
+    node, n_node = _ranks(of * graph.n("card") + card)        # one per (set, card)
+    col, n_col = _ranks(of * (int(day.max()) + 1) + day)      # one per (set, day)
+    pair = sorted_unique(node << 32 | col)
+    pn, pcol = pair >> 32, pair & 0xFFFFFFFF
+    n_days = np.bincount(pn, minlength=n_node)
+    C = sp.csr_matrix((np.ones(len(pn), np.int32), (pn, pcol)), shape=(n_node, n_col))
+    S = sp.triu(C @ C.T, k=1).tocoo()
+    strong = S.data >= np.maximum(2, 0.5 * np.maximum(n_days[S.row], n_days[S.col]))
+    comp = components(n_node, S.row[strong], S.col[strong]).astype(np.int64)
+    size = np.bincount(comp)
+    # a block's days: those holding a quarter of its cards (and 3)
+    cc = np.sort(comp[pn] * n_col + pcol)
+    held = run_lengths(cc)
+    cc = sorted_unique(cc)
+    good_cc = cc[held >= np.maximum(3, 0.25 * size[cc // n_col])]
+    n_good = np.bincount(good_cc // n_col, minlength=len(size))
+    r_comp = comp[node]
+    key = r_comp * n_col + col
+    at = np.searchsorted(good_cc, key).clip(max=max(len(good_cc) - 1, 0))
+    keep = (size[r_comp] >= min_cards) & (n_good[r_comp] >= min_runs)
+    keep &= good_cc[at] == key if len(good_cc) else False
+    kept_cards = np.bincount(sorted_unique(r_comp[keep] << 32 | node[keep]) >> 32,
+                             minlength=len(size))
+    keep &= kept_cards[r_comp] >= min_cards
+    if not keep.any():
+        return []
+    cr = np.sort(r_comp[keep] << 32 | rows[keep].astype(np.int64))
+    split = np.flatnonzero(np.diff(cr >> 32)) + 1
+    return [x & 0xFFFFFFFF for x in np.split(cr, split)]

@@ -79,7 +79,8 @@ def describe(graph, group: Group, stay_table) -> dict:
     stranger = stranger_share(graph, rows, group.place)
     return {
         "host": str(graph.index("institution")[group.place]),
-        "cards": cards, "holders": _ids(graph, "patient", rows),
+        "cards": cards,
+        "holders": cards if graph.cards_are_patients else _ids(graph, "patient", rows),
         "terminals": [i for i, _ in _top(graph, "terminal", rows)],
         "operators": [i for i, _ in _top(graph, "operator", rows)],
         "doctors": [i for i, _ in doctors],
@@ -136,7 +137,7 @@ def classify(facts: dict) -> str:
 def _ids(graph, kind: str, rows: np.ndarray) -> list[str]:
     """:meth:`ClaimsGraph.ids` by one sort (the distinct ids on the rows, sorted)."""
     codes = sorted_unique(graph.codes(kind)[rows])
-    return sorted(str(x) for x in graph.index(kind)[codes[codes >= 0]])
+    return sorted(str(x) for x in graph.index(kind).take(codes[codes >= 0]).tolist())
 
 
 def _top(graph, kind: str, rows: np.ndarray) -> list[tuple[str, int]]:
