@@ -321,3 +321,50 @@ def test_generated_rings_without_doctor_or_diagnosis(tmp_path, omit):
                               omit_columns=omit)
     found, groups, right, cases, _ = _scored(graph, truth)
     assert found >= groups - 1 and right >= cases - 1, (found, groups, right, cases)
+
+
+@pytest.mark.parametrize("ratio", [2.0, 3.0, 5.0])
+def test_two_rings_in_the_same_weeks_under_one_doctor_are_told_apart_by_bills(world, ratio):
+    """Two pools one host admits under one doctor on the same occasions: the occasions
+    cannot tell them apart, each ring's own bill level does."""
+    rng = np.random.default_rng(int(ratio * 10))
+    host = _hosts(world, 1, rng)[0]
+    doctors = {host: _staff(world, host, 1, rng)}
+    people = rng.choice(world["free"], 45, replace=False)
+    schedule = [(20 + 45 * k, host, 0.8) for k in range(5)]
+    low = ring_rows(rng, "L", people[:15], schedule, doctors=doctors, spread=4, bill=2000.0,
+                    cv=0.08)
+    high = ring_rows(rng, "H", people[15:], schedule, doctors=doctors, spread=4,
+                     bill=2000.0 * ratio, cv=0.08)
+    cases = cases_of(graph_with(world, low, high))
+    for planted in (low, high):
+        case = _only_case(cases, planted)
+        assert case["metrics"]["amount_cv"] < 0.15
+        mine = {m["id"] for m in case["members"] if m["kind"] == "patient"}
+        assert len(mine & attended(planted)) >= 0.9 * len(attended(planted))
+
+
+@pytest.mark.parametrize("cv", [0.05, 0.15, 0.3])
+def test_one_ring_with_one_bill_level_stays_whole(world, cv):
+    rng = np.random.default_rng(int(cv * 100) + 1)
+    planted, _ = _plant(world, rng, pool_size=80, occasions=6, attendance=0.4, gap=40,
+                        spread=3)
+    planted["total_amount"] = (5000.0 * np.exp(rng.normal(0, cv, len(planted)))).round(2)
+    cases = cases_of(graph_with(world, planted))
+    case = _only_case(cases, planted)
+    assert len(set(case["claim_ids"]) & set(planted["claim_id"])) >= 0.9 * len(planted)
+    assert not [c for c in cases if c is not case and matching([c], attended(planted), 0.05)]
+
+
+def test_short_period_city_rings_sharing_hosts(tmp_path):
+    """A 200-day export of a large city: several rings work one host in the same weeks
+    (spread_week 4/6 and batch_admission 8/9 before rings were told apart by bills)."""
+    from datasets import generate
+    from graphdetect import read_folder
+
+    out = tmp_path / "short"
+    generate(out, patients=30000, seed=9, days=200, start="2023-07-01",
+             omit_columns=("terminal_id", "operator_id"))
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    found, groups, right, cases, _ = _scored(ClaimsGraph.from_data(read_folder(out)), truth)
+    assert found == groups and right >= cases - 1, (found, groups, right, cases)

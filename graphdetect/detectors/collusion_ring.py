@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
-from ._ring_campaign import StayIndex, campaigns, extend_stream
-from ._ring_groups import pools
+from ._ring_campaign import StayIndex, _summary, campaigns, extend_stream
+from ._ring_groups import bill_levels, pools
 from ._ring_occasions import occasions
 from ._ring_score import categories, ring_finding
 from ._stays import stays
@@ -204,6 +204,7 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     # a stream may take in bursts held by no pool, or by one too small to be a ring
     free = ~np.isin(owner[st["node"]], strong)
     by_host = StayIndex(st["institution"])
+    groups = []
     for together in campaigns(parts, st, stream_gap=stream_gap, index=by_occ):
         sub = {c: np.concatenate([parts[i][c] for i in together]) for c in st}
         for _ in range(3):
@@ -214,13 +215,65 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         _, once = np.unique(sub["row"], return_index=True)
         once = once[np.argsort(sub["occasion"][once], kind="stable")]
         sub = {c: v[once] for c, v in sub.items()}
-        table = _table(sub)
+        pieces = _by_bill(sub, graph.amount, min_members)
+        groups += [(piece, len(pieces) > 1) for piece in pieces]
+    for piece in _rejoin(groups, graph.amount, min_members):
+        table = _table(piece)
         if len(table["occasion"]) < min_occasions or \
-                len(np.unique(sub["patient"])) < min_members:
+                len(np.unique(piece["patient"])) < min_members:
             continue
-        found = ring_finding(graph, sub, table, rate, host_admissions, usual_stay, cats)
+        found = ring_finding(graph, piece, table, rate, host_admissions, usual_stay, cats)
         if found.metrics["burst"] >= 1:   # its own admissions exceed the places' usual
             out.append(found)
+    return out
+
+
+def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
+            min_members: int) -> list[dict]:
+    """The groups, each part split off by its bills joined to another group of its
+    host that shares a doctor and a period with it and bills at its level (the part's
+    pool held members of two rings; these are the other ring's)."""
+    out = [g for g, _ in groups]
+    if not any(split for _, split in groups):
+        return out
+    info = [_summary(g) for g in out]
+    gone = np.zeros(len(groups), bool)
+    for i, (piece, split) in enumerate(groups):
+        if not split:
+            continue
+        x = info[i]
+        for j in range(len(groups)):
+            y = info[j]
+            if j == i or gone[j] or y["host"] != x["host"] or not x["doctors"] & y["doctors"]:
+                continue
+            overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
+            if overlap < 0.5 * min(x["last"] - x["first"], y["last"] - y["first"]):
+                continue
+            both = {c: np.concatenate([out[j][c], piece[c]]) for c in piece}
+            if bill_levels(both["patient"], amount[both["row"]],
+                           min_members=min_members).any():
+                continue
+            _, once = np.unique(both["row"], return_index=True)
+            once = once[np.argsort(both["occasion"][once], kind="stable")]
+            out[j] = {c: v[once] for c, v in both.items()}
+            gone[i] = True
+            break
+    return [g for g, dead in zip(out, gone, strict=True) if not dead]
+
+
+def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
+    """The stays of a group, one part per bill level of its patients
+    (:func:`._ring_groups.bill_levels`), each on the occasions that bring two or more of
+    its own patients; the group whole when it has one level."""
+    level = bill_levels(sub["patient"], amount[sub["row"]], min_members=min_members)
+    if not level.any():
+        return [sub]
+    out = []
+    for k in range(int(level.max()) + 1):
+        piece = {c: v[level == k] for c, v in sub.items()}
+        table = _table(piece)
+        good = table["occasion"][table["patients"] >= 2]
+        out.append({c: v[np.isin(piece["occasion"], good)] for c, v in piece.items()})
     return out
 
 
