@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from scipy.stats import poisson
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
-from ._features import logistic
+from ._features import logistic, side_column
 from ._stays import day_str
 
 __all__ = ["shared_identity", "PATTERN"]
@@ -226,11 +226,9 @@ def _place_days(graph, inst: np.ndarray, day: np.ndarray, span: int) -> np.ndarr
     """Claims at each (institution, day offset) asked for."""
     h = graph.codes("institution").astype(np.int64)
     ok = h >= 0
-    keys, counts = np.unique(h[ok] * span + (graph.day[ok] - graph.day.min()),
-                             return_counts=True)
+    keys = np.sort(h[ok] * span + (graph.day[ok] - graph.day.min()))
     want = inst.astype(np.int64) * span + day
-    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
-    return np.where(keys[pos] == want, counts[pos], 0)
+    return np.searchsorted(keys, want, "right") - np.searchsorted(keys, want, "left")
 
 
 def _ranges(count: np.ndarray) -> np.ndarray:
@@ -335,6 +333,8 @@ class _People:
                       for c in ("phone_hash", "address_hash", "region_code")}
         self.born = _birth_years(graph)
         self._matrix = None
+        self._village_claims = None
+        self._first_year = 1970 + float(graph.day.min()) / 365.2425 if len(graph) else 1970.0
 
     def share(self, members: np.ndarray, rows: np.ndarray, hosts: np.ndarray) -> float | None:
         """Share of the claims of the members' fellow villagers (not members) at the hosts."""
@@ -345,19 +345,23 @@ class _People:
         if self._matrix is None:
             per_claim = code[g.codes("patient")]
             keep = per_claim >= 0
+            # institution x village claim counts: a host's row lists its villages
             self._matrix = sp.csr_matrix(
-                (np.ones(int(keep.sum())), (per_claim[keep], g.codes("institution")[keep])),
-                shape=(int(code.max()) + 1, g.n("institution")))
+                (np.ones(int(keep.sum())), (g.codes("institution")[keep], per_claim[keep])),
+                shape=(g.n("institution"), int(code.max()) + 1))
             self._matrix.sum_duplicates()
+            self._village_claims = np.bincount(per_claim[keep], minlength=int(code.max()) + 1)
         villages = np.unique(code[members])
         villages = villages[villages >= 0]
         if not len(villages):
             return None
-        block = self._matrix[villages]
         own = code[g.codes("patient")[rows]] >= 0
         inst = g.codes("institution")[rows]
-        total = block.sum() - own.sum()
-        there = block[:, hosts].sum() - (own & np.isin(inst, hosts)).sum()
+        total = self._village_claims[villages].sum() - own.sum()
+        m = self._matrix
+        there = sum(float(m.data[m.indptr[h]:m.indptr[h + 1]][np.isin(
+            m.indices[m.indptr[h]:m.indptr[h + 1]], villages)].sum()) for h in hosts) \
+            - (own & np.isin(inst, hosts)).sum()
         return float(there / total) if total > 0 else None
 
     def elderly(self, members: np.ndarray) -> float | None:
@@ -366,8 +370,7 @@ class _People:
             return None
         born = self.born[members]
         born = born[np.isfinite(born)]
-        year = 1970 + float(self.graph.day.min()) / 365.2425
-        return float(np.mean(year - born >= 65)) if len(born) else None
+        return float(np.mean(self._first_year - born >= 65)) if len(born) else None
 
 
 def _column_codes(graph, column: str) -> np.ndarray | None:
@@ -375,22 +378,19 @@ def _column_codes(graph, column: str) -> np.ndarray | None:
     table = graph.patients
     if table is None or column not in table or not table[column].notna().any():
         return None
-    col = table[column]
-    col = col[~col.index.duplicated()].reindex(graph.index("patient"))
-    return pd.factorize(col)[0]
+    return pd.factorize(side_column(graph, "patient", column))[0]
 
 
 def _birth_years(graph) -> np.ndarray | None:
     table = graph.patients
     if table is None:
         return None
-    table = table[~table.index.duplicated()]
     if "birth_date" in table and table["birth_date"].notna().any():
-        born = pd.to_datetime(table["birth_date"]).reindex(graph.index("patient"))
+        born = pd.to_datetime(side_column(graph, "patient", "birth_date"))
         return born.dt.year.to_numpy(dtype=float)
     if "birth_year" in table and table["birth_year"].notna().any():
-        return pd.to_numeric(table["birth_year"], errors="coerce").reindex(
-            graph.index("patient")).to_numpy(dtype=float)
+        return pd.to_numeric(side_column(graph, "patient", "birth_year"),
+                             errors="coerce").to_numpy(dtype=float)
     return None
 
 
