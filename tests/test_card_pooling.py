@@ -121,6 +121,34 @@ def test_dialysis_left_alone(base):
     assert all("scheduled treatment" in text for _, _, text in found)
 
 
+@pytest.mark.parametrize("weekdays", [(0, 2, 4), (1, 3, 5)])
+@pytest.mark.parametrize("tight", [5, 8, 11])
+@pytest.mark.parametrize("drop", [(), ("terminal_id", "operator_id")])
+def test_dialysis_with_only_its_busiest_sessions_in_windows_left_alone(base, weekdays, tight,
+                                                                       drop):
+    """Three sessions a week all period, but only a few come in as one tight run (the
+    rest arrive spread over the day): the windows catch fewer than 12 days, the cards'
+    own calendar at the unit is still a treatment schedule."""
+    rng = np.random.default_rng(tight)
+    ids = people(16, 1300)
+    days = [d for d in range(120) if (d % 7) in weekdays]
+    dense = set(days[::max(len(days) // tight, 1)][:tight])
+    together = runs("H1", ids, sorted(dense), hour=8.1, gap=2, base=430, spread=0.03,
+                    visit="outpatient", doctor="DH1-0", terminals=2, operators=2)
+    spread = pd.DataFrame([{"patient_id": c, "institution_id": "H1", "visit_type": "outpatient",
+                            "start_time": DAY0 + pd.Timedelta(days=d, minutes=int(m)),
+                            "total_amount": round(430 * rng.uniform(0.97, 1.03), 2),
+                            "terminal_id": "TH1-0", "operator_id": "OH1-0",
+                            "doctor_id": "DH1-0"}
+                           for d in days if d not in dense for c, m in
+                           zip(ids, rng.integers(8 * 60, 17 * 60, len(ids)), strict=True)])
+    g = graph(base, together, spread, drop=drop)
+    found = lookalike_scores(g, ids)
+    assert found, "the tight sessions should still form a group"
+    assert all(score < 0.5 for _, score, _ in found), found
+    assert all("scheduled treatment" in text for _, _, text in found)
+
+
 def test_nursing_home_rounds_left_alone(base):
     claims, patients, institutions = base
     ids = people(30, 1300)

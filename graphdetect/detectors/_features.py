@@ -322,6 +322,51 @@ def schedule(graph, rows: np.ndarray, place: int) -> tuple[float, float]:
     return float(np.median(per_card) / weeks), float(np.sort(dow)[-3:].sum() / dow.sum())
 
 
+def calendar(graph, rows: np.ndarray, place: int) -> tuple[float, float, float]:
+    """How treatment-like the rows' holders' own calendar at the place is, over all of
+    their outpatient and pharmacy claims there (not only the rows).
+
+    Per card: its visit days there, those days per week over its own first to last visit
+    there, and the share of them on its own three commonest weekdays. Returns the medians
+    over cards of the three (visit days, per week, weekday share): a dialysis patient
+    comes about three times a week on the same weekdays all period long, whichever of
+    those sessions a group happened to pick up.
+
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> mwf = [d for d in pd.date_range("2024-01-01", periods=84) if d.day_of_week in (0, 2, 4)]
+    >>> claims = pd.DataFrame([(f"C{k}{i}", f"P{k}", t + pd.Timedelta(hours=8))
+    ...     for k in range(3) for i, t in enumerate(mwf)],
+    ...     columns=["claim_id", "patient_id", "start_time"]).assign(
+    ...     institution_id="H1", visit_type="outpatient", total_amount=420.0)
+    >>> g = ClaimsGraph(claims)
+    >>> [round(x, 2) for x in calendar(g, np.arange(9), 0)]
+    [36.0, 3.07, 1.0]
+    """
+    m = graph.members("card")
+    cards = sorted_unique(graph.codes("card")[rows])
+    cards = cards[cards >= 0]
+    start, stop = m.indptr[cards], m.indptr[cards + 1]
+    count = stop - start
+    near = m.indices[np.repeat(start - np.cumsum(count) + count, count)
+                     + np.arange(int(count.sum()))]
+    v = graph.visit[near]
+    near = near[(graph.codes("institution")[near] == place) & ((v == 0) | (v == 2))]
+    if not len(near):
+        return 0.0, 0.0, 0.0
+    card_day = sorted_unique(graph.codes("card")[near].astype(np.int64) << 32
+                             | graph.day[near].astype(np.int64))
+    card, day = card_day >> 32, card_day & 0xFFFFFFFF
+    first = np.flatnonzero(np.concatenate(([True], card[1:] != card[:-1])))
+    n_days = np.diff(np.append(first, len(card)))
+    span = day[first + n_days - 1] - day[first] + 1
+    per_week = n_days / np.maximum(span / 7.0, 1.0)
+    which = np.repeat(np.arange(len(first)), n_days)
+    dow = np.bincount(which * 7 + (day + 3) % 7, minlength=7 * len(first)).reshape(-1, 7)
+    top3 = np.sort(dow, axis=1)[:, -3:].sum(axis=1) / n_days
+    return float(np.median(n_days)), float(np.median(per_week)), float(np.median(top3))
+
+
 def sorted_unique(x: np.ndarray) -> np.ndarray:
     """``np.unique(x)`` by one sort (numpy's hash-based unique is many times slower on
     large integer arrays).

@@ -15,10 +15,10 @@ from ..graph import OUTPATIENT, PHARMACY
 from ._features import (
     _cached,
     amount_cv,
+    calendar,
     elderly_share,
     in_hospital_elsewhere,
     off_hours_share,
-    schedule,
     shared_address,
     sorted_unique,
     stranger_share,
@@ -74,7 +74,7 @@ def describe(graph, group: Group, stay_table) -> dict:
     doctors = _top(graph, "doctor", rows)
     cards = _ids(graph, "card", rows)
     doc_share = sum(n for _, n in doctors[:2]) / len(rows) if doctors else None
-    per_week, weekday_share = schedule(graph, rows, group.place)
+    calendar_days, per_week, weekday_share = calendar(graph, rows, group.place)
     in_hosp = in_hospital_elsewhere(graph, rows, stay_table)
     stranger = stranger_share(graph, rows, group.place)
     return {
@@ -107,6 +107,7 @@ def describe(graph, group: Group, stay_table) -> dict:
             "elderly_share": _r(elderly_share(graph, sorted_unique(graph.codes("patient")[rows]),
                                               int(days.min()))),
             "visits_per_week": round(per_week, 2), "weekday_share": round(weekday_share, 3),
+            "calendar_days": round(calendar_days, 1),
             "max_cards": int(max(per_day_cards)),
             "min_cards": int(min(per_day_cards)),
         },

@@ -113,8 +113,10 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
     The score rises with repetition, amounts far more alike than the place's usual bills,
     dense windows, swipes in the place's off hours, holders from townships it hardly
     serves and holders in hospital elsewhere; it falls when most holders share one
-    address (a care home's rounds), when the calendar is a treatment schedule (the same
-    cards twice a week or more on fixed weekdays, in the place's opening hours: dialysis),
+    address (a care home's rounds), when the holders' own calendar there is a treatment
+    schedule (each card there twice a week or more on its fixed weekdays, at least 12
+    days, over all its visits there and not only the windows, which may catch only the
+    busiest sessions; the runs in the place's opening hours: dialysis),
     and when the bills vary as much as the place's usual ones (ordinary care); when most
     of more than twelve holders give one phone number the group is left to
     shared_identity (scored low here, with that reason).
@@ -151,7 +153,7 @@ def _finding(graph, group, facts: dict) -> Finding:
     z += 3.0 * min(m["in_hospital_elsewhere"] / m["claims"] * 5, 1.0)
     care_home = m["shared_address_share"] is not None and m["shared_address_share"] >= 0.5
     routine = (m["visits_per_week"] >= 1.5 and m["weekday_share"] >= 0.9 and off <= 0.2
-               and m["occasions"] >= 12)
+               and m["calendar_days"] >= 12)
     ordinary = same == 0.0
     phone = m["shared_phone_share"] is not None and m["shared_phone_share"] >= 0.5 \
         and not care_home and m["cards"] > 12

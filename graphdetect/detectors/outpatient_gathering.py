@@ -94,8 +94,9 @@ def outpatient_gathering(graph, *, density: float = 2.0, min_run_cards: int = 8,
 
     The score rises with repetition, bills more alike than the place's usual ones and
     high for it, dense windows, one doctor and elderly people; it falls when the same
-    people come twice a week or more on fixed weekdays (scheduled treatment) or share
-    one address (a care home); when most of more than twelve people give one phone
+    people come twice a week or more on fixed weekdays by their own calendar there, all
+    their visits and not only the windows (scheduled treatment), or share one address
+    (a care home); when most of more than twelve people give one phone
     number it is left to shared_identity (scored low here, with that reason).
 
     Examples
@@ -134,7 +135,7 @@ def _finding(graph, group, facts: dict) -> Finding:
     z += 0.7 * (m["elderly_share"] or 0.0) + 0.5 * ((m["doctor_share"] or 0.0) >= 0.8)
     care_home = m["shared_address_share"] is not None and m["shared_address_share"] >= 0.5
     routine = m["visits_per_week"] >= 1.5 and m["weekday_share"] >= 0.9 \
-        and m["occasions"] >= 12
+        and m["calendar_days"] >= 12
     phone = m["shared_phone_share"] is not None and m["shared_phone_share"] >= 0.5 \
         and not care_home and m["people"] > 12
     z -= 3.0 * care_home + 3.0 * routine + 3.0 * phone
