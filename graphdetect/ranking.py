@@ -107,9 +107,9 @@ def rank_entities(cases: list[dict], graph=None) -> list[tuple[str, str, float, 
     """
     evidence = case_evidence(cases)
     rows: dict[tuple[str, str], tuple[float, str, str]] = {}
-    for key, ev in evidence.items():
-        rows[key] = (ev["score"], ev["patterns"], _reasons([("cases", ev["cases"], 10 *
-                                                               ev["score"])]))
+    for key, ev in evidence.items():      # _reasons of the one part, written out
+        rows[key] = (ev["score"], ev["patterns"],
+                     f"cases={ev['cases']}" if ev["score"] > 0 else "")
     if graph is not None and len(graph):
         in_case = _in_case_rows(graph, cases)
         inst_peers = _peers(graph, "institution")
