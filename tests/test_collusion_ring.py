@@ -358,7 +358,9 @@ def test_one_ring_with_one_bill_level_stays_whole(world, cv):
 
 def test_short_period_city_rings_sharing_hosts(tmp_path):
     """A 200-day export of a large city: several rings work one host in the same weeks
-    (spread_week 4/6 and batch_admission 8/9 before rings were told apart by bills)."""
+    (spread_week 4/6 and batch_admission 8/9 before rings were told apart by bills), and
+    a ward's rehabilitation cohorts show each patient back once (flagged at 0.52 before
+    regularity was judged across the patients' single gaps)."""
     from datasets import generate
     from graphdetect import read_folder
 
@@ -366,5 +368,31 @@ def test_short_period_city_rings_sharing_hosts(tmp_path):
     generate(out, patients=30000, seed=9, days=200, start="2023-07-01",
              omit_columns=("terminal_id", "operator_id"))
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    found, groups, right, cases, _ = _scored(ClaimsGraph.from_data(read_folder(out)), truth)
-    assert found == groups and right >= cases - 1, (found, groups, right, cases)
+    found, groups, right, cases, flagged = _scored(ClaimsGraph.from_data(read_folder(out)),
+                                                   truth)
+    assert found == groups and right == cases, (found, groups, right, cases)
+    assert not flagged, flagged
+
+
+def _rehab(world, rng, tag, pool_size, days, *, stay=13):
+    inst = world["institutions"]
+    county = sorted(inst[(inst["kind"] == "hospital") & (inst["ownership"] == "public")]
+                    ["institution_id"])[0]
+    pool = rng.choice(world["free"], pool_size, replace=False)
+    schedule = [(d + int(rng.integers(-2, 3)), county, 0.9) for d in days]
+    return ring_rows(rng, tag, pool, schedule, doctors={county: _staff(world, county, 3, rng)},
+                     stay=stay, codes=("I69.3", "I69.4", "I69.8"), cv=0.1)
+
+
+def test_rehabilitation_courses_without_doctor_ids_are_scored_low_and_say_so(world):
+    rng = np.random.default_rng(4)
+    planted = _rehab(world, rng, "N", 22, [15 + 90 * k for k in range(5)])
+    found = collusion_ring(graph_with(world, planted, drop_columns=("doctor_id",)))
+    assert not matching(build_cases(found), attended(planted))
+    course = [f for f in found if f.details["routine"] and matching(
+        build_cases([f], min_score=0), attended(planted))]
+    assert course and all(f.score < 0.5 for f in course)
+    case = build_cases(course, min_score=0)[0]
+    assert "were under" not in case["explanation_en"]
+    assert "no doctor ids" in case["explanation_en"] and "无医师编码" in case["explanation"]
+    assert "routine course programme" in case["explanation_en"]

@@ -25,10 +25,15 @@ ROUTINE_CEILING = 0.45
 def _schedule_cv(patient: np.ndarray, start: np.ndarray) -> float | None:
     """How regularly the same patients come back: per patient admitted three times or
     more, the coefficient of variation of the days between their admissions; the
-    median over those patients (None when there are none).
+    median over those patients. When no patient has two gaps (a short period shows
+    each course's patients coming back once), how much the single gaps vary across
+    the patients admitted twice (the scaled median absolute deviation over the median
+    gap; None when no one is).
 
     >>> _schedule_cv(np.array([1, 1, 1, 2, 2, 2]), np.array([0, 90, 181, 10, 99, 190]))
     0.0083
+    >>> _schedule_cv(np.array([1, 1, 2, 2, 3, 3]), np.array([0, 90, 3, 95, 5, 93]))
+    0.0329
     """
     order = np.lexsort((start, patient))
     p, d = patient[order], start[order].astype(float)
@@ -40,7 +45,18 @@ def _schedule_cv(patient: np.ndarray, start: np.ndarray) -> float | None:
     mean = np.bincount(inv, weights=gap) / n
     sd = np.sqrt(np.maximum(np.bincount(inv, weights=gap ** 2) / n - mean ** 2, 0))
     ok = (n >= 2) & (mean > 0)
-    return round(float(np.median(sd[ok] / mean[ok])), 4) if ok.any() else None
+    if ok.any():
+        return round(float(np.median(sd[ok] / mean[ok])), 4)
+    mid = float(np.median(gap))
+    if len(gap) >= 2 and mid > 0:   # robust: a patient back for another reason is one gap
+        return round(1.4826 * float(np.median(np.abs(gap - mid))) / mid, 4)
+    return None
+
+
+def _repeat_stays(patient: np.ndarray) -> np.ndarray:
+    """Whether each stay is of a patient with two or more stays in the group."""
+    _, inv, n = np.unique(patient, return_inverse=True, return_counts=True)
+    return n[inv] >= 2
 
 
 def _top_share(codes: np.ndarray) -> tuple[int, float | None]:
@@ -67,11 +83,13 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     the graph when not given).
 
     A ward's routine is recognised when the same patients come back on a regular
-    schedule (each one's gaps vary by 10% or less, in the median), occasions bring in
-    the same patients (half the group or more each
-    time), 80% of the stays share one ICD-10 category, the stays are of a fixed length
-    (varying by 10% or less) longer than the data's usual stay, and the patients do not
-    come mostly from one village: a course programme, not a burst of recruits.
+    schedule (each one's gaps vary by 10% or less, in the median; over a short period,
+    the single gaps of those admitted twice), occasions bring in the same patients
+    (half the group or more each time), 80% of the stays share one ICD-10 category,
+    the stays of the patients who come back are of a fixed length (varying by 10% or
+    less) longer than the data's usual stay, and the patients do not come mostly from
+    one village: a course programme, not a burst of recruits. None of it needs doctor
+    ids.
     """
     order = np.argsort(sub["row"], kind="stable")
     rows = sub["row"][order]
@@ -90,6 +108,10 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     amounts = graph.amount[rows]
     length = (sub["end"] - sub["start"]).astype(float)
     cv, los_cv = amount_cv(amounts), amount_cv(length + 1)
+    # a course is the same patients' stays: judged on those who come back
+    again = _repeat_stays(sub["patient"])
+    course_los = length[again] if again.any() else length
+    course_cv = amount_cv(course_los + 1)
     doctors, doc_share = _doctors(graph, sub["doctor"])
     elderly, village = _people(graph, patients, int(sub["start"].min()))
     ownership = graph.attribute("institution", "ownership")
@@ -103,7 +125,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     share_of_host = float(np.sum(sub["institution"] == host) / max(host_admissions[host], 1))
     routine = bool(schedule is not None and schedule <= 0.1 and attendance >= 0.5
                    and dx_share is not None and dx_share >= 0.8
-                   and np.median(length) > usual_stay and los_cv <= 0.1
+                   and np.median(course_los) > usual_stay and course_cv <= 0.1
                    and (village is None or village < 0.5))
     z = (-3.0 + 1.5 * min(n_occ, 8) / 4 + 1.5 * (1 - min(cv / 0.3, 1))
          + 1.2 * min(np.log2(max(burst, 1.0)) / 3, 1) + 0.6 * bool(private or small)
@@ -127,6 +149,8 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
                "longest_occasion_days": int(span.max()), "attendance": round(attendance, 3),
                "amount_cv": round(cv, 4), "stay_length_cv": round(los_cv, 4),
                "median_stay_days": float(np.median(length)),
+               "course_stay_days": float(np.median(course_los)),
+               "course_stay_cv": round(course_cv, 4),
                "usual_stay_days": float(usual_stay),
                "burst": round(burst, 2), "doctor_share": round(doc_share, 3),
                "elderly_share": None if elderly is None else round(elderly, 3),

@@ -28,6 +28,8 @@ def _explain(case: dict, lang: str, name) -> str:
     lo, hi, mid = m["per_occasion_min"], m["per_occasion_max"], m["per_occasion_median"]
     days = m["longest_occasion_days"]
     gap = d.get("median_gap_days")
+    course = m.get("course_stay_days", m["median_stay_days"])
+    course_cv = m.get("course_stay_cv", m["stay_length_cv"])
     if lang == "zh":
         where = places if m["institutions"] == 1 else f"{m['institutions']}家机构（{places}）"
         out = (f"{m['members']}名患者在{m['occasions']}个时段（{d['first_day']}至{d['last_day']}）"
@@ -35,8 +37,9 @@ def _explain(case: dict, lang: str, name) -> str:
                f"中位约为所在机构同期常规入院量的{m['burst']:.1f}倍")
         if gap is not None:
             out += f"，时段间隔中位{gap:g}天"
-        out += (f"；{m['doctor_share']:.0%}的住院由{doctors or '（无医师编码）'}收治；"
-                f"住院费用变异系数{m['amount_cv']:.1%}，住院天数变异系数{m['stay_length_cv']:.1%}")
+        out += (f"；{m['doctor_share']:.0%}的住院由{doctors}收治" if doctors else
+                "；数据无医师编码，未核对收治医师")
+        out += f"；住院费用变异系数{m['amount_cv']:.1%}，住院天数变异系数{m['stay_length_cv']:.1%}"
         if m["elderly_share"] is not None:
             out += f"；{m['elderly_share']:.0%}为60岁以上老人"
         if m["village_share"] is not None:
@@ -45,7 +48,7 @@ def _explain(case: dict, lang: str, name) -> str:
         if d.get("routine"):
             out += (f"但同一批患者各自按固定周期（间隔变异系数{m['schedule_cv']:.1%}）反复入院，"
                     f"{m['diagnosis_share']:.0%}为同一诊断类别（{d['diagnosis_group']}），"
-                    f"固定疗程中位住院{m['median_stay_days']:g}天（变异系数{m['stay_length_cv']:.1%}，"
+                    f"复诊患者固定疗程中位住院{course:g}天（变异系数{course_cv:.1%}，"
                     f"全市通常{m['usual_stay_days']:g}天），更像病区的常规疗程安排，故评分较低。")
         return out
     where = places if m["institutions"] == 1 else f"{m['institutions']} institutions ({places})"
@@ -55,9 +58,10 @@ def _explain(case: dict, lang: str, name) -> str:
            f"{m['burst']:.1f}x what the place usually admits in such a span")
     if gap is not None:
         out += f", occasions a median {gap:g} days apart"
-    out += (f"; {m['doctor_share']:.0%} of the stays were under "
-            f"{doctors or '(no doctor ids)'}; bills vary by {m['amount_cv']:.1%} and "
-            f"stay lengths by {m['stay_length_cv']:.1%} (CV)")
+    out += (f"; {m['doctor_share']:.0%} of the stays were under {doctors}" if doctors else
+            "; the data carries no doctor ids, so the doctors were not checked")
+    out += (f"; bills vary by {m['amount_cv']:.1%} and stay lengths by "
+            f"{m['stay_length_cv']:.1%} (CV)")
     if m["elderly_share"] is not None:
         out += f"; {m['elderly_share']:.0%} are aged 60 or over"
     if m["village_share"] is not None:
@@ -67,7 +71,8 @@ def _explain(case: dict, lang: str, name) -> str:
         out += (f" But the same patients each come back on a regular schedule (gaps vary by "
                 f"{m['schedule_cv']:.1%}), {m['diagnosis_share']:.0%} with one diagnosis group "
                 f"({d['diagnosis_group']}), for fixed-length stays of a median "
-                f"{m['median_stay_days']:g} days (usually {m['usual_stay_days']:g} days here): "
+                f"{course:g} days (varying by {course_cv:.1%} among those who come "
+                f"back; usually {m['usual_stay_days']:g} days here): "
                 f"this looks like a ward's routine course programme, so it is scored low.")
     return out
 
