@@ -197,3 +197,44 @@ def test_generated_city_signal_beyond_volume(tmp_path):
     inst["volume"] = inst["id"].map(claims["institution_id"].value_counts())
     inst["bad"] = inst["id"].isin(planted)
     assert _within_quintiles(inst) >= 0.9
+
+
+@pytest.mark.parametrize("column", ["birth_date", "birth_year"])
+def test_elderly_from_first_day_at_65_equals_age_per_claim(column):
+    """Each patient's first day at 65, compared with the claim's day, says what the age at
+    each claim says: on birthdays, with unknown and absurd birth years, over decades."""
+    from graphdetect._ranking_features import _elderly
+
+    rng = np.random.default_rng(7)
+    n, people = 20000, 400
+    born = pd.Series(pd.to_datetime("1930-01-01") + pd.to_timedelta(
+        rng.integers(0, 365 * 40, people), unit="D"))
+    day0 = pd.Timestamp("1990-01-01")
+    # Claims on each person's 65th birthday and the days either side, and at random.
+    who = pd.Series(rng.integers(0, people, n))
+    when = pd.Series(day0 + pd.to_timedelta(rng.integers(0, 365 * 40, n), unit="D"))
+    near = rng.random(n) < 0.5
+    edge = born.iloc[who].reset_index(drop=True) + pd.DateOffset(years=65) + \
+        pd.to_timedelta(rng.integers(-2, 3, n), unit="D")
+    when = when.where(~near, edge)
+    ids = [f"P{i:03d}" for i in range(people)]
+    claims = pd.DataFrame({"claim_id": [f"C{i}" for i in range(n)],
+                           "patient_id": pd.Categorical([ids[i] for i in who], categories=ids),
+                           "institution_id": "H1", "visit_type": "outpatient",
+                           "total_amount": 1.0, "start_time": when.to_numpy()})
+    if column == "birth_date":
+        values = born.astype(object)
+        values[:5] = None
+        patients = pd.DataFrame({"birth_date": pd.to_datetime(values).to_numpy()}, index=ids)
+        year = patients["birth_date"].dt.year + patients["birth_date"].dt.day_of_year / 366
+    else:
+        values = born.dt.year.to_numpy(dtype=float, copy=True)
+        values[:3] = [np.nan, 1e18, -1e18]
+        patients = pd.DataFrame({"birth_year": values}, index=ids)
+        year = patients["birth_year"] + 0.5
+    g = ClaimsGraph(claims, patients=patients)
+    flag, seen = _elderly(g)
+    age = 1970 + g.day / 365.2425 - year.to_numpy()[g.codes("patient")]
+    assert np.array_equal(seen, np.isfinite(age))
+    assert np.array_equal(flag, age >= 65)
+    assert 0.2 < flag.mean() < 0.8
