@@ -231,8 +231,14 @@ def _bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards)
     # day-of-week factor, shrunk towards 1 with the weight of four days
     f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
     size = np.diff(np.append(start, n))
-    expected = _usual_days(s[start], sd[start], size, days_open, density, min_run_cards)
-    found = [_windows(rows, order, at[4], start, size, expected, density, min_run_cards)]
+    expected, spread = _usual_days(s[start], sd[start], size, days_open, density,
+                                   min_run_cards)
+    # a day is also a burst when it lies far beyond the stream's own day-to-day spread
+    # (a busy pharmacy's slow daytime run adds fewer than its usual swipes, yet many
+    # more than its days ever vary by)
+    beyond = (size - expected >= 3 * spread) & (size >= (1 + density) / 2 * expected)
+    found = [_windows(rows, order, at[4], start, size, expected, density, min_run_cards,
+                      beyond)]
     if timed:
         key = sd * 24 + hour
         c = np.bincount(s * 24 + hour, minlength=24 * n_s).reshape(n_s, 24)
@@ -270,7 +276,10 @@ def _usual_days(s, sd, size, days_open, density, min_run_cards) -> np.ndarray:
     A day is left out of its stream's baseline when it holds at least ``min_run_cards``
     swipes and ``density`` times the stream's median day; the rest give the mean per open
     day and the day-of-week factor (shrunk towards 1 with the weight of four days).
-    ``s`` (the stream of each stream-day) is sorted.
+    ``s`` (the stream of each stream-day) is sorted. Returns the usual count per
+    stream-day and how far the stream's days stray from it (the root mean square of
+    the baseline days' departures, recomputed within three of itself so that a few
+    run days do not widen it; at least the Poisson spread of the usual count).
     """
     n_s = len(days_open)
     ranked = np.sort(s << 32 | size) & 0xFFFFFFFF     # sizes, by stream then size
@@ -287,7 +296,14 @@ def _usual_days(s, sd, size, days_open, density, min_run_cards) -> np.ndarray:
     f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
     loud = np.bincount(s, weights=~quiet, minlength=n_s)
     per_day = total / np.maximum(days_open - loud, 1)
-    return per_day[s] * f_dow.ravel()[sd]
+    usual = per_day[s] * f_dow.ravel()[sd]
+    dev2 = (size - usual) ** 2
+    spread = np.inf
+    for _ in range(2):      # the root mean square, then again within three of it
+        quiet &= dev2 <= 9 * spread ** 2
+        spread = np.sqrt(np.bincount(s, weights=dev2 * quiet, minlength=n_s)
+                         / np.maximum(np.bincount(s, weights=quiet, minlength=n_s), 1))[s]
+    return usual, np.maximum(spread, np.sqrt(usual))
 
 
 def _expand(start: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -295,7 +311,8 @@ def _expand(start: np.ndarray, size: np.ndarray) -> np.ndarray:
     return np.repeat(start - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
 
 
-def _windows(rows, order, card, start, size, expected, density, min_run_cards):
+def _windows(rows, order, card, start, size, expected, density, min_run_cards,
+             beyond=None):
     """Keep the windows with enough cards and ``density`` times the usual traffic.
 
     Windows are runs of positions in ``order`` (``start``, ``size``) with ``expected``
@@ -304,7 +321,8 @@ def _windows(rows, order, card, start, size, expected, density, min_run_cards):
     per burst) or None.
     """
     ratio = size / np.maximum(expected, 1e-9)
-    ok = (size >= min_run_cards) & (ratio >= density)
+    ok = (size >= min_run_cards) & ((ratio >= density) if beyond is None
+                                    else (ratio >= density) | beyond)
     if not ok.any():
         return None
     start, size, ratio = start[ok], size[ok], ratio[ok]
