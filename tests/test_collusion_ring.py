@@ -396,3 +396,41 @@ def test_rehabilitation_courses_without_doctor_ids_are_scored_low_and_say_so(wor
     assert "were under" not in case["explanation_en"]
     assert "no doctor ids" in case["explanation_en"] and "无医师编码" in case["explanation"]
     assert "routine course programme" in case["explanation_en"]
+
+
+def test_city_without_doctor_ids(tmp_path):
+    """A 540-day city exported without doctor ids: a weekly trickle's rotating sub-pools
+    are one campaign by host, diagnoses and bills (it came out in five fragments), a
+    ward's rehabilitation course stays low (it scored 0.82), and a pool whose occasions
+    coincide with a hub's busy weeks is not a ring over several sites (0.89)."""
+    from datasets import generate
+    from graphdetect import read_folder
+
+    out = tmp_path / "nodoc"
+    generate(out, patients=8000, seed=4, days=540, omit_columns=("doctor_id",),
+             fmt="parquet")
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    graph = ClaimsGraph.from_data(read_folder(out))
+    found, groups, right, cases, flagged = _scored(graph, truth)
+    assert found == groups and right == cases and not flagged, (found, groups, right, cases,
+                                                                flagged)
+    for case in cases_of(graph):
+        assert "were under" not in case["explanation_en"]
+
+
+@pytest.mark.parametrize("spacing", [6, 7, 8])
+def test_rotating_trickle_without_doctor_ids_is_one_case(world, spacing):
+    rng = np.random.default_rng(40 + spacing)
+    host = _hosts(world, 1, rng)[0]
+    people = rng.choice(world["free"], 20, replace=False)
+    weeks = 16
+    rows = [ring_rows(rng, f"W{k}", people[5 * (k % 4):5 * (k % 4) + 5],
+                      [(30 + spacing * k, host, 0.8)], doctors={host: ["D"]}, stay=4,
+                      bill=2600.0, cv=0.04) for k in range(weeks)]
+    planted = pd.concat(rows, ignore_index=True)
+    cases = cases_of(graph_with(world, planted, drop_columns=("doctor_id",)))
+    case = _only_case(cases, planted)
+    assert case["metrics"]["occasions"] >= 0.75 * weeks
+    mine = {m["id"] for m in case["members"] if m["kind"] == "patient"}
+    assert len(mine & attended(planted)) >= 0.75 * len(attended(planted))
+    assert not [c for c in cases if c is not case and matching([c], attended(planted), 0.1)]

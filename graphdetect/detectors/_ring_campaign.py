@@ -40,11 +40,13 @@ class StayIndex:
         return np.sort(out) if ordered else out
 
 
-def _summary(part: dict, st: dict | None = None, index: StayIndex | None = None) -> dict:
+def _summary(part: dict, st: dict | None = None, index: StayIndex | None = None,
+             amount: np.ndarray | None = None) -> dict:
     """Host, doctors, occasions, patients, period, occasion days and the admissions per
     occasion (the median; all admissions under the part's doctors when ``st``, the
     stays the part was drawn from, is given, else the part's own patients; ``index``
-    finds the stays of ``st`` by occasion)."""
+    finds the stays of ``st`` by occasion); the diagnosis groups on 15% of its stays
+    or more; with ``amount`` (per claim row), the median log bill and its spread."""
     inst, cnt = np.unique(part["institution"], return_counts=True)
     docs, dcnt = np.unique(part["doctor"][part["doctor"] >= 0], return_counts=True)
     docs = docs[dcnt >= 0.15 * len(part["doctor"])]
@@ -58,7 +60,15 @@ def _summary(part: dict, st: dict | None = None, index: StayIndex | None = None)
     else:
         size = np.unique(np.searchsorted(occ, part["occasion"]).astype(np.int64) << 32
                          | part["patient"]) >> 32
-    return {"host": int(inst[np.argmax(cnt)]), "doctors": set(docs.tolist()),
+    dx, dxn = np.unique(part["diagnosis"][part["diagnosis"] >= 0], return_counts=True) \
+        if "diagnosis" in part else (np.array([], int), np.array([], int))
+    bill = {}
+    if amount is not None:
+        x = np.log(np.maximum(amount[part["row"]].astype(float), 1.0))
+        mid = float(np.median(x))
+        bill = {"bill": mid, "bill_spread": 1.4826 * float(np.median(np.abs(x - mid)))}
+    return {**bill, "host": int(inst[np.argmax(cnt)]), "doctors": set(docs.tolist()),
+            "diagnoses": set(dx[dxn >= 0.15 * len(part["patient"])].tolist()),
             "occasions": set(occ.tolist()),
             "patients": set(np.unique(part["patient"]).tolist()),
             "first": int(part["start"].min()), "last": int(part["start"].max()),
@@ -67,18 +77,22 @@ def _summary(part: dict, st: dict | None = None, index: StayIndex | None = None)
 
 
 def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
-              index: StayIndex | None = None) -> list[list[int]]:
+              index: StayIndex | None = None,
+              amount: np.ndarray | None = None) -> list[list[int]]:
     """Groups of part numbers that are one campaign; every part is in exactly one group.
 
     Parts (evidence stays of pools) may be one campaign when they have the same host
-    and a doctor in common, their periods overlap by half the shorter one or more, and
-    their occasions hold similar numbers of admissions under their doctors (``st``, the
-    stays the parts were drawn from, ``index`` finding them by occasion; within a factor
-    of 1.5): small
-    sub-pools worked in turn, or parts of one sparse pool the pool search split. Such
-    parts, linked, are one campaign when all their occasions together form a stream:
-    a median and a mean gap of at most ``stream_gap`` days (rings admitting monthly
-    or less often do not, however many work one hospital).
+    and a doctor in common (without doctor ids: a diagnosis group in common, when known,
+    and bills at one level, their median log bills within 4 times the larger spread,
+    with ``amount`` the bill per claim row), their periods overlap by half the shorter
+    one or more, and their occasions hold similar numbers of admissions under their
+    doctors (``st``, the stays the parts were drawn from, ``index`` finding them by
+    occasion; within a factor of 1.5): small sub-pools worked in turn, or parts of one
+    sparse pool the pool search split. Such parts, linked, are one campaign when all
+    their occasions together form a stream: a median and a mean gap of at most
+    ``stream_gap`` days (rings admitting monthly or less often do not, however many
+    work one hospital); when they do not, the part with the longest period is left out
+    (a pool that also holds occasions of other times) until the rest do or one is left.
 
     >>> a = {"institution": np.zeros(3, int), "doctor": np.zeros(3, int),
     ...      "occasion": np.array([0, 2, 4]), "patient": np.array([1, 2, 3]),
@@ -88,12 +102,12 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
     >>> campaigns([a, b], stream_gap=14)
     [[0, 1]]
     """
-    info = [_summary(p, st, index) for p in parts]
+    info = [_summary(p, st, index, amount) for p in parts]
     a, b = [], []
     hosts = np.array([x["host"] for x in info], np.int64)
     for i, j in _same_host(hosts):
         x, y = info[i], info[j]
-        if not x["doctors"] & y["doctors"] \
+        if not _alike(x, y) \
                 or max(x["size"], y["size"]) > 1.5 * min(x["size"], y["size"]):
             continue
         overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
@@ -104,13 +118,29 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
     out = []
     for g in np.unique(label):
         group = np.flatnonzero(label == g).tolist()
-        days = np.unique(np.concatenate([info[i]["days"] for i in group]))
-        both = max(_gap(days, np.median), _gap(days, np.mean))
-        if len(group) > 1 and both <= stream_gap:
-            out.append(group)
-        else:
-            out.extend([i] for i in group)
+        # a part whose period runs far beyond the others' (a pool that also holds
+        # occasions of other times) is left out, the longest first, until the rest
+        # form a stream
+        while len(group) > 1 and _stream(np.unique(np.concatenate(
+                [info[i]["days"] for i in group]))) > stream_gap:
+            worst = max(group, key=lambda i: (info[i]["last"] - info[i]["first"], i))
+            group.remove(worst)
+            out.append([worst])
+        out.extend([group] if len(group) > 1 else [[i] for i in group])
     return sorted(out)
+
+
+def _alike(x: dict, y: dict) -> bool:
+    """Whether two parts' summaries could be one operation's: a doctor in common; where
+    neither names a doctor, a diagnosis group in common (when both know one) and one
+    level of bills."""
+    if x["doctors"] or y["doctors"]:
+        return bool(x["doctors"] & y["doctors"])
+    if x["diagnoses"] and y["diagnoses"] and not x["diagnoses"] & y["diagnoses"]:
+        return False
+    if "bill" not in x or "bill" not in y:
+        return False
+    return abs(x["bill"] - y["bill"]) <= 4 * max(x["bill_spread"], y["bill_spread"], 0.01)
 
 
 def _same_host(hosts: np.ndarray):
@@ -121,6 +151,11 @@ def _same_host(hosts: np.ndarray):
         for x in range(len(group)):
             for y in range(x + 1, len(group)):
                 yield int(group[x]), int(group[y])
+
+
+def _stream(days: np.ndarray) -> float:
+    """The larger of the median and the mean gap between consecutive occasion days."""
+    return max(_gap(days, np.median), _gap(days, np.mean))
 
 
 def _gap(days: np.ndarray, how) -> float:

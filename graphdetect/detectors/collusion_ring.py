@@ -199,10 +199,14 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         sub = {c: v[keep] for c, v in sub.items()}
         table = _table(sub)
         good = table["occasion"][table["patients"] >= 2]
-        if len(good) >= 2:
-            parts.append({c: v[np.isin(sub["occasion"], good)] for c, v in sub.items()})
-            if len(good) >= min_occasions and len(np.unique(parts[-1]["patient"])) >= \
-                    min_members:
+        if len(good) < 2:
+            continue
+        part = _sites_alike({c: v[np.isin(sub["occasion"], good)] for c, v in sub.items()},
+                            graph.amount)
+        held = len(np.unique(part["occasion"]))
+        if held >= 2:
+            parts.append(part)
+            if held >= min_occasions and len(np.unique(part["patient"])) >= min_members:
                 strong.append(k)
     out = []
     stream_gap = 2 * (window_days + 1)
@@ -210,7 +214,8 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     free = ~np.isin(owner[st["node"]], strong)
     by_host = StayIndex(st["institution"])
     groups = []
-    for together in campaigns(parts, st, stream_gap=stream_gap, index=by_occ):
+    for together in campaigns(parts, st, stream_gap=stream_gap, index=by_occ,
+                              amount=graph.amount):
         sub = {c: np.concatenate([parts[i][c] for i in together]) for c in st}
         for _ in range(3):
             grown = extend_stream(sub, st, free, stream_gap=stream_gap, index=by_host)
@@ -223,6 +228,7 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         pieces = _by_bill(sub, graph.amount, min_members)
         groups += [(piece, len(pieces) > 1) for piece in pieces]
     for piece in _rejoin(groups, graph.amount, min_members):
+        piece = _sites_alike(piece, graph.amount)
         table = _table(piece)
         if len(table["occasion"]) < min_occasions or \
                 len(np.unique(piece["patient"])) < min_members:
@@ -264,6 +270,37 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
             gone[i] = True
             break
     return [g for g, dead in zip(out, gone, strict=True) if not dead]
+
+
+def _sites_alike(sub: dict, amount: np.ndarray) -> dict:
+    """Without doctor ids, a group's stays at the sites that bill at its main site's level.
+
+    With no doctor to tie the sites together, occasions at other places that only
+    coincide with the group's (a hub's busy weeks) would join it; the same recruits'
+    scheme bills alike at each site. A site is kept when half its stays or more bill
+    within 4 spreads of the main site's median log bill (the spread: the main site's
+    scaled median absolute deviation, at least 1%); the others are left out, with their
+    occasions."""
+    inst = sub["institution"]
+    if (sub["doctor"] >= 0).any() or len(np.unique(inst)) < 2:
+        return sub
+    x = np.log(np.maximum(amount[sub["row"]].astype(float), 1.0))
+    sites, count = np.unique(inst, return_counts=True)
+    main = sites[np.lexsort((sites, -count))[0]]
+    keep = inst == main
+    mid = float(np.median(x[keep]))
+    spread = 1.4826 * float(np.median(np.abs(x[keep] - mid)))
+    at_level = np.abs(x - mid) <= 4 * max(spread, 0.01)
+    for site in sites[sites != main]:
+        mine = inst == site
+        if at_level[mine].mean() >= 0.5:
+            keep |= mine
+    if keep.all():
+        return sub
+    sub = {c: v[keep] for c, v in sub.items()}
+    table = _table(sub)
+    good = table["occasion"][table["patients"] >= 2]
+    return {c: v[np.isin(sub["occasion"], good)] for c, v in sub.items()}
 
 
 def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
