@@ -159,8 +159,11 @@ def _per_pair(e: np.ndarray, key: np.ndarray, mask: np.ndarray, n: int) -> tuple
     m = mask & (e >= 0) & (key >= 0)
     if not m.any():
         return None
-    pair, cnt = unique_counts(e[m].astype(np.int64) << 36 | key[m])
-    owner = pair >> 36
+    span = int(key[m].max()) + 1    # pairs in (entity, key) order; 32 bits sort faster
+    small = n * span < 2**32
+    wide = np.uint32 if small else np.int64
+    pair, cnt = unique_counts(e[m].astype(wide) * wide(span) + key[m].astype(wide))
+    owner = (pair // wide(span)).astype(np.intp)
     x = np.log(cnt)
     w = np.bincount(owner, minlength=n).astype(float)
     v = np.divide(np.bincount(owner, weights=x, minlength=n), w, out=np.full(n, np.nan),

@@ -167,15 +167,17 @@ def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
     anomaly = (1.0 / (1.0 + np.exp(-1.5 * (top.mean(axis=1) - 2.5))) - floor) / (1 - floor)
     ids = graph.index(kind)
     out = {}
-    for i in range(n):
+    none = {"score": 0.0, "cases": 0, "patterns": ""}
+    names = [f"peer_z_{f}" for f in FEATURES]
+    for i, (share_i, anomaly_i, z_i) in enumerate(zip(share.tolist(), anomaly.tolist(),
+                                                      z.tolist(), strict=True)):
         key = (kind, str(ids[i]))
-        ev = evidence.get(key, {"score": 0.0, "cases": 0, "patterns": ""})
-        score = 1.0 - (1.0 - ev["score"]) * (1.0 - 0.6 * share[i]) * (1.0 - 0.6 * anomaly[i])
+        ev = evidence.get(key, none)
+        score = 1.0 - (1.0 - ev["score"]) * (1.0 - 0.6 * share_i) * (1.0 - 0.6 * anomaly_i)
         parts = [("cases", ev["cases"], 10 * ev["score"]),
-                 ("in_case_amount", round(float(share[i]), 2), 5 * share[i])]
-        parts += [(f"peer_z_{f}", round(float(z[i, j]), 1), z[i, j])
-                  for j, f in enumerate(FEATURES) if z[i, j] >= 1.0]
-        out[key] = (round(float(score), 4), ev["patterns"], _reasons(parts))
+                 ("in_case_amount", round(share_i, 2), 5 * share_i)]
+        parts += [(f, round(v, 1), v) for f, v in zip(names, z_i, strict=True) if v >= 1.0]
+        out[key] = (round(score, 4), ev["patterns"], _reasons(parts))
     return out
 
 
