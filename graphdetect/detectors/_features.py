@@ -181,13 +181,31 @@ def place_rows(graph, place: int, exclude: np.ndarray | None = None,
     return rows
 
 
-def usual_bill(graph, place: int, exclude: np.ndarray, visits: tuple[int, ...]
-               ) -> tuple[float | None, float | None]:
-    """Median and CV of an institution's other bills of those visit types (None if none)."""
+def usual_bill(graph, place: int, exclude: np.ndarray, visits: tuple[int, ...], *,
+               robust: bool = False) -> tuple[float | None, ...]:
+    """Median and CV of an institution's other bills of those visit types (None if none),
+    and with ``robust`` their :func:`robust_cv` too."""
     amounts = graph.amount[place_rows(graph, place, exclude, visits)]
     if len(amounts) < 5:
-        return None, None
-    return float(np.median(amounts)), amount_cv(amounts)
+        return (None, None, None) if robust else (None, None)
+    out = (float(np.median(amounts)), amount_cv(amounts))
+    return out + (robust_cv(amounts),) if robust else out
+
+
+def robust_cv(amounts: np.ndarray) -> float:
+    """The amounts' spread that a few strays do not move: 1.4826 times the median
+    absolute deviation from the median, over the median (the CV of normal amounts; 0
+    for fewer than two).
+
+    >>> robust_cv(np.array([100.0, 104, 96, 101, 99, 2000]))
+    0.0369
+    """
+    if len(amounts) < 2:
+        return 0.0
+    mid = float(np.median(amounts))
+    if mid <= 0:
+        return 0.0
+    return round(1.4826 * float(np.median(np.abs(amounts - mid))) / mid, 4)
 
 
 def _place_profile(graph, place: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from ._features import (
     elderly_share,
     in_hospital_elsewhere,
     off_hours_share,
+    robust_cv,
     shared_address,
     sorted_unique,
     stranger_share,
@@ -49,8 +50,8 @@ def describe(graph, group: Group, stay_table) -> dict:
     amounts = graph.amount[rows]
     visits = graph.visit[rows]
     out_share = float(np.mean(visits == OUTPATIENT))
-    usual, usual_cv = usual_bill(graph, group.place, rows,
-                                 (OUTPATIENT,) if out_share >= 0.5 else (PHARMACY,))
+    usual, usual_cv, usual_rcv = usual_bill(graph, group.place, rows, (OUTPATIENT,)
+                                            if out_share >= 0.5 else (PHARMACY,), robust=True)
     day = graph.day[rows]
     days, di = np.unique(day, return_inverse=True)
     di = di.reshape(-1)
@@ -93,6 +94,7 @@ def describe(graph, group: Group, stay_table) -> dict:
             "amount_cv": round(amount_cv(amounts), 4),
             "usual_amount": None if usual is None else round(usual, 2),
             "usual_amount_cv": None if usual_cv is None else round(usual_cv, 4),
+            "amount_spread": robust_cv(amounts), "usual_amount_spread": usual_rcv,
             "bill_ratio": None if not usual else round(float(np.median(amounts)) / usual, 2),
             "outpatient_share": round(out_share, 3),
             "doctor_share": None if doc_share is None else round(doc_share, 3),

@@ -145,8 +145,10 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
 
 def _finding(graph, group, facts: dict) -> Finding:
     m = dict(facts["m"])
-    usual_cv = m["usual_amount_cv"] or 0.5
-    same = 1.0 - min(m["amount_cv"] / max(0.3 * usual_cv, 1e-9), 1.0)
+    # amounts far more alike than the place's usual bills, on the spread a few stray
+    # purchases by the same cards do not move
+    usual_spread = m["usual_amount_spread"] or 0.5
+    same = 1.0 - min(m["amount_spread"] / max(0.3 * usual_spread, 1e-9), 1.0)
     off, far = m["off_hours_share"] or 0.0, m["strangers_share"] or 0.0
     z = -2.5 + 1.5 * min(m["occasions"], 8) / 8 + 2.5 * same
     z += min(max(float(m["density"]), 1.0) ** 0.5 / 4, 1.0) + 1.5 * off + 1.0 * far
@@ -189,12 +191,17 @@ def _notes(m: dict, d: dict) -> list[tuple[str, str]]:
                          m["strangers_share"])
     if gap is not None:
         notes.append((f"同日刷卡间隔中位数{gap:.1f}分钟", f"median {gap:.1f} min between swipes"))
-    usual = m["usual_amount_cv"]
+    usual, spread, usual_spread = (m["usual_amount_cv"], m["amount_spread"],
+                                   m["usual_amount_spread"])
     if usual is None:
-        notes.append((f"金额变异系数{cv:.1%}", f"amounts vary by {cv:.1%} (CV)"))
+        notes.append((f"金额变异系数{cv:.1%}（稳健离散度{spread:.1%}）",
+                      f"amounts vary by {cv:.1%} (CV; {spread:.1%} robust)"))
     else:
-        notes.append((f"金额变异系数{cv:.1%}（该处平常为{usual:.1%}）",
-                      f"amounts vary by {cv:.1%} (CV; the place's usual bills by {usual:.1%})"))
+        notes.append((f"金额变异系数{cv:.1%}、稳健离散度{spread:.1%}（该处平常为{usual:.1%}、"
+                      f"{usual_spread:.1%}）",
+                      f"amounts vary by {cv:.1%} (CV; {spread:.1%} robust, from the median "
+                      f"absolute deviation; the place's usual bills by {usual:.1%} and "
+                      f"{usual_spread:.1%})"))
     if off is None:
         notes.append(("未核查非营业时段", "off-hours not checked"))
     elif off > 0:
