@@ -192,10 +192,15 @@ class ClaimsGraph:
     def label(self, kind: str, id: str, *, en: bool = False) -> str:
         """An id with its name when a side table gives one: ``某某医院（H001）``."""
         names = self.attribute(kind, "name")
-        pos = self.index(kind).get_indexer([id])[0]
-        if names is None or pos < 0 or not names[pos]:
+        if names is None:
             return str(id)
-        return f"{names[pos]} ({id})" if en else f"{names[pos]}（{id}）"
+        try:
+            name = names[self.index(kind).get_loc(id)]
+        except KeyError:
+            return str(id)
+        if not name:
+            return str(id)
+        return f"{name} ({id})" if en else f"{name}（{id}）"
 
     @cached_property
     def seconds(self) -> np.ndarray:
