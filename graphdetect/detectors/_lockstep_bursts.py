@@ -1,0 +1,217 @@
+"""The first stage of the lockstep engine: streams of swipes and their dense windows.
+
+A *stream* is a place's settlements, or one actor's (terminal, operator, doctor) there, in
+time order; a *window* (burst) is a stretch of it far denser than the stream's own usual
+traffic at that hour and weekday (whole days against the weekday rate without times).
+:mod:`._lockstep` links the windows into groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._features import sorted_unique, stable_order
+
+_MAX_GAP_S = 3600          # a window never bridges an hour without swipes
+
+
+def place_time_order(place: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The stable order of rows by (place, time), with place and time in that order: one
+    sort of both packed with the position when they fit in 62 bits, else a stable sort
+    by time, then by place."""
+    t0 = int(t.min())
+    bits = (int(t.max()) - t0).bit_length()
+    if bits + int(place.max()).bit_length() + (len(t) - 1).bit_length() <= 62:
+        order, key = sorted_key_order(place << bits | (t - t0))
+        return order, key >> bits, (key & ((1 << bits) - 1)) + t0
+    by_time = stable_order(t)
+    order = by_time[stable_order(place[by_time])]
+    return order, place[order], t[order]
+
+
+def sorted_key_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``stable_order(key)`` and the sorted keys, from one sort of the packed pair."""
+    n = len(key)
+    lo = int(key.min())
+    bits = max((n - 1).bit_length(), 1)
+    if (int(key.max()) - lo).bit_length() + bits > 62:
+        o = np.argsort(key, kind="stable")
+        return o, key[o]
+    packed = np.sort((key - lo) << bits | np.arange(n, dtype=np.int64))
+    return packed & ((1 << bits) - 1), (packed >> bits) + lo
+
+
+def streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray | None, np.ndarray] | None:
+    """The rows of ``kind``'s streams in (stream, time) order: (positions into ``rows``,
+    or None for all of them in order, and the stream number per position), or None when
+    the kind adds no stream of its own.
+
+    ``rows`` are in (place, time) order, so the place streams are ``rows`` themselves;
+    one sort of a packed key orders an actor kind's rows by stream.
+    """
+    if kind == "institution":
+        return None, place
+    code = graph.codes(kind)[rows]
+    sel = np.flatnonzero(code >= 0)
+    if not len(sel):
+        return None
+    if len(sel) == len(code):
+        key = place * (graph.n(kind) + 1) + code
+        order, key = sorted_key_order(key)
+    else:
+        key = place[sel] * (graph.n(kind) + 1) + code[sel]
+        o, key = sorted_key_order(key)
+        order = sel[o]
+    start = np.ones(len(key), bool)
+    start[1:] = key[1:] != key[:-1]
+    first = np.flatnonzero(start)
+    size = np.diff(np.append(first, len(key)))
+    # an actor holding all of its place's swipes is the place stream again
+    new = size < whole[place[order[first]]]
+    if not new.any():
+        return None
+    if new.all():
+        return order, np.repeat(np.arange(len(first), dtype=np.int64), size)
+    s = np.repeat(np.arange(len(first), dtype=np.int64), size)
+    mine = np.repeat(new, size)
+    return order[mine], s[mine]
+
+
+def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards):
+    """Bursts of one stream kind: (rows, burst id per row, density per burst).
+
+    ``order`` lists positions into ``rows`` in (stream, time) order (None: ``rows``'
+    own order), ``s`` their streams; ``at`` holds the positions' day, weekday, seconds,
+    hour and card. With times of day there are two scales: windows cut at the stream's
+    usual gap at that hour, and whole stream-days (a run spread thinly over a day is
+    still a day far busier than usual). Without times, only stream-days. Rates are
+    tables per stream, weekday and hour; only windows with enough swipes are looked at
+    row by row.
+    """
+    n = len(s)
+    if n < min_run_cards:
+        return None
+    if order is None:
+        order = np.arange(n)
+        d, t, hour = at[0], at[2], at[3]
+    else:
+        d, t, hour = at[0][order], at[2][order], at[3][order]
+    dow = ((d + 3) % 7).astype(np.int8)
+    n_s = int(s[-1]) + 1
+    new_day = np.ones(n, bool)
+    new_day[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
+    start = np.flatnonzero(new_day)
+    sp_place = np.zeros(n_s, np.int64)
+    sp_place[s[start]] = place[order[start]]
+    days_open = np.maximum(open_days[sp_place], 1)
+    sd = s * 7 + dow
+    dow_n = np.bincount(sd, minlength=7 * n_s).reshape(n_s, 7)
+    per_dow = np.bincount(sd[start], minlength=7 * n_s).reshape(n_s, 7)
+    total = dow_n.sum(axis=1)
+    mean_day = total / np.maximum(per_dow.sum(axis=1), 1)
+    # day-of-week factor, shrunk towards 1 with the weight of four days
+    f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
+    size = np.diff(np.append(start, n))
+    expected, spread = usual_days(s[start], sd[start], size, days_open, density,
+                                   min_run_cards)
+    # a day is also a burst when it lies far beyond the stream's own day-to-day spread
+    # (a busy pharmacy's slow daytime run adds fewer than its usual swipes, yet many
+    # more than its days ever vary by)
+    beyond = (size - expected >= 3 * spread) & (size >= (1 + density) / 2 * expected)
+    found = [windows(rows, order, at[4], start, size, expected, density, min_run_cards,
+                      beyond)]
+    if timed:
+        key = sd * 24 + hour
+        c = np.bincount(s * 24 + hour, minlength=24 * n_s).reshape(n_s, 24)
+        c = c.astype(float)
+        c = (np.roll(c, 1, axis=1) + c + np.roll(c, -1, axis=1)) / 3
+        # swipes per second by stream, weekday and hour, and the gap that cuts a window
+        lam = (c[:, None, :] / days_open[:, None, None] / 3600.0 * f_dow[:, :, None]).ravel()
+        tau = np.minimum(1.0 / np.maximum(lam * density, 1e-12), _MAX_GAP_S)
+        new = np.ones(n, bool)
+        new[1:] = (s[1:] != s[:-1]) | (t[1:] - t[:-1] > tau[key[:-1]])
+        start = np.flatnonzero(new)
+        size = np.diff(np.append(start, n))
+        big = size >= min_run_cards
+        start, size = start[big], size[big]
+        pos = expand(start, size)
+        w = np.repeat(np.arange(len(start)), size)
+        mean = np.bincount(w, weights=lam[key[pos]], minlength=len(start)) / size
+        gap = np.minimum(1.0 / np.maximum(mean * density, 1e-12), _MAX_GAP_S)
+        span = (t[start + size - 1] - t[start]).clip(min=0)
+        found.append(windows(rows, order, at[4], start, size, mean * (span + gap), density,
+                              min_run_cards))
+    found = [f for f in found if f is not None]
+    if not found:
+        return None
+    offset = np.cumsum([0] + [len(f[2]) for f in found])
+    return (np.concatenate([f[0] for f in found]),
+            np.concatenate([f[1] + o for f, o in zip(found, offset, strict=False)]),
+            np.concatenate([f[2] for f in found]))
+
+
+def usual_days(s, sd, size, days_open, density, min_run_cards) -> np.ndarray:
+    """Per stream-day, its usual number of swipes, learnt without the days that may be
+    bursts (else a gathering every other Wednesday makes Wednesdays look busy).
+
+    A day is left out of its stream's baseline when it holds at least ``min_run_cards``
+    swipes and ``density`` times the stream's median day; the rest give the mean per open
+    day and the day-of-week factor (shrunk towards 1 with the weight of four days).
+    ``s`` (the stream of each stream-day) is sorted. Returns the usual count per
+    stream-day and how far the stream's days stray from it (the root mean square of
+    the baseline days' departures, recomputed within three of itself so that a few
+    run days do not widen it; at least the Poisson spread of the usual count).
+    """
+    n_s = len(days_open)
+    ranked = np.sort(s << 32 | size) & 0xFFFFFFFF     # sizes, by stream then size
+    first = np.searchsorted(s, np.arange(n_s))
+    count = np.bincount(s, minlength=n_s)
+    last = len(s) - 1
+    median = np.where(count > 0, (ranked[(first + (count - 1) // 2).clip(max=last)]
+                                  + ranked[(first + count // 2).clip(max=last)]) / 2, 0)
+    quiet = ~((size >= min_run_cards) & (size >= density * median[s]))
+    dow_n = np.bincount(sd, weights=size * quiet, minlength=7 * n_s).reshape(n_s, 7)
+    per_dow = np.bincount(sd, weights=quiet, minlength=7 * n_s).reshape(n_s, 7)
+    total = dow_n.sum(axis=1)
+    mean_day = total / np.maximum(per_dow.sum(axis=1), 1)
+    f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
+    loud = np.bincount(s, weights=~quiet, minlength=n_s)
+    per_day = total / np.maximum(days_open - loud, 1)
+    usual = per_day[s] * f_dow.ravel()[sd]
+    dev2 = (size - usual) ** 2
+    spread = np.inf
+    for _ in range(2):      # the root mean square, then again within three of it
+        quiet &= dev2 <= 9 * spread ** 2
+        spread = np.sqrt(np.bincount(s, weights=dev2 * quiet, minlength=n_s)
+                         / np.maximum(np.bincount(s, weights=quiet, minlength=n_s), 1))[s]
+    return usual, np.maximum(spread, np.sqrt(usual))
+
+
+def expand(start: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The positions ``start[k] .. start[k] + size[k] - 1`` of every window, in order."""
+    return np.repeat(start - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
+
+
+def windows(rows, order, card, start, size, expected, density, min_run_cards,
+             beyond=None):
+    """Keep the windows with enough cards and ``density`` times the usual traffic.
+
+    Windows are runs of positions in ``order`` (``start``, ``size``) with ``expected``
+    swipes at the stream's usual rate; sizes and densities are checked before distinct
+    cards are counted, on the few windows left. Returns (rows, burst id per row, density
+    per burst) or None.
+    """
+    ratio = size / np.maximum(expected, 1e-9)
+    ok = (size >= min_run_cards) & ((ratio >= density) if beyond is None
+                                    else (ratio >= density) | beyond)
+    if not ok.any():
+        return None
+    start, size, ratio = start[ok], size[ok], ratio[ok]
+    pos = order[expand(start, size)]
+    w = np.repeat(np.arange(len(start), dtype=np.int64), size)
+    cards = np.bincount(sorted_unique(w << 32 | card[pos]) >> 32, minlength=len(start))
+    ok = cards >= min_run_cards
+    if not ok.any():
+        return None
+    keep = ok[w]
+    return rows[pos[keep]], (np.cumsum(ok) - 1)[w[keep]], ratio[ok]
