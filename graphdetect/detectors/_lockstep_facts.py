@@ -30,7 +30,41 @@ from ._stays import day_str, stays
 if TYPE_CHECKING:
     from ._lockstep import Group
 
-__all__ = ["facts", "describe", "classify"]
+__all__ = ["facts", "describe", "classify", "METRICS"]
+
+#: The labels of the metrics both lockstep patterns carry (:attr:`Pattern.metrics`).
+METRICS = {
+    "occasions": ("集中结算天数", "days with runs"),
+    "cards": ("医保卡数", "cards"),
+    "people": ("人数", "people"),
+    "claims": ("结算笔数", "settlements"),
+    "total_amount": ("金额合计（元）", "total (yuan)"),
+    "median_amount": ("单笔金额中位数（元）", "median bill (yuan)"),
+    "amount_cv": ("金额变异系数", "bill CV"),
+    "usual_amount": ("该机构常规单笔金额（元）", "the place's usual bill (yuan)"),
+    "usual_amount_cv": ("该机构常规金额变异系数", "the place's usual bill CV"),
+    "amount_spread": ("金额稳健离散度", "robust bill spread"),
+    "usual_amount_spread": ("该机构常规金额稳健离散度", "the place's usual robust spread"),
+    "amount_sameness": ("金额雷同程度（0–1）", "bills alike (0–1)"),
+    "bill_ratio": ("单笔金额 / 该机构常规", "bill / the place's usual"),
+    "outpatient_share": ("门诊占比", "outpatient share"),
+    "doctor_share": ("主要医师占比", "share under the main doctors"),
+    "density": ("时段密度倍数（相对常规）", "window density (× usual)"),
+    "median_gap_minutes": ("刷卡间隔中位数（分钟）", "median gap between swipes (min)"),
+    "off_hours_share": ("非营业时段占比", "share outside opening hours"),
+    "night_share": ("夜间（停业时段）占比", "share in the place's night"),
+    "strangers_share": ("来自少来往乡镇的持卡人占比", "holders from townships it hardly serves"),
+    "in_hospital_elsewhere": ("刷卡时持卡人正在他院住院（笔）",
+                              "swipes while in hospital elsewhere"),
+    "shared_address_share": ("持卡人同住址占比", "holders sharing one address"),
+    "shared_phone_share": ("持卡人同手机号占比", "holders sharing one phone"),
+    "elderly_share": ("60岁以上占比", "aged 60 or over"),
+    "visits_per_week": ("每卡每周就诊次数", "visits per card per week"),
+    "weekday_share": ("固定星期几占比", "share on fixed weekdays"),
+    "calendar_days": ("持卡人在该机构就诊天数（中位）", "holders' visit days there (median)"),
+    "max_cards": ("单日最多卡数", "most cards in a day"),
+    "min_cards": ("单日最少卡数", "fewest cards in a day"),
+}
 
 
 def facts(graph, group: Group) -> dict:

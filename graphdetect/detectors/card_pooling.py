@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._features import logistic
 from ._lockstep import classify, facts, lockstep_groups
+from ._lockstep_facts import METRICS
 
 __all__ = ["card_pooling", "PATTERN", "lockstep_params", "actors_text", "occasions_text"]
 
@@ -73,7 +74,8 @@ PATTERN = Pattern(
            "claims.time_of_day": "windows are whole days and off-hours swipes were not checked",
            "patients.region_code": "holders' homes were not checked",
            "patients.address_hash": "shared addresses (care homes) were not checked",
-           "patients.birth": "holders' ages were not checked"})
+           "patients.birth": "holders' ages were not checked"},
+    metrics=METRICS)
 
 
 def lockstep_params() -> list[Param]:

@@ -8,6 +8,7 @@ import numpy as np
 from ._base import Finding, Pattern, detector
 from ._features import logistic
 from ._lockstep import classify, facts, lockstep_groups
+from ._lockstep_facts import METRICS
 from .card_pooling import lockstep_params, occasions_text
 
 __all__ = ["outpatient_gathering", "PATTERN"]
@@ -70,7 +71,8 @@ PATTERN = Pattern(
            "claims.time_of_day": "windows are whole days",
            "patients.birth": "people's ages were not checked",
            "patients.region_code": "people's homes were not checked",
-           "patients.address_hash": "shared addresses (care homes) were not checked"})
+           "patients.address_hash": "shared addresses (care homes) were not checked"},
+    metrics=METRICS)
 
 
 @detector(PATTERN, lockstep_params())
