@@ -40,7 +40,8 @@ from ._lockstep_bursts import find_bursts, place_time_order, sorted_key_order, s
 from ._lockstep_facts import classify, describe, facts
 from ._stays import components
 
-__all__ = ["Group", "lockstep_groups", "describe", "facts", "classify", "STREAM_KINDS"]
+__all__ = ["Group", "lockstep_groups", "groups_of", "describe", "facts", "classify",
+           "STREAM_KINDS"]
 
 STREAM_KINDS = ("institution", "terminal", "operator", "doctor")
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -86,6 +87,15 @@ def lockstep_groups(graph, *, density: float = 2.0, min_run_cards: int = 8,
     if key not in per_graph:
         per_graph[key] = _groups(graph, *key)
     return per_graph[key]
+
+
+def groups_of(graph, pattern: str, **params) -> list[tuple[Group, dict]]:
+    """The lockstep groups :func:`classify` gives to ``pattern``, each with its facts.
+
+    ``params`` are :func:`lockstep_groups`'s; every group goes to exactly one pattern.
+    """
+    return [(g, facts(graph, g)) for g in lockstep_groups(graph, **params)
+            if classify(facts(graph, g)) == pattern]
 
 
 def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> list[Group]:

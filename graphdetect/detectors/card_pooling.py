@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._features import logistic
-from ._lockstep import classify, facts, lockstep_groups
+from ._lockstep import groups_of
 from ._lockstep_facts import METRICS
 
 __all__ = ["card_pooling", "PATTERN", "lockstep_params", "actors_text", "occasions_text"]
@@ -135,12 +135,9 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
     >>> [len(f.claim_ids) for f in card_pooling(ClaimsGraph(claims))]
     [40]
     """
-    groups = lockstep_groups(graph, density=density, min_run_cards=min_run_cards,
-                             min_runs=min_runs, min_overlap=min_overlap, min_cards=min_cards)
-    found = []
-    for g in groups:
-        if classify(facts(graph, g)) == "card_pooling":
-            found.append(_finding(graph, g, facts(graph, g)))
+    found = [_finding(graph, g, f) for g, f in groups_of(
+        graph, "card_pooling", density=density, min_run_cards=min_run_cards, min_runs=min_runs,
+        min_overlap=min_overlap, min_cards=min_cards)]
     found.sort(key=lambda f: (-f.score, f.claim_ids[0]))
     return found
 

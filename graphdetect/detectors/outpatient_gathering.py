@@ -7,7 +7,7 @@ import numpy as np
 
 from ._base import Finding, Pattern, detector
 from ._features import logistic
-from ._lockstep import classify, facts, lockstep_groups
+from ._lockstep import groups_of
 from ._lockstep_facts import METRICS
 from .card_pooling import lockstep_params, occasions_text
 
@@ -116,12 +116,9 @@ def outpatient_gathering(graph, *, density: float = 2.0, min_run_cards: int = 8,
     >>> [len(f.claim_ids) for f in outpatient_gathering(ClaimsGraph(claims))]
     [75]
     """
-    groups = lockstep_groups(graph, density=density, min_run_cards=min_run_cards,
-                             min_runs=min_runs, min_overlap=min_overlap, min_cards=min_cards)
-    found = []
-    for g in groups:
-        if classify(facts(graph, g)) == "outpatient_gathering":
-            found.append(_finding(graph, g, facts(graph, g)))
+    found = [_finding(graph, g, f) for g, f in groups_of(
+        graph, "outpatient_gathering", density=density, min_run_cards=min_run_cards,
+        min_runs=min_runs, min_overlap=min_overlap, min_cards=min_cards)]
     found.sort(key=lambda f: (-f.score, f.claim_ids[0]))
     return found
 
