@@ -434,3 +434,62 @@ def test_rotating_trickle_without_doctor_ids_is_one_case(world, spacing):
     mine = {m["id"] for m in case["members"] if m["kind"] == "patient"}
     assert len(mine & attended(planted)) >= 0.75 * len(attended(planted))
     assert not [c for c in cases if c is not case and matching([c], attended(planted), 0.1)]
+
+
+def _crowded_city(hospitals: int) -> tuple[ClaimsGraph, list[set[str]]]:
+    """Three rings at one host under one doctor, 20 days apart, billing within 10% of
+    each other (too close to split by bills), one member of each also at the next ring's
+    first occasion; ``hospitals`` other hospitals, each with its ordinary admissions and
+    one ring of its own, make the city bigger without touching the host."""
+    rng = np.random.default_rng(0)
+
+    def frame(tag, pat, inst, doc, day, los, bill):
+        n = len(pat)
+        start = START + pd.to_timedelta(day, "D") + pd.to_timedelta(
+            9 * 3600 + rng.integers(0, 6 * 3600, n), "s")
+        return pd.DataFrame({"claim_id": [f"{tag}{i:05d}" for i in range(n)],
+                             "patient_id": pat, "institution_id": inst, "doctor_id": doc,
+                             "visit_type": "inpatient", "start_time": start,
+                             "end_time": start.normalize() + pd.to_timedelta(los, "D"),
+                             "total_amount": np.round(bill, 2)})
+
+    def ring(tag, h, size, first, bill, gap):
+        return pd.concat([frame(f"{tag}{k}_", [f"{tag}P{p}" for p in who], f"H{h}", f"D{h}_0",
+                                first + gap * k + rng.integers(0, 3, len(who)), 7,
+                                bill * (1 + rng.normal(0, 0.06, len(who))))
+                          for k in range(5)
+                          for who in [rng.choice(size, int(0.8 * size), replace=False)]])
+
+    parts = []
+    for h in range(hospitals + 1):   # ordinary admissions, under the other doctors
+        n = rng.poisson(360)
+        parts.append(frame(f"B{h}_", [f"O{h}_{p}" for p in rng.integers(0, 3000, n)],
+                           f"H{h}", [f"D{h}_{d}" for d in rng.integers(1, 4, n)],
+                           rng.integers(0, 360, n), rng.integers(3, 12, n),
+                           4000 * np.exp(rng.normal(0, 0.5, n))))
+    parts += [ring(f"S{h}_", h, int(rng.integers(15, 26)), int(rng.integers(0, 60)), 6000,
+                   int(rng.integers(50, 66))) for h in range(1, hospitals + 1)]
+    rng = np.random.default_rng(1)   # the host's rings are the same in every city
+    rings = [ring(f"R{r}_", 0, 20, 5 + 20 * r, 5000 * 1.05 ** r, 60) for r in range(3)]
+    links = [rings[r + 1].iloc[:1].assign(claim_id=f"X{r}",
+                                          patient_id=rings[r]["patient_id"].iloc[0])
+             for r in range(2)]
+    claims = pd.concat(parts + rings + links, ignore_index=True)
+    for col in ("patient_id", "institution_id", "doctor_id"):
+        claims[col] = claims[col].astype("category")
+    claims = claims.sort_values(["start_time", "claim_id"], ignore_index=True)
+    return ClaimsGraph(claims), [attended(r) for r in rings]
+
+
+@pytest.mark.parametrize("hospitals", [0, 300])
+def test_rings_at_one_host_stay_apart_however_big_the_city(hospitals):
+    """Whether a host's rings come out apart must not depend on how many other hospitals
+    are in the data (with one modularity over the whole city, the three came out as one
+    case once 300 other hospitals were added: the resolution limit)."""
+    graph, rings = _crowded_city(hospitals)
+    cases = cases_of(graph)
+    for members in rings:
+        hit = matching(cases, members)
+        assert len(hit) == 1, [len(matching([c], members, 0.1)) for c in cases]
+        mine = {m["id"] for m in hit[0]["members"] if m["kind"] == "patient"}
+        assert len(mine & members) >= 0.9 * len(members)

@@ -16,17 +16,20 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
            seed: int, density: bool = False, iterations: int = -1) -> np.ndarray:
     """Community label per node of the weighted pair graph (Leiden).
 
-    With ``density=False`` the objective is modularity (RB configuration model); with
+    With ``density=False`` the objective is modularity of each connected component
+    taken as its own graph (its null model built from the component's own weight, so a
+    group's split never depends on how much else the data holds: one modularity over a
+    whole city penalises a merge less the bigger the city, the resolution limit); with
     ``density=True`` it is the constant Potts model, which keeps a group together as
     long as its average internal weight exceeds ``resolution``. ``iterations`` passes
     of the optimiser are made (-1: until a pass changes nothing).
 
     Communities never span two connected components, so the components are optimised
-    in batches of about ``_BATCH`` nodes, each with the whole graph's objective (for
-    modularity, the resolution scaled by the batch's share of the weight, so that every
-    pair of nodes carries the same penalty as in one run over the whole graph); nodes
-    with no pair are communities of their own. This keeps leidenalg, whose cost grows
-    with the number of communities it has emptied, fast on a city of millions.
+    in batches of about ``_BATCH`` nodes (per-component modularity is the constant Potts
+    model with node sizes ``k / sqrt(2 m)``, ``k`` a node's weight and ``m`` its
+    component's, which a batch of components sums without mixing them); nodes with no
+    pair are communities of their own. This keeps leidenalg, whose cost grows with the
+    number of communities it has emptied, fast on a city of millions.
 
     >>> leiden(5, np.array([0, 1, 3]), np.array([1, 2, 4]), np.ones(3), resolution=1.0,
     ...        seed=0).tolist()
@@ -37,7 +40,6 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     comp = components(n, a, b)
     n_comp = int(comp.max()) + 1
     size = np.bincount(comp, minlength=n_comp)
-    total = float(w.sum())
     # batches of whole components, in component order
     batch = np.cumsum(size) // _BATCH
     batch = np.where(size > 1, batch, -1)[comp]
@@ -47,16 +49,21 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     nxt = int(lonely.sum())
     order = np.argsort(batch[a], kind="stable")
     cuts = np.flatnonzero(np.diff(batch[a][order])) + 1
-    kind = leidenalg.CPMVertexPartition if density else leidenalg.RBConfigurationVertexPartition
+    # modularity of each component as its own graph: the constant Potts model with node
+    # sizes k_i / sqrt(2 m_C) (k_i the node's weight, m_C its component's) penalises a
+    # group by resolution * K^2 / (4 m_C), modularity's null model within the component
+    strength = np.bincount(a, weights=w, minlength=n) + np.bincount(b, weights=w, minlength=n)
+    comp_weight = np.bincount(comp[a], weights=w, minlength=n_comp)
+    node_size = strength / np.sqrt(2 * np.maximum(comp_weight[comp], 1e-300))
     for edges in np.split(order, cuts):
         nodes = np.flatnonzero(batch == batch[a[edges[0]]])
         local = np.searchsorted(nodes, np.column_stack([a[edges], b[edges]]))
         g = ig.Graph(n=len(nodes), edges=local.tolist(), directed=False)
         g.es["weight"] = w[edges].tolist()
-        share = 1.0 if density else float(w[edges].sum()) / total
-        part = leidenalg.find_partition(g, kind, weights="weight",
-                                        resolution_parameter=resolution * share,
-                                        seed=seed, n_iterations=iterations)
+        sizes = {} if density else {"node_sizes": node_size[nodes].tolist()}
+        part = leidenalg.find_partition(g, leidenalg.CPMVertexPartition, weights="weight",
+                                        resolution_parameter=resolution, seed=seed,
+                                        n_iterations=iterations, **sizes)
         mem = np.asarray(part.membership)
         label[nodes] = nxt + mem
         nxt += int(mem.max()) + 1

@@ -42,7 +42,8 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
 
     ``patient`` and ``occasion`` list attendances (one per distinct pair). Patients who
     attend at least two occasions (repeaters) and the occasions they attend form a
-    bipartite graph; its Leiden communities (modularity) give the candidate pools. A
+    bipartite graph; its Leiden communities (modularity of each connected
+    component as its own graph) give the candidate pools. A
     pool holds every occasion that two or more of its members (and a tenth of them)
     attend. Nodes may be parts of one occasion (``parent[node]`` is its occasion, say one
     node per doctor). Two pools are merged when the occasions their members attend at

@@ -105,13 +105,14 @@ PATTERN = Pattern(
           "rate, below which it is a burst (Poisson).", "a number in [0, 1]", number_in(0, 1)),
     Param("max_load", "Admissions in one occasion above which it is a hub's busy day and "
           "not evidence.", "an int >= 2", int_at_least(2)),
-    Param("resolution", "Leiden resolution on the patients x occasions graph: higher gives "
+    Param("resolution", "Modularity resolution of the patients x occasions graph, each "
+          "connected component taken as its own graph (1: plain modularity); higher gives "
           "smaller groups.", "a number in [0.01, 10]", number_in(0.01, 10)),
     Param("seed", "Seed of the community detection.", "an int >= 0", int_at_least(0)),
 ])
 def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
                    min_members: int = 4, burst_ratio: float = 2.0, burst_p: float = 0.05,
-                   max_load: int = 400, resolution: float = 4.0,
+                   max_load: int = 400, resolution: float = 1.0,
                    seed: int = 0) -> list[Finding]:
     """Find pools of patients admitted in bursts, again and again, to one or a few places.
 
@@ -122,7 +123,9 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
        a hub's busy day is no burst over its own rate.
     2. Pools: patients who attend two or more occasions and the occasions they attend
        (one node per occasion and doctor, so that two rings admitting in the same days
-       under other doctors stay apart) form a bipartite graph; its Leiden communities,
+       under other doctors stay apart) form a bipartite graph; its Leiden communities
+       (modularity of each connected component as its own graph, so that a host's rings
+       split alike in a small city and a big one),
        merged where their members attend mostly the same occasions, are the candidate
        pools (:func:`._ring_groups.pools`). A pool may span several institutions (the
        same recruits admitted at each in turn).
@@ -315,7 +318,8 @@ def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
         piece = {c: v[level == k] for c, v in sub.items()}
         table = _table(piece)
         good = table["occasion"][table["patients"] >= 2]
-        out.append({c: v[np.isin(piece["occasion"], good)] for c, v in piece.items()})
+        if len(good):   # a level none of whose occasions brings two of it is no part
+            out.append({c: v[np.isin(piece["occasion"], good)] for c, v in piece.items()})
     return out
 
 
