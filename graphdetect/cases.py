@@ -24,10 +24,9 @@ def build_cases(findings: list[Finding], *, min_score: float = 0.5, max_cases: i
     Examples
     --------
     >>> f = Finding("split_stay", 0.8, [("patient", "P1", "patient")], ["C2", "C1"],
-    ...             ["分解住院"], {"stays": 2, "min_gap_days": 0, "total_amount": 1.0,
-    ...             "diagnosis": "I10"}, {"patient": "P1", "institution": "H1",
-    ...             "first_discharge": "2024-01-02", "readmitted": "2024-01-02",
-    ...             "first_gap_days": 0})
+    ...             ["分解住院"], {"stays": 2, "min_gap_days": 0, "total_amount": 1.0},
+    ...             {"patient": "P1", "institution": "H1", "first_discharge": "2024-01-02",
+    ...              "readmitted": "2024-01-02", "first_gap_days": 0, "diagnosis": "I10"})
     >>> [(c["case_id"], c["explanation"][:8]) for c in build_cases([f])]
     [('S-0001', '患者P1于202')]
     """

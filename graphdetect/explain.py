@@ -30,10 +30,10 @@ def explain(case: dict, lang: str = "zh", name: Callable[[str, str], str] | None
     Examples
     --------
     >>> case = {"pattern": "split_stay", "members": [],
-    ...         "metrics": {"stays": 2, "min_gap_days": 1, "total_amount": 9000.0,
-    ...                     "diagnosis": "I63.9"},
+    ...         "metrics": {"stays": 2, "min_gap_days": 1, "total_amount": 9000.0},
     ...         "details": {"patient": "P1", "institution": "H1", "first_discharge":
-    ...                     "2024-01-10", "readmitted": "2024-01-11", "first_gap_days": 1}}
+    ...                     "2024-01-10", "readmitted": "2024-01-11", "first_gap_days": 1,
+    ...                     "diagnosis": "I63.9"}}
     >>> explain(case, "en", lambda kind, id: f"<{id}>")[:40]
     'Patient <P1> was discharged from <H1> on'
     """

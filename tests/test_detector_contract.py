@@ -43,6 +43,9 @@ def test_returns_findings_with_evidence(planted_graph, name):
         assert f.claim_ids and set(f.claim_ids) <= ids
         assert f.members and all(len(m) == 3 for m in f.members)
         assert f.rules and set(f.rules) <= set(REGISTRY[name].pattern.rules)
+        assert set(f.metrics) <= set(REGISTRY[name].pattern.metrics), "undeclared metrics"
+        assert all(isinstance(v, int | float) or v is None for v in f.metrics.values()), \
+            "metrics are numbers"
 
 
 @pytest.mark.parametrize("name", NAMES)

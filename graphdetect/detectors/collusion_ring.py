@@ -90,7 +90,28 @@ PATTERN = Pattern(
                                     "regular schedule) were not recognised",
            "patients.birth": "members' ages were not checked",
            "patients.region_code": "members' villages were not checked",
-           "institutions": "ownership and level of the host were not checked"})
+           "institutions": "ownership and level of the host were not checked"},
+    metrics={"occasions": ("集中入院时段数", "occasions"), "members": ("成员人数", "members"),
+             "claims": ("证据笔数", "settlements"), "institutions": ("机构数", "institutions"),
+             "per_occasion_min": ("每时段最少人数", "fewest per occasion"),
+             "per_occasion_max": ("每时段最多人数", "most per occasion"),
+             "per_occasion_median": ("每时段人数中位数", "median per occasion"),
+             "longest_occasion_days": ("最长时段（天）", "longest occasion (days)"),
+             "attendance": ("每时段到场比例（中位）", "share of the pool per occasion"),
+             "amount_cv": ("住院费用变异系数", "bill CV"),
+             "stay_length_cv": ("住院天数变异系数", "stay length CV"),
+             "median_stay_days": ("住院天数中位数", "median stay (days)"),
+             "course_stay_days": ("复住者住院天数中位数", "returning patients' stay (days)"),
+             "course_stay_cv": ("复住者住院天数变异系数", "returning patients' stay CV"),
+             "usual_stay_days": ("本地常规住院天数", "the city's usual stay (days)"),
+             "burst": ("入院量倍数（相对该院常规）", "admissions × the place's usual"),
+             "doctor_share": ("主要医师收治占比", "share under the main doctors"),
+             "elderly_share": ("60岁以上占比", "aged 60 or over"),
+             "village_share": ("同村占比", "from one village"),
+             "schedule_cv": ("复住间隔离散度", "spread of readmission gaps"),
+             "diagnosis_share": ("同一诊断类别占比", "share in one diagnosis group"),
+             "share_of_host_admissions": ("占该院同期入院比", "share of the place's admissions"),
+             "total_amount": ("金额合计（元）", "total (yuan)")})
 
 
 @detector(PATTERN, [

@@ -16,11 +16,11 @@ def _explain(case: dict, lang: str, name) -> str:
     place = name("institution", d["institution"])
     if lang == "zh":
         return (f"患者{patient}于{d['first_discharge']}从{place}出院，{d['first_gap_days']}天后"
-                f"（{d['readmitted']}）以相同诊断{m['diagnosis']}再次入院；同一机构连续{m['stays']}次"
+                f"（{d['readmitted']}）以相同诊断{d['diagnosis']}再次入院；同一机构连续{m['stays']}次"
                 f"住院、间隔最短{m['min_gap_days']}天，疑似分解住院，合计{m['total_amount']:,.2f}元。")
     return (f"Patient {patient} was discharged from {place} on {d['first_discharge']} and "
             f"readmitted {d['first_gap_days']} day(s) later ({d['readmitted']}) with the same "
-            f"diagnosis {m['diagnosis']}; {m['stays']} stays in a row at one institution, shortest "
+            f"diagnosis {d['diagnosis']}; {m['stays']} stays in a row at one institution, shortest "
             f"gap {m['min_gap_days']} day(s), {m['total_amount']:,.2f} yuan in all.")
 
 
@@ -32,8 +32,7 @@ PATTERN = Pattern(
            "claims.diagnosis_code": "diagnoses cannot be matched, so no split is found"},
     metrics={"stays": ("住院次数", "stays"),
              "min_gap_days": ("最短间隔天数", "shortest gap (days)"),
-             "total_amount": ("金额合计（元）", "total (yuan)"),
-             "diagnosis": ("诊断编码", "diagnosis")})
+             "total_amount": ("金额合计（元）", "total (yuan)")})
 
 
 @detector(PATTERN, [
@@ -120,7 +119,7 @@ def _finding(graph, chain, gaps: np.ndarray, max_gap: int) -> Finding:
     members += [("doctor", d, "doctor") for d in doctors]
     details = {"patient": str(patient), "institution": str(host),
                "first_discharge": day_str(chain["end"].iat[0]),
-               "readmitted": day_str(chain["start"].iat[1]), "first_gap_days": int(gaps[0])}
+               "readmitted": day_str(chain["start"].iat[1]), "first_gap_days": int(gaps[0]),
+               "diagnosis": dx}
     return Finding("split_stay", round(score, 4), members, ids, ["分解住院"],
-                   {"stays": k, "min_gap_days": g, "total_amount": round(amount, 2),
-                    "diagnosis": dx}, details)
+                   {"stays": k, "min_gap_days": g, "total_amount": round(amount, 2)}, details)

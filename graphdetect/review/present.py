@@ -39,10 +39,10 @@ class Presenter:
     >>> case = {"case_id": "S-1", "pattern": "split_stay", "claim_ids": ["C1", "C2"],
     ...         "members": [{"kind": "patient", "id": "P9", "role": "patient"},
     ...                     {"kind": "institution", "id": "H1", "role": "host"}],
-    ...         "metrics": {"stays": 2, "min_gap_days": 1, "total_amount": 9000.0,
-    ...                     "diagnosis": "I63.9"},
+    ...         "metrics": {"stays": 2, "min_gap_days": 1, "total_amount": 9000.0},
     ...         "details": {"patient": "P9", "institution": "H1", "first_discharge":
-    ...                     "2024-01-10", "readmitted": "2024-01-11", "first_gap_days": 1}}
+    ...                     "2024-01-10", "readmitted": "2024-01-11", "first_gap_days": 1,
+    ...                     "diagnosis": "I63.9"}}
     >>> Presenter(case, blind=True).case()["explanation_en"][:42]
     'Patient 患者1 was discharged from 机构1 on 202'
     """
