@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .detectors._features import side_column
+from .detectors._arrays import side_column
 from .detectors._stays import stays
 from .graph import INPATIENT
 

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..graph import INPATIENT
-from ._features import run_lengths, sorted_unique, stable_order
+from ._arrays import run_lengths, sorted_unique, stable_order
 from ._lockstep_bursts import find_bursts, place_time_order, sorted_key_order, streams
 from ._lockstep_facts import classify, describe, facts
 from ._stays import components

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._features import sorted_unique, stable_order
+from ._arrays import sorted_unique, stable_order
 
 _MAX_GAP_S = 3600          # a window never bridges an hour without swipes
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..graph import OUTPATIENT, PHARMACY
+from ._arrays import cached, sorted_unique
 from ._features import (
-    _cached,
     amount_cv,
     calendar,
     elderly_share,
@@ -21,7 +21,6 @@ from ._features import (
     off_hours_share,
     robust_cv,
     shared_address,
-    sorted_unique,
     stranger_share,
     usual_bill,
 )
@@ -70,7 +69,7 @@ METRICS = {
 def facts(graph, group: Group) -> dict:
     """:func:`describe` of a group, worked out once and shared by both detectors."""
     if group.facts is None:
-        group.facts = describe(graph, group, _cached(graph, "stays", lambda: stays(graph)))
+        group.facts = describe(graph, group, cached(graph, "stays", lambda: stays(graph)))
     return group.facts
 
 

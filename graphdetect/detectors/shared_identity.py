@@ -20,8 +20,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import poisson
 
+from ._arrays import side_column
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
-from ._features import logistic, side_column
+from ._features import logistic
 from ._stays import day_str
 
 __all__ = ["shared_identity", "PATTERN"]

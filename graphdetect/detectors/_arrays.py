@@ -1,0 +1,116 @@
+"""Array and side-table helpers the detectors share: per-graph caches, side-table columns
+aligned with a graph's entities, and sort-based stand-ins for numpy's slow hash unique."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import pandas as pd
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def cached(graph, key, make):
+    """A per-graph value, made once (side-table lookups shared by every group)."""
+    per_graph = _CACHE.setdefault(graph, {})
+    if key not in per_graph:
+        per_graph[key] = make()
+    return per_graph[key]
+
+
+def side_column(graph, kind: str, column: str) -> pd.Series | None:
+    """A side-table column aligned with ``graph.index(kind)``, in its own dtype (what
+    :meth:`ClaimsGraph.attribute` gives without the conversion to objects); None when
+    the table or the column is missing."""
+    table = {"patient": graph.patients, "institution": graph.institutions,
+             "doctor": graph.doctors}.get(kind)
+    if table is None or column not in table:
+        return None
+    def make():
+        first = ~table.index.duplicated()
+        return np.flatnonzero(first), table.index[first].get_indexer(graph.index(kind))
+    first, at = cached(graph, ("indexer", kind), make)
+    col = table[column].iloc[first].iloc[at.clip(min=0)]
+    col.index = graph.index(kind)
+    return col.where(at >= 0) if (at < 0).any() else col
+
+
+def attribute_codes(graph, kind: str, column: str, prefix: int | None = None
+                    ) -> np.ndarray | None:
+    """A side-table column as integer codes per entity (-1 unknown), equal codes for equal
+    values (on their first ``prefix`` characters when given); None when it is missing.
+
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> claims = pd.DataFrame({"claim_id": ["C1", "C2", "C3"], "patient_id": ["P1", "P2", "P3"],
+    ...     "institution_id": "H1", "visit_type": "outpatient", "total_amount": 1.0,
+    ...     "start_time": pd.to_datetime(["2024-01-01"] * 3)})
+    >>> people = pd.DataFrame({"region_code": ["3301001", "3301002", None]},
+    ...                       index=["P1", "P2", "P3"])
+    >>> attribute_codes(ClaimsGraph(claims, patients=people), "patient", "region_code", 4)
+    array([ 0,  0, -1])
+    """
+    def make():
+        col = side_column(graph, kind, column)
+        if col is None:
+            return None
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            values = pd.Series(col.cat.categories.astype(str))
+            codes = col.cat.codes.to_numpy().astype(np.int64)
+        else:
+            known = col.notna().to_numpy()
+            values = col[known].astype(str).reset_index(drop=True)
+            codes = np.full(len(col), -1, np.int64)
+            codes[known] = np.arange(int(known.sum()))
+        if prefix is not None:
+            values = values.str[:prefix]
+        merged = pd.factorize(values)[0].astype(np.int64)
+        return np.where(codes >= 0, merged[codes.clip(min=0)], -1) if len(merged) else codes
+    return cached(graph, ("codes", kind, column, prefix), make)
+
+
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` by one sort (numpy's hash-based unique is many times slower on
+    large integer arrays).
+
+    >>> sorted_unique(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    s = np.sort(x)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+def run_lengths(s: np.ndarray) -> np.ndarray:
+    """The lengths of the runs of equal values in a sorted array.
+
+    >>> run_lengths(np.array([1, 1, 4, 7, 7, 7])).tolist()
+    [2, 1, 3]
+    """
+    if not len(s):
+        return np.zeros(0, np.int64)
+    start = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    return np.diff(np.append(start, len(s)))
+
+
+def stable_order(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` for integer keys, by one sort of the key packed
+    with the position (ties keep their order, so the result is the stable one).
+
+    >>> stable_order(np.array([2, 0, 2, 1, 0])).tolist()
+    [1, 4, 3, 0, 2]
+    """
+    n = len(key)
+    if n < 2:
+        return np.arange(n)
+    lo = int(key.min())
+    bits = (n - 1).bit_length()
+    if (int(key.max()) - lo).bit_length() + bits > 62:
+        return np.argsort(key, kind="stable")
+    packed = np.sort((key.astype(np.int64) - lo) << bits | np.arange(n, dtype=np.int64))
+    return packed & ((1 << bits) - 1)
