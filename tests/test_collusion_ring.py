@@ -14,14 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from ring_support import START, attended, cases_of, matching
 
 from graphdetect.cases import build_cases
 from graphdetect.detectors import collusion_ring
 from graphdetect.explain import explain
 from graphdetect.graph import ClaimsGraph
-
-START = pd.Timestamp("2024-01-01")
-
 
 SAMPLE = Path(__file__).resolve().parent.parent / "datasets" / "sample"
 
@@ -102,26 +100,6 @@ def graph_with(world, *planted: pd.DataFrame, drop_columns=()) -> ClaimsGraph:
         "institution_id", drop=False)
     docs = world["doctors"].set_index("doctor_id", drop=False)
     return ClaimsGraph(claims, patients=patients, institutions=inst, doctors=docs)
-
-
-def cases_of(graph, **params) -> list[dict]:
-    return build_cases(collusion_ring(graph, **params))
-
-
-def matching(cases: list[dict], members, share: float = 0.5) -> list[dict]:
-    """Cases holding at least half the given patients, at least half of theirs among them."""
-    members = set(members)
-    out = []
-    for c in cases:
-        mine = {m["id"] for m in c["members"] if m["kind"] == "patient"}
-        both = len(mine & members)
-        if both >= share * len(members) and both >= 0.5 * len(mine):
-            out.append(c)
-    return out
-
-
-def attended(frame: pd.DataFrame) -> set[str]:
-    return set(frame["patient_id"])
 
 
 def _plant(world, rng, *, pool_size, occasions, attendance, gap, spread=1, sites=1,
@@ -256,73 +234,6 @@ def test_explanation_numbers_match_the_evidence(world):
 # -- on the generator's own plantings, with the drawn parameters pinned across their range
 
 
-def _generated(tmp_path, seed, **kw):
-    from datasets import generate
-    from graphdetect import read_folder
-
-    out = tmp_path / f"gen{seed}"
-    generate(out, patients=5000, seed=seed, **kw)
-    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    graph = ClaimsGraph.from_data(read_folder(out))
-    return graph, truth
-
-
-def _scored(graph, truth) -> tuple[int, int, int, int, list[str]]:
-    cases = cases_of(graph)
-    groups = [g for g in truth["groups"] if g["kind"] == "collusion_ring"]
-    found = sum(bool(matching(cases, g["patients"])) for g in groups)
-    right = sum(any(matching([c], g["patients"]) for g in groups) for c in cases)
-    flagged = [x["kind"] for x in truth["lookalikes"]
-               if x["patients"] and matching(cases, x["patients"])]
-    return found, len(groups), right, len(cases), flagged
-
-
-@pytest.mark.parametrize("variant, fix", [
-    ("partial_pool", {"partial_pool.attendance": 0.25}),
-    ("partial_pool", {"partial_pool.attendance": 0.35}),
-    ("partial_pool", {"partial_pool.attendance": 0.45}),
-    ("partial_pool", {"partial_pool.attendance": 0.7}),
-    ("partial_pool", {"partial_pool.attendance": 1.0}),
-    ("weekly_trickle", {"weekly_trickle.spacing_days": 6, "weekly_trickle.spacing_jitter": 0}),
-    ("weekly_trickle", {"weekly_trickle.spacing_days": 7, "weekly_trickle.spacing_jitter": 0}),
-    ("weekly_trickle", {"weekly_trickle.spacing_days": 8, "weekly_trickle.spacing_jitter": 1}),
-    ("weekly_trickle", {"weekly_trickle.per_week": 3}),
-    ("weekly_trickle", {"weekly_trickle.per_week": 5}),
-    ("multi_site", {"multi_site.sites": 2}),
-    ("multi_site", {"multi_site.sites": 3}),
-    ("multi_site", {"multi_site.attendance": 0.5}),
-    ("batch_admission", {"batch_admission.attendance": 0.55}),
-    ("spread_week", {"spread_week.spread_days": 7}),
-])
-def test_generated_rings_are_found_and_lookalikes_left_alone(tmp_path, variant, fix):
-    graph, truth = _generated(tmp_path, len(variant) + len(str(fix)), plant={variant: 3},
-                              fix=fix)
-    found, groups, right, cases, flagged = _scored(graph, truth)
-    assert groups == 3 and found == 3, (found, groups)
-    assert right == cases and not flagged, (right, cases, flagged)
-
-
-@pytest.mark.parametrize("fix", [{"rehab_course.interval_days": 80},
-                                 {"rehab_course.interval_days": 100},
-                                 {"rehab_course.attendance": 0.8},
-                                 {"rehab_course.course_days": 10}])
-def test_generated_rehabilitation_courses_are_left_alone(tmp_path, fix):
-    graph, truth = _generated(tmp_path, 3, plant={"batch_admission": 1}, fix=fix)
-    courses = [x for x in truth["lookalikes"] if x["kind"] == "rehab_course"]
-    assert courses
-    cases = cases_of(graph)
-    for course in courses:
-        assert not matching(cases, course["patients"]), course["params"]
-
-
-@pytest.mark.parametrize("omit", [("doctor_id",), ("diagnosis_code",)])
-def test_generated_rings_without_doctor_or_diagnosis(tmp_path, omit):
-    graph, truth = _generated(tmp_path, 8, plant={"partial_pool": 2, "multi_site": 2},
-                              omit_columns=omit)
-    found, groups, right, cases, _ = _scored(graph, truth)
-    assert found >= groups - 1 and right >= cases - 1, (found, groups, right, cases)
-
-
 @pytest.mark.parametrize("ratio", [2.0, 3.0, 5.0])
 def test_two_rings_in_the_same_weeks_under_one_doctor_are_told_apart_by_bills(world, ratio):
     """Two pools one host admits under one doctor on the same occasions: the occasions
@@ -356,24 +267,6 @@ def test_one_ring_with_one_bill_level_stays_whole(world, cv):
     assert not [c for c in cases if c is not case and matching([c], attended(planted), 0.05)]
 
 
-def test_short_period_city_rings_sharing_hosts(tmp_path):
-    """A 200-day export of a large city: several rings work one host in the same weeks
-    (spread_week 4/6 and batch_admission 8/9 before rings were told apart by bills), and
-    a ward's rehabilitation cohorts show each patient back once (flagged at 0.52 before
-    regularity was judged across the patients' single gaps)."""
-    from datasets import generate
-    from graphdetect import read_folder
-
-    out = tmp_path / "short"
-    generate(out, patients=30000, seed=9, days=200, start="2023-07-01",
-             omit_columns=("terminal_id", "operator_id"))
-    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    found, groups, right, cases, flagged = _scored(ClaimsGraph.from_data(read_folder(out)),
-                                                   truth)
-    assert found == groups and right == cases, (found, groups, right, cases)
-    assert not flagged, flagged
-
-
 def _rehab(world, rng, tag, pool_size, days, *, stay=13):
     inst = world["institutions"]
     county = sorted(inst[(inst["kind"] == "hospital") & (inst["ownership"] == "public")]
@@ -398,26 +291,6 @@ def test_rehabilitation_courses_without_doctor_ids_are_scored_low_and_say_so(wor
     assert "routine course programme" in case["explanation_en"]
 
 
-def test_city_without_doctor_ids(tmp_path):
-    """A 540-day city exported without doctor ids: a weekly trickle's rotating sub-pools
-    are one campaign by host, diagnoses and bills (it came out in five fragments), a
-    ward's rehabilitation course stays low (it scored 0.82), and a pool whose occasions
-    coincide with a hub's busy weeks is not a ring over several sites (0.89)."""
-    from datasets import generate
-    from graphdetect import read_folder
-
-    out = tmp_path / "nodoc"
-    generate(out, patients=8000, seed=4, days=540, omit_columns=("doctor_id",),
-             fmt="parquet")
-    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    graph = ClaimsGraph.from_data(read_folder(out))
-    found, groups, right, cases, flagged = _scored(graph, truth)
-    assert found == groups and right == cases and not flagged, (found, groups, right, cases,
-                                                                flagged)
-    for case in cases_of(graph):
-        assert "were under" not in case["explanation_en"]
-
-
 @pytest.mark.parametrize("spacing", [6, 7, 8])
 def test_rotating_trickle_without_doctor_ids_is_one_case(world, spacing):
     rng = np.random.default_rng(40 + spacing)
@@ -434,62 +307,3 @@ def test_rotating_trickle_without_doctor_ids_is_one_case(world, spacing):
     mine = {m["id"] for m in case["members"] if m["kind"] == "patient"}
     assert len(mine & attended(planted)) >= 0.75 * len(attended(planted))
     assert not [c for c in cases if c is not case and matching([c], attended(planted), 0.1)]
-
-
-def _crowded_city(hospitals: int) -> tuple[ClaimsGraph, list[set[str]]]:
-    """Three rings at one host under one doctor, 20 days apart, billing within 10% of
-    each other (too close to split by bills), one member of each also at the next ring's
-    first occasion; ``hospitals`` other hospitals, each with its ordinary admissions and
-    one ring of its own, make the city bigger without touching the host."""
-    rng = np.random.default_rng(0)
-
-    def frame(tag, pat, inst, doc, day, los, bill):
-        n = len(pat)
-        start = START + pd.to_timedelta(day, "D") + pd.to_timedelta(
-            9 * 3600 + rng.integers(0, 6 * 3600, n), "s")
-        return pd.DataFrame({"claim_id": [f"{tag}{i:05d}" for i in range(n)],
-                             "patient_id": pat, "institution_id": inst, "doctor_id": doc,
-                             "visit_type": "inpatient", "start_time": start,
-                             "end_time": start.normalize() + pd.to_timedelta(los, "D"),
-                             "total_amount": np.round(bill, 2)})
-
-    def ring(tag, h, size, first, bill, gap):
-        return pd.concat([frame(f"{tag}{k}_", [f"{tag}P{p}" for p in who], f"H{h}", f"D{h}_0",
-                                first + gap * k + rng.integers(0, 3, len(who)), 7,
-                                bill * (1 + rng.normal(0, 0.06, len(who))))
-                          for k in range(5)
-                          for who in [rng.choice(size, int(0.8 * size), replace=False)]])
-
-    parts = []
-    for h in range(hospitals + 1):   # ordinary admissions, under the other doctors
-        n = rng.poisson(360)
-        parts.append(frame(f"B{h}_", [f"O{h}_{p}" for p in rng.integers(0, 3000, n)],
-                           f"H{h}", [f"D{h}_{d}" for d in rng.integers(1, 4, n)],
-                           rng.integers(0, 360, n), rng.integers(3, 12, n),
-                           4000 * np.exp(rng.normal(0, 0.5, n))))
-    parts += [ring(f"S{h}_", h, int(rng.integers(15, 26)), int(rng.integers(0, 60)), 6000,
-                   int(rng.integers(50, 66))) for h in range(1, hospitals + 1)]
-    rng = np.random.default_rng(1)   # the host's rings are the same in every city
-    rings = [ring(f"R{r}_", 0, 20, 5 + 20 * r, 5000 * 1.05 ** r, 60) for r in range(3)]
-    links = [rings[r + 1].iloc[:1].assign(claim_id=f"X{r}",
-                                          patient_id=rings[r]["patient_id"].iloc[0])
-             for r in range(2)]
-    claims = pd.concat(parts + rings + links, ignore_index=True)
-    for col in ("patient_id", "institution_id", "doctor_id"):
-        claims[col] = claims[col].astype("category")
-    claims = claims.sort_values(["start_time", "claim_id"], ignore_index=True)
-    return ClaimsGraph(claims), [attended(r) for r in rings]
-
-
-@pytest.mark.parametrize("hospitals", [0, 300])
-def test_rings_at_one_host_stay_apart_however_big_the_city(hospitals):
-    """Whether a host's rings come out apart must not depend on how many other hospitals
-    are in the data (with one modularity over the whole city, the three came out as one
-    case once 300 other hospitals were added: the resolution limit)."""
-    graph, rings = _crowded_city(hospitals)
-    cases = cases_of(graph)
-    for members in rings:
-        hit = matching(cases, members)
-        assert len(hit) == 1, [len(matching([c], members, 0.1)) for c in cases]
-        mine = {m["id"] for m in hit[0]["members"] if m["kind"] == "patient"}
-        assert len(mine & members) >= 0.9 * len(members)
