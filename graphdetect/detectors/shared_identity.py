@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.stats import poisson
 
-from ._arrays import side_column
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._features import logistic
+from ._identity_people import People, billers, distinct
 from ._stays import day_str
 
 __all__ = ["shared_identity", "PATTERN"]
@@ -167,14 +166,14 @@ def shared_identity(graph, *, min_occasions: int = 3, occasion_p: float = 0.001,
     if graph.patients is None or not len(graph) or not graph.n("patient"):
         return []
     found: list[Finding] = []
-    people = _People(graph)
+    people = People(graph)
     for key in _KEYS:
         found += _groups(graph, key, min_occasions, occasion_p, household_quantile, people)
     return found
 
 
 def _groups(graph, key: str, min_occasions: int, occasion_p: float, q: float,
-            people: _People) -> list[Finding]:
+            people: People) -> list[Finding]:
     group = people.codes[key]
     if group is None:
         return []
@@ -194,7 +193,7 @@ def _groups(graph, key: str, min_occasions: int, occasion_p: float, q: float,
     out = []
     for g, a, b in zip(sorted(hosts), lo, hi, strict=True):
         members, table = who[a:b], hosts[g]
-        if _distinct(people.codes[_KEYS[key][0]], members) == 1:
+        if distinct(people.codes[_KEYS[key][0]], members) == 1:
             continue                # one household: one phone and one address
         out.append(_finding(graph, key, members, table, scale, q, people))
     return out
@@ -252,7 +251,7 @@ def _ranges(count: np.ndarray) -> np.ndarray:
 
 
 def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: float,
-             q: float, people: _People) -> Finding:
+             q: float, people: People) -> Finding:
     n = len(members)
     mine = graph.members("patient")[members]
     rows = np.sort(mine.indices)
@@ -267,8 +266,8 @@ def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: f
                        | joint["day"].to_numpy().astype(np.int64))
     together_share = float(joint["together"].sum() / table["together"].sum())
     host_share = len(at_host) / len(rows)
-    households = _distinct(people.codes[_KEYS[key][0]], members)
-    villages = _distinct(people.codes["region_code"], members)
+    households = distinct(people.codes[_KEYS[key][0]], members)
+    villages = distinct(people.codes["region_code"], members)
     neighbour = people.share(members, rows, host_codes)
     elderly = people.elderly(members)
     k = households if households is not None else villages
@@ -284,8 +283,8 @@ def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: f
         reason = "care_home"
         score = min(score, _CARE_HOME_CAP)
     evidence = np.sort(at_host)
-    doctors = _billers(graph, "doctor", evidence[on_joint])
-    operators = _billers(graph, "operator", evidence[on_joint])
+    doctors = billers(graph, "doctor", evidence[on_joint])
+    operators = billers(graph, "operator", evidence[on_joint])
     rules = ["多户头", "一机多人" if key == "phone_hash" else "一址多人", "同日集中结算"]
     if score >= 0.5:
         rules.append("冒名就医")
@@ -328,93 +327,3 @@ def _main_hosts(table: pd.DataFrame, graph) -> pd.DataFrame:
         if v >= visits.iloc[0] / 4 and v >= seen / 3:
             keep.append(h)
     return table[table["inst"].isin(keep)]
-
-
-def _distinct(codes: np.ndarray | None, members: np.ndarray) -> int | None:
-    if codes is None:
-        return None
-    known = codes[members]
-    return len(np.unique(known[known >= 0])) or None
-
-
-class _People:
-    """Per patient of the graph, as integer codes: phone, address, village; birth year.
-    And claims per (village, institution), for the neighbours' share at a place."""
-
-    def __init__(self, graph):
-        self.graph = graph
-        self.codes = {c: _column_codes(graph, c)
-                      for c in ("phone_hash", "address_hash", "region_code")}
-        self.born = _birth_years(graph)
-        self._matrix = None
-        self._village_claims = None
-        self._first_year = 1970 + float(graph.day.min()) / 365.2425 if len(graph) else 1970.0
-
-    def share(self, members: np.ndarray, rows: np.ndarray, hosts: np.ndarray) -> float | None:
-        """Share of the claims of the members' fellow villagers (not members) at the hosts."""
-        code = self.codes["region_code"]
-        if code is None:
-            return None
-        g = self.graph
-        if self._matrix is None:
-            per_claim = code[g.codes("patient")]
-            keep = per_claim >= 0
-            # institution x village claim counts: a host's row lists its villages
-            self._matrix = sp.csr_matrix(
-                (np.ones(int(keep.sum())), (g.codes("institution")[keep], per_claim[keep])),
-                shape=(g.n("institution"), int(code.max()) + 1))
-            self._matrix.sum_duplicates()
-            self._village_claims = np.bincount(per_claim[keep], minlength=int(code.max()) + 1)
-        villages = np.unique(code[members])
-        villages = villages[villages >= 0]
-        if not len(villages):
-            return None
-        own = code[g.codes("patient")[rows]] >= 0
-        inst = g.codes("institution")[rows]
-        total = self._village_claims[villages].sum() - own.sum()
-        m = self._matrix
-        there = sum(float(m.data[m.indptr[h]:m.indptr[h + 1]][np.isin(
-            m.indices[m.indptr[h]:m.indptr[h + 1]], villages)].sum()) for h in hosts) \
-            - (own & np.isin(inst, hosts)).sum()
-        return float(there / total) if total > 0 else None
-
-    def elderly(self, members: np.ndarray) -> float | None:
-        """Share of the members (of known age) aged 65 or more when the data begins."""
-        if self.born is None:
-            return None
-        born = self.born[members]
-        born = born[np.isfinite(born)]
-        return float(np.mean(self._first_year - born >= 65)) if len(born) else None
-
-
-def _column_codes(graph, column: str) -> np.ndarray | None:
-    """A patients-table column as integer codes aligned with the graph's patients (-1 unknown)."""
-    table = graph.patients
-    if table is None or column not in table or not table[column].notna().any():
-        return None
-    return pd.factorize(side_column(graph, "patient", column))[0]
-
-
-def _birth_years(graph) -> np.ndarray | None:
-    table = graph.patients
-    if table is None:
-        return None
-    if "birth_date" in table and table["birth_date"].notna().any():
-        born = pd.to_datetime(side_column(graph, "patient", "birth_date"))
-        return born.dt.year.to_numpy(dtype=float)
-    if "birth_year" in table and table["birth_year"].notna().any():
-        return pd.to_numeric(side_column(graph, "patient", "birth_year"),
-                             errors="coerce").to_numpy(dtype=float)
-    return None
-
-
-def _billers(graph, kind: str, rows: np.ndarray) -> list[str]:
-    """The doctors (or operators) behind at least 15% of the rows, at most 3."""
-    codes = graph.codes(kind)[rows]
-    codes = codes[codes >= 0]
-    if not len(codes):
-        return []
-    ids, counts = np.unique(codes, return_counts=True)
-    order = np.lexsort((ids, -counts))
-    top = [int(ids[i]) for i in order[:3] if counts[i] >= 0.15 * len(rows)]
-    return sorted(str(graph.index(kind)[c]) for c in top)
