@@ -24,22 +24,6 @@ def hours(graph, rows: np.ndarray) -> np.ndarray | None:
     return (graph.seconds[rows] % 86400) // 3600
 
 
-def far_fraction(graph, rows: np.ndarray, institution: int, prefix: int = 9) -> float | None:
-    """Share of the rows' holders whose home region differs from the institution's.
-
-    Regions are compared on their first ``prefix`` characters (township level). None
-    when either side's region is unknown.
-    """
-    homes, places = graph.attribute("patient", "region_code"), \
-        graph.attribute("institution", "region_code")
-    if homes is None or places is None or places[institution] is None:
-        return None
-    place = str(places[institution])[:prefix]
-    mine = [str(h)[:prefix] for h in homes[sorted_unique(graph.codes("patient")[rows])]
-            if h is not None]
-    return float(np.mean([h != place for h in mine])) if mine else None
-
-
 def shared_address(graph, rows: np.ndarray, column: str = "address_hash") -> float | None:
     """Largest share of the rows' holders living at one address (or sharing ``column``)."""
     codes = attribute_codes(graph, "patient", column)
@@ -251,34 +235,6 @@ def elderly_share(graph, patients: np.ndarray, day: int) -> float | None:
             if len(years):
                 break
     return float(np.mean(year - years >= 60)) if years is not None and len(years) else None
-
-
-def schedule(graph, rows: np.ndarray, place: int) -> tuple[float, float]:
-    """How treatment-like the rows' holders' calendar at the place is.
-
-    Over the span of the rows, every outpatient or pharmacy claim of the rows' cards at
-    ``place`` counts (not only the rows): returns the median over cards of their visit
-    days per week there, and the share of those days on the three commonest weekdays.
-    """
-    day = graph.day[rows].astype(np.int64)
-    lo, hi = int(day.min()), int(day.max())
-    m = graph.members("card")
-    cards = sorted_unique(graph.codes("card")[rows])
-    cards = cards[cards >= 0]
-    start, stop = m.indptr[cards], m.indptr[cards + 1]
-    count = stop - start
-    near = m.indices[np.repeat(start - np.cumsum(count) + count, count)
-                     + np.arange(int(count.sum()))]
-    v = graph.visit[near]
-    near = near[(graph.codes("institution")[near] == place) & ((v == 0) | (v == 2))
-                & (graph.day[near] >= lo) & (graph.day[near] <= hi)]
-    day = graph.day[near].astype(np.int64)
-    card = graph.codes("card")[near].astype(np.int64)
-    weeks = max((hi - lo + 1) / 7.0, 1.0)
-    card_day = sorted_unique(card << 32 | day)
-    per_card = run_lengths(card_day >> 32)
-    dow = np.bincount(((card_day & 0xFFFFFFFF) + 3) % 7, minlength=7)
-    return float(np.median(per_card) / weeks), float(np.sort(dow)[-3:].sum() / dow.sum())
 
 
 def calendar(graph, rows: np.ndarray, place: int) -> tuple[float, float, float]:
