@@ -99,29 +99,48 @@ def groups_of(graph, pattern: str, **params) -> list[tuple[Group, dict]]:
 
 
 def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> list[Group]:
+    found = _bursts(graph, density, min_run_cards)
+    if found is None:
+        return []
+    # the per-row arrays of the streams are gone by now: only the bursts' rows are linked
+    return _link(graph, *found, min_runs, min_overlap, min_cards)
+
+
+def _bursts(graph, density, min_run_cards):
+    """Every stream kind's bursts: (rows, burst id per row, kind per burst, density per
+    burst, timed), or None when there are none."""
     keep = (graph.visit != INPATIENT) & (graph.codes("institution") >= 0) \
         & (graph.codes("card") >= 0)
     has_time = graph.claims["has_time"].to_numpy(dtype=bool)
     timed = bool(has_time[keep].any())
     if timed:
         keep &= has_time
-    rows = np.flatnonzero(keep)
+    # positions fit in 32 bits; the per-row arrays below are the engine's largest
+    rows = np.flatnonzero(keep).astype(np.int32 if len(keep) < 2 ** 31 else np.int64)
+    del keep, has_time
     if len(rows) < min_run_cards:
-        return []
+        return None
     # rows in (place, time, row) order: every stream is a run of one place's rows
     place = graph.codes("institution")[rows].astype(np.int64)
     t = graph.seconds[rows]
     order, place, t = place_time_order(place, t)
     rows = rows[order]
-    day = graph.day[rows].astype(np.int64)
+    del order
+    place = place.astype(np.int32)
+    day = graph.day[rows]
     n_place = graph.n("institution")
     new_day = np.ones(len(rows), bool)
     new_day[1:] = (place[1:] != place[:-1]) | (day[1:] != day[:-1])
     open_days = np.bincount(place[new_day], minlength=n_place)
+    del new_day
     whole = np.bincount(place, minlength=n_place)
+    hour = ((t % 86400) // 3600).astype(np.int8)
+    # only differences of times are used from here on: seconds since the first swipe
+    t -= t.min()
+    if int(t.max()) < 2 ** 31:
+        t = t.astype(np.int32)
     # per position: day, (weekday, made per stream), seconds, hour and card, gathered once
-    at = (day, None, t, ((t % 86400) // 3600).astype(np.int8),
-          graph.codes("card")[rows].astype(np.int64))
+    at = (day, None, t, hour, graph.codes("card")[rows])
     bursts, kinds, dens = [], [], []
     n_b = 0
     for k, kind in enumerate(STREAM_KINDS):
@@ -129,6 +148,7 @@ def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> 
         if stream is None:
             continue
         found = find_bursts(rows, *stream, place, at, open_days, density, timed, min_run_cards)
+        del stream
         if found is None:
             continue
         b_rows, b_id, b_density = found
@@ -137,11 +157,10 @@ def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> 
         dens.append(b_density)
         n_b += len(b_density)
     if not n_b:
-        return []
+        return None
     b_rows = np.concatenate([b[0] for b in bursts])
     b_id = np.concatenate([b[1] for b in bursts])
-    return _link(graph, b_rows, b_id, np.concatenate(kinds), np.concatenate(dens), timed,
-                 min_runs, min_overlap, min_cards)
+    return b_rows, b_id, np.concatenate(kinds), np.concatenate(dens), timed
 
 
 def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
@@ -186,7 +205,7 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     core = (np.bincount(gcd >> 16, minlength=n_gc) >= 2)[gc_i]
     # every row's bursts, for the blocks' kinds and densities
     ob = stable_order(b_rows)
-    sorted_rows = b_rows[ob]
+    sorted_rows = b_rows[ob].astype(np.int64)    # searched by int64 rows below
     blocks = _blocks(graph, r[core], g[core], min_cards, min_runs)
     if timed:
         blocks = [_trim(graph, block) for block in blocks]

@@ -29,16 +29,25 @@ def place_time_order(place: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]
     return order, place[order], t[order]
 
 
-def sorted_key_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``stable_order(key)`` and the sorted keys, from one sort of the packed pair."""
+def sorted_key_order(key: np.ndarray, *, own: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``stable_order(key)`` and the sorted keys, from one sort of the packed pair; with
+    ``own``, an int64 ``key`` the caller no longer needs is reused (overwritten) for it."""
     n = len(key)
     lo = int(key.min())
     bits = max((n - 1).bit_length(), 1)
     if (int(key.max()) - lo).bit_length() + bits > 62:
         o = np.argsort(key, kind="stable")
         return o, key[o]
-    packed = np.sort((key - lo) << bits | np.arange(n, dtype=np.int64))
-    return packed & ((1 << bits) - 1), (packed >> bits) + lo
+    # one array, shifted, packed and sorted in place
+    packed = key if own and key.dtype == np.int64 else key.astype(np.int64)
+    packed -= lo
+    packed <<= bits
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    order = packed & ((1 << bits) - 1)
+    packed >>= bits
+    packed += lo
+    return order, packed
 
 
 def streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray | None, np.ndarray] | None:
@@ -55,13 +64,20 @@ def streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray | None, np
     sel = np.flatnonzero(code >= 0)
     if not len(sel):
         return None
+    # positions and stream numbers fit in 32 bits (the per-row arrays are the largest)
+    small = np.int32 if len(rows) < 2 ** 31 else np.int64
     if len(sel) == len(code):
-        key = place * (graph.n(kind) + 1) + code
-        order, key = sorted_key_order(key)
+        del sel
+        key = place.astype(np.int64) * (graph.n(kind) + 1) + code
+        del code
+        order, key = sorted_key_order(key, own=True)
+        order = order.astype(small)
     else:
-        key = place[sel] * (graph.n(kind) + 1) + code[sel]
-        o, key = sorted_key_order(key)
-        order = sel[o]
+        key = place[sel].astype(np.int64) * (graph.n(kind) + 1) + code[sel]
+        del code
+        o, key = sorted_key_order(key, own=True)
+        order = sel[o].astype(small)
+        del o, sel
     start = np.ones(len(key), bool)
     start[1:] = key[1:] != key[:-1]
     first = np.flatnonzero(start)
@@ -70,9 +86,10 @@ def streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray | None, np
     new = size < whole[place[order[first]]]
     if not new.any():
         return None
+    del key, start
     if new.all():
-        return order, np.repeat(np.arange(len(first), dtype=np.int64), size)
-    s = np.repeat(np.arange(len(first), dtype=np.int64), size)
+        return order, np.repeat(np.arange(len(first), dtype=small), size)
+    s = np.repeat(np.arange(len(first), dtype=small), size)
     mine = np.repeat(new, size)
     return order[mine], s[mine]
 
@@ -121,7 +138,7 @@ def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_ca
     found = [windows(rows, order, at[4], start, size, expected, density, min_run_cards,
                       beyond)]
     if timed:
-        key = sd * 24 + hour
+        key = (sd if 168 * n_s < 2 ** 31 else sd.astype(np.int64)) * 24 + hour
         c = np.bincount(s * 24 + hour, minlength=24 * n_s).reshape(n_s, 24)
         c = c.astype(float)
         c = (np.roll(c, 1, axis=1) + c + np.roll(c, -1, axis=1)) / 3
@@ -146,7 +163,7 @@ def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_ca
         return None
     offset = np.cumsum([0] + [len(f[2]) for f in found])
     return (np.concatenate([f[0] for f in found]),
-            np.concatenate([f[1] + o for f, o in zip(found, offset, strict=False)]),
+            np.concatenate([f[1] + int(o) for f, o in zip(found, offset, strict=False)]),
             np.concatenate([f[2] for f in found]))
 
 
@@ -163,7 +180,7 @@ def usual_days(s, sd, size, days_open, density, min_run_cards) -> np.ndarray:
     run days do not widen it; at least the Poisson spread of the usual count).
     """
     n_s = len(days_open)
-    ranked = np.sort(s << 32 | size) & 0xFFFFFFFF     # sizes, by stream then size
+    ranked = np.sort(s.astype(np.int64) << 32 | size) & 0xFFFFFFFF     # sizes, by stream then size
     first = np.searchsorted(s, np.arange(n_s))
     count = np.bincount(s, minlength=n_s)
     last = len(s) - 1
@@ -214,4 +231,5 @@ def windows(rows, order, card, start, size, expected, density, min_run_cards,
     if not ok.any():
         return None
     keep = ok[w]
-    return rows[pos[keep]], (np.cumsum(ok) - 1)[w[keep]], ratio[ok]
+    burst = (np.cumsum(ok) - 1).astype(np.int32 if len(ok) < 2 ** 31 else np.int64)
+    return rows[pos[keep]], burst[w[keep]], ratio[ok]
