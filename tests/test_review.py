@@ -164,6 +164,25 @@ def test_notes_and_ids_are_escaped(app, ring):
     assert "script-src 'self'" in client.get("/").headers["Content-Security-Policy"]
 
 
+def test_blind_review_hides_every_id_in_every_pattern(app, cases):
+    """One case of each pattern the run holds: the reviewer's page, JSON and CSV carry
+    no member id, name-bearing id or claim id (the explanation is rendered blind)."""
+    client = app.test_client()
+    login(client, "rev")
+    shown = {}
+    for c in cases:
+        shown.setdefault(c["pattern"], c)
+    assert len(shown) >= 5, sorted(shown)
+    for case in shown.values():
+        cid = case["case_id"]
+        secrets = {m["id"] for m in case["members"]} | set(case["claim_ids"])
+        for url in (f"/api/cases/{cid}", f"/cases/{cid}", f"/api/cases/{cid}/network",
+                    f"/api/cases/{cid}/claims", f"/cases/{cid}/claims.csv"):
+            text = client.get(url).get_data(as_text=True)
+            leaked = [x for x in secrets if x in text]
+            assert not leaked, (case["pattern"], url, leaked[:3])
+
+
 def test_blind_review_hides_every_id(app, ring, planted_run):
     client = app.test_client()
     login(client, "rev")
