@@ -254,3 +254,22 @@ def test_changed_or_moved_data_is_caught(tmp_path):
 
 
 # -- roles and the review database ------------------------------------------------------
+
+
+def test_every_pattern_exports_and_verifies(run, tmp_path):
+    """One case of each pattern the sample run holds becomes a package that verifies, its
+    report naming the pattern and its batch table the occasions the detector found."""
+    need_font()
+    first: dict[str, dict] = {}
+    for line in (run / "cases.jsonl").read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        first.setdefault(case["pattern"], case)
+    assert len(first) == 6, sorted(first)
+    from graphdetect.explain import pattern_name
+    for pattern, case in sorted(first.items()):
+        pkg = export_case(run, case["case_id"], tmp_path / pattern, user="li")
+        assert verify_package(pkg).ok, pattern
+        text = pdf_text(pkg / "report.pdf")
+        assert pattern_name(pattern) in text.replace("\n", ""), pattern
+        if case["details"].get("occasions"):
+            assert "按批次汇总" in text, pattern

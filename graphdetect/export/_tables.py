@@ -137,7 +137,8 @@ def days_table(df: pd.DataFrame) -> list[dict]:
 
 
 def occasions_table(days: list[dict], occasions: list[dict]) -> list[dict]:
-    """Sum the evidence days into the occasions the detector found (``details.occasions``).
+    """Sum the evidence days into the occasions the detector found (``details.occasions``:
+    each with ``first_day`` and ``last_day``, or one ``day``).
 
     A ring admits its members in batches, a gathering brings its people in on set days;
     one row per occasion, as the detector cut them, reads better than one per day.
@@ -149,12 +150,14 @@ def occasions_table(days: list[dict], occasions: list[dict]) -> list[dict]:
     >>> [(o["first_day"], o["last_day"], o["claims"]) for o in occasions_table(days, found)]
     [('2024-01-01', '2024-01-03', 2), ('2024-02-01', '2024-02-01', 1)]
     """
+    spans = sorted((o.get("first_day", o.get("day")), o.get("last_day", o.get("day")))
+                   for o in occasions)
     out = []
-    for k, occ in enumerate(sorted(occasions, key=lambda o: (o["first_day"], o["last_day"]))):
-        row = {"occasion": k + 1, "first_day": occ["first_day"], "last_day": occ["last_day"],
+    for k, (first, last) in enumerate(spans):
+        row = {"occasion": k + 1, "first_day": first, "last_day": last,
                "claims": 0, "admissions": 0, "total_amount": 0.0, "fund_amount": 0.0}
         for d in days:
-            if occ["first_day"] <= d["day"] <= occ["last_day"]:
+            if first <= d["day"] <= last:
                 for key in ("claims", "admissions", "total_amount", "fund_amount"):
                     row[key] = round(row[key] + d[key], 2)
         out.append(row)
