@@ -116,7 +116,7 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
     dense windows, swipes in the place's off hours, holders from townships it hardly
     serves and holders in hospital elsewhere; it falls when most holders share one
     address (a care home's rounds), when the holders' own calendar there is a treatment
-    schedule (each card there twice a week or more on its fixed weekdays, at least 12
+    schedule (each card there 1.5 times a week or more on fixed weekdays, at least 12
     days, over all its visits there and not only the windows, which may catch only the
     busiest sessions; the runs in the place's opening hours: dialysis),
     and when the bills vary as much as the place's usual ones (ordinary care); when most

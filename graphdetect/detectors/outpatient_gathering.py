@@ -96,7 +96,7 @@ def outpatient_gathering(graph, *, density: float = 2.0, min_run_cards: int = 8,
 
     The score rises with repetition, bills more alike than the place's usual ones and
     high for it, dense windows, one doctor and elderly people; it falls when the same
-    people come twice a week or more on fixed weekdays by their own calendar there, all
+    people come 1.5 times a week or more on fixed weekdays by their own calendar there, all
     their visits and not only the windows (scheduled treatment), or share one address
     (a care home); when most of more than twelve people give one phone
     number it is left to shared_identity (scored low here, with that reason).
