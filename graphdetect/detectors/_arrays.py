@@ -114,3 +114,24 @@ def stable_order(key: np.ndarray) -> np.ndarray:
         return np.argsort(key, kind="stable")
     packed = np.sort((key.astype(np.int64) - lo) << bits | np.arange(n, dtype=np.int64))
     return packed & ((1 << bits) - 1)
+
+
+def commonest(graph, kind: str, codes: np.ndarray) -> list[tuple[str, int]]:
+    """The ids among some entity codes (-1 absent) with their counts, commonest first,
+    ties by id (codes follow the sorted ids).
+
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> claims = pd.DataFrame({"claim_id": ["C1", "C2", "C3"], "patient_id": ["P1"] * 3,
+    ...     "institution_id": ["H2", "H1", "H2"], "visit_type": "outpatient",
+    ...     "total_amount": 1.0, "start_time": pd.to_datetime(["2024-01-01"] * 3)})
+    >>> g = ClaimsGraph(claims)
+    >>> commonest(g, "institution", g.codes("institution"))
+    [('H2', 2), ('H1', 1)]
+    """
+    known = codes[codes >= 0]
+    if not len(known):
+        return []
+    u, n = np.unique(known, return_counts=True)
+    order = np.lexsort((u, -n))
+    return [(str(graph.index(kind)[u[i]]), int(n[i])) for i in order]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._arrays import attribute_codes
+from ._arrays import attribute_codes, commonest
 from ._features import birth_years
 
 
@@ -70,11 +70,5 @@ class People:
 
 def billers(graph, kind: str, rows: np.ndarray) -> list[str]:
     """The doctors (or operators) behind at least 15% of the rows, at most 3."""
-    codes = graph.codes(kind)[rows]
-    codes = codes[codes >= 0]
-    if not len(codes):
-        return []
-    ids, counts = np.unique(codes, return_counts=True)
-    order = np.lexsort((ids, -counts))
-    top = [int(ids[i]) for i in order[:3] if counts[i] >= 0.15 * len(rows)]
-    return sorted(str(graph.index(kind)[c]) for c in top)
+    top = commonest(graph, kind, graph.codes(kind)[rows])[:3]
+    return sorted(i for i, n in top if n >= 0.15 * len(rows))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..graph import OUTPATIENT, PHARMACY
-from ._arrays import cached, sorted_unique
+from ._arrays import cached, commonest, sorted_unique
 from ._features import (
     amount_cv,
     calendar,
@@ -105,7 +105,7 @@ def describe(graph, group: Group, stay_table) -> dict:
         order = np.argsort(graph.seconds[rows], kind="stable")
         g = np.diff(graph.seconds[rows][order])[np.diff(day[order]) == 0]
         gaps = float(np.median(g) / 60) if len(g) else None
-    doctors = _top(graph, "doctor", rows)
+    doctors = commonest(graph, "doctor", graph.codes("doctor")[rows])
     cards = _ids(graph, "card", rows)
     doc_share = sum(n for _, n in doctors[:2]) / len(rows) if doctors else None
     calendar_days, per_week, weekday_share = calendar(graph, rows, group.place)
@@ -115,8 +115,8 @@ def describe(graph, group: Group, stay_table) -> dict:
         "host": str(graph.index("institution")[group.place]),
         "cards": cards,
         "holders": cards if graph.cards_are_patients else _ids(graph, "patient", rows),
-        "terminals": [i for i, _ in _top(graph, "terminal", rows)],
-        "operators": [i for i, _ in _top(graph, "operator", rows)],
+        "terminals": [i for i, _ in commonest(graph, "terminal", graph.codes("terminal")[rows])],
+        "operators": [i for i, _ in commonest(graph, "operator", graph.codes("operator")[rows])],
         "doctors": [i for i, _ in doctors],
         "first_day": day_str(days.min()), "last_day": day_str(days.max()),
         "occasions": occasions, "timed": group.timed, "streams": list(group.kinds),
@@ -174,17 +174,6 @@ def _ids(graph, kind: str, rows: np.ndarray) -> list[str]:
     """:meth:`ClaimsGraph.ids` by one sort (the distinct ids on the rows, sorted)."""
     codes = sorted_unique(graph.codes(kind)[rows])
     return sorted(str(x) for x in graph.index(kind).take(codes[codes >= 0]).tolist())
-
-
-def _top(graph, kind: str, rows: np.ndarray) -> list[tuple[str, int]]:
-    """The ids of a kind on the rows with their counts, commonest first (ties by id)."""
-    codes = graph.codes(kind)[rows]
-    codes = codes[codes >= 0]
-    if not len(codes):
-        return []
-    u, n = np.unique(codes, return_counts=True)
-    order = np.lexsort((u, -n))
-    return [(str(graph.index(kind)[u[i]]), int(n[i])) for i in order]
 
 
 def _hhmm(seconds: int) -> str:

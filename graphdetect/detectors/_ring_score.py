@@ -12,6 +12,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from ._arrays import commonest
 from ._base import Finding
 from ._features import amount_cv, logistic
 from ._stays import day_str
@@ -191,14 +192,10 @@ def _category(graph, code: int, cats: np.ndarray | None = None) -> str | None:
 
 def _doctors(graph, codes: np.ndarray) -> tuple[list[str], float]:
     """The doctors behind most of the stays (up to 4) and the share of stays they cover."""
-    known = codes[codes >= 0]
-    if not len(known):
+    top = [(i, n) for i, n in commonest(graph, "doctor", codes) if n >= 0.15 * len(codes)][:4]
+    if not top:
         return [], 0.0
-    vals, cnt = np.unique(known, return_counts=True)
-    ids = np.asarray(graph.index("doctor")[vals], dtype=str)
-    order = np.lexsort((ids, -cnt))
-    top = [i for i in order if cnt[i] >= 0.15 * len(codes)][:4]
-    return sorted(str(ids[i]) for i in top), float(cnt[top].sum() / len(codes))
+    return sorted(i for i, _ in top), float(sum(n for _, n in top) / len(codes))
 
 
 def _column(graph, column: str, codes: np.ndarray) -> np.ndarray | None:
