@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..graph import OUTPATIENT, PHARMACY
-from ._arrays import cached, commonest, sorted_unique
+from ._arrays import commonest, sorted_unique
 from ._features import (
     amount_cv,
     calendar,
@@ -69,7 +69,7 @@ METRICS = {
 def facts(graph, group: Group) -> dict:
     """:func:`describe` of a group, worked out once and shared by both detectors."""
     if group.facts is None:
-        group.facts = describe(graph, group, cached(graph, "stays", lambda: stays(graph)))
+        group.facts = describe(graph, group, stays(graph))
     return group.facts
 
 

@@ -6,14 +6,20 @@ import numpy as np
 import pandas as pd
 
 from ..graph import INPATIENT
+from ._arrays import cached
 
 
 def stays(graph) -> pd.DataFrame:
     """One row per inpatient claim: row, patient and institution codes, start and end day.
 
     Sorted by patient, start, end, institution and row, so that results do not
-    depend on the input's row order.
+    depend on the input's row order. Made once per graph and shared by every detector
+    and the ranking: callers must not modify it (derive new frames instead).
     """
+    return cached(graph, "stays", lambda: _stays(graph))
+
+
+def _stays(graph) -> pd.DataFrame:
     claims = graph.claims
     if not len(claims):
         return pd.DataFrame(columns=["row", "patient", "institution", "start", "end", "diagnosis"])
