@@ -10,16 +10,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
-from werkzeug.security import check_password_hash, generate_password_hash
-
 from ..errors import GraphdetectError
+from .accounts import ACCOUNTS_SCHEMA, ROLES, Accounts, now
 
 __all__ = ["ReviewStore", "ROLES", "STATUSES", "TRANSITIONS", "WorkflowError"]
 
-ROLES = ("investigator", "reviewer", "admin")
 STATUSES = ("new", "in_review", "confirmed", "dismissed", "referred")
 #: Allowed status changes; anything else is refused.
 TRANSITIONS = {
@@ -31,9 +28,6 @@ TRANSITIONS = {
 }
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
-    created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS case_state (
     run_id TEXT NOT NULL, case_id TEXT NOT NULL, status TEXT NOT NULL, assignee TEXT,
     updated_at TEXT NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (run_id, case_id));
@@ -58,14 +52,10 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 
 
 class WorkflowError(GraphdetectError):
-    """A status change the workflow does not allow, or a bad user/role."""
+    """A status change the workflow does not allow."""
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class ReviewStore:
+class ReviewStore(Accounts):
     """The review database at ``path`` (created on first use).
 
     Examples
@@ -87,6 +77,7 @@ class ReviewStore:
         self._local = threading.local()
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(ACCOUNTS_SCHEMA)
             db.executescript(_SCHEMA)
 
     @contextmanager
@@ -108,36 +99,6 @@ class ReviewStore:
         if db is not None:
             db.close()
             self._local.db = None
-
-    # -- users -------------------------------------------------------------------------
-    def add_user(self, name: str, role: str, password: str) -> None:
-        """Create or replace a user; the password is stored only as a salted hash."""
-        if role not in ROLES:
-            raise WorkflowError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
-        if not name or len(password) < 8:
-            raise WorkflowError("a user needs a name and a password of at least 8 characters")
-        with self.connect() as db:
-            db.execute("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?)",
-                       (name, role, generate_password_hash(password), now()))
-
-    def user(self, name: str) -> dict | None:
-        with self.connect() as db:
-            row = db.execute("SELECT name, role, created_at FROM users WHERE name = ?",
-                             (name,)).fetchone()
-        return dict(row) if row else None
-
-    def users(self) -> list[dict]:
-        with self.connect() as db:
-            return [dict(r) for r in db.execute(
-                "SELECT name, role, created_at FROM users ORDER BY name")]
-
-    def check_password(self, name: str, password: str) -> dict | None:
-        """The user if the password is right, else None."""
-        with self.connect() as db:
-            row = db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
-        if row is None or not check_password_hash(row["password_hash"], password):
-            return None
-        return {"name": row["name"], "role": row["role"]}
 
     # -- workflow ----------------------------------------------------------------------
     def state(self, run_id: str, case_id: str) -> dict:
