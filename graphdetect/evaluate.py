@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cells import read_cell
 from .errors import DataError, RunError
 from .graph import ClaimsGraph
 from .io import read_folder
@@ -77,7 +78,7 @@ def _matches(case_patients: set[str], group_patients: set[str]) -> bool:
 
 def _read_scores(run: Path) -> dict[tuple[str, str], float]:
     with open(run / "entity_scores.csv", encoding="utf-8", newline="") as f:
-        return {(r["kind"], r["id"]): float(r["score"]) for r in csv.DictReader(f)}
+        return {(r["kind"], read_cell(r["id"])): float(r["score"]) for r in csv.DictReader(f)}
 
 
 def _group_patterns(truth: dict, cases: list[dict]) -> list[str]:

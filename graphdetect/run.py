@@ -6,7 +6,6 @@ an interrupted or failed run never leaves a half-written folder behind.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 from . import __version__
 from ._progress import progress_bar
 from .cases import build_cases, entity_scores
+from .cells import write_csv
 from .detectors import PATTERNS, REGISTRY
 from .errors import RunError
 from .graph import KINDS, ClaimsGraph
@@ -86,8 +86,9 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
         with _atomic_folder(out) as tmp:
             _write_cases(tmp / "cases.jsonl", cases)
             _write_entity_scores(tmp / "entity_scores.csv", scores)
-            claims_data.rejects.to_csv(tmp / "rejects.csv", index=False, columns=REJECT_COLUMNS,
-                                       lineterminator="\n")
+            rejects = claims_data.rejects
+            write_csv(tmp / "rejects.csv", REJECT_COLUMNS,
+                      rejects[list(REJECT_COLUMNS)].itertuples(index=False, name=None))
             summary["timings"] = dict(timer.seconds)
             _write_json(tmp / "summary.json", summary)
     summary["timings"] = dict(timer.seconds)
@@ -242,10 +243,7 @@ def _write_cases(path: Path, cases: list[dict]) -> None:
 
 
 def _write_entity_scores(path: Path, rows) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["kind", "id", "score", "patterns", "rank", "reasons"])
-        w.writerows(rows)
+    write_csv(path, ["kind", "id", "score", "patterns", "rank", "reasons"], rows)
 
 
 _CASE_KEYS = frozenset({"case_id", "pattern", "members", "claim_ids"})

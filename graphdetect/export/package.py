@@ -14,9 +14,7 @@ time lives only in the manifest.
 
 from __future__ import annotations
 
-import csv
 import getpass
-import io
 import json
 import os
 import shutil
@@ -27,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__
+from ..cells import csv_bytes
 from ..explain import explain
 from ..review.roles import can_export
 from ..review.store import ROLES, ReviewStore
@@ -261,23 +260,16 @@ def _explanation(case: dict, ev, masker: Masker, lang: str) -> str:
 
 
 def _csv(columns, rows: list[dict]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    w.writerows([[r.get(c, "") for c in columns] for r in rows])
-    return buf.getvalue().encode("utf-8-sig")
+    return csv_bytes(columns, ([r.get(c, "") for c in columns] for r in rows))
 
 
 def _claims_csv(ev, masker: Masker) -> bytes:
-    """The source file's rows of the evidence claims: every column, as written."""
+    """The source file's rows of the evidence claims: every column, as written (but for
+    the cell policy of :mod:`graphdetect.cells`)."""
     hide = {i: kind for kind in ("patient", "card") for i in ev.columns.get(f"{kind}_id", [])}
-    rows = [[masker.id(hide[i], v.strip()) if i in hide and v.strip() else v
-             for i, v in enumerate(row)] for row in ev.rows]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(ev.header)
-    w.writerows(rows)
-    return buf.getvalue().encode("utf-8-sig")
+    rows = ([masker.id(hide[i], v.strip()) if i in hide and v.strip() else v
+             for i, v in enumerate(row)] for row in ev.rows)
+    return csv_bytes(ev.header, rows)
 
 
 def _manifest(files: dict[str, bytes], summary: dict, case: dict, *, user: str, role: str,

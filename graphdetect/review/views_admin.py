@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
+from ..cells import csv_bytes
 from .app import audit, store
 from .auth import roles_required
 
@@ -46,10 +44,7 @@ def api_audit():
 def audit_csv():
     rows, total = store().audit_log(limit=10**9, user=request.args.get("user") or None,
                                     action=request.args.get("action") or None)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
+    body = csv_bytes(COLUMNS, ([r[c] for c in COLUMNS] for r in rows))
     audit("download audit", "", f"{total} rows")
-    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv; charset=utf-8",
+    return Response(body, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=audit.csv"})

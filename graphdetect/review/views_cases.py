@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from flask import (
@@ -25,6 +23,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
+from ..cells import csv_bytes
 from ..detectors import PATTERNS
 from ..errors import GraphdetectError
 from ..explain import pattern_name
@@ -200,13 +199,10 @@ def api_claims(case_id: str):
 def claims_csv(case_id: str):
     case = _get_case(case_id)
     rows = presenter(case).claims(_claims_records(case))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["claim_id"],
-                       lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
+    header = list(rows[0]) if rows else ["claim_id"]
+    body = csv_bytes(header, ([r.get(c) for c in header] for r in rows))
     audit("download claims", case_id, f"{len(rows)} claims")
-    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv; charset=utf-8", headers={
+    return Response(body, mimetype="text/csv; charset=utf-8", headers={
         "Content-Disposition": f"attachment; filename=claims-{_safe(case_id)}.csv"})
 
 
