@@ -7,7 +7,14 @@
                 card: "#8e44ad", terminal: "#d35400", operator: "#7f8c8d"};
   var SHAPES = {patient: "ellipse", doctor: "diamond", institution: "round-rectangle",
                 card: "tag", terminal: "hexagon", operator: "triangle"};
-  var BIG = 400;
+  var BIG = 400, LABEL = 40;
+  // Text from the data is shown as graphdetect.cells.plain shows it: bidi controls
+  // removed (so that "\u202egpj.exe" cannot pass for "exe.jpg"), other control
+  // characters as U+FFFD; long values cut. It is only ever set as textContent.
+  var BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+  var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+  function plain(s) { return String(s === undefined || s === null ? "" : s).replace(BIDI, "").replace(CONTROL, "\ufffd"); }
+  function cut(s, n) { s = plain(s); return s.length <= n ? s : s.slice(0, n - 1) + "\u2026"; }
 
   function el(tag, attrs, text) {
     var e = document.createElementNS(tag === "svg" || attrs && attrs.svg ? "http://www.w3.org/2000/svg" : "http://www.w3.org/1999/xhtml", tag);
@@ -61,9 +68,16 @@
       (hidden ? " · " + hidden + " " + (document.body.dataset.lang === "zh" ? "个未展开" : "left out") : "");
   }
 
+  // A node as drawn: its label cut, the whole (plain) label kept for the panel.
+  function shown(n) {
+    n.data.full = plain(n.data.label);
+    n.data.label = cut(n.data.label, LABEL);
+    return n;
+  }
+
   function addElements(data, around) {
     var fresh = [];
-    data.nodes.forEach(function (n) { if (cy.getElementById(n.data.id).empty()) fresh.push(n); });
+    data.nodes.forEach(function (n) { if (cy.getElementById(n.data.id).empty()) fresh.push(shown(n)); });
     var edges = data.edges.filter(function (e) { return cy.getElementById(e.data.id).empty(); });
     var added = cy.add(fresh.concat(edges));
     if (around) {
@@ -79,12 +93,12 @@
   function showPanel(node) {
     var panel = document.getElementById("node-panel");
     panel.hidden = false;
-    document.getElementById("node-title").textContent = node.data("label");
+    document.getElementById("node-title").textContent = cut(node.data("full"), 200);
     var dl = document.getElementById("node-facts");
     dl.textContent = "";
     [["kind", node.data("kind")], ["role", node.data("role")], ["claims", node.data("claims")],
      ["left out", node.data("hidden")]].forEach(function (kv) {
-      dl.appendChild(el("dt", {}, kv[0])); dl.appendChild(el("dd", {}, String(kv[1])));
+      dl.appendChild(el("dt", {}, kv[0])); dl.appendChild(el("dd", {}, cut(kv[1], 40)));
     });
     var link = document.getElementById("node-link"), tpl = box.dataset.entity;
     if (tpl) {
@@ -105,14 +119,14 @@
         cy.animate({fit: {eles: node.closedNeighborhood(), padding: 30}}, {duration: 200});
         btn.disabled = false;
         box.dispatchEvent(new CustomEvent("expanded", {detail: {added: added.length}}));
-      }).catch(function (e) { status.textContent = e.message; btn.disabled = false; });
+      }).catch(function (e) { status.textContent = cut(e.message, 200); btn.disabled = false; });
     };
   }
 
   if (box && window.cytoscape) {
     getJSON(box.dataset.network).then(function (data) {
       var n = data.nodes.length;
-      cy = window.cytoscape({container: box, elements: data.nodes.concat(data.edges),
+      cy = window.cytoscape({container: box, elements: data.nodes.map(shown).concat(data.edges),
         style: style(), layout: layoutFor(n), pixelRatio: 1, wheelSensitivity: 0.3,
         textureOnViewport: n > BIG, hideEdgesOnViewport: n > BIG, motionBlur: false});
       hidden = data.hidden || 0;
@@ -120,7 +134,7 @@
       window.graphdetect = {cy: cy};
       report();
       box.dataset.ready = "1";
-    }).catch(function (e) { if (status) status.textContent = e.message; });
+    }).catch(function (e) { if (status) status.textContent = cut(e.message, 200); });
   }
 
   // ---- timeline --------------------------------------------------------------------
@@ -147,7 +161,7 @@
         d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0")));
     }
     shown.forEach(function (p, i) {
-      svg.appendChild(el("text", {svg: 1, x: 2, y: i * rowH + 11, class: "row"}, p.length > 18 ? p.slice(0, 17) + "…" : p));
+      svg.appendChild(el("text", {svg: 1, x: 2, y: i * rowH + 11, class: "row"}, cut(p, 18)));
     });
     claims.forEach(function (c) {
       var i = rows[c.patient_id]; if (i >= cap) return;
@@ -157,7 +171,8 @@
       } else {
         mark = el("circle", {svg: 1, cx: x(s), cy: y + (rowH - 5) / 2, r: 3, fill: VCOL[c.visit_type] || "#555"});
       }
-      mark.appendChild(el("title", {svg: 1}, c.claim_id + " · " + c.start_time + " · " + (c.institution_id || "") + " · ¥" + c.total_amount));
+      mark.appendChild(el("title", {svg: 1}, cut(c.claim_id, 80) + " · " + plain(c.start_time) + " · " +
+        cut(c.institution_id, 80) + " · ¥" + plain(c.total_amount)));
       svg.appendChild(mark);
     });
     tl.textContent = "";
