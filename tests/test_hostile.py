@@ -21,6 +21,8 @@ from werkzeug.serving import make_server
 
 from graphdetect.cells import BIDI, plain
 
+LONG_NOTE = "长" * 100_000
+
 #: One expression that reports everything a page must not show.
 PROBE = """() => {
   const scripts = [...document.scripts].map(s => s.getAttribute('src') || '(inline)')
@@ -75,7 +77,10 @@ def hostile_app(hostile_run, tmp_path_factory, cases):  # noqa: F811
             res = notes.post(f"/api/cases/{case['case_id']}/decision",
                              json={"reason": note[:500], "body": note})
             assert res.status_code == 201, (note[:40], res.data)
-    return create_app({**config, "WTF_CSRF_ENABLED": True})
+    app = create_app({**config, "WTF_CSRF_ENABLED": True})
+    # a note of 100,000 characters, as stored before the API had limits (issue 10, 7)
+    store.decide(app.extensions["run_view"].run_id, first, user="li", body=LONG_NOTE)
+    return app
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +203,7 @@ def test_screenshots_and_long_values(browser, base, cases, hostile_run):  # noqa
     seen = w.open(f"{base}/cases/{cases[0]['case_id']}", network=True)
     _shot(w.page, "hostile-case")
     assert "n" * 4998 in seen["text"]  # a note up to its limit shows whole
+    assert "长" * 4990 in seen["text"] and "长" * 5001 not in seen["html"]  # a longer one, cut
     seen = w.open(f"{base}/cases/{long_case['case_id']}", network=True)
     assert "L" + "x" * 60 in seen["text"]  # the 100,000-character name, cut
     seen = w.open(_entity_url(base, "institution", PAYLOADS[0]), network=True)
