@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -69,6 +70,46 @@ def copy(folder: Path, tmp_path: Path) -> Path:
 
 def problems(result) -> set[tuple[str, str]]:
     return {(what, name) for what, name, _ in result.problems}
+
+
+#: Hostile values planted by :func:`hostile_run` (finding 8 and 9 of issue 10).
+HUGE_NAME = "长溪镇卫生院" + "甲" * (100_000 - 6)
+RLO_NAME = "\u202egpj.exe陈兰"
+MATH_NAME = "$\\frac{x$郑飞"  # matplotlib would typeset $...$, and fail on this one
+LONG_CODE = "I67." + "Z" * (5000 - 4)
+
+
+def _rewrite(path: Path, edit) -> None:
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    header = rows[0]
+    rows[1:] = [edit(dict(zip(header, r, strict=True))) for r in rows[1:]]
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        w.writerows([r[h] for h in header] if isinstance(r, dict) else r for r in rows[1:])
+
+
+def hostile_run(run: Path, tmp_path: Path, case_id: str = "R-0001") -> Path:
+    """Detect afresh a copy of the sample in which case ``case_id`` (of the sample's run
+    ``run``) has a host institution named with 100 000 characters, a doctor whose name
+    holds a right-to-left override, another named like mathematics, and an evidence
+    claim with a 5 000-character diagnosis code. Returns the new run folder."""
+    case = case_of(run, case_id)
+    host = next(m["id"] for m in case["members"] if m["kind"] == "institution")
+    doctors = [m["id"] for m in case["members"] if m["kind"] == "doctor"]
+    names = dict(zip(doctors, (RLO_NAME, MATH_NAME), strict=False))
+    data = Path(shutil.copytree(SAMPLE, tmp_path / "hostile"))
+    _rewrite(data / "institutions.csv",
+             lambda r: dict(r, name=HUGE_NAME) if r["institution_id"] == host else r)
+    _rewrite(data / "doctors.csv",
+             lambda r: dict(r, name=names[r["doctor_id"]]) if r["doctor_id"] in names else r)
+    first = case["claim_ids"][0]
+    _rewrite(data / "claims.csv",
+             lambda r: dict(r, diagnosis_code=LONG_CODE) if r["claim_id"] == first else r)
+    out = tmp_path / "hostile_run"
+    detect_folder(data, out)
+    return out
 
 
 # -- contents ---------------------------------------------------------------------------

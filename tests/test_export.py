@@ -20,9 +20,14 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from export_support import (  # noqa: F401 (fixtures used as arguments)
+    HUGE_NAME,
+    LONG_CODE,
+    MATH_NAME,
+    RLO_NAME,
     SAMPLE,
     case_of,
     copy,
+    hostile_run,
     need,
     need_font,
     package,
@@ -32,6 +37,7 @@ from export_support import (  # noqa: F401 (fixtures used as arguments)
 )
 
 from graphdetect import read_folder
+from graphdetect.cells import read_cell
 from graphdetect.export import ExportError, export_case, verify_package, zip_path
 from graphdetect.export import package as package_module
 
@@ -97,6 +103,26 @@ def test_pdf_embeds_every_font(package):
         assert line.split()[-5] == "yes", line
 
 
+def test_package_is_private_to_its_owner(run, tmp_path):
+    """Files 0600, folders 0700 (the exports folder too, when export makes it), zip
+    entries 0600: evidence names real people."""
+    import stat
+
+    need_font()
+    out = tmp_path / "exports"
+    folder = export_case(run, "S-0001", out, user="li")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for p in folder.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p.name
+    assert stat.S_IMODE(zip_path(folder).stat().st_mode) == 0o600
+    with zipfile.ZipFile(zip_path(folder)) as zf:
+        assert {i.external_attr >> 16 for i in zf.infolist()} == {0o100600}
+    again = export_case(run, "S-0001", out, user="li")  # replacing keeps the modes
+    assert stat.S_IMODE(again.stat().st_mode) == 0o700
+    assert stat.S_IMODE(zip_path(again).stat().st_mode) == 0o600
+
+
 # -- verify -----------------------------------------------------------------------------
 def test_verify_names_a_changed_byte(package, tmp_path):
     pkg = copy(package, tmp_path)
@@ -160,7 +186,7 @@ def test_reexport_is_byte_identical_but_for_the_manifest(run, tmp_path, monkeypa
     assert za.namelist() == zb.namelist() == sorted(za.namelist())
     for ia, ib in zip(za.infolist(), zb.infolist(), strict=True):
         assert ia.date_time == ib.date_time == (1980, 1, 1, 0, 0, 0)
-        assert ia.external_attr == ib.external_attr == 0o100644 << 16
+        assert ia.external_attr == ib.external_attr == 0o100600 << 16
         if not ia.filename.endswith("/manifest.json"):
             assert (ia.CRC, ia.compress_size) == (ib.CRC, ib.compress_size)
             assert za.read(ia) == zb.read(ib)
@@ -273,3 +299,48 @@ def test_every_pattern_exports_and_verifies(run, tmp_path):
         assert pattern_name(pattern) in text.replace("\n", ""), pattern
         if case["details"].get("occasions"):
             assert "按批次汇总" in text, pattern
+
+
+# -- any value length (issue 10, findings 8 and 9) ------------------------------------------
+def test_pdf_survives_any_value_length(run, tmp_path):
+    """A 100 000-character institution name, a doctor name with a right-to-left override,
+    one that matplotlib would read as mathematics, a 5 000-character diagnosis code and
+    long notes: the export takes seconds (it took 207 s of CPU, then died of reportlab's
+    LayoutError), the report shows each value cut and with no override, and the data
+    files keep every value whole."""
+    import time
+
+    from graphdetect.review.store import ReviewStore
+
+    need_font()
+    hostile = hostile_run(run, tmp_path)
+    case = case_of(hostile, "R-0001")
+    host = next(m["id"] for m in case["members"] if m["kind"] == "institution")
+    assert host == next(m["id"] for m in case_of(run, "R-0001")["members"]
+                        if m["kind"] == "institution")
+    store = ReviewStore(tmp_path / "review.sqlite")
+    store.add_user("li", "investigator", "a long passphrase")
+    run_id = json.loads((hostile / "summary.json").read_text(encoding="utf-8"))["run_id"]
+    store.decide(run_id, "R-0001", user="li", status="in_review", reason="\u202e开始" * 100)
+    store.decide(run_id, "R-0001", user="li", status="confirmed", reason="吻合" * 250,
+                 body="病历雷同" * 1250)
+    started = time.perf_counter()
+    folder = export_case(hostile, "R-0001", tmp_path / "out", db=store, user="li")
+    seconds = time.perf_counter() - started
+    assert seconds < 60, f"export took {seconds:.1f} s"
+    assert verify_package(folder).ok
+    text = pdf_text(folder / "report.pdf")
+    flat = text.replace("\n", "")
+    assert "\u202e" not in text and "gpj.exe陈兰" in flat and MATH_NAME in flat
+    assert "长溪镇卫生院甲甲甲" in flat and "…" in flat
+    assert "甲" * 200 not in flat and "Z" * 200 not in flat
+    assert "I67.Z" in flat
+    assert "备注：病历雷同病历雷同" in flat and "病历雷同" * 600 not in flat
+    members = list(csv.DictReader(io.StringIO(
+        (folder / "members.csv").read_text(encoding="utf-8-sig"))))
+    names = {m["id"]: read_cell(m["name"]) for m in members}
+    assert names[host] == HUGE_NAME
+    doc = json.loads((folder / "network.json").read_text(encoding="utf-8"))
+    assert {n["name"] for n in doc["nodes"]} >= {HUGE_NAME, RLO_NAME, MATH_NAME}
+    claims = (folder / "claims.csv").read_text(encoding="utf-8-sig")
+    assert LONG_CODE in claims

@@ -34,15 +34,22 @@ def store(tmp_path) -> ReviewStore:
     return s
 
 
-def test_reviewer_export_masks_ids_and_is_audited(run, store, tmp_path):
-    need_font()
+def confirm(run, store, case_id: str, *, body: str = "") -> str:
+    """Take a case through review to confirmed, as li; return the run id."""
     run_id = json.loads((run / "summary.json").read_text(encoding="utf-8"))["run_id"]
+    store.decide(run_id, case_id, user="li", status="in_review", reason="开始核查")
+    store.decide(run_id, case_id, user="li", status="confirmed", reason="出入院记录吻合",
+                 body=body)
+    return run_id
+
+
+def test_masked_export_masks_ids_in_every_file_and_is_audited(run, store, tmp_path):
+    need_font()
     case = case_of(run, "S-0001")
     patient = next(m["id"] for m in case["members"] if m["kind"] == "patient")
-    store.decide(run_id, "S-0001", user="li", status="in_review", reason="开始核查")
-    store.decide(run_id, "S-0001", user="li", status="confirmed", reason="出入院记录吻合",
-                 body=f"已调取患者{patient}的病历")
-    folder = export_case(run, "S-0001", tmp_path / "out", db=store.path, user="wang")
+    confirm(run, store, "S-0001", body=f"已调取患者{patient}的病历")
+    folder = export_case(run, "S-0001", tmp_path / "out", db=store.path, user="li",
+                         mask_ids=True)
     texts = {p.name: p.read_bytes().decode("utf-8-sig") for p in folder.iterdir()
              if p.suffix in (".csv", ".json", ".graphml", ".txt")}
     texts["report.pdf"] = pdf_text(folder / "report.pdf")
@@ -52,15 +59,62 @@ def test_reviewer_export_masks_ids_and_is_audited(run, store, tmp_path):
     assert {m["id"] for m in members if m["kind"] == "patient"} == {mask_id(patient)}
     assert mask_id(patient) in texts["report.pdf"]
     assert "出入院记录吻合" in texts["report.pdf"] and "已确认" in texts["report.pdf"]
+    assert "已脱敏" in texts["report.pdf"]
     manifest = json.loads(texts["manifest.json"])
-    assert manifest["exported_by"] == {"user": "wang", "role": "reviewer"}
+    assert manifest["exported_by"] == {"user": "li", "role": "investigator"}
     assert manifest["review_status"] == "confirmed" and manifest["masked_ids"] is True
     rows, total = store.audit_log(action="export")
-    assert total == 1 and rows[0]["user"] == "wang" and rows[0]["target"] == "S-0001"
+    assert total == 1 and rows[0]["user"] == "li" and rows[0]["target"] == "S-0001"
     detail = json.loads(rows[0]["detail"])
     assert detail["manifest_sha256"] == hashlib.sha256(
         (folder / "manifest.json").read_bytes()).hexdigest()
-    assert detail["package"] == str(folder.resolve())
+    assert detail["package"] == str(folder.resolve()) and detail["masked_ids"] is True
+
+
+def test_unmasked_export_shows_real_ids(package, run):
+    patient = next(m["id"] for m in case_of(run, "R-0001")["members"] if m["kind"] == "patient")
+    assert patient in (package / "members.csv").read_text(encoding="utf-8-sig")
+    manifest = json.loads((package / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["masked_ids"] is False
+
+
+def test_reviewer_cannot_export_and_the_refusal_is_audited(run, store, tmp_path):
+    """Blind review happens on screen; a package carries real identities for referral."""
+    confirm(run, store, "S-0001")
+    for masked in (False, True):
+        with pytest.raises(ExportError, match="wang \\(reviewer\\) may not export.*review blind"):
+            export_case(run, "S-0001", tmp_path / "out", db=store, user="wang", mask_ids=masked)
+    with pytest.raises(ExportError, match="may not export"):
+        export_case(run, "S-0001", tmp_path / "out", user="wang", role="reviewer")
+    assert not (tmp_path / "out").exists()
+    rows, total = store.audit_log(action="export_denied")
+    assert total == 2 and {r["user"] for r in rows} == {"wang"}
+    assert {r["target"] for r in rows} == {"S-0001"}
+
+
+def test_cli_refuses_a_reviewer_in_one_line(run, store, tmp_path):
+    confirm(run, store, "S-0001")
+    result = CliRunner().invoke(export_command, [str(run), "S-0001", "--out", str(tmp_path / "o"),
+                                                 "--db", str(store.path), "--user", "wang"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "wang (reviewer) may not export" in lines[0]
+    assert not (tmp_path / "o").exists()
+    rows, total = store.audit_log(action="export_denied")
+    assert total == 1 and rows[0]["user"] == "wang"
+
+
+def test_cli_mask_ids(run, tmp_path):
+    need_font()
+    patient = next(m["id"] for m in case_of(run, "S-0001")["members"] if m["kind"] == "patient")
+    result = CliRunner().invoke(export_command, [str(run), "S-0001", "--out", str(tmp_path / "o"),
+                                                 "--user", "li", "--mask-ids"])
+    assert result.exit_code == 0, result.output
+    assert "ids masked" in result.output
+    folder = next(p for p in (tmp_path / "o").iterdir() if p.is_dir())
+    assert json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["masked_ids"]
+    assert patient not in (folder / "members.csv").read_text(encoding="utf-8-sig")
+    assert verify_package(folder).ok
 
 
 def test_investigator_cannot_export_a_new_case(run, store, tmp_path):

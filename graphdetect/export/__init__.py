@@ -10,9 +10,9 @@ See :func:`export_case` and :func:`verify_package` for runnable examples.
 
 from __future__ import annotations
 
-from ._common import KEY_ENV, ExportError
-from .package import export_case, package_name, zip_path
+from ._common import KEY_ENV, ExportError, safe_name
+from .package import export_case, export_refusal, package_name, zip_path
 from .verify import VerifyResult, verify_package
 
-__all__ = ["export_case", "verify_package", "VerifyResult", "ExportError", "package_name",
-           "zip_path", "KEY_ENV"]
+__all__ = ["export_case", "export_refusal", "verify_package", "VerifyResult", "ExportError",
+           "package_name", "safe_name", "zip_path", "KEY_ENV"]

@@ -1,7 +1,7 @@
 """The case network: the entities of the evidence claims, linked by the claims they share.
 
 Nodes are patients, doctors, institutions, cards, terminals and operators named by the
-evidence claims (``kind:id``, ids masked as the exporting role requires); an edge's
+evidence claims (``kind:id``, ids masked when the package masks them); an edge's
 ``weight`` is the number of evidence claims that link its two ends.
 """
 
@@ -36,7 +36,7 @@ def case_network(case: dict, df: pd.DataFrame, ev, masker: Masker) -> nx.Graph:
     ...                    "terminal_id": [None, None], "operator_id": [None, None],
     ...                    "total_amount": [10.0, 20.0]})
     >>> case = {"members": [{"kind": "institution", "id": "H1", "role": "host"}]}
-    >>> G = case_network(case, df, None, Masker("admin", []))
+    >>> G = case_network(case, df, None, Masker(False))
     >>> G["doctor:D1"]["institution:H1"]["weight"], G.nodes["institution:H1"]["role"]
     (2, 'host')
     """

@@ -1,4 +1,11 @@
-"""The sections of the referral report, as reportlab flowables (see ``pdf.py``)."""
+"""The sections of the referral report, as reportlab flowables (see ``pdf.py``).
+
+Every value from the data goes through :func:`graphdetect.cells.shorten` on its way in:
+control and bidirectional-override characters go, and a value longer than its place
+allows is cut with "…" (``CELL`` characters in a table cell, ``TEXT`` in a paragraph),
+so that no value, however long, can stall the layout or fail to fit a page. The data
+files of the package keep every value whole.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from ..cells import shorten
 from ..explain import metric_label, pattern_name
 from ._common import printable
 from ._fonts import reportlab_fonts
@@ -36,12 +44,23 @@ _ROWS_PER_TABLE = 40
 _MAX_DAYS = 40
 _GRID = colors.HexColor("#999999")
 _HEAD = colors.HexColor("#e8e8e8")
+#: The most characters of one value shown in a table cell, in a wide cell (a key-value
+#: table's value, a note's reason), and in a paragraph (explanations, note bodies).
+CELL = 80
+WIDE = 300
+TEXT = 2000
 
 
-def P(text: object, style) -> Paragraph:  # noqa: N802 - reads like a tag
-    """A paragraph of user text: escaped for reportlab's markup, odd characters shown."""
-    return Paragraph(escape(printable("" if text is None else text)).replace("\n", "<br/>"),
-                     style)
+def P(text: object, style, limit: int = TEXT) -> Paragraph:  # noqa: N802 - reads like a tag
+    """A paragraph of user text: cut to ``limit`` characters, controls removed, escaped
+    for reportlab's markup.
+
+    >>> from reportlab.lib.styles import ParagraphStyle
+    >>> P("\u202egpj.exe " + "x" * 100, ParagraphStyle("s"), 12).text
+    'gpj.exe xxx…'
+    """
+    text = printable(shorten(text, limit))
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
 def _money(x: float) -> str:
@@ -51,7 +70,7 @@ def _money(x: float) -> str:
 def _fit(text: object, width: float, size: float) -> str:
     """Cut plain table text to a column's width (ids may be any length)."""
     sans, _ = reportlab_fonts()
-    s = printable("" if text is None else text)
+    s = printable(shorten(text, CELL))
     if stringWidth(s, sans, size) <= width:
         return s
     while s and stringWidth(s + "…", sans, size) > width:
@@ -60,18 +79,25 @@ def _fit(text: object, width: float, size: float) -> str:
 
 
 def _table(header: list[str], rows: list[list], widths: list[float], *, size: float = 7.8,
-           right: tuple[int, ...] = ()) -> list:
-    """Tables of at most 40 rows each, each with the header, so long lists break cleanly."""
+           right: tuple[int, ...] = (), spans: frozenset[int] = frozenset()) -> list:
+    """Tables of at most 40 rows each, each with the header, so long lists break cleanly.
+
+    A row whose index is in ``spans`` is one cell across the whole table, kept on the
+    page of the row before it.
+    """
     sans, _ = reportlab_fonts()
     out = []
-    chunks = [rows[i:i + _ROWS_PER_TABLE] for i in range(0, len(rows), _ROWS_PER_TABLE)]
-    for chunk in chunks or [[]]:
+    starts = range(0, len(rows), _ROWS_PER_TABLE)
+    for start in starts or [0]:
+        chunk = rows[start:start + _ROWS_PER_TABLE]
         t = Table([header, *chunk], colWidths=widths, repeatRows=1)
         cmds = [("FONT", (0, 0), (-1, -1), sans, size), ("GRID", (0, 0), (-1, -1), 0.3, _GRID),
                 ("BACKGROUND", (0, 0), (-1, 0), _HEAD), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
                 ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]
         cmds += [("ALIGN", (c, 1), (c, -1), "RIGHT") for c in right]
+        for i in (i for i in range(len(chunk)) if start + i in spans):
+            cmds += [("SPAN", (0, i + 1), (-1, i + 1)), ("NOSPLIT", (0, max(i, 1)), (-1, i + 1))]
         t.setStyle(TableStyle(cmds))
         out.append(t)
     return out
@@ -118,10 +144,10 @@ def _summary(d, st, width) -> list:
         ("导出人", f"{d.user}（{_ROLE_USER.get(d.role, d.role)}）"),
     ]
     if d.masked:
-        rows.append(("身份信息", "按导出人权限，患者编号与医保卡号已脱敏（仅保留首尾）。"))
-    pattern = pattern_name(case["pattern"])
+        rows.append(("身份信息", "应导出人要求，患者编号与医保卡号已脱敏（仅保留首尾）。"))
+    pattern = shorten(pattern_name(case["pattern"]), CELL)
     out = [P("医保基金欺诈线索移送材料", st["title"]),
-           P(f"涉嫌{pattern} · 案件 {case['case_id']}", st["subtitle"]),
+           P(f"涉嫌{pattern} · 案件 {shorten(case['case_id'], CELL)}", st["subtitle"]),
            P("一、案件概要", st["h1"])]
     out.append(_kv(rows, st, width))
     out += [P("情况说明", st["h2"]), P(case.get("explanation", ""), st["body"])]
@@ -151,7 +177,7 @@ def _metric(v) -> str:
 
 
 def _kv(rows, st, width, *, key_width: float = 3.2 * cm) -> Table:
-    t = Table([[P(k, st["cell"]), P(v, st["cell"])] for k, v in rows],
+    t = Table([[P(k, st["cell"], CELL), P(v, st["cell"], WIDE)] for k, v in rows],
               colWidths=[key_width, width - key_width])
     t.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), reportlab_fonts()[0], 7.8),
                            ("GRID", (0, 0), (-1, -1), 0.3, _GRID),
@@ -223,11 +249,12 @@ def _members(d, st, width) -> list:
     cols = [x * width / sum(w) for x in w]
     rows = []
     for i, m in enumerate(d.members, start=1):
-        about = m["name"] or " ".join(x for x in (
+        about = shorten(m["name"], CELL) or " ".join(shorten(x, 20) for x in (
             SEX_ZH.get(m["sex"], m["sex"]), f"{m['birth_year']}年生" if m["birth_year"] else "",
             f"区划 {m['region_code']}" if m["region_code"] else "") if x)
-        rows.append([i, KIND_ZH.get(m["kind"], m["kind"]), _fit(m["id"], cols[2] - 6, 7.8),
-                     P(about, st["cell"]), ROLE_ZH.get(m["role"], m["role"]),
+        rows.append([i, _fit(KIND_ZH.get(m["kind"], m["kind"]), cols[1] - 6, 7.8),
+                     _fit(m["id"], cols[2] - 6, 7.8), P(about, st["cell"], CELL),
+                     _fit(ROLE_ZH.get(m["role"], m["role"]), cols[4] - 6, 7.8),
                      m["claims"], _money(m["total_amount"]), m["first_day"], m["last_day"]])
     out += _table(["序号", "类别", "编号", "名称 / 性别 出生 区划", "角色", "笔数", "金额（元）",
                    "首次", "末次"], rows, cols, right=(0, 5, 6))
@@ -241,14 +268,19 @@ def _history(d, st, width) -> list:
     if not d.notes:
         return out + [P(f"当前状态：{STATUS_ZH.get(d.status, d.status)}；尚无复核记录。",
                         st["body"])]
-    w = [2.7, 1.6, 2.7, 1.5, 4.2, 5.3]
+    w = [2.7, 1.8, 2.7, 1.8, 8.4]
     cols = [x * width / sum(w) for x in w]
-    rows = [[P(_beijing(n["created_at"]), st["cell"]), P(n["author"], st["cell"]),
-             P(_change(n), st["cell"]), P(n.get("assignee") or "", st["cell"]),
-             P(n.get("reason") or "", st["cell"]), P(n.get("body") or "", st["cell"])]
-            for n in d.notes]
+    rows, spans = [], set()
+    for n in d.notes:  # the note itself on a row of its own, the table's whole width
+        rows.append([P(_beijing(n["created_at"]), st["cell"]), P(n["author"], st["cell"], CELL),
+                     P(_change(n), st["cell"]), P(n.get("assignee") or "", st["cell"], CELL),
+                     P(n.get("reason") or "", st["cell"], WIDE)])
+        if (n.get("body") or "").strip():
+            spans.add(len(rows))
+            rows.append([P(f"备注：{n['body']}", st["cell"]), "", "", "", ""])
     out.append(P(f"当前状态：{STATUS_ZH.get(d.status, d.status)}。时间为北京时间。", st["body"]))
-    return out + _table(["时间", "操作人", "状态变化", "指派", "理由", "备注"], rows, cols)
+    return out + _table(["时间", "操作人", "状态变化", "指派", "理由"], rows, cols,
+                        spans=frozenset(spans))
 
 
 def _change(n: dict) -> str:
@@ -271,18 +303,20 @@ def _method(d, st, width) -> list:
            P(f"检测软件 graphdetect {s.get('graphdetect_version', '')}；检测运行编号 "
              f"{s.get('run_id', '')}（由输入文件哈希、参数与版本计算，可复现）。", st["body"]),
            P("输入文件", st["h2"])]
-    files = [[P(name, st["cell"]), info.get("table", ""), info.get("encoding") or "",
-              f"{info.get('rows_read', '')}", P(info.get("sha256", ""), st["mono"])]
+    files = [[P(name, st["cell"], CELL), P(info.get("table", ""), st["cell"], CELL),
+              P(info.get("encoding") or "", st["cell"], CELL),
+              f"{info.get('rows_read', '')}", P(info.get("sha256", ""), st["mono"], CELL)]
              for name, info in sorted((s.get("inputs") or {}).items())]
     w = [3.0, 1.8, 1.6, 1.6, 9.4]
     out += _table(["文件", "数据表", "编码", "行数", "SHA-256"], files,
                   [x * width / sum(w) for x in w], right=(3,))
-    params = [[P(k, st["mono"]), P(json.dumps(v, ensure_ascii=False), st["mono"])]
+    params = [[P(k, st["mono"], CELL), P(json.dumps(v, ensure_ascii=False), st["mono"], WIDE)]
               for k, v in sorted((s.get("parameters") or {}).items())]
     out += [P("检测参数", st["h2"]), *_table(["参数", "取值"], params, [width * 0.6, width * 0.4])]
     for note in s.get("not_checked") or []:
-        out.append(P(f"未能检查：{note}", st["small"]))
-    att = [[P(n, st["cell"]), f"{size:,}", P(h, st["mono"])] for n, h, size in d.attachments]
+        out.append(P(f"未能检查：{shorten(note, WIDE)}", st["small"]))
+    att = [[P(n, st["cell"], CELL), f"{size:,}", P(h, st["mono"], CELL)]
+           for n, h, size in d.attachments]
     return out + _together(
         [P("附件清单", st["h2"]),
          P("证据包内各文件及其 SHA-256；manifest.json 列出全部文件的哈希，可用 "

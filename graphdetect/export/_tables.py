@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from ..review.roles import mask_id, masks_ids
+from ..review.roles import mask_id
 
 KIND_ZH = {"patient": "患者", "doctor": "医师", "institution": "机构", "card": "医保卡",
            "terminal": "结算终端", "operator": "操作员"}
@@ -31,28 +31,28 @@ _MASKED_KINDS = ("patient", "card")
 
 
 class Masker:
-    """Shows patient and card ids as the exporting role may see them.
+    """Shows patient and card ids masked, when the package is to mask them.
 
     Parameters
     ----------
-    role : str
-        The exporting user's role; ids are masked when :func:`masks_ids` says so.
+    active : bool
+        Whether to mask (``export_case(..., mask_ids=True)``); inactive, ids pass as they are.
     ids : iterable of str
         Every patient and card id the package names; masked forms are kept distinct.
 
     Examples
     --------
-    >>> m = Masker("reviewer", ["3399023155820225", "P12"])
+    >>> m = Masker(True, ["3399023155820225", "P12"])
     >>> m.id("patient", "3399023155820225"), m.id("doctor", "D07")
     ('3399********0225', 'D07')
     >>> m.text("患者3399023155820225于2024-02-14出院")
     '患者3399********0225于2024-02-14出院'
-    >>> Masker("investigator", ["P12"]).id("patient", "P12")
+    >>> Masker(False, ["P12"]).id("patient", "P12")
     'P12'
     """
 
-    def __init__(self, role: str, ids: Iterable[str]):
-        self.active = masks_ids(role)
+    def __init__(self, active: bool, ids: Iterable[str] = ()):
+        self.active = bool(active)
         self._map: dict[str, str] = {}
         if not self.active:
             return
@@ -68,7 +68,7 @@ class Masker:
         self._pattern = re.compile("|".join(re.escape(w) for w in words)) if words else None
 
     def id(self, kind: str, value: object) -> str:
-        """An id as shown: masked for patients and cards when the role masks ids."""
+        """An id as shown: masked for patients and cards when the masker is active."""
         value = "" if value is None or value is pd.NA else str(value)
         if not self.active or kind not in _MASKED_KINDS or value == "":
             return value

@@ -33,24 +33,29 @@ def _one_line_errors() -> Iterator[None]:
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Folder to write the package folder and its .zip into.")
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False),
-              help="Review database: --user must be one of its users; their role sets masking "
-                   "and permission, and the export is written to its audit log.")
+              help="Review database: --user must be one of its users; their role sets "
+                   "permission (reviewers never export), and the export is written to its "
+                   "audit log.")
 @click.option("--user", "-u", help="Exporting user (default: the operating-system user, as an "
                                    "investigator, when no --db is given).")
 @click.option("--data", type=click.Path(path_type=Path, file_okay=False),
               help="Where the run's data folder lies now, if it moved since the run.")
+@click.option("--mask-ids", is_flag=True,
+              help="Mask patient and card ids in every file, for a reader who must not see "
+                   "patient identities.")
 def export_command(run: Path, case_id: str, out: Path, db: Path | None, user: str | None,
-                   data: Path | None) -> None:
+                   data: Path | None, mask_ids: bool) -> None:
     """Export case CASE_ID of the run folder RUN as an evidence package (folder and zip).
 
     The package holds report.pdf (Chinese), claims.csv, members.csv, network.graphml and
     network.json, figures, and manifest.json with every file's SHA-256; it is signed
-    (manifest.sig) when GRAPHDETECT_SIGNING_KEY is set.
+    (manifest.sig) when GRAPHDETECT_SIGNING_KEY is set. Reviewers do not export: blind
+    review happens on screen, and a package carries the real identities of a referral.
     """
     from . import export_case, zip_path
 
     with _one_line_errors():
-        folder = export_case(run, case_id, out, db=db, user=user, data=data)
+        folder = export_case(run, case_id, out, db=db, user=user, data=data, mask_ids=mask_ids)
     import json
 
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -58,6 +63,7 @@ def export_command(run: Path, case_id: str, out: Path, db: Path | None, user: st
     signed = manifest.get("signature")
     click.echo(f"exported case {manifest['case_id']} of {manifest['run_id']} as {who['user']} "
                f"({who['role']}): {len(manifest['files'])} files"
+               + (", ids masked" if manifest.get("masked_ids") else "")
                + (f", signed (key id {signed['key_id']})" if signed else ", not signed"))
     click.echo(f"package: {folder}")
     click.echo(f"zip:     {zip_path(folder)}")

@@ -2,7 +2,9 @@
 
 Drawn with matplotlib's Agg canvas (no pyplot, no global figure state), labelled in
 Chinese with the package's CJK font, and reproducible: a fixed layout and PNG files
-with no timestamp or software tag, so the same case gives the same bytes.
+with no timestamp or software tag, so the same case gives the same bytes. Every name,
+id and code drawn goes through :func:`label`: cut short, control characters removed,
+``$`` taken literally (matplotlib would read ``$...$`` as mathematics).
 """
 
 from __future__ import annotations
@@ -19,17 +21,29 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import StrMethodFormatter
 
+from ..cells import shorten
 from ._fonts import matplotlib_family
 from ._network import layout
 from ._tables import KIND_ZH, VISIT_ZH, Masker
 
-__all__ = ["network_figure", "timeline_figures", "amounts_figure", "ROWS_PER_TIMELINE"]
+__all__ = ["network_figure", "timeline_figures", "amounts_figure", "label",
+           "ROWS_PER_TIMELINE"]
 
 COLORS = {"institution": "#d62728", "doctor": "#1f77b4", "patient": "#2ca02c",
           "card": "#ff7f0e", "terminal": "#9467bd", "operator": "#8c564b"}
 ROWS_PER_TIMELINE = 40
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
             "#17becf", "#bcbd22", "#7f7f7f"]
+
+
+def label(text: object, limit: int) -> str:
+    """A value as a figure shows it: at most ``limit`` characters, no control characters,
+    ``$`` escaped so that matplotlib draws it rather than typesetting mathematics.
+
+    >>> label("\u202e$x$ " + "y" * 50, 10)
+    '\\\\$x\\\\$ yyyyy…'
+    """
+    return shorten(text, limit).replace("$", r"\$")
 
 
 def _figure(width: float, height: float, *, left: float = 0.8, right: float = 2.2,
@@ -67,8 +81,8 @@ def network_figure(G: nx.Graph, path: Path, *, case_id: str) -> tuple[Path, int]
         fig = _figure(9, 7.5, left=0.1, bottom=0.1)
         ax = fig.add_subplot()
         ax.set_axis_off()
-        ax.set_title(f"案件 {case_id} 关系网络：图中 {len(H)} 个实体、{H.number_of_edges()} 条"
-                     f"关联（完整网络 {len(G)} 个实体）", fontsize=12)
+        ax.set_title(f"案件 {label(case_id, 40)} 关系网络：图中 {len(H)} 个实体、"
+                     f"{H.number_of_edges()} 条关联（完整网络 {len(G)} 个实体）", fontsize=12)
         pos = layout(H)
         if len(H):
             _draw_network(ax, H, pos)
@@ -120,7 +134,8 @@ def _draw_network(ax, H: nx.Graph, pos: dict) -> None:
         d = H.nodes[n]
         if d["kind"] == "patient" and patients > 30:
             continue
-        label = f"{d['name']}\n{d['id']}" if d.get("name") else d["id"]
+        text = (f"{label(d['name'], 24)}\n{label(d['id'], 24)}" if d.get("name")
+                else label(d["id"], 24))
         big = d["kind"] in ("institution", "doctor", "terminal", "operator")
         x, y = pos[n]
         r = math.hypot(x, y)
@@ -128,12 +143,12 @@ def _draw_network(ax, H: nx.Graph, pos: dict) -> None:
         box = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}
         if r > 0.9 and len(nodes) > 12:  # a crowded outer ring: labels point outwards
             turn = math.degrees(math.atan2(dy, dx))
-            ax.annotate(label, pos[n], xytext=(8 * dx, 8 * dy), textcoords="offset points",
+            ax.annotate(text, pos[n], xytext=(8 * dx, 8 * dy), textcoords="offset points",
                         rotation=turn if dx >= 0 else turn + 180, rotation_mode="anchor",
                         ha="left" if dx >= 0 else "right", va="center", fontsize=7.5,
                         zorder=3, bbox=box)
             continue
-        ax.annotate(label, pos[n], xytext=(11 * dx, 11 * dy), textcoords="offset points",
+        ax.annotate(text, pos[n], xytext=(11 * dx, 11 * dy), textcoords="offset points",
                     ha="left" if dx > 0.3 else "right" if dx < -0.3 else "center",
                     va="bottom" if dy > 0.3 else "top" if dy < -0.3 else "center",
                     fontsize=10 if big else 7.5, zorder=3, bbox=box)
@@ -205,7 +220,7 @@ def timeline_figures(df: pd.DataFrame, out: Path, *, masker: Masker, case_id: st
             ax.set_yticks([])
             side = ax.get_yaxis_transform()
             for i, p in enumerate(rows):
-                ax.text(-0.01, i, _short(masker.id("patient", p), 20), transform=side,
+                ax.text(-0.01, i, label(masker.id("patient", p), 20), transform=side,
                         ha="right", va="center", fontsize=8)
             ax.set_ylim(len(rows) - 0.5, -0.5)
             ax.xaxis_date()
@@ -215,7 +230,8 @@ def timeline_figures(df: pd.DataFrame, out: Path, *, masker: Masker, case_id: st
             ax.grid(axis="x", color="#dddddd", lw=0.6)
             ax.set_axisbelow(True)
             part = f"（第 {page + 1}/{pages} 页）" if pages > 1 else ""
-            ax.set_title(f"案件 {case_id} 证据时间线{part}：每行一名患者", fontsize=11)
+            ax.set_title(f"案件 {label(case_id, 40)} 证据时间线{part}：每行一名患者",
+                         fontsize=11)
             ax.legend(handles=_timeline_legend(places, colour, names), loc="upper left",
                       bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
             paths.append(_save(fig, out / name))
@@ -248,7 +264,7 @@ def _lanes(row: np.ndarray, start: np.ndarray, end: np.ndarray
 
 
 def _timeline_legend(places, colour, names) -> list:
-    handles = [Line2D([], [], lw=6, color=colour[h], label=_short(names.get(h) or h, 14))
+    handles = [Line2D([], [], lw=6, color=colour[h], label=label(names.get(h) or h, 14))
                for h in places[:len(_PALETTE) - 1]]
     if len(places) >= len(_PALETTE):
         handles.append(Line2D([], [], lw=6, color=_PALETTE[-1], label="其他机构"))
@@ -257,10 +273,6 @@ def _timeline_legend(places, colour, names) -> list:
                 Line2D([], [], ls="", marker="o", color="#555555", label=VISIT_ZH["outpatient"]),
                 Line2D([], [], ls="", marker="^", color="#555555", label=VISIT_ZH["pharmacy"])]
     return handles
-
-
-def _short(text: str, n: int) -> str:
-    return text if len(text) <= n else text[:n - 1] + "…"
 
 
 def amounts_figure(days: list[dict], path: Path, *, case_id: str) -> Path:
@@ -284,5 +296,5 @@ def amounts_figure(days: list[dict], path: Path, *, case_id: str) -> Path:
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         ax.grid(axis="y", color="#dddddd", lw=0.6)
         ax.set_axisbelow(True)
-        ax.set_title(f"案件 {case_id} 每日证据结算金额", fontsize=11)
+        ax.set_title(f"案件 {label(case_id, 40)} 每日证据结算金额", fontsize=11)
         return _save(fig, path)

@@ -9,15 +9,18 @@ HMAC-SHA256 of the exact bytes of ``manifest.json``.
 
 Everything but the manifest (and its signature) is byte-identical when the same user
 exports the same case of the same run again with the same review history; the export
-time lives only in the manifest.
+time lives only in the manifest. Evidence names real people, so the package is its
+owner's alone: files (and zip entries) 0600, folders 0700.
 """
 
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import zipfile
@@ -25,9 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__
-from ..cells import csv_bytes
+from ..cells import csv_bytes, shorten
 from ..explain import explain
-from ..review.roles import can_export
+from ..review.roles import can_export, may_export
 from ..review.store import ROLES, ReviewStore
 from ..run import load_summary, read_cases
 from ._common import (
@@ -57,9 +60,14 @@ from ._tables import (
     occasions_table,
 )
 
-__all__ = ["export_case", "package_name", "zip_path"]
+__all__ = ["export_case", "export_refusal", "package_name", "zip_path"]
 
 _LOCK = threading.Lock()
+#: Package files (and zip entries) are the owner's alone: evidence names real people.
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+#: Longest name or id the report's explanation shows (the data files keep them whole).
+NAME_LIMIT = 60
 
 
 def package_name(run_id: str, case_id: str) -> str:
@@ -74,7 +82,7 @@ def package_name(run_id: str, case_id: str) -> str:
 def export_case(run: str | Path, case_id: str, out: str | Path, *,
                 db: str | Path | ReviewStore | None = None, user: str | None = None,
                 role: str | None = None, data: str | Path | None = None,
-                key: str | bytes | None = None, ip: str = "") -> Path:
+                key: str | bytes | None = None, ip: str = "", mask_ids: bool = False) -> Path:
     """Write the evidence package of one case; return the package folder.
 
     The folder is ``OUT/<case>_<run>/`` and its zip ``OUT/<case>_<run>.zip`` (an earlier
@@ -87,11 +95,11 @@ def export_case(run: str | Path, case_id: str, out: str | Path, *,
     case_id : str
         A case id of that run, e.g. ``"R-0001"``.
     out : str or Path
-        Folder to write the package folder and zip into (created if missing).
+        Folder to write the package folder and zip into (created 0700 if missing).
     db : str, Path or ReviewStore, optional
         The review database. With it, ``user`` must be one of its users; their role
-        governs masking and permission (``can_export(role, status)``) and the export is
-        written to its audit log. Without it, the case counts as not reviewed.
+        governs permission (``can_export(role, status)``) and the export, or its refusal,
+        is written to its audit log. Without it, the case counts as not reviewed.
     user : str, optional
         The exporting user; without ``db`` it defaults to the operating-system user.
     role : str, optional
@@ -103,11 +111,16 @@ def export_case(run: str | Path, case_id: str, out: str | Path, *,
         Signing key; default ``$GRAPHDETECT_SIGNING_KEY``; none means no signature.
     ip : str
         Client address for the audit log (the web UI passes it).
+    mask_ids : bool
+        Mask patient and card ids in every file (``manifest.json`` says
+        ``"masked_ids": true``), for a reader who must not see patient identities.
 
     Raises
     ------
     ExportError
-        Unknown case or user, export not allowed, input data changed since the run.
+        Unknown case or user, export not allowed (reviewers never export: blind review
+        happens on screen, a package carries real identities for referral), input data
+        changed since the run, a report that cannot be laid out.
 
     Examples
     --------
@@ -125,29 +138,51 @@ def export_case(run: str | Path, case_id: str, out: str | Path, *,
     case = find_case(run, case_id)
     store, user, role = _identity(db, user, role)
     status = store.state(run_id, case_id)["status"] if store else None
-    if store is not None and not can_export(role, status):
-        store.audit(user=user, role=role, action="export_denied", target=case_id,
-                    detail=json.dumps({"run_id": run_id, "status": status}), ip=ip)
-        raise ExportError(f"{user} ({role}) may not export case {case_id}: it is {status}; "
-                          f"a {role} exports only confirmed or referred cases")
+    refusal = export_refusal(user, role, case_id, status, reviewed=store is not None)
+    if refusal:
+        if store is not None:
+            store.audit(user=user, role=role, action="export_denied", target=case_id,
+                        detail=json.dumps({"run_id": run_id, "status": status}), ip=ip)
+        raise ExportError(refusal)
     font_path()
     ev = load_evidence(summary, case["claim_ids"], data=data)
     with _LOCK:  # matplotlib's and reportlab's settings are process-wide
         files = build_files(case, summary, ev, user=user, role=role, status=status,
                             notes=store.history(run_id, case_id) if store else [],
-                            created=_run_time(run))
+                            created=_run_time(run), mask_ids=mask_ids)
     key = signing_key(key)
     manifest = _manifest(files, summary, case, user=user, role=role, status=status,
-                         masked=Masker(role, []).active, key=key)
+                         masked=bool(mask_ids), key=key)
     folder = _write(Path(out), package_name(run_id, case_id), files, manifest, key)
     if store is not None:
         manifest = (folder / MANIFEST).read_bytes()
         store.audit(user=user, role=role, action="export", target=case_id, ip=ip,
                     detail=json.dumps({"run_id": run_id, "package": str(folder.resolve()),
                                        "zip": str(zip_path(folder).resolve()),
-                                       "manifest_sha256": sha256_bytes(manifest)},
-                                      ensure_ascii=False))
+                                       "manifest_sha256": sha256_bytes(manifest),
+                                       "masked_ids": bool(mask_ids)}, ensure_ascii=False))
     return folder
+
+
+def export_refusal(user: str, role: str, case_id: str, status: str | None, *,
+                   reviewed: bool = True) -> str | None:
+    """Why ``user`` may not export the case, or None when they may.
+
+    Without a review database (``reviewed=False``) only the role counts.
+
+    >>> export_refusal("li", "investigator", "R-0001", "confirmed") is None
+    True
+    >>> export_refusal("wang", "reviewer", "R-0001", "confirmed")[:45]
+    'wang (reviewer) may not export case R-0001: r'
+    """
+    if not may_export(role):
+        return (f"{user} ({role}) may not export case {case_id}: reviewers review blind, "
+                "on screen; an evidence package carries the real identities a referral "
+                "needs, so only investigators and admins export")
+    if reviewed and not can_export(role, status):
+        return (f"{user} ({role}) may not export case {case_id}: it is {status}; "
+                f"a {role} exports only confirmed or referred cases")
+    return None
 
 
 def zip_path(folder: Path) -> Path:
@@ -197,14 +232,15 @@ def _run_time(run: Path) -> datetime:
 
 
 def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: str | None,
-                notes: list[dict], created: datetime) -> dict[str, bytes]:
+                notes: list[dict], created: datetime, mask_ids: bool = False
+                ) -> dict[str, bytes]:
     """Every file of the package but the manifest, as name -> bytes."""
     from .figures import amounts_figure, network_figure, timeline_figures
     from .pdf import ReportData, write_report
 
     df = claim_frame(ev.claims)
     member_ids = [m["id"] for m in case["members"] if m["kind"] in ("patient", "card")]
-    masker = Masker(role, [*df["patient_id"], *df["card_id"].dropna(), *member_ids])
+    masker = Masker(mask_ids, [*df["patient_id"], *df["card_id"].dropna(), *member_ids])
     shown = dict(case, explanation=_explanation(case, ev, masker, "zh"),
                  explanation_en=_explanation(case, ev, masker, "en"),
                  run_id=summary.get("run_id", ""))
@@ -245,13 +281,15 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
 
 
 def _explanation(case: dict, ev, masker: Masker, lang: str) -> str:
-    """The case's explanation rendered for the package: names from the side tables, ids
-    masked as the exporting role requires (old runs without details: masked text)."""
+    """The case's explanation rendered for the report: names from the side tables, each
+    name and id cut for display (``NAME_LIMIT``), ids masked when the package masks them
+    (old runs without details: the masked text)."""
     if "details" not in case:
         return masker.text(case.get("explanation" if lang == "zh" else "explanation_en", ""))
 
     def name(kind: str, ident: str) -> str:
-        shown, called = masker.id(kind, ident), name_of(ev, kind, ident)
+        shown = shorten(masker.id(kind, ident), NAME_LIMIT)
+        called = shorten(name_of(ev, kind, ident), NAME_LIMIT)
         if not called:
             return shown
         return f"{called}（{shown}）" if lang == "zh" else f"{called} ({shown})"
@@ -301,21 +339,15 @@ def _write(out: Path, name: str, files: dict[str, bytes], manifest: dict,
     files[MANIFEST] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
     if key:
         files[SIGNATURE] = (sign(files[MANIFEST], key) + "\n").encode()
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".export-tmp-", dir=out))
+    out.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)  # a folder it makes: the owner's
+    tmp = Path(tempfile.mkdtemp(prefix=".export-tmp-", dir=out))  # 0700 until moved out
     try:
         pkg = tmp / name
         pkg.mkdir()
+        os.chmod(pkg, DIR_MODE)
         for n, b in sorted(files.items()):
-            (pkg / n).write_bytes(b)
-            os.chmod(pkg / n, 0o644)
-        os.chmod(pkg, 0o755)
-        with zipfile.ZipFile(tmp / "package.zip", "w") as zf:
-            for n, b in sorted(files.items()):
-                info = zipfile.ZipInfo(f"{name}/{n}", date_time=ZIP_DATE)
-                info.external_attr = 0o100644 << 16
-                info.create_system = 3
-                zf.writestr(info, b, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+            _write_private(pkg / n, b)
+        _write_private(tmp / "package.zip", _zip(name, files))
         folder = out / name
         if folder.exists():
             old = tmp / "old"
@@ -325,3 +357,24 @@ def _write(out: Path, name: str, files: dict[str, bytes], manifest: dict,
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def _zip(name: str, files: dict[str, bytes]) -> bytes:
+    """The package as a reproducible zip: entries ``name/file`` in order, fixed dates."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n, b in sorted(files.items()):
+            info = zipfile.ZipInfo(f"{name}/{n}", date_time=ZIP_DATE)
+            info.external_attr = (stat.S_IFREG | FILE_MODE) << 16
+            info.create_system = 3
+            zf.writestr(info, b, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+    return buf.getvalue()
+
+
+def _write_private(path: Path, data: bytes) -> Path:
+    """Write a file that only its owner may read (``FILE_MODE``), whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), FILE_MODE)
+        f.write(data)
+    return path

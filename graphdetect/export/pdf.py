@@ -19,8 +19,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+from reportlab.platypus.doctemplate import LayoutError
 
-from ._common import printable
+from ..cells import shorten
+from ._common import ExportError, printable
 from ._fonts import reportlab_fonts
 
 __all__ = ["ReportData", "write_report"]
@@ -30,7 +32,10 @@ MARGIN = 1.8 * cm
 
 @dataclass
 class ReportData:
-    """Everything the report shows, already masked for the exporting role.
+    """Everything the report shows, ids already masked when the package masks them.
+
+    Values may be of any length and hold any characters: the report cuts each for
+    display and removes control characters (see ``_report``).
 
     Attributes
     ----------
@@ -144,6 +149,12 @@ class _NumberedCanvas(Canvas):
 def write_report(data: ReportData, path: Path) -> Path:
     """Write the report PDF to ``path`` and return it.
 
+    Raises
+    ------
+    ExportError
+        When some part of the report cannot be laid out on a page (never expected: every
+        value is cut to fit; this turns reportlab's error into a clear one).
+
     Examples
     --------
     See :func:`graphdetect.export.export_case`, which gathers the data and calls this.
@@ -151,9 +162,9 @@ def write_report(data: ReportData, path: Path) -> Path:
     from ._report import story
 
     sans, _ = reportlab_fonts()
-    case_id = str(data.case["case_id"])
-    run_id = str(data.summary.get("run_id", ""))
-    version = data.summary.get("graphdetect_version", "")
+    case_id = _clip(data.case["case_id"], 60)
+    run_id = _clip(data.summary.get("run_id", ""), 60)
+    version = _clip(data.summary.get("graphdetect_version", ""), 30)
     stamp = data.created.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
 
     class Canvas_(_NumberedCanvas):
@@ -168,8 +179,8 @@ def write_report(data: ReportData, path: Path) -> Path:
     doc = BaseDocTemplate(
         str(path), pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=1.7 * cm,
         bottomMargin=1.5 * cm, invariant=True, initialFontName=sans,
-        title=f"案件 {_clip(case_id, 60)} 移送材料", author="graphdetect",
-        subject=f"{run_id} / {_clip(case_id, 60)}", creator=f"graphdetect {version}",
+        title=f"案件 {case_id} 移送材料", author="graphdetect",
+        subject=f"{run_id} / {case_id}", creator=f"graphdetect {version}",
         producer=f"graphdetect {version} (reportlab)", lang="zh-CN",
     )
     portrait = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="p")
@@ -181,11 +192,14 @@ def write_report(data: ReportData, path: Path) -> Path:
     a85, rl_config.useA85 = rl_config.useA85, 0  # binary streams: smaller, and 3x faster
     try:
         doc.build(flowables, canvasmaker=Canvas_)
+    except LayoutError as exc:
+        raise ExportError(f"the report of case {case_id} cannot be laid out: a part of it "
+                          f"does not fit on a page ({_clip(exc, 200)})") from None
     finally:
         rl_config.useA85 = a85
     return path
 
 
-def _clip(text: str, n: int) -> str:
-    text = printable(text)
-    return text if len(text) <= n else text[:n - 1] + "…"
+def _clip(text: object, n: int) -> str:
+    """Text for the page header and the PDF's metadata: cut, no control characters."""
+    return printable(shorten(text, n))
