@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 from ..errors import GraphdetectError
 from .accounts import ACCOUNTS_SCHEMA, ROLES, Accounts, now
 
-__all__ = ["ReviewStore", "ROLES", "STATUSES", "TRANSITIONS", "WorkflowError"]
+__all__ = ["ReviewStore", "ROLES", "STATUSES", "TRANSITIONS", "WorkflowError", "bounded",
+           "visible", "AUDIT_LIMIT"]
 
 STATUSES = ("new", "in_review", "confirmed", "dismissed", "referred")
 #: Allowed status changes; anything else is refused.
@@ -51,8 +53,43 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 """
 
 
+#: The most characters an audit field keeps of what a request sent (a path and query
+#: string, a user name typed at login); the rest is counted, not stored.
+AUDIT_LIMIT = 1000
+#: Characters that show nothing: controls, format characters (zero-width space, bidi
+#: marks, BOM) and separators. A note made only of them is no note.
+_INVISIBLE = ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
 class WorkflowError(GraphdetectError):
     """A status change the workflow does not allow."""
+
+
+def bounded(text: str | None, limit: int = AUDIT_LIMIT) -> str | None:
+    """At most ``limit`` characters of ``text``, and how many were cut (None stays None).
+
+    >>> bounded("x" * 12, 10)
+    'xxxxxxxxxx…[+2 chars]'
+    """
+    if text is None:
+        return None
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}…[+{len(text) - limit} chars]"
+
+
+def visible(text: str) -> str:
+    """``text`` without the invisible characters at either end (spaces, zero-width spaces,
+    bidi marks and other controls): what is left is empty if nothing shows.
+
+    >>> visible("\u200b 开始核查\u3000\u200f"), visible("\u200b\u2060 ")
+    ('开始核查', '')
+    """
+    start, end = 0, len(text)
+    while start < end and unicodedata.category(text[start]) in _INVISIBLE:
+        start += 1
+    while end > start and unicodedata.category(text[end - 1]) in _INVISIBLE:
+        end -= 1
+    return text[start:end]
 
 
 class ReviewStore(Accounts):
@@ -117,8 +154,13 @@ class ReviewStore(Accounts):
         return {r["case_id"]: dict(r) for r in rows}
 
     def decide(self, run_id: str, case_id: str, *, user: str, status: str | None = None,
-               assignee: str | None = None, reason: str = "", body: str = "") -> dict:
+               assignee: str | None = None, reason: str = "", body: str = "",
+               audit: dict | None = None) -> dict:
         """Record a note, and optionally a status change or a new assignee, atomically.
+
+        ``reason`` and ``body`` lose invisible characters at their ends (:func:`visible`).
+        With ``audit`` (``{"role": ..., "ip": ...}``) the decision's audit row is written
+        in the same transaction: both are stored, or neither.
 
         Raises
         ------
@@ -126,6 +168,7 @@ class ReviewStore(Accounts):
             When the status change is not allowed from the current status, or a
             decision (confirm, dismiss, refer) comes without a reason.
         """
+        reason, body = visible(reason), visible(body)
         with self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -136,13 +179,13 @@ class ReviewStore(Accounts):
                 if status is not None and status != current:
                     if status not in TRANSITIONS.get(current, ()):
                         raise WorkflowError(f"{case_id}: cannot go from {current} to {status}")
-                    if status in ("confirmed", "dismissed", "referred") and not reason.strip():
+                    if status in ("confirmed", "dismissed", "referred") and not reason:
                         raise WorkflowError(f"{case_id}: a decision to {status} needs a reason")
                 if assignee is not None and assignee != "" and self.user(assignee) is None:
                     raise WorkflowError(f"no such user {assignee!r}")
                 new_status = status or current
                 new_assignee = current_assignee if assignee is None else (assignee or None)
-                if not (reason.strip() or body.strip()) and new_status == current \
+                if not (reason or body) and new_status == current \
                         and new_assignee == current_assignee:
                     raise WorkflowError("nothing to record: write a note or change something")
                 at = now()
@@ -151,8 +194,13 @@ class ReviewStore(Accounts):
                 cur = db.execute(
                     "INSERT INTO notes (run_id, case_id, author, created_at, status_from, "
                     "status_to, assignee, reason, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, case_id, user, at, current, new_status, new_assignee,
-                     reason.strip(), body.strip()))
+                    (run_id, case_id, user, at, current, new_status, new_assignee, reason,
+                     body))
+                if audit is not None:
+                    self._audit(db, at=at, user=user, role=audit.get("role"), action="decision",
+                                target=case_id, ip=audit.get("ip", ""),
+                                detail=f"{current} -> {new_status}; assignee={new_assignee or ''}"
+                                       f"; reason={reason}")
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -173,11 +221,20 @@ class ReviewStore(Accounts):
     # -- audit -------------------------------------------------------------------------
     def audit(self, *, user: str | None, role: str | None, action: str, target: str = "",
               detail: str = "", ip: str = "") -> None:
-        """Append one line to the audit log: who, when, what, from where."""
+        """Append one line to the audit log: who, when, what, from where.
+
+        Each field keeps at most :data:`AUDIT_LIMIT` characters (:func:`bounded`).
+        """
         with self.connect() as db:
-            db.execute("INSERT INTO audit (at, user, role, action, target, detail, ip) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (now(), user, role, action, target,
-                                                        detail, ip))
+            self._audit(db, at=now(), user=user, role=role, action=action, target=target,
+                        detail=detail, ip=ip)
+
+    @staticmethod
+    def _audit(db: sqlite3.Connection, *, at: str, user, role, action, target, detail,
+               ip) -> None:
+        db.execute("INSERT INTO audit (at, user, role, action, target, detail, ip) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (at, *(bounded(v) for v in (user, role, action, target, detail, ip))))
 
     def audit_log(self, *, limit: int = 100, offset: int = 0, user: str | None = None,
                   action: str | None = None) -> tuple[list[dict], int]:
