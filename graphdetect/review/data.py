@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RunError
-from ..graph import ClaimsGraph
+from ..graph import KINDS, ClaimsGraph
 from ..io import read_folder
 from ..run import load_summary, read_cases
+from .present import Redactor
 
 __all__ = ["RunView", "CLAIM_COLUMNS"]
 
@@ -68,6 +69,18 @@ class RunView:
     @cached_property
     def _row_of(self) -> pd.Index:
         return pd.Index(self.graph.claims["claim_id"].astype(str))
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """Every id and every institution and doctor name of the run (the claims and the
+        side tables), for blind viewers' free text."""
+        g = self.graph
+        tables = [t for t in (g.patients, g.institutions, g.doctors) if t is not None]
+        ids = [g.index(kind) for kind in KINDS] + [self._row_of]
+        ids += [pd.Index(t.index.astype(str)) for t in tables]
+        names = {str(n) for t in (g.institutions, g.doctors) if t is not None and "name" in t
+                 for n in t["name"].dropna()}
+        return Redactor(ids, names)
 
     def rows(self, claim_ids: list[str]) -> np.ndarray:
         pos = self._row_of.get_indexer(claim_ids)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from ..cells import csv_bytes
 from .app import audit, store
 from .auth import roles_required
+from .inputs import MAX_PAGE, int_arg
 
 bp = Blueprint("admin", __name__)
 COLUMNS = ["id", "at", "user", "role", "action", "target", "detail", "ip"]
 
 
 def _page() -> tuple[list[dict], int, dict]:
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        abort(400, "page must be a whole number")
+    page = int_arg("page", 1, lo=1, hi=MAX_PAGE)  # past the end: an empty page
     size = 100
     rows, total = store().audit_log(limit=size, offset=(page - 1) * size,
                                     user=request.args.get("user") or None,

@@ -21,17 +21,18 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import Length
 
-from ..cells import csv_bytes
+from ..cells import csv_bytes, shorten
 from ..detectors import PATTERNS
 from ..errors import GraphdetectError
 from ..explain import pattern_name
 from ..graph import KINDS
 from .app import _locale, audit, store, view
+from .inputs import LIMITS, MAX_PAGE, decision_fields, float_arg, int_arg
 from .present import Presenter
 from .roles import can_decide, can_export, is_blind
 from .store import STATUSES, TRANSITIONS, WorkflowError
+from .tokens import NodeTokens
 
 bp = Blueprint("cases", __name__)
 
@@ -44,10 +45,12 @@ STATUS_LABELS = {"new": _l("New"), "in_review": _l("In review"), "confirmed": _l
 
 
 class DecisionForm(FlaskForm):
+    """The decision form; its fields are checked by :func:`.inputs.decision_fields`, as
+    the JSON route's are."""
     status = SelectField(_l("Status"), choices=[], validate_choice=False)
     assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
-    reason = StringField(_l("Reason"), validators=[Length(max=500)])
-    body = TextAreaField(_l("Note"), validators=[Length(max=5000)])
+    reason = StringField(_l("Reason"))
+    body = TextAreaField(_l("Note"))
 
 
 def pattern_labels() -> dict[str, str]:
@@ -57,12 +60,15 @@ def pattern_labels() -> dict[str, str]:
 
 
 def presenter(case: dict) -> Presenter:
-    g = None
-    if is_blind(current_user.role):
-        g = view().graph
-    return Presenter(case, blind=is_blind(current_user.role),
-                     names=(lambda k, i: _name(g, k, i)) if g else None,
-                     secret=current_app.config["SECRET_KEY"].encode())
+    """The case as the current user may see it (blind: serials, this session's tokens,
+    the run's other ids and names hidden in free text)."""
+    if not is_blind(current_user.role):
+        return Presenter(case, blind=False)
+    g = view().graph
+    tokens = NodeTokens(current_app.config["SECRET_KEY"], session=current_user.get_id(),
+                        case_id=case["case_id"])
+    return Presenter(case, blind=True, names=lambda k, i: _name(g, k, i), tokens=tokens,
+                     redactor=view().redactor)
 
 
 def _name(g, kind: str, id: str) -> str | None:
@@ -76,18 +82,20 @@ def _name(g, kind: str, id: str) -> str | None:
 def _get_case(case_id: str) -> dict:
     case = view().case(case_id)
     if case is None:
-        abort(404, f"no case {case_id}")
+        abort(404, f"no case {shorten(case_id, 80)}")
     return case
 
 
 def _queue_rows() -> tuple[list[dict], int, dict, dict]:
     v, args = view(), request.args
+    min_score = float_arg("min_score", 0.0)
+    page = int_arg("page", 1, lo=1, hi=MAX_PAGE)
     states = store().states(v.run_id)
     blind = is_blind(current_user.role)
     rows = []
-    for c in v.cases:
+    for c in v.cases:  # blind viewers see no assignee, and cannot filter by one
         st = states.get(c["case_id"], {"status": "new", "assignee": None})
-        rows.append({**c, "status": st["status"], "assignee": st["assignee"]})
+        rows.append({**c, "status": st["status"], "assignee": None if blind else st["assignee"]})
     counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
     q = args.get("q", "").strip()
     if q and not blind:
@@ -95,24 +103,18 @@ def _queue_rows() -> tuple[list[dict], int, dict, dict]:
     for key in ("pattern", "status"):
         if args.get(key):
             rows = [r for r in rows if r[key] == args[key]]
-    if args.get("assignee"):
+    if args.get("assignee") and not blind:
         rows = [r for r in rows if (r["assignee"] or "") == args["assignee"]]
     if args.get("institution") and not blind:
         rows = [r for r in rows if any(m["kind"] == "institution" and m["id"] ==
                                        args["institution"] for m in r["members"])]
-    try:
-        min_score = float(args.get("min_score", 0) or 0)
-    except ValueError:
-        abort(400, "min_score must be a number")
     rows = [r for r in rows if r["score"] >= min_score]
     rows.sort(key=SORTS.get(args.get("sort", "score"), SORTS["score"]))
     total = len(rows)
     size = current_app.config["PAGE_SIZE"]
-    try:
-        page = max(1, int(args.get("page", 1)))
-    except ValueError:
-        abort(400, "page must be a whole number")
-    paging = {"page": page, "size": size, "total": total, "pages": max(1, -(-total // size))}
+    pages = max(1, -(-total // size))
+    page = min(page, pages)  # past the end: the last page
+    paging = {"page": page, "size": size, "total": total, "pages": pages}
     return rows[(page - 1) * size: page * size], total, counts, paging
 
 
@@ -133,7 +135,8 @@ def queue():
     rows, total, counts, paging = _queue_rows()
     return render_template("queue.html", rows=[_row_json(r) for r in rows], counts=counts,
                            paging=paging, args=request.args, patterns=pattern_labels(),
-                           statuses=STATUS_LABELS, users=store().users())
+                           statuses=STATUS_LABELS,
+                           users=[] if is_blind(current_user.role) else store().users())
 
 
 @bp.route("/api/cases")
@@ -147,11 +150,12 @@ def api_queue():
 def _case_payload(case: dict) -> dict:
     p = presenter(case)
     st = store().state(view().run_id, case["case_id"])
-    history = store().history(view().run_id, case["case_id"])
+    history = [{**h, "reason": p.note(h["reason"], LIMITS["reason"]),
+                "body": p.note(h["body"], LIMITS["body"])}
+               for h in store().history(view().run_id, case["case_id"])]
     if is_blind(current_user.role):
         history = [{**h, "author": "—" if h["author"] != current_user.id else h["author"],
-                    "assignee": None, "reason": p.text(h["reason"]), "body": p.text(h["body"])}
-                   for h in history]
+                    "assignee": None} for h in history]
     return {**p.case(), "status": st["status"],
             "can_export": can_export(current_user.role, st["status"]),
             "assignee": None if is_blind(current_user.role) else st["assignee"],
@@ -166,7 +170,8 @@ def case_page(case_id: str):
     form = DecisionForm()
     form.status.choices = [("", "—")] + [(s, STATUS_LABELS[s]) for s in
                                          payload["next_statuses"]]
-    form.assignee.choices = [("", "—")] + [(u["name"], u["name"]) for u in store().users()]
+    users = [] if is_blind(current_user.role) else store().users()
+    form.assignee.choices = [("", "—")] + [(u["name"], u["name"]) for u in users]
     claims = presenter(case).claims(_claims_records(case))
     return render_template("case.html", case=payload, form=form, claims=claims,
                            patterns=pattern_labels(), statuses=STATUS_LABELS)
@@ -210,47 +215,36 @@ def _safe(s: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s)[:80]
 
 
-def _remember(case: dict, elements: dict, G) -> dict:
-    """Blind viewers get tokens; remember which real node each stands for."""
-    tokens = current_app.extensions["blind_tokens"]
-    p = presenter(case)
-    for key, d in G.nodes(data=True):
-        tokens[(case["case_id"], p.key(d["kind"], d["id"]))] = key
-    return elements
-
-
 @bp.route("/api/cases/<case_id>/network")
 @login_required
 def api_network(case_id: str):
     case = _get_case(case_id)
-    G = view().network(case)
-    return jsonify(_remember(case, presenter(case).elements(G), G))
+    return jsonify(presenter(case).elements(view().network(case)))
 
 
 @bp.route("/api/cases/<case_id>/expand")
 @login_required
 def api_expand(case_id: str):
-    """Neighbours of one node of the case network in the whole claims graph (hub-capped)."""
+    """Neighbours of one node of the case network in the whole claims graph (hub-capped).
+
+    A blind viewer names a node by a serial of this case or by a token this session
+    got for this case; anything else, a real id included, is not found.
+    """
     case = _get_case(case_id)
     shown = request.args.get("node", "")
-    if is_blind(current_user.role):
-        real = current_app.extensions["blind_tokens"].get((case_id, shown))
-    else:
-        real = shown
-    kind, _, id = (real or "").partition(":")
-    if kind not in KINDS or not id:
-        abort(404, f"no node {shown}")
-    try:
-        cap = min(int(request.args.get("limit", current_app.config["MAX_EXPAND"])), 500)
-    except ValueError:
-        abort(400, "limit must be a whole number")
+    cap = int_arg("limit", current_app.config["MAX_EXPAND"], lo=1, hi=500)
+    p = presenter(case)
+    kind, _, rest = shown.partition(":")
+    id = p.resolve(kind, rest) if kind in KINDS and rest else None
+    if not id:
+        abort(404, f"no node {shorten(shown, 80)}")
     try:
         G = _neighbourhood(kind, id, cap)
     except KeyError:
-        abort(404, f"no {kind} {shown}")
+        abort(404, f"no node {shorten(shown, 80)}")
     except GraphdetectError as exc:  # the Neo4j source is down or refuses us
         abort(503, str(exc))
-    out = _remember(case, presenter(case).elements(G), G)
+    out = p.elements(G)
     out["expanded"] = shown
     return jsonify(out)
 
@@ -262,20 +256,17 @@ def _neighbourhood(kind: str, id: str, cap: int):
     return view().expand(kind, id, max_neighbors=cap)
 
 
-def _decide(case_id: str, data: dict):
+def _decide(case_id: str, data) -> dict:
+    """Check a decision's fields (one validator for the form and the JSON route) and
+    record it with its audit row, in one transaction."""
     _get_case(case_id)
-    status = data.get("status") or None
-    assignee = data.get("assignee")
-    if (status or assignee) and not can_decide(current_user.role):
-        abort(403, "your role may add notes but not change status or assignee")
+    fields = decision_fields(data, may_decide=can_decide(current_user.role))
     try:
-        note = store().decide(view().run_id, case_id, user=current_user.id, status=status,
-                              assignee=assignee if assignee is not None else None,
-                              reason=data.get("reason", "") or "", body=data.get("body", "") or "")
+        note = store().decide(view().run_id, case_id, user=current_user.id, **fields,
+                              audit={"role": current_user.role, "ip": request.remote_addr or ""})
     except WorkflowError as exc:
         abort(409, str(exc))
-    audit("decision", case_id, f"{note['status_from']} -> {note['status_to']}; "
-          f"assignee={note['assignee'] or ''}; reason={note['reason']}")
+    g.audited = True
     return note
 
 
@@ -285,8 +276,10 @@ def decision(case_id: str):
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400, "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()))
-    _decide(case_id, {"status": form.status.data, "assignee": form.assignee.data or None,
-                      "reason": form.reason.data, "body": form.body.data})
+    # The selects' "—" (an empty value) leaves the status and the assignee as they are.
+    data = {k: None if k in ("status", "assignee") and v == "" else v
+            for k, v in request.form.items() if k != "csrf_token"}
+    _decide(case_id, data)
     return redirect(url_for("cases.case_page", case_id=case_id) + "#history")
 
 
@@ -316,7 +309,4 @@ def export(case_id: str):
 @bp.route("/api/cases/<case_id>/decision", methods=["POST"])
 @login_required
 def api_decision(case_id: str):
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        abort(400, "send a JSON object: status, assignee, reason, body")
-    return jsonify(_decide(case_id, data)), 201
+    return jsonify(_decide(case_id, request.get_json(silent=True))), 201

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_login import current_user
 
+from ..cells import shorten
 from ..graph import KINDS
 from .app import view
 from .auth import roles_required
@@ -19,10 +20,10 @@ OPEN_ROLES = ("investigator", "admin")
 
 def _entity(kind: str, id: str) -> dict:
     if kind not in KINDS:
-        abort(404, f"no kind {kind}")
+        abort(404, f"no kind {shorten(kind, 80)}")
     info = view().entity(kind, id)
     if info is None:
-        abort(404, f"no {kind} {id}")
+        abort(404, f"no {kind} {shorten(id, 80)}")
     return info
 
 
