@@ -8,7 +8,7 @@ DB     ?= runs/review.sqlite
 PORT   ?= 5000
 # The sample's demo account. For the sample data only: real bureaus add their own users.
 DEMO_USER     ?= demo
-DEMO_PASSWORD ?= graphdetect-demo
+DEMO_PASSWORD ?= graphdetect-sample
 # Debian packages: a browser for the page tests, a CJK font, pdftotext for the PDF tests.
 APT_PACKAGES  ?= chromium fonts-noto-cjk fonts-wqy-microhei poppler-utils
 

@@ -89,7 +89,8 @@ def planted_graph(planted):
     return ClaimsGraph.from_data(read_folder(planted))
 
 
-PASSWORDS = {"admin": "admin-secret-1", "li": "investigator-secret-1", "rev": "reviewer-secret-1"}
+# Each passes the password policy: 10+ characters, not holding the user name, not common.
+PASSWORDS = {"admin": "keeper-of-keys-1", "li": "investigator-secret-1", "rev": "blind-reading-1"}
 ROLES = {"admin": "admin", "li": "investigator", "rev": "reviewer"}
 
 

@@ -287,9 +287,9 @@ def test_users_cli(tmp_path, monkeypatch):
     assert "long enough pw" not in db.read_bytes().decode("latin-1")
     res = runner.invoke(main, ["users", "add", "x", "--role", "boss", "--db", str(db)])
     assert res.exit_code == 2
-    res = runner.invoke(main, ["users", "add", "x", "--role", "admin", "--db", str(db)],
+    res = runner.invoke(main, ["users", "add", "xu", "--role", "admin", "--db", str(db)],
                         env={"GRAPHDETECT_PASSWORD": "short"})
-    assert res.exit_code == 2 and "at least 8" in res.output
+    assert res.exit_code == 2 and "at least 10" in res.output
 
 
 def test_catalogs_are_complete_and_compiled():

@@ -12,7 +12,7 @@ import os
 import secrets
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
@@ -20,8 +20,10 @@ from flask import Flask, g, jsonify, render_template, request, session
 from flask_babel import Babel
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from ..cells import plain, shorten
 from .data import RunView
 from .store import ReviewStore
 
@@ -31,13 +33,18 @@ WEB_DIR = Path(os.environ.get("GRAPHDETECT_WEB_DIR", Path(__file__).resolve().pa
 LANGUAGES = ("zh", "en")
 
 
+def _instance_folder(instance: Path) -> None:
+    """Make the instance folder (secret key, exports) if missing, for its owner only."""
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # parents get the usual mode
+
+
 def _secret_key(instance: Path) -> str:
     """A per-installation secret kept in the instance folder, made on first start."""
     path = instance / "secret_key"
     if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
     return path.read_text().strip()
 
 
@@ -48,7 +55,17 @@ def create_app(config: dict | None = None) -> Flask:
     ----------
     config : dict, optional
         Overrides: ``RUN``, ``DB``, ``SECRET_KEY``, ``GRAPH_SOURCE`` (``embedded`` or
-        ``neo4j``), ``SESSION_COOKIE_SECURE``, ``MAX_EXPAND`` …
+        ``neo4j``), ``SESSION_COOKIE_SECURE``, ``MAX_EXPAND`` …, and for logins:
+
+        ``PERMANENT_SESSION_LIFETIME`` (8 h)
+            Seconds a session lives after login; older ones are refused.
+        ``LOGIN_MAX_FAILURES`` (5), ``LOGIN_WINDOW`` (900), ``LOGIN_LOCKOUT`` (900)
+            A user name (existing or not) with this many failed logins within the window
+            (seconds) is locked for the lockout (seconds), even to the right password,
+            until it ends or an admin runs ``graphdetect users unlock NAME``.
+        ``LOGIN_MAX_FAILURES_PER_IP`` (20)
+            An address with this many failed logins within the window is refused until
+            they age out of it.
     """
     config = dict(config or {})
     db = Path(config.get("DB") or os.environ.get("GRAPHDETECT_DB", "review.sqlite"))
@@ -64,16 +81,17 @@ def create_app(config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=8 * 3600, WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE="zh", BABEL_TRANSLATION_DIRECTORIES=str(WEB_DIR / "translations"),
         GRAPH_SOURCE="embedded", MAX_EXPAND=50, TIMEZONE="Asia/Shanghai", PAGE_SIZE=50,
+        LOGIN_MAX_FAILURES=5, LOGIN_MAX_FAILURES_PER_IP=20, LOGIN_WINDOW=900, LOGIN_LOCKOUT=900,
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("GRAPHDETECT")
     app.config.update(config)  # explicit arguments win over the file and the environment
     app.config.setdefault("DB", str(db))
+    _instance_folder(Path(app.instance_path))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     app.extensions["review_store"] = ReviewStore(app.config["DB"])
     app.extensions["run_view"] = RunView(app.config["RUN"])
-    app.extensions["blind_tokens"] = {}
 
     CSRFProtect(app)
     Babel(app, locale_selector=_locale)
@@ -81,16 +99,17 @@ def create_app(config: dict | None = None) -> Flask:
     login.login_view = "auth.login"
     login.login_message = None
 
-    from .auth import User
+    from .auth import User, session_max_age
     from .auth import bp as auth_bp
     from .views_admin import bp as admin_bp
     from .views_cases import bp as cases_bp
     from .views_entities import bp as entities_bp
 
     @login.user_loader
-    def load_user(name: str):
-        row = app.extensions["review_store"].user(name)
-        return User(row["name"], row["role"]) if row else None
+    def load_user(token: str):
+        """The user of a live server-side session (``User.get_id()`` is its token)."""
+        row = app.extensions["review_store"].session_user(token, max_age=session_max_age(app))
+        return User(row["name"], row["role"], token) if row else None
 
     @login.unauthorized_handler
     def unauthorized():
@@ -116,8 +135,12 @@ def create_app(config: dict | None = None) -> Flask:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
+        if request.endpoint != "static":  # case data must not stay in any cache
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
         if request.endpoint and request.endpoint != "static" and \
                 current_user.is_authenticated and not g.get("audited"):
+            # the store keeps a bounded copy of the path and query (store.bounded)
             store().audit(user=current_user.id, role=current_user.role,
                           action=f"view {request.endpoint}", target=request.full_path,
                           detail=str(response.status_code), ip=request.remote_addr or "")
@@ -156,6 +179,26 @@ def create_app(config: dict | None = None) -> Flask:
         from ..explain import metric_label
         return metric_label(pattern, key, _locale())
 
+    app.jinja_env.finalize = _shown
+    app.add_template_filter(shorten)
+
+    @app.template_filter("bdi")
+    def bdi(value, limit: int = 80) -> Markup:
+        """A user-supplied value in running text: isolated in ``<bdi>`` and cut to
+        ``limit`` characters, the whole value as its tooltip if cut and not huge."""
+        text = plain(value)
+        shown = shorten(text, limit)
+        if shown != text and len(text) <= 1000:
+            return Markup('<bdi title="{}">{}</bdi>').format(text, shown)
+        return Markup("<bdi>{}</bdi>").format(shown)
+
+    @app.template_global()
+    def entity_url(endpoint: str, kind: str, id: str) -> str:
+        """``url_for`` an entity route with the id encoded whole, ``/`` included, so that
+        an id such as ``../../etc/passwd`` stays one segment the browser leaves alone."""
+        from flask import url_for
+        return url_for(endpoint, kind=kind, id="ID").replace("/ID", "/" + quote(id, safe=""), 1)
+
     @app.template_filter("with_page")
     def with_page(args, page: int) -> str:
         return urlencode({**{k: v for k, v in args.items() if k != "page"}, "page": page})
@@ -168,6 +211,18 @@ def create_app(config: dict | None = None) -> Flask:
                 "can_decide": bool(role and can_decide(role)), "run": view()}
 
     return app
+
+
+def _shown(value):
+    """What every ``{{ value }}`` of every page shows: bidi controls removed and control
+    characters as U+FFFD (:func:`graphdetect.cells.plain`); markup stays markup."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return value
+    if hasattr(value, "__html__"):  # Markup, a form field
+        return Markup(plain(value.__html__()))
+    return plain(value)
 
 
 def _locale() -> str:

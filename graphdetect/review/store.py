@@ -6,6 +6,7 @@ or deleted: triggers refuse it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import unicodedata
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import GraphdetectError
-from .accounts import ACCOUNTS_SCHEMA, ROLES, Accounts, now
+from .accounts import ROLES, Accounts, init_accounts, now
 
 __all__ = ["ReviewStore", "ROLES", "STATUSES", "TRANSITIONS", "WorkflowError", "bounded",
            "visible", "AUDIT_LIMIT"]
@@ -111,10 +112,13 @@ class ReviewStore(Accounts):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Readable by its owner only (it holds password hashes, notes, the audit log);
+        # SQLite gives the -wal and -shm files the database file's mode.
+        os.close(os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o600))
         self._local = threading.local()
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(ACCOUNTS_SCHEMA)
+            init_accounts(db)
             db.executescript(_SCHEMA)
 
     @contextmanager

@@ -286,19 +286,27 @@ def decision(case_id: str):
 @bp.route("/cases/<case_id>/export", methods=["POST"])
 @login_required
 def export(case_id: str):
-    """Build the case's evidence package and send its zip (the export audits itself)."""
-    from ..export import ExportError, export_case, zip_path
+    """Build the case's evidence package and send its zip (the export audits itself).
+
+    Packages go to ``EXPORT_DIR/<user>/``, the user name made a safe file name; the
+    folders are the server user's alone (0700), as are the files (0600).
+    """
+    from ..export import ExportError, export_case, export_refusal, safe_name, zip_path
 
     _get_case(case_id)
     status = store().state(view().run_id, case_id)["status"]
-    if not can_export(current_user.role, status):
+    refusal = export_refusal(current_user.id, current_user.role, case_id, status)
+    if refusal:
         audit("export_denied", case_id, f"role {current_user.role}, status {status}")
-        abort(403, f"your role may not export a case that is {status}")
+        abort(403, refusal)
     out = Path(current_app.config.get("EXPORT_DIR") or Path(current_app.instance_path) / "exports")
+    mine = out / safe_name(current_user.id)  # a user name is never a path
+    for folder in (out, mine):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
     try:
-        folder = export_case(view().path, case_id, out / current_user.id, db=store(),
-                             user=current_user.id, data=view().data_folder,
-                             ip=request.remote_addr or "")
+        folder = export_case(view().path, case_id, mine, db=store(), user=current_user.id,
+                             data=view().data_folder, ip=request.remote_addr or "")
     except ExportError as exc:
         abort(409, str(exc))
     g.audited = True
