@@ -87,6 +87,21 @@ def test_disable_ends_sessions_and_refuses_login_until_enabled(app, review_db):
     assert attempt(app.test_client(), "li", PASSWORDS["li"]).status_code == 302
 
 
+def test_a_disabled_user_is_not_assigned_and_does_not_export(app, review_db, planted_run,
+                                                            tmp_path):
+    from graphdetect.export import ExportError, export_case
+
+    assert users(review_db, "disable", "li").exit_code == 0
+    client = app.test_client()
+    login(client, "admin")
+    case = client.get("/api/cases").json["cases"][0]["case_id"]
+    assert 'value="li"' not in client.get(f"/cases/{case}").get_data(as_text=True)
+    res = client.post(f"/api/cases/{case}/decision", json={"assignee": "li", "body": "take it"})
+    assert res.status_code == 409 and "disabled" in res.json["error"]["message"]
+    with pytest.raises(ExportError, match="disabled"):
+        export_case(planted_run, case, tmp_path, db=review_db, user="li")
+
+
 def test_sessions_are_stored_hashed_and_expire(make_app, review_db):
     app = make_app()
     cookie = saved_cookie(app, "li")

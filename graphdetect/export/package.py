@@ -220,6 +220,8 @@ def _identity(db, user: str | None, role: str | None) -> tuple[ReviewStore | Non
     record = store.user(user)
     if record is None:
         raise ExportError(f"{user!r} is not a user of the review database {store.path}")
+    if not record["enabled"]:
+        raise ExportError(f"{user} is disabled in the review database {store.path}")
     if role is not None and role != record["role"]:
         raise ExportError(f"{user} has the role {record['role']} in the review database, "
                           f"not {role}")

@@ -185,8 +185,10 @@ class ReviewStore(Accounts):
                         raise WorkflowError(f"{case_id}: cannot go from {current} to {status}")
                     if status in ("confirmed", "dismissed", "referred") and not reason:
                         raise WorkflowError(f"{case_id}: a decision to {status} needs a reason")
-                if assignee is not None and assignee != "" and self.user(assignee) is None:
-                    raise WorkflowError(f"no such user {assignee!r}")
+                if assignee is not None and assignee != "":
+                    who = self.user(assignee)
+                    if who is None or not who["enabled"]:
+                        raise WorkflowError(f"no such user {assignee!r}, or disabled")
                 new_status = status or current
                 new_assignee = current_assignee if assignee is None else (assignee or None)
                 if not (reason or body) and new_status == current \

@@ -170,7 +170,7 @@ def case_page(case_id: str):
     form = DecisionForm()
     form.status.choices = [("", "—")] + [(s, STATUS_LABELS[s]) for s in
                                          payload["next_statuses"]]
-    users = [] if is_blind(current_user.role) else store().users()
+    users = [] if is_blind(current_user.role) else [u for u in store().users() if u["enabled"]]
     form.assignee.choices = [("", "—")] + [(u["name"], u["name"]) for u in users]
     claims = presenter(case).claims(_claims_records(case))
     return render_template("case.html", case=payload, form=form, claims=claims,
