@@ -88,9 +88,10 @@ def test_login_failure_is_audited_and_next_is_local(app, review_db):
     client = app.test_client()
     res = client.post("/login", data={"username": "li", "password": "wrong"})
     assert res.status_code == 401
-    res = client.post("/login?next=http://evil.example/x",
-                      data={"username": "li", "password": PASSWORDS["li"]})
-    assert res.headers["Location"] == "/"
+    for target in ("http://evil.example/x", "//evil.example/x", "/\\evil.example/x"):
+        res = app.test_client().post("/login", query_string={"next": target},
+                                     data={"username": "li", "password": PASSWORDS["li"]})
+        assert res.headers["Location"] == "/", target
     rows, _ = ReviewStore(review_db).audit_log()
     assert {"login failed", "login"} <= {r["action"] for r in rows}
 

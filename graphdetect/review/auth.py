@@ -92,7 +92,8 @@ def login():
     store().audit(user=user["name"], role=user["role"], action="login", ip=ip)
     target = request.args.get("next", "")
     parts = urlsplit(target)
-    if not target.startswith("/") or parts.netloc or parts.scheme:
+    # only a path of this site: browsers read "/\\evil.example" as "//evil.example"
+    if not target.startswith("/") or "\\" in target or parts.netloc or parts.scheme:
         target = url_for("cases.queue")
     return redirect(target)
 
