@@ -7,7 +7,7 @@ cookie jar and, for ``--seconds``, loops: the queue, a random case page, that ca
 
 Two modes, one after the other:
 
-- ``realistic``: each user thinks 1-3 s (uniform) after every request;
+- ``realistic``: each user thinks 1-3 s (uniform) before every request;
 - ``hammer``: the same users without pause.
 
 Target (issue 10): realistic p95 of the queue below 300 ms.
@@ -82,11 +82,11 @@ def simulate(base: str, openers: list, ids: list[str], seconds: float, think: bo
             case = rng.choice(ids)
             for endpoint, path in zip(ENDPOINTS, ("/", f"/cases/{case}", f"/api/cases/{case}"),
                                       strict=True):
-                visit(opener, base, path, mine[endpoint], wrong)
-                if think:
+                if think:  # before each click, so that the users do not start in lockstep
                     time.sleep(rng.uniform(1.0, 3.0))
                 if time.monotonic() >= end:
                     break
+                visit(opener, base, path, mine[endpoint], wrong)
         with lock:
             for e in ENDPOINTS:
                 timings[e] += mine[e]
