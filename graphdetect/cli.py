@@ -120,129 +120,6 @@ def serve(run: Path, db: Path, host: str, port: int, threads: int) -> None:
     waitress_serve(app, host=host, port=port, threads=threads, ident="graphdetect")
 
 
-@main.group()
-def users() -> None:
-    """Manage the review UI's accounts; each change is recorded in the database's audit log."""
-
-
-_existing_db = click.option("--db", required=True, help="Review database (SQLite).",
-                            type=click.Path(path_type=Path, dir_okay=False, exists=True))
-
-
-def _accounts(db: Path):
-    from .review.store import ReviewStore
-
-    return ReviewStore(db)
-
-
-def _new_password() -> str:
-    """The password from GRAPHDETECT_PASSWORD, or asked twice in a terminal."""
-    import os
-
-    password = os.environ.get("GRAPHDETECT_PASSWORD")
-    if not password:
-        if not sys.stdin.isatty():
-            raise click.UsageError("set GRAPHDETECT_PASSWORD or run in a terminal to be asked")
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    return password
-
-
-def _done(store, action: str, name: str, detail: str = "") -> None:
-    """Audit an account change as the operating-system user (role 'cli') and say so."""
-    import getpass
-
-    try:
-        who = getpass.getuser()
-    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
-        who = "unknown"
-    store.audit(user=who, role="cli", action=action, target=name, detail=detail)
-    click.echo(f"{name}: {action}" + (f" ({detail})" if detail else "") + f" in {store.path}")
-
-
-@users.command("add")
-@click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["investigator", "reviewer", "admin"]),
-              help="What the user may see and do.")
-@click.option("--db", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Review database (SQLite; created if missing).")
-def users_add(name: str, role: str, db: Path) -> None:
-    """Create user NAME; the password comes from GRAPHDETECT_PASSWORD or a prompt.
-
-    NAME is 2-32 ASCII letters, digits, '.', '_' or '-'. A password has 10 or more
-    characters, does not hold the name and is not a common one.
-    """
-    store = _accounts(db)
-    store.check_new_user(name, role)  # before a password is asked for
-    store.add_user(name, role, _new_password())
-    _done(store, "user added", name, role)
-
-
-@users.command("passwd")
-@click.argument("name")
-@_existing_db
-def users_passwd(name: str, db: Path) -> None:
-    """Change NAME's password (GRAPHDETECT_PASSWORD or a prompt); their sessions end."""
-    store = _accounts(db)
-    if store.user(name) is None:
-        raise click.UsageError(f"no user {name!r} in {db}")
-    store.set_password(name, _new_password())
-    _done(store, "password changed", name)
-
-
-@users.command("disable")
-@click.argument("name")
-@_existing_db
-def users_disable(name: str, db: Path) -> None:
-    """Disable NAME: their sessions end and they cannot log in until enabled."""
-    store = _accounts(db)
-    store.set_enabled(name, False)
-    _done(store, "user disabled", name)
-
-
-@users.command("enable")
-@click.argument("name")
-@_existing_db
-def users_enable(name: str, db: Path) -> None:
-    """Let a disabled NAME log in again."""
-    store = _accounts(db)
-    store.set_enabled(name, True)
-    _done(store, "user enabled", name)
-
-
-@users.command("remove")
-@click.argument("name")
-@_existing_db
-def users_remove(name: str, db: Path) -> None:
-    """Remove NAME: their sessions end; notes and audit rows keep the name."""
-    store = _accounts(db)
-    store.remove_user(name)
-    _done(store, "user removed", name)
-
-
-@users.command("unlock")
-@click.argument("name")
-@_existing_db
-def users_unlock(name: str, db: Path) -> None:
-    """Lift the login lockout of NAME (a user or any name tried) and forget its failures."""
-    store = _accounts(db)
-    lifted = store.unlock(name)
-    _done(store, "user unlocked", name, "" if lifted else "was not locked")
-
-
-@users.command("list")
-@_existing_db
-def users_list(db: Path) -> None:
-    """List the accounts: role, enabled or disabled, since when, and any lockout."""
-    store = _accounts(db)
-    locks = store.lockouts()
-    for u in store.users():
-        state = "enabled" if u["enabled"] else "disabled"
-        lock = f"  locked until {locks.pop(u['name'])}" if u["name"] in locks else ""
-        click.echo(f"{u['name']:<20} {u['role']:<13} {state:<9} {u['created_at']}{lock}")
-    for name, until in sorted(locks.items()):  # names tried that are no user's
-        click.echo(f"{name:<20} {'(no user)':<13} {'':<9} {'':<25}  locked until {until}")
-
-
 @main.command()
 def settings() -> None:
     """List every setting with its default and meaning."""
@@ -274,9 +151,11 @@ def generate(out: Path, patients: int, seed: int, days: int, fmt: str) -> None:
 
 from .export.cli import register as _register_export  # noqa: E402
 from .neo4j.cli import neo4j_group  # noqa: E402
+from .review.cli import users_group  # noqa: E402
 
 _register_export(main)
 main.add_command(neo4j_group)
+main.add_command(users_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
