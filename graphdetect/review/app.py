@@ -9,21 +9,23 @@ then the mapping given to :func:`create_app`, each overriding the one before. Re
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.numbers import format_currency
 from flask import Flask, g, jsonify, render_template, request, session
 from flask_babel import Babel
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
-from ..cells import plain, shorten
+from ..cells import BIDI, plain, shorten
 from .data import RunView
 from .store import ReviewStore
 
@@ -31,6 +33,10 @@ __all__ = ["create_app", "WEB_DIR"]
 
 WEB_DIR = Path(os.environ.get("GRAPHDETECT_WEB_DIR", Path(__file__).resolve().parents[2] / "web"))
 LANGUAGES = ("zh", "en")
+#: Parsed once: babel parses a locale name on every call, half the queue page's time.
+_MONEY_LOCALES = {"zh": Locale.parse("zh_CN"), "en": Locale.parse("en")}
+#: Any character :func:`graphdetect.cells.plain` would change (most text has none).
+_UNPLAIN = re.compile(f"[{BIDI}\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _instance_folder(instance: Path) -> None:
@@ -158,7 +164,7 @@ def create_app(config: dict | None = None) -> Flask:
     def yuan(value) -> str:
         if value is None or value == "":
             return ""
-        return format_currency(float(value), "CNY", locale="zh_CN" if _locale() == "zh" else "en")
+        return format_currency(float(value), "CNY", locale=_MONEY_LOCALES[_locale()])
 
     @app.template_filter("when")
     def when(value) -> str:
@@ -181,16 +187,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.jinja_env.finalize = _shown
     app.add_template_filter(shorten)
-
-    @app.template_filter("bdi")
-    def bdi(value, limit: int = 80) -> Markup:
-        """A user-supplied value in running text: isolated in ``<bdi>`` and cut to
-        ``limit`` characters, the whole value as its tooltip if cut and not huge."""
-        text = plain(value)
-        shown = shorten(text, limit)
-        if shown != text and len(text) <= 1000:
-            return Markup('<bdi title="{}">{}</bdi>').format(text, shown)
-        return Markup("<bdi>{}</bdi>").format(shown)
+    app.add_template_filter(_bdi, "bdi")
 
     @app.template_global()
     def entity_url(endpoint: str, kind: str, id: str) -> str:
@@ -221,8 +218,22 @@ def _shown(value):
     if isinstance(value, int | float):
         return value
     if hasattr(value, "__html__"):  # Markup, a form field
-        return Markup(plain(value.__html__()))
-    return plain(value)
+        html = value.__html__()
+        return Markup(plain(html)) if _UNPLAIN.search(html) else value
+    text = str(value)
+    return plain(text) if _UNPLAIN.search(text) else text
+
+
+def _bdi(value, limit: int = 80) -> Markup:
+    """A user-supplied value in running text: isolated in ``<bdi>`` and cut to ``limit``
+    characters, the whole value as its tooltip if cut and not huge (``|bdi`` in pages)."""
+    text = plain(value)
+    if len(text) <= limit:
+        return Markup(f"<bdi>{escape(text)}</bdi>")
+    shown = escape(shorten(text, limit))
+    if len(text) <= 1000:
+        return Markup(f'<bdi title="{escape(text)}">{shown}</bdi>')
+    return Markup(f"<bdi>{shown}</bdi>")
 
 
 def _locale() -> str:
