@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -35,11 +36,16 @@ import urllib.request
 from pathlib import Path
 
 from _common import ROOT, ensure_data
-from load_ui import free_port
 
 ENDPOINTS = ("queue", "case page", "case JSON")
 TARGET_MS = 300
 
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 def login(base: str, name: str, password: str) -> urllib.request.OpenerDirector:
     """A logged-in opener with its own cookie jar."""
