@@ -55,6 +55,6 @@ clean:
 
 # Re-extract the UI's strings and compile the catalogs after editing templates or .po files.
 translations: setup
-	$(BIN)/pybabel extract -q -F web/babel.cfg -k _l -o web/translations/messages.pot .
-	$(BIN)/pybabel update -q -i web/translations/messages.pot -d web/translations --no-fuzzy-matching
-	$(BIN)/pybabel compile -q -d web/translations
+	$(BIN)/pybabel -q extract -F web/babel.cfg -k _l -o web/translations/messages.pot .
+	$(BIN)/pybabel -q update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching
+	$(BIN)/pybabel -q compile -d web/translations

@@ -293,7 +293,9 @@ def test_users_cli(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "at least 10" in res.output
 
 
-def test_catalogs_are_complete_and_compiled():
+def test_catalogs_are_complete_and_compiled(tmp_path):
+    import subprocess
+    import sys
     from pathlib import Path
 
     from babel.messages.mofile import read_mo
@@ -308,6 +310,14 @@ def test_catalogs_are_complete_and_compiled():
         mo = read_mo(f)
     missing = [m.id for m in pot if m.id and not (po.get(m.id) and po.get(m.id).string)]
     assert not missing
+    # the template is current: every message of the code and templates is in it
+    fresh = tmp_path / "messages.pot"
+    subprocess.run([str(Path(sys.executable).with_name("pybabel")), "-q", "extract", "-F",
+                    str(root.parent / "babel.cfg"), "-k", "_l", "-o", str(fresh),
+                    str(root.parents[1])], check=True, cwd=root.parents[1])
+    with open(fresh, "rb") as f:
+        assert {m.id for m in read_po(f) if m.id} <= {m.id for m in pot if m.id}, \
+            "run `make translations` and translate the new messages"
     assert {m.id: m.string for m in po if m.id} == {m.id: m.string for m in mo if m.id}
 
 
