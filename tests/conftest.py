@@ -124,6 +124,20 @@ def make_app(planted_run, review_db, tmp_path):
     return make
 
 
+@pytest.fixture
+def cases(planted_run) -> list[dict]:
+    """The planted run's cases."""
+    from graphdetect.run import read_cases
+
+    return read_cases(planted_run)
+
+
+@pytest.fixture
+def ring(cases) -> dict:
+    """The planted run's first collusion ring."""
+    return next(c for c in cases if c["pattern"] == "collusion_ring")
+
+
 def login(client, name: str) -> None:
     res = client.post("/login", data={"username": name, "password": PASSWORDS[name]})
     assert res.status_code == 302, res.data

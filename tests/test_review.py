@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -16,17 +15,6 @@ from graphdetect.review.store import ReviewStore
 @pytest.fixture
 def app(make_app):
     return make_app()
-
-
-@pytest.fixture
-def cases(planted_run):
-    with open(planted_run / "cases.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
-
-
-@pytest.fixture
-def ring(cases):
-    return next(c for c in cases if c["pattern"] == "collusion_ring")
 
 
 def routes(case: dict) -> dict[str, str]:

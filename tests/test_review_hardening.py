@@ -36,17 +36,6 @@ def app(make):
     return make()
 
 
-@pytest.fixture
-def cases(planted_run):
-    with open(planted_run / "cases.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
-
-
-@pytest.fixture
-def ring(cases):
-    return next(c for c in cases if c["pattern"] == "collusion_ring")
-
-
 def client_of(app, name: str):
     client = app.test_client()
     if name in EXTRA:
