@@ -26,6 +26,7 @@ from ..cells import csv_bytes, shorten
 from ..detectors import PATTERNS
 from ..errors import GraphdetectError
 from ..explain import pattern_name
+from ..export._common import safe_name
 from ..graph import KINDS
 from .app import _locale, audit, store, view
 from .inputs import LIMITS, MAX_PAGE, decision_fields, float_arg, int_arg
@@ -208,11 +209,7 @@ def claims_csv(case_id: str):
     body = csv_bytes(header, ([r.get(c) for c in header] for r in rows))
     audit("download claims", case_id, f"{len(rows)} claims")
     return Response(body, mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f"attachment; filename=claims-{_safe(case_id)}.csv"})
-
-
-def _safe(s: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in s)[:80]
+        "Content-Disposition": f"attachment; filename=claims-{safe_name(case_id)}.csv"})
 
 
 @bp.route("/api/cases/<case_id>/network")
@@ -291,7 +288,7 @@ def export(case_id: str):
     Packages go to ``EXPORT_DIR/<user>/``, the user name made a safe file name; the
     folders are the server user's alone (0700), as are the files (0600).
     """
-    from ..export import ExportError, export_case, export_refusal, safe_name, zip_path
+    from ..export import ExportError, export_case, export_refusal, zip_path
 
     _get_case(case_id)
     status = store().state(view().run_id, case_id)["status"]
