@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from .errors import RunError
 
 __all__ = ["core_members", "mint_key", "overlap", "jaccard", "matches", "link", "with_keys",
-           "total_amount", "STATES"]
+           "total_amount", "diff", "format_diff", "STATES", "CHANGES"]
 
 #: The states a case can be in, relative to the earlier case it continues.
 STATES = ("new", "recurring", "grown", "shrunk")
@@ -224,3 +224,70 @@ def _continued(case: dict, before: dict, previous_run_id: str, merged_from: list
             "merged_from": merged_from, "split_from": None,
             "delta": {"members": gained, "lost_members": lost, "claims": claims,
                       "amount": round(total_amount(case) - total_amount(before), 2)}}
+
+
+#: The changes :func:`diff` reports, in the order it lists them.
+CHANGES = ("new", "grown", "shrunk", "recurring", "merged", "split", "vanished")
+
+
+def diff(old_cases: list[dict], new_cases: list[dict], *, old_run_id: str, new_run_id: str,
+         min_overlap: float = 0.5) -> dict:
+    """What changed from one run to another, matched as :func:`link` matches.
+
+    Returns ``{"counts": {change: n}, "cases": [row, ...]}``, a row per new case and per
+    vanished earlier case: ``change`` (:data:`CHANGES`: ``merged`` and ``split`` before
+    the state), ``case_key``, ``pattern``, ``case_id`` (null when vanished),
+    ``previous_case_id``, ``state``, ``delta``, ``merged_from``, ``split_from``.
+
+    >>> ring = {"pattern": "collusion_ring", "claim_ids": ["C1"], "metrics": {},
+    ...         "members": [{"kind": "patient", "id": "a", "role": "member"}]}
+    >>> d = diff([dict(ring, case_id="R-0001")], [dict(ring, case_id="R-0002")],
+    ...          old_run_id="run-aaaaaaaaaaaa", new_run_id="run-bbbbbbbbbbbb")
+    >>> d["counts"]["recurring"], d["cases"][0]["case_key"]
+    (1, 'aaaaaaaa-R-0001')
+    """
+    earlier = with_keys(old_cases, old_run_id)
+    fresh = [{k: v for k, v in c.items() if k not in ("case_key", "lineage")} for c in new_cases]
+    linked = link(fresh, earlier, previous_run_id=old_run_id, run_id=new_run_id,
+                  min_overlap=min_overlap)
+    rows, kept = [], set()
+    for case in linked:
+        lin = case["lineage"]
+        kept.add(case["case_key"])
+        kept.update(lin["merged_from"])
+        change = ("merged" if lin["merged_from"] else "split" if lin["split_from"]
+                  else lin["state"])
+        rows.append({"change": change, "case_key": case["case_key"], "pattern": case["pattern"],
+                     "case_id": case["case_id"],
+                     "previous_case_id": (lin["previous"] or {}).get("case_id"),
+                     "state": lin["state"], "delta": lin["delta"],
+                     "merged_from": lin["merged_from"], "split_from": lin["split_from"]})
+    for case in earlier:
+        if case["case_key"] not in kept:
+            rows.append({"change": "vanished", "case_key": case["case_key"],
+                         "pattern": case["pattern"], "case_id": None,
+                         "previous_case_id": case["case_id"], "state": None, "delta": None,
+                         "merged_from": [], "split_from": None})
+    rows.sort(key=lambda r: (CHANGES.index(r["change"]), r["case_key"]))
+    counts = {c: sum(r["change"] == c for r in rows) for c in CHANGES}
+    return {"counts": counts, "cases": rows}
+
+
+def format_diff(result: dict) -> str:
+    """:func:`diff`'s result as a plain-text table, one line per case."""
+    head = ("change", "case key", "case", "was", "members", "claims", "amount", "note")
+    lines = [head]
+    for r in result["cases"]:
+        d = r["delta"]
+        note = ("merged from " + " and ".join(r["merged_from"]) if r["merged_from"]
+                else f"split from {r['split_from']}" if r["split_from"] else "")
+        lines.append((r["change"], r["case_key"], r["case_id"] or "-",
+                      r["previous_case_id"] or "-",
+                      f"+{d['members']}/-{d['lost_members']}" if d else "",
+                      f"+{d['claims']}" if d else "", f"{d['amount']:+,.2f}" if d else "",
+                      note))
+    widths = [max(len(str(row[k])) for row in lines) for k in range(len(head))]
+    text = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+            for row in lines]
+    counts = ", ".join(f"{n} {c}" for c, n in result["counts"].items())
+    return "\n".join([counts, *text])

@@ -1,9 +1,12 @@
 """Monthly runs for the tests that look across runs (lineage, review UI, evidence history).
 
-Import the fixtures into a test module (``from lineage_support import monthly_data,
-monthly_runs``). One generated city is cut into three *cumulative* data folders (the
-claims of the first 40 days, the first 80, all 120; the same side tables), and each is
-detected with ``--previous`` the one before: run1 ← run2 ← run3. Made once per session.
+One generated city is cut into three *cumulative* data folders (the claims of the first
+40 days, the first 80, all 120; the same side tables), and each is detected with
+``previous`` the one before: run1 <- run2 <- run3. Made once per session.
+
+Use the fixtures in a test module by naming them there (``monthly_runs =
+lineage_support.monthly_runs``): an imported name used as an argument reads to ruff as
+redefined (F811).
 """
 
 from __future__ import annotations
