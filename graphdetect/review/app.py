@@ -3,7 +3,11 @@
 Configuration comes from ``config.py`` in the instance folder (beside the review
 database), then ``GRAPHDETECT_*`` environment variables (Flask's ``from_prefixed_env``),
 then the mapping given to :func:`create_app`, each overriding the one before. Required:
-``RUN`` (a run folder); ``DB`` (the review database) defaults to ``review.sqlite``.
+``RUNS`` (run folders and/or folders of run folders) or ``RUN`` (one run folder); ``DB``
+(the review database) defaults to ``review.sqlite``.
+
+Each user picks the run the pages show (``?run=RUN_ID``, kept in the session); the
+newest is shown until they do.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.numbers import format_currency
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, abort, g, has_request_context, jsonify, render_template, request, session
 from flask_babel import Babel
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -26,10 +30,12 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from ..cells import BIDI, plain, shorten
-from .data import RunView
+from ..errors import RunError
+from ..runs import Run, Runs
+from .data import RunView, RunViews
 from .store import ReviewStore
 
-__all__ = ["create_app", "WEB_DIR"]
+__all__ = ["create_app", "WEB_DIR", "store", "view", "runs", "audit"]
 
 WEB_DIR = Path(os.environ.get("GRAPHDETECT_WEB_DIR", Path(__file__).resolve().parents[2] / "web"))
 LANGUAGES = ("zh", "en")
@@ -60,7 +66,9 @@ def create_app(config: dict | None = None) -> Flask:
     Parameters
     ----------
     config : dict, optional
-        Overrides: ``RUN``, ``DB``, ``SECRET_KEY``, ``GRAPH_SOURCE`` (``embedded`` or
+        Overrides: ``RUNS`` (a list of run folders and/or folders of run folders) or
+        ``RUN`` (one run folder), ``GRAPHS_KEPT`` (2: how many runs' claims graphs stay
+        in memory), ``DB``, ``SECRET_KEY``, ``GRAPH_SOURCE`` (``embedded`` or
         ``neo4j``), ``SESSION_COOKIE_SECURE``, ``MAX_EXPAND`` …, and for logins:
 
         ``PERMANENT_SESSION_LIFETIME`` (8 h)
@@ -88,6 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="zh", BABEL_TRANSLATION_DIRECTORIES=str(WEB_DIR / "translations"),
         GRAPH_SOURCE="embedded", MAX_EXPAND=50, TIMEZONE="Asia/Shanghai", PAGE_SIZE=50,
         LOGIN_MAX_FAILURES=5, LOGIN_MAX_FAILURES_PER_IP=20, LOGIN_WINDOW=900, LOGIN_LOCKOUT=900,
+        GRAPHS_KEPT=2,
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("GRAPHDETECT")
@@ -97,7 +106,13 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     app.extensions["review_store"] = ReviewStore(app.config["DB"])
-    app.extensions["run_view"] = RunView(app.config["RUN"])
+    served = Runs(_run_paths(app.config))
+    if not len(served):
+        raise RunError("no run folders in " + ", ".join(map(str, _run_paths(app.config))))
+    app.extensions["runs"] = served
+    app.extensions["run_views"] = RunViews(served, graphs=app.config["GRAPHS_KEPT"])
+    # the newest run's view (cases only: its graph is built when a page needs it)
+    app.extensions["run_view"] = app.extensions["run_views"].get(served.newest.run_id)
 
     CSRFProtect(app)
     Babel(app, locale_selector=_locale)
@@ -128,10 +143,22 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
 
     @app.before_request
-    def remember_language():
+    def remember_language_and_run():
         lang = request.args.get("lang")
         if lang in LANGUAGES:
             session["lang"] = lang
+        picked = request.args.get("run")
+        if picked is not None and request.endpoint != "static":
+            if not any(r.run_id == picked for r in served):
+                abort(404, f"no run {shorten(picked, 80)}")
+            session["run"] = picked
+            g.pop("run_view", None)
+
+    @app.after_request
+    def name_the_run(response):
+        if request.endpoint and request.endpoint != "static":
+            response.headers["X-Graphdetect-Run"] = view().run_id
+        return response
 
     @app.after_request
     def audit_and_secure(response):
@@ -149,7 +176,8 @@ def create_app(config: dict | None = None) -> Flask:
             # the store keeps a bounded copy of the path and query (store.bounded)
             store().audit(user=current_user.id, role=current_user.role,
                           action=f"view {request.endpoint}", target=request.full_path,
-                          detail=str(response.status_code), ip=request.remote_addr or "")
+                          detail=f"{response.status_code} {view().run_id}",
+                          ip=request.remote_addr or "")
         return response
 
     @app.errorhandler(HTTPException)
@@ -205,7 +233,8 @@ def create_app(config: dict | None = None) -> Flask:
         from .roles import can_decide, is_blind
         role = current_user.role if current_user.is_authenticated else None
         return {"lang": _locale(), "role": role, "blind": bool(role and is_blind(role)),
-                "can_decide": bool(role and can_decide(role)), "run": view()}
+                "can_decide": bool(role and can_decide(role)), "run": view(),
+                "served_runs": [_run_choice(r) for r in reversed(served.runs)]}
 
     return app
 
@@ -259,9 +288,43 @@ def store() -> ReviewStore:
     return current_app.extensions["review_store"]
 
 
-def view() -> RunView:
+def runs() -> Runs:
+    """The runs served, oldest to newest."""
     from flask import current_app
-    return current_app.extensions["run_view"]
+    return current_app.extensions["runs"]
+
+
+def view() -> RunView:
+    """The run the current user picked (``?run=``, kept in the session), else the newest."""
+    from flask import current_app
+    if has_request_context() and "run_view" in g:
+        return g.run_view
+    served = runs()
+    wanted = session.get("run") if has_request_context() else None
+    run_id = wanted if wanted and any(r.run_id == wanted for r in served) \
+        else served.newest.run_id  # a run no longer served: the newest
+    v = current_app.extensions["run_views"].get(run_id)
+    if has_request_context():
+        g.run_view = v
+    return v
+
+
+def _run_paths(config) -> list:
+    """``RUNS`` as a list (one path given alone is a list of one), else ``[RUN]``."""
+    paths = config.get("RUNS") or config.get("RUN")
+    if not paths:
+        raise RunError("the review UI needs RUNS (run folders or folders of run folders) "
+                       "or RUN (one run folder)")
+    return [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+
+
+def _run_choice(run: Run) -> dict:
+    """What the run picker shows of a run: its id, data window and case count."""
+    s = run.summary
+    window, claims = s.get("window") or {}, s.get("claims") or {}
+    return {"run_id": run.run_id, "cases": s.get("cases"),
+            "first_day": window.get("since") or claims.get("first_day"),
+            "last_day": window.get("until") or claims.get("last_day")}
 
 
 def audit(action: str, target: str = "", detail: str = "") -> None:

@@ -1,12 +1,14 @@
-"""A run folder as the review UI sees it: cases, their claims and networks, entities.
+"""Run folders as the review UI sees them: cases, their claims and networks, entities.
 
-The claims graph is built on first use from the data folder the run was made from.
+A run's claims graph is built on first use from the data folder the run was made from;
+:class:`RunViews` keeps one :class:`RunView` per run and the graphs of the few runs used
+last, so that serving twelve monthly runs does not hold twelve graphs.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from functools import cached_property
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from ..io import read_folder
 from ..run import load_summary, read_cases
 from .present import Redactor
 
-__all__ = ["RunView", "CLAIM_COLUMNS"]
+__all__ = ["RunView", "RunViews", "CLAIM_COLUMNS"]
 
 CLAIM_COLUMNS = ["claim_id", "patient_id", "institution_id", "doctor_id", "visit_type",
                  "start_time", "end_time", "total_amount", "fund_amount", "diagnosis_code",
@@ -30,11 +32,12 @@ CLAIM_COLUMNS = ["claim_id", "patient_id", "institution_id", "doctor_id", "visit
 class RunView:
     """Read-only access to one run folder and the claims behind it."""
 
-    def __init__(self, run: str | Path, *, data: str | Path | None = None):
+    def __init__(self, run: str | Path, *, data: str | Path | None = None,
+                 summary: dict | None = None, cases: list[dict] | None = None):
         self.path = Path(run)
-        self.summary = load_summary(self.path)
+        self.summary = summary if summary is not None else load_summary(self.path)
         self.run_id = self.summary.get("run_id", self.path.name)
-        self.cases = read_cases(self.path)
+        self.cases = cases if cases is not None else read_cases(self.path)
         self.by_id = {c["case_id"]: c for c in self.cases}
         self.data_folder = Path(data or self.summary.get("data_folder", ""))
         self._lock = threading.Lock()
@@ -60,11 +63,27 @@ class RunView:
         with self._lock:
             return self._graph
 
+    @property
+    def has_graph(self) -> bool:
+        """Whether the claims graph is built (and held in memory)."""
+        return "_graph" in self.__dict__
+
+    def drop_graph(self) -> None:
+        """Let the claims graph and what is derived from it go; the next use rebuilds it.
+
+        Without the lock, so as not to wait for a graph being built: a request that
+        holds the graph keeps it until it ends.
+        """
+        for name in ("_graph", "_row_of", "redactor"):
+            self.__dict__.pop(name, None)
+
     @cached_property
     def _graph(self) -> ClaimsGraph:
         if not self.data_folder.is_dir():
             raise RunError(f"{self.path}: its data folder {self.data_folder} is not there")
-        return ClaimsGraph.from_data(read_folder(self.data_folder))
+        window = self.summary.get("window") or {}  # the claims the run read, no others
+        return ClaimsGraph.from_data(read_folder(self.data_folder, since=window.get("since"),
+                                                 until=window.get("until")))
 
     @cached_property
     def _row_of(self) -> pd.Index:
@@ -126,3 +145,48 @@ class RunView:
                 out[f"top_{other}s"] = [{"id": i, "claims": int(n)} for i, n in top.items()
                                        if i != "nan"]
         return out
+
+
+class RunViews:
+    """One :class:`RunView` per run of ``runs``, made on first use and kept; the claims
+    graphs of only the ``graphs`` runs used last stay in memory.
+
+    Parameters
+    ----------
+    runs : graphdetect.runs.Runs
+        The runs served.
+    graphs : int
+        How many runs' claims graphs to keep (each may take gigabytes); a run used
+        after its graph was let go builds it again.
+    """
+
+    def __init__(self, runs, *, graphs: int = 2):
+        if not isinstance(graphs, int) or graphs < 1:
+            raise ValueError(f"The 'graphs' parameter of RunViews must be an int >= 1; "
+                             f"got {graphs!r}.")
+        self.runs = runs
+        self.graphs = graphs
+        self._views: dict[str, RunView] = {}
+        self._used: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str) -> RunView:
+        """The view of one run, marked as used last (``RunError`` for a run not served)."""
+        run = self.runs.get(run_id)
+        with self._lock:
+            v = self._views.get(run_id)
+            if v is None:
+                v = self._views[run_id] = RunView(run.folder, summary=run.summary,
+                                                  cases=run.cases)
+            self._used[run_id] = None
+            self._used.move_to_end(run_id)
+            idle = [self._views[r] for r in list(self._used)[:-self.graphs]]
+        for other in idle:
+            if other.has_graph:
+                other.drop_graph()
+        return v
+
+    def holding(self) -> list[str]:
+        """The runs whose claims graphs are in memory now (oldest used first)."""
+        with self._lock:
+            return [r for r in self._used if self._views[r].has_graph]
