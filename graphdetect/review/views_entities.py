@@ -1,4 +1,4 @@
-"""Entity pages: any patient, doctor, institution, card or terminal of the run."""
+"""Entity pages: any patient, doctor, institution, card or terminal of the picked run."""
 
 from __future__ import annotations
 
@@ -49,14 +49,14 @@ def entity_page(kind: str, id: str):
 @bp.route("/api/entities/<kind>/<path:id>")
 @roles_required(*OPEN_ROLES)
 def api_entity(kind: str, id: str):
-    return jsonify(_entity(kind, id))
+    return jsonify({"run_id": view().run_id, **_entity(kind, id)})
 
 
 @bp.route("/api/entities/<kind>/<path:id>/network")
 @roles_required(*OPEN_ROLES)
 def api_entity_network(kind: str, id: str):
     _entity(kind, id)
-    return jsonify(_network(kind, id))
+    return jsonify({"run_id": view().run_id, **_network(kind, id)})
 
 
 @bp.route("/api/me")
