@@ -113,3 +113,13 @@ def hostile_run(run: Path, tmp_path: Path, case_id: str = "R-0001") -> Path:
 
 
 # -- contents ---------------------------------------------------------------------------
+
+
+def decide(store, run: Path, case_id: str, **fields) -> dict:
+    """Record a review decision on a case of ``run``, under its case key (the key it
+    carries, or the one minted for a run made without --previous)."""
+    from graphdetect.lineage import with_keys
+
+    run_id = json.loads((run / "summary.json").read_text(encoding="utf-8"))["run_id"]
+    key = with_keys([case_of(run, case_id)], run_id)[0]["case_key"]
+    return store.decide(key, run_id=run_id, case_id=case_id, **fields)

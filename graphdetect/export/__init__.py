@@ -2,8 +2,9 @@
 
 ``export_case`` writes one case as a folder and a reproducible zip: a Chinese PDF report
 with its CJK font embedded, the evidence claims with every source column, the members,
-the case network, figures, and a manifest of SHA-256 hashes (HMAC-signed when
-``$GRAPHDETECT_SIGNING_KEY`` is set). ``verify_package`` checks one.
+the case network, figures, the case across runs and the hash chain of those runs, and a
+manifest of SHA-256 hashes (HMAC-signed when ``$GRAPHDETECT_SIGNING_KEY`` is set).
+``verify_package`` checks one, and the chain against the run folders when given them.
 
 See :func:`export_case` and :func:`verify_package` for runnable examples.
 """

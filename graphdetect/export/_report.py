@@ -1,115 +1,30 @@
 """The sections of the referral report, as reportlab flowables (see ``pdf.py``).
 
-Every value from the data goes through :func:`graphdetect.cells.shorten` on its way in:
-control and bidirectional-override characters go, and a value longer than its place
-allows is cut with "…" (``CELL`` characters in a table cell, ``TEXT`` in a paragraph),
-so that no value, however long, can stall the layout or fail to fit a page. The data
-files of the package keep every value whole.
+Every value from the data is cut and cleaned for display on its way in (``_flow``), so
+that no value, however long, can stall the layout or fail to fit a page. The data files
+of the package keep every value whole.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from reportlab.lib import colors
 from reportlab.lib.units import cm
-from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import (
-    CondPageBreak,
-    Image,
-    KeepTogether,
-    NextPageTemplate,
-    PageBreak,
-    Paragraph,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import CondPageBreak, NextPageTemplate, PageBreak, Spacer
 
 from ..cells import shorten
 from ..explain import metric_label, pattern_name
-from ._common import printable
-from ._fonts import reportlab_fonts
+from ._flow import CELL, WIDE, P, fit, image, kv, money, table, together
 from ._tables import KIND_ZH, ROLE_ZH, SEX_ZH, STATUS_ZH, VISIT_ZH
 
 _ROLE_USER = {"investigator": "调查员", "reviewer": "复核员", "admin": "管理员"}
 _STATUS_SHORT = {"new": "新案件", "in_review": "复核中", "confirmed": "已确认",
                  "dismissed": "已排除", "referred": "已移送"}
+_LINEAGE_ZH = {"new": "新出现", "recurring": "持续", "grown": "扩大", "shrunk": "缩小"}
 _TZ = ZoneInfo("Asia/Shanghai")
-_ROWS_PER_TABLE = 40
 _MAX_DAYS = 40
-_GRID = colors.HexColor("#999999")
-_HEAD = colors.HexColor("#e8e8e8")
-#: The most characters of one value shown in a table cell, in a wide cell (a key-value
-#: table's value, a note's reason), and in a paragraph (explanations, note bodies).
-CELL = 80
-WIDE = 300
-TEXT = 2000
-
-
-def P(text: object, style, limit: int = TEXT) -> Paragraph:  # noqa: N802 - reads like a tag
-    """A paragraph of user text: cut to ``limit`` characters, controls removed, escaped
-    for reportlab's markup.
-
-    >>> from reportlab.lib.styles import ParagraphStyle
-    >>> P("\u202egpj.exe " + "x" * 100, ParagraphStyle("s"), 12).text
-    'gpj.exe xxx…'
-    """
-    text = printable(shorten(text, limit))
-    return Paragraph(escape(text).replace("\n", "<br/>"), style)
-
-
-def _money(x: float) -> str:
-    return f"{x:,.2f}"
-
-
-def _fit(text: object, width: float, size: float) -> str:
-    """Cut plain table text to a column's width (ids may be any length)."""
-    sans, _ = reportlab_fonts()
-    s = printable(shorten(text, CELL))
-    if stringWidth(s, sans, size) <= width:
-        return s
-    while s and stringWidth(s + "…", sans, size) > width:
-        s = s[:-1]
-    return s + "…"
-
-
-def _table(header: list[str], rows: list[list], widths: list[float], *, size: float = 7.8,
-           right: tuple[int, ...] = (), spans: frozenset[int] = frozenset()) -> list:
-    """Tables of at most 40 rows each, each with the header, so long lists break cleanly.
-
-    A row whose index is in ``spans`` is one cell across the whole table, kept on the
-    page of the row before it.
-    """
-    sans, _ = reportlab_fonts()
-    out = []
-    starts = range(0, len(rows), _ROWS_PER_TABLE)
-    for start in starts or [0]:
-        chunk = rows[start:start + _ROWS_PER_TABLE]
-        t = Table([header, *chunk], colWidths=widths, repeatRows=1)
-        cmds = [("FONT", (0, 0), (-1, -1), sans, size), ("GRID", (0, 0), (-1, -1), 0.3, _GRID),
-                ("BACKGROUND", (0, 0), (-1, 0), _HEAD), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]
-        cmds += [("ALIGN", (c, 1), (c, -1), "RIGHT") for c in right]
-        for i in (i for i in range(len(chunk)) if start + i in spans):
-            cmds += [("SPAN", (0, i + 1), (-1, i + 1)), ("NOSPLIT", (0, max(i, 1)), (-1, i + 1))]
-        t.setStyle(TableStyle(cmds))
-        out.append(t)
-    return out
-
-
-def _image(path: Path, width: float, max_height: float) -> Image:
-    from PIL import Image as PILImage
-
-    with PILImage.open(path) as im:
-        w, h = im.size
-    scale = min(width / w, max_height / h)
-    return Image(str(path), width=w * scale, height=h * scale)
 
 
 def story(d, st: dict, width: float, wide: float, height: float) -> list:
@@ -117,6 +32,7 @@ def story(d, st: dict, width: float, wide: float, height: float) -> list:
     out = _summary(d, st, width)
     out += _figures(d, st, width, height)
     out += _members(d, st, width)
+    out += _runs(d, st, width)
     out += _history(d, st, width)
     out += _method(d, st, width)
     out += _claims(d, st, wide)
@@ -137,7 +53,7 @@ def _summary(d, st, width) -> list:
         ("风险评分", f"{case.get('score', '')}（同类线索内可比，1 为最高）"),
         ("规则类别", "、".join(case.get("rules", []))),
         ("证据结算", f"{len(claims)} 笔，{first} 至 {last}"),
-        ("涉及金额", f"医疗总费用 {_money(total)} 元，其中统筹基金支付 {_money(fund)} 元"),
+        ("涉及金额", f"医疗总费用 {money(total)} 元，其中统筹基金支付 {money(fund)} 元"),
         ("涉及人员与机构", "、".join(f"{KIND_ZH.get(k, k)} {n} 个" for k, n in
                               _count_kinds(case["members"]))),
         ("复核状态", status),
@@ -149,14 +65,14 @@ def _summary(d, st, width) -> list:
     out = [P("医保基金欺诈线索移送材料", st["title"]),
            P(f"涉嫌{pattern} · 案件 {shorten(case['case_id'], CELL)}", st["subtitle"]),
            P("一、案件概要", st["h1"])]
-    out.append(_kv(rows, st, width))
+    out.append(kv(rows, st, width))
     out += [P("情况说明", st["h2"]), P(case.get("explanation", ""), st["body"])]
     if case.get("explanation_en"):
         out += [P("Summary (English)", st["h2"]), P(case["explanation_en"], st["body"])]
     metrics = [(metric_label(case["pattern"], k), _metric(v))
                for k, v in (case.get("metrics") or {}).items()]
     if metrics:
-        out += [P("主要指标", st["h2"]), _kv(metrics, st, width, key_width=5 * cm)]
+        out += [P("主要指标", st["h2"]), kv(metrics, st, width, key_width=5 * cm)]
     out.append(P("说明：本材料由数据分析自动生成，所列为可疑线索及其结算证据，不构成违法事实"
                  "认定；结算明细的全部原始字段见附件 claims.csv。", st["note"]))
     return out
@@ -172,18 +88,8 @@ def _count_kinds(members: list[dict]) -> list[tuple[str, int]]:
 
 def _metric(v) -> str:
     if isinstance(v, float):
-        return _money(v) if abs(v) >= 1000 else f"{v:g}"
+        return money(v) if abs(v) >= 1000 else f"{v:g}"
     return str(v)
-
-
-def _kv(rows, st, width, *, key_width: float = 3.2 * cm) -> Table:
-    t = Table([[P(k, st["cell"], CELL), P(v, st["cell"], WIDE)] for k, v in rows],
-              colWidths=[key_width, width - key_width])
-    t.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), reportlab_fonts()[0], 7.8),
-                           ("GRID", (0, 0), (-1, -1), 0.3, _GRID),
-                           ("BACKGROUND", (0, 0), (0, -1), _HEAD),
-                           ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    return t
 
 
 def _figures(d, st, width, height) -> list:
@@ -196,47 +102,41 @@ def _figures(d, st, width, height) -> list:
         out.append(P(f"为便于阅读，图中略去了 {hidden} 个非案件成员的结算终端、操作员或医保卡；"
                      "仅由本人使用的医保卡画在持卡人节点中。", st["small"]))
     if d.figures.get("network"):
-        out.append(_image(d.figures["network"], width, height * 0.72))
+        out.append(image(d.figures["network"], width, height * 0.72))
     out += [PageBreak(), P("三、证据时间线", st["h1"]),
             P("每行一名患者；横条为住院（入院至出院），圆点为门诊，三角为购药，颜色区分机构。",
               st["body"])]
     for path in d.figures.get("timeline", []):
-        out += [_image(path, width, height * 0.85), Spacer(1, 0.3 * cm)]
+        out += [image(path, width, height * 0.85), Spacer(1, 0.3 * cm)]
     out += [CondPageBreak(9 * cm), P("四、金额", st["h1"])]
     if d.figures.get("amounts"):
-        out.append(_image(d.figures["amounts"], width, height * 0.3))
-    money = (5, 6)
+        out.append(image(d.figures["amounts"], width, height * 0.3))
+    cash = (5, 6)
     if d.occasions:
         rows = [[o["occasion"], o["first_day"], o["last_day"], o["claims"], o["admissions"],
-                 _money(o["total_amount"]), _money(o["fund_amount"])] for o in d.occasions]
+                 money(o["total_amount"]), money(o["fund_amount"])] for o in d.occasions]
         rows.append(_total(d.days, 3, 4))
         w = [1.4, 2.6, 2.6, 1.6, 1.6, 3.3, 3.3]
-        out += _together(
+        out += together(
             P("按批次汇总（批次为检测识别的集中就诊时段）", st["h2"]),
-            _table(["批次", "起", "止", "笔数", "入院", "医疗总费用（元）", "统筹支付（元）"],
-                   rows, [x * width / sum(w) for x in w], right=(0, 3, 4, *money)))
+            table(["批次", "起", "止", "笔数", "入院", "医疗总费用（元）", "统筹支付（元）"],
+                   rows, [x * width / sum(w) for x in w], right=(0, 3, 4, *cash)))
     if len(d.days) > _MAX_DAYS and d.occasions:
         return out + [P("按日汇总", st["h2"]), P(
             f"共 {len(d.days)} 个就诊日，逐日明细见附件 amounts_by_day.csv。", st["body"])]
     rows = [[r["day"], r["claims"], r["patients"], r["admissions"],
              f"{r['first_time']}–{r['last_time']}" if r["first_time"] else "",
-             _money(r["total_amount"]), _money(r["fund_amount"])] for r in d.days]
+             money(r["total_amount"]), money(r["fund_amount"])] for r in d.days]
     rows.append(_total(d.days, 1, 3))
     w = [2.6, 1.6, 1.8, 1.8, 2.6, 3.2, 3.2]
-    return out + _together(P("按日汇总", st["h2"]), _table(
+    return out + together(P("按日汇总", st["h2"]), table(
         ["日期", "笔数", "患者数", "入院", "时段", "医疗总费用（元）", "统筹支付（元）"], rows,
-        [x * width / sum(w) for x in w], right=(1, 2, 3, *money)))
-
-
-def _together(heading, tables: list) -> list:
-    """Headings kept with the first table; a short table is never split from its last rows."""
-    heading = heading if isinstance(heading, list) else [heading]
-    return [KeepTogether([*heading, tables[0]]), *tables[1:]]
+        [x * width / sum(w) for x in w], right=(1, 2, 3, *cash)))
 
 
 def _total(days: list[dict], claims_col: int, admissions_col: int) -> list:
-    row: list = ["合计", "", "", "", "", _money(sum(r["total_amount"] for r in days)),
-                 _money(sum(r["fund_amount"] for r in days))]
+    row: list = ["合计", "", "", "", "", money(sum(r["total_amount"] for r in days)),
+                 money(sum(r["fund_amount"] for r in days))]
     row[claims_col] = sum(r["claims"] for r in days)
     row[admissions_col] = sum(r["admissions"] for r in days)
     return row
@@ -252,17 +152,70 @@ def _members(d, st, width) -> list:
         about = shorten(m["name"], CELL) or " ".join(shorten(x, 20) for x in (
             SEX_ZH.get(m["sex"], m["sex"]), f"{m['birth_year']}年生" if m["birth_year"] else "",
             f"区划 {m['region_code']}" if m["region_code"] else "") if x)
-        rows.append([i, _fit(KIND_ZH.get(m["kind"], m["kind"]), cols[1] - 6, 7.8),
-                     _fit(m["id"], cols[2] - 6, 7.8), P(about, st["cell"], CELL),
-                     _fit(ROLE_ZH.get(m["role"], m["role"]), cols[4] - 6, 7.8),
-                     m["claims"], _money(m["total_amount"]), m["first_day"], m["last_day"]])
-    out += _table(["序号", "类别", "编号", "名称 / 性别 出生 区划", "角色", "笔数", "金额（元）",
+        rows.append([i, fit(KIND_ZH.get(m["kind"], m["kind"]), cols[1] - 6, 7.8),
+                     fit(m["id"], cols[2] - 6, 7.8), P(about, st["cell"], CELL),
+                     fit(ROLE_ZH.get(m["role"], m["role"]), cols[4] - 6, 7.8),
+                     m["claims"], money(m["total_amount"]), m["first_day"], m["last_day"]])
+    out += table(["序号", "类别", "编号", "名称 / 性别 出生 区划", "角色", "笔数", "金额（元）",
                    "首次", "末次"], rows, cols, right=(0, 5, 6))
     return out
 
 
+def _runs(d, st, width) -> list:
+    """六、案件历次批次: the case in each run that held it, and the runs' hash chain."""
+    h = d.history
+    if h is None:
+        return []
+    out = [CondPageBreak(6 * cm), P("六、案件历次批次", st["h1"]),
+           P(f"案件标识 {h.case_key}：本案件出现于以下 {len(h.rows)} 个检测批次（由早到晚），"
+             "变化为与上一批次相比（完整数据见 history.json）。", st["body"], WIDE)]
+    if not h.complete:
+        out.append(P("更早批次的检测运行导出时未找到，以下历史自最早找到的批次起。", st["note"]))
+    w = [3.0, 1.7, 1.2, 1.1, 1.1, 2.4, 6.9]
+    cols = [x * width / sum(w) for x in w]
+    rows = [[fit(r["run_id"], cols[0] - 6, 7.8), fit(r["case_id"], cols[1] - 6, 7.8),
+             "" if r["score"] is None else fit(r["score"], cols[2] - 6, 7.8), r["members"],
+             r["claims"], money(r["total_amount"]), P(_changed(r), st["cell"], WIDE)]
+            for r in h.rows]
+    out += together(P("历次批次", st["h2"]), table(
+        ["检测批次", "案件编号", "评分", "成员", "笔数", "金额（元）", "变化"], rows, cols,
+        right=(2, 3, 4, 5)))
+    links = [[fit(e["run_id"], width * 0.3 - 6, 7.8), str(e["cases_sha256"])[:12],
+              fit(_previous(e.get("previous_run")), width * 0.5 - 6, 7.8)] for e in h.chain]
+    return out + together(
+        [P("检测批次哈希链", st["h2"]),
+         P("各批次 cases.jsonl 的 SHA-256（前 12 位）；每一批次生成时记录其所接上一批次的"
+           "哈希，完整哈希见 chain.json，可用 graphdetect verify --runs 核对。", st["body"])],
+        table(["检测批次", "cases.jsonl SHA-256", "所接上一批次及其哈希"], links,
+               [width * 0.3, width * 0.2, width * 0.5]))
+
+
+def _previous(link: dict | None) -> str:
+    """A run's recorded link: the earlier run's id and the first 12 hex of its hash."""
+    if not link:
+        return "（无）"
+    return f"{link.get('run_id')} {str(link.get('cases_sha256'))[:12]}"
+
+
+def _changed(r: dict) -> str:
+    """A history row's change since the run before, in words."""
+    parts = [_LINEAGE_ZH.get(r["state"], str(r["state"]))]
+    delta = r.get("delta") or {}
+    if delta.get("members") or delta.get("lost_members"):
+        parts.append(f"成员 +{delta.get('members', 0)} / -{delta.get('lost_members', 0)}")
+    if delta.get("claims"):
+        parts.append(f"新证据 {delta['claims']} 笔")
+    if delta.get("amount"):
+        parts.append(f"金额 {delta['amount']:+,.2f} 元")
+    if r.get("merged_from"):
+        parts.append("由 " + "、".join(map(str, r["merged_from"])) + " 合并")
+    if r.get("split_from"):
+        parts.append(f"自 {r['split_from']} 分出")
+    return "；".join(parts)
+
+
 def _history(d, st, width) -> list:
-    out = [CondPageBreak(6 * cm), P("六、复核记录", st["h1"])]
+    out = [CondPageBreak(6 * cm), P("七、复核记录", st["h1"])]
     if d.status is None:
         return out + [P("导出时未提供复核数据库：本案件尚未经过复核，以下无复核记录。", st["note"])]
     if not d.notes:
@@ -279,7 +232,7 @@ def _history(d, st, width) -> list:
             spans.add(len(rows))
             rows.append([P(f"备注：{n['body']}", st["cell"]), "", "", "", ""])
     out.append(P(f"当前状态：{STATUS_ZH.get(d.status, d.status)}。时间为北京时间。", st["body"]))
-    return out + _table(["时间", "操作人", "状态变化", "指派", "理由"], rows, cols,
+    return out + table(["时间", "操作人", "状态变化", "指派", "理由"], rows, cols,
                         spans=frozenset(spans))
 
 
@@ -299,7 +252,7 @@ def _beijing(at: str) -> str:
 
 def _method(d, st, width) -> list:
     s = d.summary
-    out = [CondPageBreak(12 * cm), P("七、检测方法与数据来源", st["h1"]),
+    out = [CondPageBreak(12 * cm), P("八、检测方法与数据来源", st["h1"]),
            P(f"检测软件 graphdetect {s.get('graphdetect_version', '')}；检测运行编号 "
              f"{s.get('run_id', '')}（由输入文件哈希、参数与版本计算，可复现）。", st["body"]),
            P("输入文件", st["h2"])]
@@ -308,20 +261,20 @@ def _method(d, st, width) -> list:
               f"{info.get('rows_read', '')}", P(info.get("sha256", ""), st["mono"], CELL)]
              for name, info in sorted((s.get("inputs") or {}).items())]
     w = [3.0, 1.8, 1.6, 1.6, 9.4]
-    out += _table(["文件", "数据表", "编码", "行数", "SHA-256"], files,
+    out += table(["文件", "数据表", "编码", "行数", "SHA-256"], files,
                   [x * width / sum(w) for x in w], right=(3,))
     params = [[P(k, st["mono"], CELL), P(json.dumps(v, ensure_ascii=False), st["mono"], WIDE)]
               for k, v in sorted((s.get("parameters") or {}).items())]
-    out += [P("检测参数", st["h2"]), *_table(["参数", "取值"], params, [width * 0.6, width * 0.4])]
+    out += [P("检测参数", st["h2"]), *table(["参数", "取值"], params, [width * 0.6, width * 0.4])]
     for note in s.get("not_checked") or []:
         out.append(P(f"未能检查：{shorten(note, WIDE)}", st["small"]))
     att = [[P(n, st["cell"], CELL), f"{size:,}", P(h, st["mono"], CELL)]
            for n, h, size in d.attachments]
-    return out + _together(
+    return out + together(
         [P("附件清单", st["h2"]),
          P("证据包内各文件及其 SHA-256；manifest.json 列出全部文件的哈希，可用 "
            "graphdetect verify 或任何 SHA-256 工具核对。", st["body"])],
-        _table(["文件", "字节", "SHA-256"], att, [width * 0.3, width * 0.12, width * 0.58],
+        table(["文件", "字节", "SHA-256"], att, [width * 0.3, width * 0.12, width * 0.58],
                right=(1,)))
 
 
@@ -334,16 +287,15 @@ def _claims(d, st, wide) -> list:
     for r in c.itertuples(index=False):
         end = r.end_time.strftime("%Y-%m-%d %H:%M") if r.end_time == r.end_time else ""
         inst = d.names.get(r.institution_id) or r.institution_id
-        rows.append([_fit(x, cols[i] - 6, size) for i, x in enumerate((
+        rows.append([fit(x, cols[i] - 6, size) for i, x in enumerate((
             r.claim_id, r.start_time.strftime("%Y-%m-%d %H:%M"), end, r.patient_id,
             r.card_id or "", inst, r.doctor_id or "",
             " / ".join(x for x in (r.terminal_id, r.operator_id) if x),
             VISIT_ZH.get(r.visit_type, r.visit_type), r.diagnosis_code or "",
-            _money(r.total_amount),
-            _money(r.fund_amount) if r.fund_amount == r.fund_amount else ""))])
+            money(r.total_amount),
+            money(r.fund_amount) if r.fund_amount == r.fund_amount else ""))])
     head = [NextPageTemplate("landscape"), PageBreak(), P("附：证据结算明细", st["h1"]),
             P(f"共 {len(rows)} 笔，按时间排序；全部原始字段见 claims.csv。", st["body"])]
-    table = _table(["结算流水号", "开始时间", "出院时间", "患者编号", "医保卡号", "机构", "医师",
-                    "终端 / 操作员", "类别", "诊断", "总费用", "统筹支付"], rows, cols, size=size,
-                   right=(10, 11))
-    return head + table
+    return head + table(["结算流水号", "开始时间", "出院时间", "患者编号", "医保卡号", "机构",
+                         "医师", "终端 / 操作员", "类别", "诊断", "总费用", "统筹支付"], rows,
+                        cols, size=size, right=(10, 11))

@@ -43,19 +43,24 @@ def _one_line_errors() -> Iterator[None]:
 @click.option("--mask-ids", is_flag=True,
               help="Mask patient and card ids in every file, for a reader who must not see "
                    "patient identities.")
+@click.option("--runs", "runs", multiple=True, type=click.Path(path_type=Path),
+              help="Run folder, or folder of run folders, where the case's earlier runs lie "
+                   "(repeatable; default: the folders each run recorded as its previous).")
 def export_command(run: Path, case_id: str, out: Path, db: Path | None, user: str | None,
-                   data: Path | None, mask_ids: bool) -> None:
+                   data: Path | None, mask_ids: bool, runs: tuple[Path, ...]) -> None:
     """Export case CASE_ID of the run folder RUN as an evidence package (folder and zip).
 
     The package holds report.pdf (Chinese), claims.csv, members.csv, network.graphml and
-    network.json, figures, and manifest.json with every file's SHA-256; it is signed
+    network.json, figures, the case across runs (history.json) and the hash chain of those
+    runs (chain.json), and manifest.json with every file's SHA-256; it is signed
     (manifest.sig) when GRAPHDETECT_SIGNING_KEY is set. Reviewers do not export: blind
     review happens on screen, and a package carries the real identities of a referral.
     """
     from . import export_case, zip_path
 
     with _one_line_errors():
-        folder = export_case(run, case_id, out, db=db, user=user, data=data, mask_ids=mask_ids)
+        folder = export_case(run, case_id, out, db=db, user=user, data=data, mask_ids=mask_ids,
+                             runs=list(runs) or None)
     import json
 
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -64,24 +69,43 @@ def export_command(run: Path, case_id: str, out: Path, db: Path | None, user: st
     click.echo(f"exported case {manifest['case_id']} of {manifest['run_id']} as {who['user']} "
                f"({who['role']}): {len(manifest['files'])} files"
                + (", ids masked" if manifest.get("masked_ids") else "")
+               + _history_said(folder)
                + (f", signed (key id {signed['key_id']})" if signed else ", not signed"))
     click.echo(f"package: {folder}")
     click.echo(f"zip:     {zip_path(folder)}")
 
 
+def _history_said(folder: Path) -> str:
+    """", its history over N runs" for a package with run history."""
+    import json
+
+    path = folder / "history.json"
+    if not path.is_file():
+        return ""
+    rows = json.loads(path.read_text(encoding="utf-8"))["runs"]
+    return f", its history over {len(rows)} run(s)"
+
+
 @click.command("verify")
 @click.argument("package", type=click.Path(path_type=Path))
-def verify_command(package: Path) -> None:
-    """Check an evidence PACKAGE (folder or .zip): every file's SHA-256, and its signature.
+@click.option("--runs", "runs", multiple=True, type=click.Path(path_type=Path),
+              help="Run folder, or folder of run folders: each run of the package's hash "
+                   "chain found there must have the cases.jsonl the package recorded "
+                   "(repeatable).")
+def verify_command(package: Path, runs: tuple[Path, ...]) -> None:
+    """Check an evidence PACKAGE (folder or .zip): every file's SHA-256, its signature,
+    and the hash chain of the runs the case came from.
 
-    Exits 0 when all hold; 1 naming each file that changed, is missing or is extra, or
-    when the signature is wrong or cannot be checked (signed package, no
-    GRAPHDETECT_SIGNING_KEY).
+    Exits 0 when all hold; 1 naming each file that changed, is missing or is extra, when
+    the signature is wrong or cannot be checked (signed package, no
+    GRAPHDETECT_SIGNING_KEY), when the chain inside the package does not hold, or when a
+    run given with --runs has another cases.jsonl than the package recorded (a run not
+    found there is reported "not checked").
     """
     from . import verify_package
 
     with _one_line_errors():
-        result = verify_package(package)
+        result = verify_package(package, runs=list(runs) or None)
     for line in result.lines():
         click.echo(line)
     if not result.ok:

@@ -3,9 +3,11 @@
 A package holds the referral report (``report.pdf``), the evidence claims with every
 column of the source file (``claims.csv``), the members (``members.csv``), the case
 network (``network.graphml``, ``network.json``), the figures as PNG, a ``README.txt``,
-and ``manifest.json``: every file's SHA-256 and size, who exported it, when, from which
-run. With a signing key (``$GRAPHDETECT_SIGNING_KEY``) ``manifest.sig`` holds the hex
-HMAC-SHA256 of the exact bytes of ``manifest.json``.
+the case's history across runs (``history.json``) and the hash chain of those runs
+(``chain.json``, see ``_history``), and ``manifest.json``: every file's SHA-256 and
+size, who exported it, when, from which run. With a signing key
+(``$GRAPHDETECT_SIGNING_KEY``) ``manifest.sig`` holds the hex HMAC-SHA256 of the exact
+bytes of ``manifest.json``.
 
 Everything but the manifest (and its signature) is byte-identical when the same user
 exports the same case of the same run again with the same review history; the export
@@ -16,37 +18,35 @@ owner's alone: files (and zip entries) 0600, folders 0700.
 from __future__ import annotations
 
 import getpass
-import io
 import json
-import os
-import shutil
-import stat
 import tempfile
 import threading
-import zipfile
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__
 from ..cells import csv_bytes, shorten
 from ..explain import explain
+from ..lineage import with_keys
 from ..review.roles import can_export, may_export
 from ..review.store import ROLES, ReviewStore
 from ..run import load_summary, read_cases
+from ..runs import Runs
 from ._common import (
     FORMAT,
     MANIFEST,
     SIGNATURE,
-    ZIP_DATE,
     ExportError,
     key_id,
     safe_name,
     sha256_bytes,
-    sign,
     signing_key,
 )
 from ._evidence import load_evidence
+from ._files import write_package, zip_path
 from ._fonts import font_path
+from ._history import CaseHistory, case_history
 from ._network import case_network, to_json, write_graphml
 from ._readme import README
 from ._tables import (
@@ -63,9 +63,6 @@ from ._tables import (
 __all__ = ["export_case", "export_refusal", "package_name", "zip_path"]
 
 _LOCK = threading.Lock()
-#: Package files (and zip entries) are the owner's alone: evidence names real people.
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 #: Longest name or id the report's explanation shows (the data files keep them whole).
 NAME_LIMIT = 60
 
@@ -82,7 +79,8 @@ def package_name(run_id: str, case_id: str) -> str:
 def export_case(run: str | Path, case_id: str, out: str | Path, *,
                 db: str | Path | ReviewStore | None = None, user: str | None = None,
                 role: str | None = None, data: str | Path | None = None,
-                key: str | bytes | None = None, ip: str = "", mask_ids: bool = False) -> Path:
+                key: str | bytes | None = None, ip: str = "", mask_ids: bool = False,
+                runs: Runs | Iterable[str | Path] | None = None) -> Path:
     """Write the evidence package of one case; return the package folder.
 
     The folder is ``OUT/<case>_<run>/`` and its zip ``OUT/<case>_<run>.zip`` (an earlier
@@ -114,13 +112,18 @@ def export_case(run: str | Path, case_id: str, out: str | Path, *,
     mask_ids : bool
         Mask patient and card ids in every file (``manifest.json`` says
         ``"masked_ids": true``), for a reader who must not see patient identities.
+    runs : Runs or list of str or Path, optional
+        Run folders and/or folders of them where the earlier runs of the case lie
+        (``history.json``, ``chain.json``); without it, or for a run not among them, the
+        ``previous_run`` folders the runs recorded are followed as far as they exist.
 
     Raises
     ------
     ExportError
         Unknown case or user, export not allowed (reviewers never export: blind review
         happens on screen, a package carries real identities for referral), input data
-        changed since the run, a report that cannot be laid out.
+        changed since the run, an earlier run of the case changed after the run that
+        continues it was made, a report that cannot be laid out.
 
     Examples
     --------
@@ -136,28 +139,32 @@ def export_case(run: str | Path, case_id: str, out: str | Path, *,
     summary = load_summary(run)
     run_id = str(summary.get("run_id", ""))
     case = find_case(run, case_id)
+    case_key = with_keys([case], run_id)[0]["case_key"]
     store, user, role = _identity(db, user, role)
-    status = store.state(run_id, case_id)["status"] if store else None
+    status = store.state(case_key)["status"] if store else None
     refusal = export_refusal(user, role, case_id, status, reviewed=store is not None)
     if refusal:
         if store is not None:
             store.audit(user=user, role=role, action="export_denied", target=case_id,
-                        detail=json.dumps({"run_id": run_id, "status": status}), ip=ip)
+                        detail=json.dumps({"run_id": run_id, "case_key": case_key,
+                                           "status": status}, ensure_ascii=False), ip=ip)
         raise ExportError(refusal)
     font_path()
     ev = load_evidence(summary, case["claim_ids"], data=data)
+    history = case_history(run, case_key, summary, runs)
     with _LOCK:  # matplotlib's and reportlab's settings are process-wide
         files = build_files(case, summary, ev, user=user, role=role, status=status,
-                            notes=store.history(run_id, case_id) if store else [],
-                            created=_run_time(run), mask_ids=mask_ids)
+                            notes=store.history(case_key) if store else [],
+                            created=_run_time(run), mask_ids=mask_ids, history=history)
     key = signing_key(key)
-    manifest = _manifest(files, summary, case, user=user, role=role, status=status,
-                         masked=bool(mask_ids), key=key)
-    folder = _write(Path(out), package_name(run_id, case_id), files, manifest, key)
+    manifest = _manifest(files, summary, case, case_key=case_key, user=user, role=role,
+                         status=status, masked=bool(mask_ids), key=key)
+    folder = write_package(Path(out), package_name(run_id, case_id), files, manifest, key)
     if store is not None:
         manifest = (folder / MANIFEST).read_bytes()
         store.audit(user=user, role=role, action="export", target=case_id, ip=ip,
-                    detail=json.dumps({"run_id": run_id, "package": str(folder.resolve()),
+                    detail=json.dumps({"run_id": run_id, "case_key": case_key,
+                                       "package": str(folder.resolve()),
                                        "zip": str(zip_path(folder).resolve()),
                                        "manifest_sha256": sha256_bytes(manifest),
                                        "masked_ids": bool(mask_ids)}, ensure_ascii=False))
@@ -183,11 +190,6 @@ def export_refusal(user: str, role: str, case_id: str, status: str | None, *,
         return (f"{user} ({role}) may not export case {case_id}: it is {status}; "
                 f"a {role} exports only confirmed or referred cases")
     return None
-
-
-def zip_path(folder: Path) -> Path:
-    """The zip written beside a package folder."""
-    return folder.with_name(folder.name + ".zip")
 
 
 def find_case(run: Path, case_id: str) -> dict:
@@ -234,8 +236,8 @@ def _run_time(run: Path) -> datetime:
 
 
 def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: str | None,
-                notes: list[dict], created: datetime, mask_ids: bool = False
-                ) -> dict[str, bytes]:
+                notes: list[dict], created: datetime, mask_ids: bool = False,
+                history: CaseHistory | None = None) -> dict[str, bytes]:
     """Every file of the package but the manifest, as name -> bytes."""
     from .figures import amounts_figure, network_figure, timeline_figures
     from .pdf import ReportData, write_report
@@ -253,7 +255,8 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
     files: dict[str, bytes] = {"claims.csv": _claims_csv(ev, masker),
                                "members.csv": _csv(MEMBER_COLUMNS, members),
                                "amounts_by_day.csv": _csv(DAY_COLUMNS, days),
-                               "network.json": to_json(G).encode("utf-8")}
+                               "network.json": to_json(G).encode("utf-8"),
+                               **(history.files() if history else {})}
     names = {h: name_of(ev, "institution", h) for h in df["institution_id"].dropna().unique()}
     with tempfile.TemporaryDirectory(prefix="graphdetect-export-") as tmp:
         t = Path(tmp)
@@ -277,7 +280,8 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
             claims=shown_df, figures=figures,
             notes=[dict(n, reason=masker.text(n.get("reason") or ""),
                         body=masker.text(n.get("body") or "")) for n in notes],
-            attachments=attachments, masked=masker.active, names=names, created=created)
+            attachments=attachments, masked=masker.active, names=names, created=created,
+            history=history)
         files["report.pdf"] = write_report(report, t / "report.pdf").read_bytes()
     return files
 
@@ -312,12 +316,14 @@ def _claims_csv(ev, masker: Masker) -> bytes:
     return csv_bytes(ev.header, rows)
 
 
-def _manifest(files: dict[str, bytes], summary: dict, case: dict, *, user: str, role: str,
-              status: str | None, masked: bool, key: bytes | None) -> dict:
+def _manifest(files: dict[str, bytes], summary: dict, case: dict, *, case_key: str,
+              user: str, role: str, status: str | None, masked: bool,
+              key: bytes | None) -> dict:
     return {
         "format": FORMAT,
         "run_id": summary.get("run_id", ""),
         "case_id": case["case_id"],
+        "case_key": case_key,
         "pattern": case.get("pattern", ""),
         "exported_by": {"user": user, "role": role},
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -332,51 +338,3 @@ def _manifest(files: dict[str, bytes], summary: dict, case: dict, *, user: str, 
         "signature": ({"algorithm": "HMAC-SHA256", "file": SIGNATURE, "key_id": key_id(key),
                        "over": f"the bytes of {MANIFEST}"} if key else None),
     }
-
-
-def _write(out: Path, name: str, files: dict[str, bytes], manifest: dict,
-           key: bytes | None) -> Path:
-    """Write folder and zip beside each other, each replaced whole or not at all."""
-    files = dict(files)
-    files[MANIFEST] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
-    if key:
-        files[SIGNATURE] = (sign(files[MANIFEST], key) + "\n").encode()
-    out.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)  # a folder it makes: the owner's
-    tmp = Path(tempfile.mkdtemp(prefix=".export-tmp-", dir=out))  # 0700 until moved out
-    try:
-        pkg = tmp / name
-        pkg.mkdir()
-        os.chmod(pkg, DIR_MODE)
-        for n, b in sorted(files.items()):
-            _write_private(pkg / n, b)
-        _write_private(tmp / "package.zip", _zip(name, files))
-        folder = out / name
-        if folder.exists():
-            old = tmp / "old"
-            folder.rename(old)
-        pkg.rename(folder)
-        (tmp / "package.zip").replace(zip_path(folder))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
-
-
-def _zip(name: str, files: dict[str, bytes]) -> bytes:
-    """The package as a reproducible zip: entries ``name/file`` in order, fixed dates."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for n, b in sorted(files.items()):
-            info = zipfile.ZipInfo(f"{name}/{n}", date_time=ZIP_DATE)
-            info.external_attr = (stat.S_IFREG | FILE_MODE) << 16
-            info.create_system = 3
-            zf.writestr(info, b, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
-    return buf.getvalue()
-
-
-def _write_private(path: Path, data: bytes) -> Path:
-    """Write a file that only its owner may read (``FILE_MODE``), whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "wb") as f:
-        os.fchmod(f.fileno(), FILE_MODE)
-        f.write(data)
-    return path

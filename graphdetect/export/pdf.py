@@ -24,6 +24,7 @@ from reportlab.platypus.doctemplate import LayoutError
 from ..cells import shorten
 from ._common import ExportError, printable
 from ._fonts import reportlab_fonts
+from ._history import CaseHistory
 
 __all__ = ["ReportData", "write_report"]
 
@@ -35,7 +36,7 @@ class ReportData:
     """Everything the report shows, ids already masked when the package masks them.
 
     Values may be of any length and hold any characters: the report cuts each for
-    display and removes control characters (see ``_report``).
+    display and removes control characters (see ``_flow``).
 
     Attributes
     ----------
@@ -64,6 +65,8 @@ class ReportData:
         Institution id -> name, for the claims appendix.
     created : datetime
         The date written into the PDF (the run's time, for reproducible bytes).
+    history : CaseHistory or None
+        The case across runs and the runs' hash chain (``_history``); None: no section.
     """
 
     case: dict
@@ -81,6 +84,7 @@ class ReportData:
     masked: bool = False
     names: dict[str, str] = field(default_factory=dict)
     created: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    history: CaseHistory | None = None
 
 
 def styles() -> dict[str, ParagraphStyle]:

@@ -4,6 +4,11 @@ Every file the manifest lists must be there with its SHA-256 and size; no other 
 be there (besides ``manifest.json`` and ``manifest.sig``). A signed package needs the
 key to be checked; with a key set, an unsigned package fails. Nothing is extracted from
 a zip and no path from the manifest is ever opened: names are only compared.
+
+A package with run history (``chain.json``) must hold a consistent hash chain: each
+run's recorded link names the next-older run of the chain and its ``cases_sha256``.
+Given the run folders (``runs``), each run of the chain found there must have a
+``cases.jsonl`` with the SHA-256 the package recorded; a run not found is "not checked".
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ import hashlib
 import hmac
 import json
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ..runs import Runs
 from ._common import FORMAT, KEY_ENV, MANIFEST, SIGNATURE, ExportError, key_id, sign, signing_key
+from ._history import CHAIN, as_runs, chain_problems, run_problems
 
 __all__ = ["verify_package", "VerifyResult"]
 
@@ -30,13 +38,20 @@ class VerifyResult:
         The package checked.
     problems : list of tuple
         ``(what, file, detail)`` with ``what`` one of ``changed``, ``missing``, ``extra``,
-        ``signature``, ``manifest``; empty when every check holds.
+        ``signature``, ``manifest``, ``chain`` (``chain.json`` does not hold) or ``run``
+        (a run's ``cases.jsonl`` differs from the chain; ``file`` is the run id); empty
+        when every check holds.
     files : int
         Files the manifest lists.
     signature : str
         ``valid``, ``unsigned`` (and no key set), or ``not checked`` / ``invalid``.
     manifest : dict or None
         The manifest, when it could be read.
+    chain : list of dict or None
+        The runs of ``chain.json``, oldest first; None for a package without run history.
+    runs : dict
+        Run id -> ``matches``, ``changed`` or ``not checked``, for each run of the chain
+        when run folders were given.
     """
 
     path: Path
@@ -44,25 +59,40 @@ class VerifyResult:
     files: int = 0
     signature: str = "unsigned"
     manifest: dict | None = None
+    chain: list[dict] | None = None
+    runs: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def lines(self) -> list[str]:
-        """A report for people: one line per problem, then a verdict."""
+        """A report for people: one line per problem, the verdict, then one line per run
+        of the chain checked against run folders."""
         out = [f"{what.upper():<9} {name}: {detail}" for what, name, detail in self.problems]
         if self.ok:
             sig = {"valid": "HMAC signature valid",
                    "unsigned": "not signed"}.get(self.signature, self.signature)
-            out.append(f"OK: all {self.files} files match manifest.json; {sig} ({self.path})")
+            out.append(f"OK: all {self.files} files match manifest.json; {sig}; "
+                       f"{self._chain_said()} ({self.path})")
         else:
             out.append(f"FAILED: {len(self.problems)} problem(s) in {self.path}")
-        return out
+        said = {"matches": "cases.jsonl matches the package",
+                "changed": "cases.jsonl differs from the package",
+                "not checked": "not checked (not among the run folders given)"}
+        return out + [f"run {rid}: {said[state]}" for rid, state in self.runs.items()]
+
+    def _chain_said(self) -> str:
+        if self.chain is None:
+            return "no run history in this package"
+        ids = ", ".join(str(e.get("run_id")) for e in self.chain)
+        return f"the hash chain of {len(self.chain)} run(s) holds ({ids})"
 
 
-def verify_package(path: str | Path, *, key: str | bytes | None = None) -> VerifyResult:
-    """Check every hash, size and the signature of a package folder or ``.zip``.
+def verify_package(path: str | Path, *, key: str | bytes | None = None,
+                   runs: Runs | Iterable[str | Path] | None = None) -> VerifyResult:
+    """Check every hash, size and the signature of a package folder or ``.zip``, and the
+    hash chain of the runs the case came from.
 
     Parameters
     ----------
@@ -70,11 +100,15 @@ def verify_package(path: str | Path, *, key: str | bytes | None = None) -> Verif
         The package folder, or its zip.
     key : str or bytes, optional
         The signing key; default ``$GRAPHDETECT_SIGNING_KEY``.
+    runs : Runs or list of str or Path, optional
+        Run folders and/or folders of them: each run of the package's chain found there
+        must have the ``cases.jsonl`` the package recorded.
 
     Raises
     ------
     ExportError
-        When ``path`` is neither a folder nor a readable zip.
+        When ``path`` is neither a folder nor a readable zip, or ``runs`` names something
+        that is neither a run folder nor a folder of them.
 
     Examples
     --------
@@ -89,6 +123,7 @@ def verify_package(path: str | Path, *, key: str | bytes | None = None) -> Verif
     (True, [])
     """
     path = Path(path)
+    pool = as_runs(runs)
     contents = _read(path)
     result = VerifyResult(path=path)
     raw = contents.pop(MANIFEST, None)
@@ -120,7 +155,34 @@ def verify_package(path: str | Path, *, key: str | bytes | None = None) -> Verif
     result.problems += [("extra", n, "not listed in the manifest")
                         for n in sorted(set(contents) - set(listed))]
     _check_signature(result, raw, sig, manifest.get("signature"), signing_key(key))
+    if CHAIN in listed and CHAIN in contents:
+        _check_chain(result, contents[CHAIN], pool)
     return result
+
+
+def _check_chain(result: VerifyResult, raw: bytes, pool: Runs | None) -> None:
+    """The chain inside the package, then (given ``pool``) against the run folders."""
+    try:
+        chain = json.loads(raw.decode("utf-8"))["runs"]
+        if not isinstance(chain, list) or not all(isinstance(e, dict) for e in chain):
+            raise TypeError
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        result.problems.append(("chain", CHAIN, f"unreadable ({exc.__class__.__name__})"))
+        return
+    result.chain = chain
+    result.problems += [("chain", CHAIN, why) for why in chain_problems(chain)]
+    newest = str(chain[-1].get("run_id")) if chain else None
+    if result.manifest and newest != str(result.manifest.get("run_id")):
+        result.problems.append(("chain", CHAIN, f"the chain ends at {newest}, the package is "
+                                f"of run {result.manifest.get('run_id')}"))
+    if pool is None:
+        return
+    changed, missing = run_problems(chain, pool)
+    result.problems += [("run", rid, why) for rid, why in changed]
+    for entry in chain:
+        rid = str(entry.get("run_id"))
+        result.runs[rid] = ("changed" if rid in dict(changed) else
+                            "not checked" if rid in missing else "matches")
 
 
 def _check_signature(result: VerifyResult, raw: bytes, sig: bytes | None, declared,
