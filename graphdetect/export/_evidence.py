@@ -4,11 +4,17 @@ The run recorded each input file's SHA-256; a file that has changed since is ref
 a package never mixes one run's case with another day's data. Rows come back twice: as
 the user wrote them (every column, unknown extra ones included, as text) for
 ``claims.csv``, and typed by the same ingestion the run used, for the report.
+
+A table may be a folder of files (``claims/2024-01.csv``, ``claims/2024-02.parquet``): each
+claim is taken from whichever file holds it. Their headers may differ (Chinese in one
+month, English in the next, a column only in some): the rows then share one header, a
+column per contract column (named as the first file names it) and per other column name.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,9 +38,10 @@ class Evidence:
     Attributes
     ----------
     header : list of str
-        The claims file's column names as written.
+        The claims files' column names as written (one header for all of them).
     rows : list of list of str
-        One row per evidence claim, every column as text, in file order.
+        One row per evidence claim, every column as text, in file order (files in the
+        run's reading order); a column its file lacks is empty.
     columns : dict
         Canonical column name -> positions in ``header`` that carry it (aliases included).
     claims : pandas.DataFrame
@@ -82,24 +89,30 @@ def load_evidence(summary: dict, claim_ids: list[str], *, data: str | Path | Non
     if "claims" not in files:
         raise ExportError(f"run {summary.get('run_id')}: summary.json names no claims file")
     with tempfile.TemporaryDirectory(prefix="graphdetect-evidence-") as tmp:
-        src_header, claims_raw = _filter(files["claims"], "claims", "claim_id", set(claim_ids))
-        pq.write_table(claims_raw, Path(tmp) / "claims.parquet")
-        ids = {key.replace("_id", "s"): _ids(claims_raw, src_header, key)
+        parts = _gather(files["claims"], "claims", "claim_id", set(claim_ids), Path(tmp))
+        ids = {key.replace("_id", "s"): set().union(*(_ids(raw, cols, key)
+                                                     for cols, raw in parts))
                for key in ("patient_id", "institution_id", "doctor_id")}
         for table, key in _SIDE_KEYS.items():
             if table in files:
-                _, raw = _filter(files[table], table, key, ids[table])
-                pq.write_table(raw, Path(tmp) / f"{table}.parquet")
+                _gather(files[table], table, key, ids[table], Path(tmp))
         typed = read_folder(tmp)
-    rejected = {int(r) - 1 for r, f in zip(typed.rejects["line"], typed.rejects["file"],
-                                           strict=True) if f == "claims.parquet"}
-    keep = [i for i in range(claims_raw.num_rows) if i not in rejected]
-    rows = _text_rows(claims_raw.take(pa.array(keep, pa.int64())))
+    src_header, positions = _union([cols for cols, _ in parts])
+    rows = []
+    for k, (_, raw) in enumerate(parts):
+        rejected = {int(r) - 1 for r, f in zip(typed.rejects["line"], typed.rejects["file"],
+                                               strict=True) if f == _part_name("claims", k)}
+        keep = [i for i in range(raw.num_rows) if i not in rejected]
+        for row in _text_rows(raw.take(pa.array(keep, pa.int64()))):
+            out = [""] * len(src_header)
+            for pos, value in zip(positions[k], row, strict=True):
+                out[pos] = value
+            rows.append(out)
     claims = typed.claims.reset_index(drop=True)
     missing = sorted(set(claim_ids) - set(claims["claim_id"].astype(str)))
     if missing:
         raise ExportError(f"{len(missing)} evidence claim(s) of the case are not accepted rows "
-                          f"of {files['claims'].name} (first: {missing[0]!r})")
+                          f"of the run's claims files (first: {missing[0]!r})")
     columns: dict[str, list[int]] = {}
     for i, name in enumerate(src_header):
         for canon in canonical_names(TABLES["claims"], [name]).values():
@@ -114,12 +127,17 @@ def load_evidence(summary: dict, claim_ids: list[str], *, data: str | Path | Non
     )
 
 
-def _check_inputs(folder: Path, inputs: dict, run_id: str) -> dict[str, Path]:
-    files: dict[str, Path] = {}
+def _check_inputs(folder: Path, inputs: dict, run_id: str
+                  ) -> dict[str, list[tuple[str, Path]]]:
+    """Per table, its files as the run read them (``(name, path)`` in reading order)."""
+    files: dict[str, list[tuple[str, Path]]] = {}
     for name, info in sorted(inputs.items()):
         table = info.get("table")
         if table not in TABLES:
             continue
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise ExportError(f"{name!r}: input of run {run_id} is not a path inside the data "
+                              "folder; summary.json is not as graphdetect wrote it")
         path = folder / name
         if not path.is_file():
             raise ExportError(f"{path}: input file of run {run_id} is missing; pass --data "
@@ -127,13 +145,29 @@ def _check_inputs(folder: Path, inputs: dict, run_id: str) -> dict[str, Path]:
         if sha256_file(path) != info.get("sha256"):
             raise ExportError(f"{path}: changed since run {run_id} read it (SHA-256 differs); "
                               "evidence must come from the file the run read")
-        files[table] = path
+        files.setdefault(table, []).append((name, path))
     return files
 
 
-def _filter(path: Path, table: str, key: str, wanted: set[str]) -> tuple[list[str], pa.Table]:
+def _part_name(table: str, k: int) -> str:
+    return f"{table}/{k:05d}.parquet"
+
+
+def _gather(files: list[tuple[str, Path]], table: str, key: str, wanted: set[str],
+            tmp: Path) -> list[tuple[list[str], pa.Table]]:
+    """The wanted rows of each file of a table, raw; each also written to ``tmp/table/``
+    (a folder of Parquet files in the same order) for :func:`read_folder` to type."""
+    (tmp / table).mkdir()
+    parts = [_filter(path, name, table, key, wanted) for name, path in files]
+    for k, (_, raw) in enumerate(parts):
+        pq.write_table(raw, tmp / _part_name(table, k))
+    return parts
+
+
+def _filter(path: Path, name: str, table: str, key: str, wanted: set[str]
+            ) -> tuple[list[str], pa.Table]:
     """The rows of a file whose ``key`` (trimmed) is wanted, raw, all columns."""
-    src = open_source(path, TABLES[table])
+    src = open_source(path, TABLES[table], name)
     value_set = pa.array(sorted(wanted), pa.string())
     kept: list[pa.RecordBatch] = []
     schema = None
@@ -143,11 +177,34 @@ def _filter(path: Path, table: str, key: str, wanted: set[str]) -> tuple[list[st
         mask = pc.fill_null(pc.is_in(text, value_set=value_set), False)
         if len(wanted) and pc.any(mask).as_py():
             kept.append(batch.raw.filter(mask))
-    if schema is None:
-        schema = pa.schema([(f"c{i}", pa.string()) for i in range(len(src.header))])
+    if schema is None:  # a file of no rows: its columns as text
+        schema = pa.schema([(n, pa.string()) for n in src.raw_names])
     raw = pa.Table.from_batches(kept, schema=schema) if kept else schema.empty_table()
-    header = src.header if src.kind == "csv" else list(schema.names)
-    return header, raw
+    return src.columns, raw
+
+
+def _union(headers: list[list[str]]) -> tuple[list[str], list[list[int]]]:
+    """One header for the rows of several files, and per file where its columns go.
+
+    A contract column (under any of its names) is one column, named as the first file
+    names it; any other column is one per name (and per repeat of a name in a file).
+    """
+    where: dict[tuple, int] = {}
+    names: list[str] = []
+    positions = []
+    for header in headers:
+        canon = canonical_names(TABLES["claims"], header)
+        seen: Counter = Counter()
+        pos = []
+        for i, name in enumerate(header):
+            key = ("contract", canon[i]) if i in canon else ("other", name, seen[name])
+            seen[name] += 1
+            if key not in where:
+                where[key] = len(names)
+                names.append(name)
+            pos.append(where[key])
+        positions.append(pos)
+    return names, positions
 
 
 def _ids(raw: pa.Table, header: list[str], key: str) -> set[str]:

@@ -1,5 +1,10 @@
 """Read a data folder (see ``contract.md``) into typed tables, rejecting bad rows with reasons.
 
+A table is one file or a folder of files (``claims/2024-01.csv``, ``claims/2024-02.parquet``,
+a partitioned Parquet dataset); each file is mapped to the contract on its own and every
+row goes through the same rules, whichever file holds it. A repeated key is found across
+the files of a table as within one file: the first row in path order is kept.
+
 >>> from graphdetect.io import read_folder
 >>> data = read_folder("datasets/sample")
 >>> data.claims.columns[:3].tolist()
@@ -16,6 +21,7 @@ import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +32,12 @@ import pyarrow.compute as pc
 from .._progress import progress_bar
 from ..errors import DataError
 from ..schema import TABLES, VISIT_CODES, Table
+from ._files import parse_window, table_files
 from ._read import Source, iter_batches, open_source, record_to_line, sha256_file
 from ._validate import validate
 
 __all__ = ["ClaimsData", "read_folder", "REJECT_COLUMNS", "open_source", "iter_batches",
-           "sha256_file"]
+           "sha256_file", "parse_window"]
 
 REJECT_COLUMNS = ["file", "line", "column", "reason", "value", "row"]
 _CATEGORICAL = {
@@ -58,9 +65,13 @@ class ClaimsData:
     patients, institutions, doctors : pandas.DataFrame or None
         The optional tables, when the folder has them.
     rejects : pandas.DataFrame
-        Columns ``file, line, column, reason, value, row``.
+        Columns ``file, line, column, reason, value, row``; ``file`` is the path relative
+        to the data folder (``claims.csv``, ``claims/2024-02.csv``).
     files : dict
-        Per input file: path, format, encoding, sha256, rows read, accepted, rejected.
+        Per input file, by that relative path: table, path, format, encoding, sha256, rows
+        read, accepted, rejected, outside_window.
+    since, until : datetime.date or None
+        The window of days the claims were taken from (inclusive; None when open).
     """
 
     claims: pd.DataFrame
@@ -69,36 +80,45 @@ class ClaimsData:
     doctors: pd.DataFrame | None = None
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     files: dict = field(default_factory=dict)
+    since: date | None = None
+    until: date | None = None
 
     @property
     def rows_read(self) -> int:
         return sum(f["rows_read"] for f in self.files.values())
 
+    @property
+    def outside_window(self) -> int:
+        """Claims read and valid but left out because their day lies outside the window."""
+        return sum(f.get("outside_window", 0) for f in self.files.values())
+
+    @property
+    def window(self) -> dict[str, str | None]:
+        """``{"since": ISO date or None, "until": ...}``, as the run's summary records it."""
+        return {"since": self.since and self.since.isoformat(),
+                "until": self.until and self.until.isoformat()}
+
     def reject_counts(self) -> dict[str, int]:
         """Rejected rows per ``table: reason``, sorted by name."""
-        counts = Counter(f"{Path(f).stem}: {r}" for f, r in
-                         zip(self.rejects["file"], self.rejects["reason"], strict=True))
+        counts = Counter(f"{self.files[f]['table'] if f in self.files else Path(f).stem}: {r}"
+                         for f, r in zip(self.rejects["file"], self.rejects["reason"],
+                                         strict=True))
         return dict(sorted(counts.items()))
 
 
-def _find(folder: Path, table: Table) -> Path | None:
-    hits = [folder / f"{table.name}{ext}" for ext in (".csv", ".parquet")]
-    hits = [p for p in hits if p.is_file()]
-    if len(hits) > 1:
-        raise DataError(hits[1].name, f"both {hits[0].name} and {hits[1].name} exist; keep one")
-    if not hits and table.required:
-        raise DataError(f"{table.name}.csv", f"no {table.name}.csv or {table.name}.parquet "
-                        f"in {folder}")
-    return hits[0] if hits else None
-
-
-def read_folder(path: str | Path, *, progress: bool = False) -> ClaimsData:
+def read_folder(path: str | Path, *, since=None, until=None,
+                progress: bool = False) -> ClaimsData:
     """Read and validate every table of a data folder.
 
     Parameters
     ----------
     path : str or Path
-        The data folder: ``claims.csv|parquet`` and optionally patients, institutions, doctors.
+        The data folder: ``claims.csv|parquet`` or a ``claims/`` folder of such files, and
+        optionally patients, institutions, doctors (each a file or a folder).
+    since, until : str or datetime.date, optional
+        Keep only the claims whose ``start_time`` falls on these days or between them
+        (ISO dates, inclusive). Claims outside are counted, not rejected; the side tables
+        are read whole.
     progress : bool
         Show a progress bar per file.
 
@@ -106,66 +126,113 @@ def read_folder(path: str | Path, *, progress: bool = False) -> ClaimsData:
     ------
     DataError
         When a file cannot be read at all; bad rows never raise, they become rejects.
+    ParameterError
+        When ``since`` or ``until`` is not an ISO date, or ``until`` precedes ``since``.
     """
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(str(path), "not a folder")
-    found = {name: _find(folder, t) for name, t in TABLES.items()}
-    sources = {name: open_source(p, TABLES[name]) for name, p in found.items() if p}
-    data = ClaimsData(claims=pd.DataFrame())
+    first, last = parse_window(since, until)
+    found = {name: table_files(folder, t) for name, t in TABLES.items()}
+    sources = {name: [open_source(p, TABLES[name], rel) for rel, p in files]
+               for name, files in found.items() if files}
+    data = ClaimsData(claims=pd.DataFrame(), since=first, until=last)
     rejects: list[dict] = []
-    for name, src in sources.items():
-        frame, rows_read, table_rejects = _read_table(src, progress)
+    for name, srcs in sources.items():
+        window = (first, last) if name == "claims" and (first or last) else None
+        frame, counts, table_rejects = _read_table(srcs, progress, window)
         setattr(data, name, frame)
         rejects.extend(table_rejects)
-        data.files[src.name] = {
-            "table": name, "path": str(src.path), "format": src.kind,
-            "encoding": src.encoding or None, "sha256": sha256_file(src.path),
-            "rows_read": rows_read, "accepted": len(frame), "rejected": len(table_rejects),
-        }
+        for src, count in zip(srcs, counts, strict=True):
+            data.files[src.name] = {
+                "table": name, "path": str(src.path), "format": src.kind,
+                "encoding": src.encoding or None, "sha256": sha256_file(src.path), **count}
     data.rejects = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
     return data
 
 
-def _read_table(src: Source, progress: bool) -> tuple[pd.DataFrame, int, list[dict]]:
-    table = src.table
+def _read_table(sources: list[Source], progress: bool, window: tuple | None
+                ) -> tuple[pd.DataFrame, list[dict], list[dict]]:
+    """Read the files of one table into one frame; per file its counts; all rejects.
+
+    Good rows carry ``_record``, their record number counted over the files in order, so
+    that a repeated key or a row outside the window is traced back to its file.
+    """
+    table = sources[0].table
     goods: list[pa.Table] = []
-    raw_rejects: list[tuple[int, str, str, str, str]] = []
-    rows = 0
-    with progress_bar(progress, desc=f"read {src.name}", unit="rows") as bar:
-        for batch in iter_batches(src):
-            good, bad = validate(batch, table)
-            records = np.arange(batch.first_record, batch.first_record + len(batch))
-            good = good.append_column("_record", pa.array(records[_kept(len(batch), bad,
-                                                                         batch.first_record)]))
-            goods.append(good)
-            header = batch.raw.schema.names
-            for record, column, reason, value in bad:
-                row = batch.raw.slice(record - batch.first_record, 1).to_pylist()[0]
-                raw_rejects.append((record, column, reason, value, _row_json(row, header)))
-            rows += len(batch)
-            bar.update(len(batch))
-    merged = pa.concat_tables(goods) if goods else None
+    raw_rejects: list[list[tuple[int, str, str, str, str]]] = [[] for _ in sources]
+    rows, bases = [0] * len(sources), [0] * len(sources)
+    for k, src in enumerate(sources):
+        bases[k] = base = sum(rows)
+        with progress_bar(progress, desc=f"read {src.name}", unit="rows") as bar:
+            for batch in iter_batches(src):
+                good, bad = validate(batch, table)
+                first = base + batch.first_record
+                records = np.arange(first, first + len(batch))
+                good = good.append_column("_record", pa.array(
+                    records[_kept(len(batch), bad, batch.first_record)]))
+                goods.append(good)
+                header = batch.raw.schema.names
+                for record, column, reason, value in bad:
+                    row = batch.raw.slice(record - batch.first_record, 1).to_pylist()[0]
+                    raw_rejects[k].append((record, column, reason, value, _row_json(row, header)))
+                rows[k] += len(batch)
+                bar.update(len(batch))
+
+    def file_of(records) -> np.ndarray:
+        return np.searchsorted(bases, records, side="right") - 1
+
+    merged = pa.concat_tables(goods, promote_options="permissive") if goods else None
     del goods  # the batches live on in `merged`; _to_frame frees them column by column
+    outside = np.zeros(len(sources), np.int64)
     if merged is not None and merged.num_rows:
         merged, dups = _drop_duplicates(merged, table.key)
-        raw_rejects.extend(dups)
+        for rec, *rest in dups:
+            k = int(file_of(rec))
+            raw_rejects[k].append((rec - bases[k], *rest))
+        if window:
+            merged, left_out = _in_window(merged, *window)
+            outside = np.bincount(file_of(left_out), minlength=len(sources))
     arrow = {} if merged is None else {n: merged.column(n) for n in merged.column_names
                                          if n != "_record"}
     merged = None
     frame = _to_frame(arrow, table)
-    lines = record_to_line(src, [r[0] for r in raw_rejects])
-    rejects = [
-        {"file": src.name, "line": line, "column": c, "reason": r, "value": v, "row": row}
-        for line, (_, c, r, v, row) in zip(lines, raw_rejects, strict=True)
-    ]
-    rejects += [
-        {"file": src.name, "line": n, "column": "", "reason": "wrong number of fields",
-         "value": why, "row": text}
-        for n, text, why in src.malformed
-    ]
-    rejects.sort(key=lambda r: r["line"])
-    return frame, rows + len(src.malformed), rejects
+    rejects, counts = [], []
+    for k, src in enumerate(sources):
+        part = _rejects(src, raw_rejects[k])
+        rejects += part
+        read = rows[k] + len(src.malformed)
+        counts.append({"rows_read": read, "accepted": read - len(part) - int(outside[k]),
+                       "rejected": len(part), "outside_window": int(outside[k])})
+    return frame, counts, rejects
+
+
+def _rejects(src: Source, raw: list[tuple[int, str, str, str, str]]) -> list[dict]:
+    """One file's rejects (record numbers of that file) as rows of rejects.csv, by line."""
+    lines = record_to_line(src, [r[0] for r in raw])
+    out = [{"file": src.name, "line": line, "column": c, "reason": r, "value": v, "row": row}
+           for line, (_, c, r, v, row) in zip(lines, raw, strict=True)]
+    out += [{"file": src.name, "line": n, "column": "", "reason": "wrong number of fields",
+             "value": why, "row": text} for n, text, why in src.malformed]
+    out.sort(key=lambda r: r["line"])
+    return out
+
+
+def _in_window(t: pa.Table, first: date | None, last: date | None
+               ) -> tuple[pa.Table, np.ndarray]:
+    """The claims whose start day lies in [first, last]; and the records of the others."""
+    start = t.column("start_time")
+    keep = pa.array(np.ones(t.num_rows, bool))
+    if first:
+        keep = pc.and_(keep, pc.greater_equal(start, _midnight(first)))
+    if last:
+        keep = pc.and_(keep, pc.less(start, _midnight(last + timedelta(days=1))))
+    records = t.column("_record").filter(pc.invert(keep)).to_numpy()
+    return t.filter(keep), records
+
+
+def _midnight(day: date) -> pa.Scalar:
+    return pa.scalar(datetime(day.year, day.month, day.day), pa.timestamp("s"))
 
 
 def _kept(n: int, bad: list, first: int) -> np.ndarray:

@@ -1,7 +1,9 @@
 """Read one table file (CSV in any supported encoding, or Parquet) in batches.
 
 Each batch comes with the canonical column names, the raw column names (to write a
-rejected row back as the user wrote it) and the record number of its first row.
+rejected row back as the user wrote it) and the record number of its first row. A file
+below ``key=value`` folders (a partitioned dataset) gets a column per key that names a
+contract column the file itself lacks; other keys (``year=2024``) are folder names only.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pyarrow.parquet as pq
 
 from ..errors import DataError
 from ..schema import Table, canonical_names
+from ._files import partition_values
 
 BATCH_ROWS = 1_000_000
 SNIFF_BYTES = 1 << 20
@@ -38,19 +41,34 @@ class Batch:
 
 @dataclass
 class Source:
-    """One input file being read; ``malformed`` collects rows the parser could not split."""
+    """One input file being read; ``malformed`` collects rows the parser could not split.
+
+    ``name`` is the file's path relative to the data folder (``claims/2024-02.csv``), as
+    rejects and the run's summary name it; ``constants`` the partition columns it gets.
+    """
 
     path: Path
     table: Table
+    name: str = ""
     kind: str = ""
     encoding: str = ""
     header: list[str] = field(default_factory=list)
+    constants: dict[str, str] = field(default_factory=dict)
     mapping: dict[int, str] = field(default_factory=dict)
     malformed: list[tuple[int, str, str]] = field(default_factory=list)
 
+    def __post_init__(self):
+        self.name = self.name or self.path.name
+
     @property
-    def name(self) -> str:
-        return self.path.name
+    def columns(self) -> list[str]:
+        """The names of a batch's raw columns: the file's header, then partition columns."""
+        return [*self.header, *self.constants]
+
+    @property
+    def raw_names(self) -> list[str]:
+        """The names of a batch's raw columns, made unique (``备注``, ``备注.1``)."""
+        return _unique(self.columns)
 
 
 def sha256_file(path: Path) -> str:
@@ -61,7 +79,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def detect_encoding(path: Path) -> str:
+def detect_encoding(path: Path, name: str | None = None) -> str:
     """Tell UTF-8 (with or without BOM) from GB18030 on the first megabyte.
 
     Raises
@@ -79,46 +97,60 @@ def detect_encoding(path: Path) -> str:
             return enc
         except UnicodeDecodeError:
             continue
-    raise DataError(path.name, "unknown text encoding (not UTF-8 or GB18030/GBK)")
+    raise DataError(name or path.name, "unknown text encoding (not UTF-8 or GB18030/GBK)")
 
 
-def _csv_header(path: Path, encoding: str) -> list[str]:
+def _csv_header(path: Path, encoding: str, name: str) -> list[str]:
     with open(path, encoding=encoding, newline="", errors="strict") as f:
         try:
             row = next(csv.reader(f), None)
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise DataError(path.name, f"cannot read the header row ({exc})") from None
+            raise DataError(name, f"cannot read the header row ({exc})") from None
     if not row or not any(c.strip() for c in row):
-        raise DataError(path.name, "empty file: no header row")
+        raise DataError(name, "empty file: no header row")
     return [c.strip().lstrip("\ufeff") for c in row]
 
 
-def open_source(path: Path, table: Table) -> Source:
-    """Check a file's header against its table before any row is read."""
-    src = Source(path=path, table=table)
+def open_source(path: Path, table: Table, name: str | None = None) -> Source:
+    """Check a file's header against its table before any row is read.
+
+    ``name`` is the file's path relative to the data folder (default: its file name).
+    """
+    src = Source(path=path, table=table, name=name or "")
     if path.suffix.lower() == ".parquet":
         src.kind = "parquet"
         try:
             src.header = list(pq.read_schema(path).names)
         except (pa.ArrowException, OSError) as exc:
-            raise DataError(path.name, f"not a readable Parquet file ({exc})") from None
+            raise DataError(src.name, f"not a readable Parquet file ({exc})") from None
     else:
         src.kind = "csv"
-        src.encoding = detect_encoding(path)
-        src.header = _csv_header(path, src.encoding)
+        src.encoding = detect_encoding(path, src.name)
+        src.header = _csv_header(path, src.encoding, src.name)
         if len(src.header) < 2 and b"," not in path.read_bytes()[:4096]:
-            raise DataError(path.name, "not a comma-separated table")
-    src.mapping = canonical_names(table, src.header)
-    present = set(src.mapping.values())
+            raise DataError(src.name, "not a comma-separated table")
+    present = set(canonical_names(table, src.header).values())
+    for key, value in partition_values(src.name).items():
+        column = canonical_names(table, [key]).get(0)
+        if column and column not in present:
+            src.constants[key] = value
+            present.add(column)
+    src.mapping = canonical_names(table, src.columns)
     missing = [c.name for c in table.columns if c.required and c.name not in present]
     if missing:
         shown = ", ".join(repr(m) for m in missing)
-        raise DataError(path.name, f"missing required column {shown}")
+        raise DataError(src.name, f"missing required column {shown}")
     return src
 
 
-def _canonical(src: Source, raw: pa.RecordBatch) -> dict[str, pa.Array]:
-    return {name: raw.column(i) for i, name in src.mapping.items()}
+def _batch(src: Source, raw: pa.RecordBatch, record: int) -> Batch:
+    if src.constants:
+        n = raw.num_rows
+        raw = pa.RecordBatch.from_arrays(
+            [*raw.columns, *(pa.repeat(pa.scalar(v, pa.string()), n)
+                             for v in src.constants.values())],
+            names=[*raw.schema.names, *src.constants])
+    return Batch({name: raw.column(i) for i, name in src.mapping.items()}, raw, record)
 
 
 def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
@@ -127,7 +159,7 @@ def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
     if src.kind == "parquet":
         try:
             for raw in pq.ParquetFile(src.path).iter_batches(batch_size=batch_rows):
-                yield Batch(_canonical(src, raw), raw, record)
+                yield _batch(src, raw, record)
                 record += raw.num_rows
         except (pa.ArrowException, OSError) as exc:
             raise DataError(src.name, f"cannot read Parquet rows ({exc})") from None
@@ -160,12 +192,12 @@ def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
             size += raw.num_rows
             if size >= batch_rows:
                 merged = _merge(pending)
-                yield Batch(_canonical(src, merged), merged, record)
+                yield _batch(src, merged, record)
                 record += merged.num_rows
                 pending, size = [], 0
         if pending:
             merged = _merge(pending)
-            yield Batch(_canonical(src, merged), merged, record)
+            yield _batch(src, merged, record)
     except UnicodeDecodeError as exc:
         raise DataError(src.name, f"cannot decode as {src.encoding} ({exc.reason})") from None
     except pa.ArrowInvalid as exc:
