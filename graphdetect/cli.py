@@ -46,8 +46,15 @@ def main() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Override one setting, e.g. --set split_stay.max_gap_days=3 (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no printed summary.")
+@click.option("--previous", type=click.Path(path_type=Path, file_okay=False),
+              help="Earlier run folder (or folder of runs: its newest) whose cases these "
+                   "continue; cases keep their keys across runs.")
+@click.option("--since", metavar="DATE", help="Read only claims that start on or after this "
+              "day (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Read only claims that start on or before this "
+              "day (YYYY-MM-DD).")
 def detect(data: Path, out: Path, config: Path | None, overrides: tuple[str, ...],
-           quiet: bool) -> None:
+           quiet: bool, previous: Path | None, since: str | None, until: str | None) -> None:
     """Read the data folder DATA, detect fraud patterns, write the run folder.
 
     'graphdetect settings' lists every setting with its default.
@@ -56,7 +63,8 @@ def detect(data: Path, out: Path, config: Path | None, overrides: tuple[str, ...
     from .settings import resolve
 
     values = resolve(config, overrides)
-    summary = detect_folder(data, out, settings=values,
+    summary = detect_folder(data, out, settings=values, previous=previous,
+                            since=since, until=until,
                             progress=not quiet and sys.stderr.isatty())
     if not quiet:
         _print_summary(summary, out)
@@ -68,12 +76,18 @@ def _print_summary(s: dict, out: Path) -> None:
                f"{rows['accepted']:,} accepted, {rows['rejected']:,} rejected")
     for reason, n in s["rejected_by_reason"].items():
         click.echo(f"  rejected  {n:>8,}  {reason}")
+    window = s.get("window") or {}
+    if window.get("since") or window.get("until"):
+        click.echo(f"  {rows.get('outside_window', 0):,} outside the window "
+                   f"{window['since'] or '…'} to {window['until'] or '…'}")
     ents = ", ".join(f"{n:,} {k}s" for k, n in s["entities"].items() if n)
     click.echo(f"graph: {ents}")
     click.echo(f"cases: {s['cases']:,}" + "".join(f"  {p}={n}" for p, n in s["patterns"].items()))
     for note in s.get("not_checked", []):
         click.echo(f"not checked: {note}")
     click.echo("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in s["timings"].items()))
+    if s.get("previous_run"):
+        click.echo(f"continues: {s['previous_run']['run_id']} ({s['previous_run']['folder']})")
     click.echo(f"run folder: {out}")
 
 
@@ -97,22 +111,32 @@ def evaluate(data: Path, run: Path, out: Path | None) -> None:
 
 
 @main.command()
-@click.argument("run", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--db", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Review database (SQLite; created if missing).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
-def serve(run: Path, db: Path, host: str, port: int, threads: int) -> None:
-    """Serve the review UI for the run folder RUN."""
+def serve(runs: tuple[Path, ...], db: Path, host: str, port: int, threads: int) -> None:
+    """Serve the review UI for RUNS: run folders and/or folders of run folders.
+
+    Each user picks the run to show (the newest until they do); a case's status and
+    notes follow its case key from run to run.
+    """
     from waitress import serve as waitress_serve
 
     from .review import create_app
     from .review.store import ReviewStore
 
-    app = create_app({"RUN": str(run), "DB": str(db)})
+    app = create_app({"RUNS": [str(r) for r in runs], "DB": str(db)})
+    served = app.extensions["runs"]
+    click.echo(f"graphdetect review UI for {len(served)} run(s) on http://{host}:{port}/")
+    for run in reversed(served.runs):
+        claims = run.summary.get("claims") or {}
+        click.echo(f"  {run.run_id}  {claims.get('first_day') or '?'} to "
+                   f"{claims.get('last_day') or '?'}  {run.summary.get('cases', 0):>5} cases  "
+                   f"{run.folder}" + ("  (newest, shown first)" if run is served.newest else ""))
     users = ReviewStore(db).users()
-    click.echo(f"graphdetect review UI for {run} on http://{host}:{port}/")
     if users:
         click.echo("log in as: " + ", ".join(f"{u['name']} ({u['role']})" for u in users))
     else:
@@ -127,6 +151,58 @@ def settings() -> None:
 
     for s in registry().values():
         click.echo(f"{s.name:<38} {s.default!s:<8} {s.help}")
+
+
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("new", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--min-overlap", type=click.FloatRange(0, 1, min_open=True),
+              help="Core-member overlap at which cases match (default: NEW's setting).")
+def diff(old: Path, new: Path, as_json: bool, min_overlap: float | None) -> None:
+    """Compare two run folders: new, grown, shrunk, recurring, merged, split, vanished cases."""
+    import json
+
+    from .lineage import diff as compare
+    from .lineage import format_diff
+    from .runs import Run
+    from .settings import registry
+
+    a, b = Run(old), Run(new)
+    if min_overlap is None:
+        min_overlap = b.summary.get("parameters", {}).get(
+            "lineage.min_overlap", registry()["lineage.min_overlap"].default)
+    result = compare(a.cases, b.cases, old_run_id=a.run_id, new_run_id=b.run_id,
+                     min_overlap=min_overlap)
+    result = {"old": {"run_id": a.run_id, "folder": str(old)},
+              "new": {"run_id": b.run_id, "folder": str(new)}, "min_overlap": min_overlap,
+              **result}
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{a.run_id} ({old}) -> {b.run_id} ({new})")
+        click.echo(format_diff(result))
+
+
+@main.command("verify-chain")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+def verify_chain(runs: tuple[Path, ...]) -> None:
+    """Check the hash chain of run folders (or folders of runs): exit 1 if a link is broken.
+
+    Each run records the SHA-256 of its previous run's cases.jsonl; every link is checked
+    against the file here. A previous run not among RUNS is reported and fails the check.
+    """
+    from .runs import Runs
+
+    chain = Runs(runs)
+    problems = chain.verify_chain()
+    for line in problems:
+        click.echo(line)
+    links = sum(1 for r in chain if r.previous)
+    if problems:
+        click.echo(f"chain NOT verified: {len(problems)} problem(s) in {len(chain)} runs")
+        sys.exit(1)
+    click.echo(f"chain holds: {len(chain)} runs, {links} links checked")
 
 
 @main.command()

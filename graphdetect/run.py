@@ -24,6 +24,7 @@ from .detectors import PATTERNS, REGISTRY
 from .errors import RunError
 from .graph import KINDS, ClaimsGraph
 from .io import REJECT_COLUMNS, read_folder
+from .lineage import link
 from .settings import for_detector, resolve
 
 __all__ = ["detect_folder", "RUN_FILES", "CAPABILITIES", "capabilities", "limitations"]
@@ -47,7 +48,8 @@ class Timer:
 
 
 def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = None,
-                  progress: bool = False) -> dict:
+                  progress: bool = False, previous: str | Path | None = None,
+                  since=None, until=None) -> dict:
     """Run graphdetect on a data folder and write the run folder; return the summary.
 
     Parameters
@@ -60,13 +62,24 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
         Resolved settings (:func:`graphdetect.settings.resolve`); defaults otherwise.
     progress : bool
         Show progress bars on stderr.
+    previous : str or Path, optional
+        The earlier run this one continues: a run folder, or a folder of run folders whose
+        newest (never ``out``) is taken. Cases are linked to its cases
+        (:func:`graphdetect.lineage.link`); without it every case is new.
+    since, until : str or datetime.date, optional
+        The window: only claims whose ``start_time`` falls on these days or between them
+        (ISO dates, inclusive) are read (:func:`graphdetect.read_folder`); the summary
+        records it as ``window`` and counts the others in ``rows.outside_window``.
     """
+    from .runs import newest_run
+
     out = Path(out)
     _check_target(out)
+    before = None if previous is None else newest_run(previous, exclude=out)
     settings = resolve() if settings is None else settings
     timer = Timer()
     with timer.stage("read"):
-        claims_data = read_folder(data, progress=progress)
+        claims_data = read_folder(data, since=since, until=until, progress=progress)
     with timer.stage("graph"):
         graph = ClaimsGraph.from_data(claims_data)
     findings = []
@@ -82,6 +95,15 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
                             name=lambda k, i, lang: graph.label(k, i, en=lang == "en"))
         scores = entity_scores(cases, graph)
     summary = _summary(claims_data, graph, cases, len(findings), settings, Path(data))
+    with timer.stage("link"):
+        if before is not None:
+            summary["previous_run"] = {"run_id": before.run_id,
+                                       "folder": str(before.folder.resolve()),
+                                       "cases_sha256": before.cases_sha256}
+            summary["run_id"] = run_id(summary)
+        cases = link(cases, None if before is None else before.cases,
+                     previous_run_id=None if before is None else before.run_id,
+                     run_id=summary["run_id"], min_overlap=settings["lineage.min_overlap"])
     with timer.stage("write"):
         with _atomic_folder(out) as tmp:
             _write_cases(tmp / "cases.jsonl", cases)
@@ -104,7 +126,10 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, setting
     accepted = sum(f["accepted"] for f in data.files.values())
     summary = {
         "graphdetect_version": __version__,
-        "rows": {"read": data.rows_read, "accepted": accepted, "rejected": len(data.rejects)},
+        "rows": {"read": data.rows_read, "accepted": accepted, "rejected": len(data.rejects),
+                 **({"outside_window": data.outside_window}
+                    if data.since or data.until else {})},
+        "window": data.window,
         "rejected_by_reason": data.reject_counts(),
         "inputs": {name: {k: f[k] for k in ("table", "format", "encoding", "sha256", "rows_read",
                                              "accepted", "rejected")}
@@ -125,6 +150,7 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, setting
         "run_id": None,
         "data_folder": str(folder.resolve()),
         "not_checked": limitations(data, graph),
+        "previous_run": None,
         "timings": {},
     }
     summary["run_id"] = run_id(summary)
@@ -132,12 +158,18 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, setting
 
 
 def run_id(summary: dict) -> str:
-    """A run's id: a hash of what made it (input files, parameters, version).
+    """A run's id: a hash of what made it (input files, parameters, version, window).
 
-    The same input and parameters give the same id on any machine.
+    The same input and parameters give the same id on any machine. A run linked to an
+    earlier run is also made of that run's cases (the SHA-256 of its ``cases.jsonl``).
     """
     made_of = {"inputs": {k: v["sha256"] for k, v in summary["inputs"].items()},
                "parameters": summary["parameters"], "version": summary["graphdetect_version"]}
+    if summary.get("previous_run"):
+        made_of["previous_cases"] = summary["previous_run"]["cases_sha256"]
+    window = summary.get("window") or {}
+    if window.get("since") or window.get("until"):
+        made_of["window"] = window
     digest = hashlib.sha256(json.dumps(made_of, sort_keys=True).encode("utf-8")).hexdigest()
     return f"run-{digest[:12]}"
 

@@ -42,6 +42,9 @@ _CASES = [
             "a number in [0, 1]", number_in(0, 1)),
     Setting("cases.max_cases", 100000, "At most this many cases are written, best first.",
             "an int >= 1", int_at_least(1)),
+    Setting("lineage.min_overlap", 0.5, "A case continues an earlier case of its pattern when "
+            "this share of the smaller one's core members is in both (--previous, diff).",
+            "a number in (0, 1]", lambda v: number_in(0, 1)(v) and v > 0),
 ]
 
 
