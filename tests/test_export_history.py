@@ -21,7 +21,7 @@ from lineage_support import monthly_data, monthly_runs  # noqa: F401 (fixtures)
 from graphdetect.export import ExportError, export_case, verify_package
 from graphdetect.export.cli import export_command, verify_command
 from graphdetect.run import detect_folder
-from graphdetect.runs import Run
+from graphdetect.runs import Run, Runs
 
 
 def sha256(path: Path) -> str:
@@ -180,7 +180,7 @@ def test_a_chain_whose_older_run_changed_is_not_exported(monthly_runs, ring, tmp
     with pytest.raises(ExportError, match=f"{Run(runs / 'run3').run_id} recorded cases.jsonl "
                                           f"of {Run(runs / 'run2').run_id}"):
         export_case(runs / "run3", ring["case_id"], tmp_path / "out", user="li",
-                    runs=[runs])
+                    runs=Runs([runs]))  # as the review UI passes the runs it serves
 
 
 def test_history_stops_where_an_earlier_run_is_gone(monthly_data, ring, tmp_path):

@@ -88,7 +88,8 @@ def case_history(run: Path, case_key: str, summary: dict,
         raise ExportError(str(exc)) from None
     by_folder = {r.folder: r for r in linked}
     order = [by_folder[f.resolve()] for f in reversed(folders)]  # oldest first
-    rows = linked.history(case_key)
+    at = {r.run_id: i for i, r in enumerate(order)}
+    rows = sorted(linked.history(case_key), key=lambda row: at[row["run_id"]])
     first = next(i for i, r in enumerate(order) if r.run_id == rows[0]["run_id"])
     chain = [{"run_id": r.run_id, "cases_sha256": r.cases_sha256,
               "previous_run": _link(r.previous)} for r in order[first:]]
