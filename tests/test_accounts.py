@@ -117,12 +117,13 @@ def test_sessions_are_stored_hashed_and_expire(make_app, review_db):
 
 def test_remove_keeps_notes_and_ends_sessions(app, review_db):
     store = ReviewStore(review_db)
-    store.decide("run", "R-1", user="li", status="in_review", reason="start", body="seen")
+    store.decide("run-R-1", run_id="run", case_id="R-1", user="li", status="in_review",
+                 reason="start", body="seen")
     cookie = saved_cookie(app, "li")
     res = users(review_db, "remove", "li")
     assert res.exit_code == 0, res.output
     assert store.user("li") is None and "li" not in {u["name"] for u in store.users()}
-    assert [h["author"] for h in store.history("run", "R-1")] == ["li"]
+    assert [h["author"] for h in store.history("run-R-1")] == ["li"]
     assert replay(app, cookie) == 401
     assert attempt(app.test_client(), "li", PASSWORDS["li"]).status_code == 401
     assert users(review_db, "remove", "li").exit_code == 2

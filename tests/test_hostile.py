@@ -79,7 +79,7 @@ def hostile_config(hostile_run, tmp_path_factory, cases):  # noqa: F811
             assert res.status_code == 201, (note[:40], res.data)
     # a note of 100,000 characters, as stored before the API had limits (issue 10, 7)
     run_id = json.loads((hostile_run / "summary.json").read_text())["run_id"]
-    store.decide(run_id, first, user="li", body=LONG_NOTE)
+    store.decide(cases[0]["case_key"], run_id=run_id, case_id=first, user="li", body=LONG_NOTE)
     return config
 
 

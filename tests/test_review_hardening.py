@@ -166,7 +166,6 @@ def test_a_decision_and_its_audit_row_are_one_transaction(app, ring, review_db):
     client = client_of(app, "li")
     cid = ring["case_id"]
     url = f"/api/cases/{cid}/decision"
-    run_id = app.extensions["run_view"].run_id
     db = sqlite3.connect(review_db)
     db.execute("CREATE TRIGGER fail_decision_audit BEFORE INSERT ON audit "
                "WHEN NEW.action = 'decision' BEGIN SELECT RAISE(ABORT, 'disk full'); END")
@@ -174,8 +173,8 @@ def test_a_decision_and_its_audit_row_are_one_transaction(app, ring, review_db):
     res = client.post(url, json={"status": "in_review", "assignee": "li", "body": "开始核查"})
     assert error_of(res, 500)["title"] == "Internal Server Error"
     store = ReviewStore(review_db)
-    assert store.history(run_id, cid) == []
-    assert store.state(run_id, cid)["status"] == "new"
+    assert store.history(ring["case_key"]) == []
+    assert store.state(ring["case_key"])["status"] == "new"
     db.execute("DROP TRIGGER fail_decision_audit")
     db.commit()
     for payload in ({"status": "in_review", "assignee": "li"}, {"body": "调取病历"},
@@ -288,9 +287,9 @@ def test_a_huge_note_from_an_old_database_renders_fast(app, ring, review_db):
     huge = (patient * 200_000)[:200_000]
     run_id = app.extensions["run_view"].run_id
     db = sqlite3.connect(review_db)
-    db.execute("INSERT INTO notes (run_id, case_id, author, created_at, status_from, "
-               "status_to, reason, body) VALUES (?, ?, 'li', '2024-01-01T00:00:00+00:00', "
-               "'new', 'new', '', ?)", (run_id, cid, huge))
+    db.execute("INSERT INTO notes (case_key, run_id, case_id, author, created_at, status_from, "
+               "status_to, reason, body) VALUES (?, ?, ?, 'li', '2024-01-01T00:00:00+00:00', "
+               "'new', 'new', '', ?)", (ring["case_key"], run_id, cid, huge))
     db.commit()
     db.close()
     rev = client_of(app, "rev")
@@ -303,7 +302,7 @@ def test_a_huge_note_from_an_old_database_renders_fast(app, ring, review_db):
     assert shown.endswith("…") and len(shown) <= 5000
     li = client_of(app, "li")
     assert len(li.get(f"/api/cases/{cid}").json["history"][-1]["body"]) == 5000
-    assert ReviewStore(review_db).history(run_id, cid)[-1]["body"] == huge
+    assert ReviewStore(review_db).history(ring["case_key"])[-1]["body"] == huge
     start = time.perf_counter()
     masked = Presenter(ring, blind=True).text(huge)
     assert time.perf_counter() - start < 2

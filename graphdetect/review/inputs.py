@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from datetime import date
 
 from flask import abort, request
 
@@ -19,7 +20,7 @@ from .store import STATUSES
 __all__ = ["DECISION_FIELDS", "LIMITS", "MAX_PAGE", "decision_fields", "int_arg", "float_arg"]
 
 #: What a decision may carry.
-DECISION_FIELDS = ("status", "assignee", "reason", "body")
+DECISION_FIELDS = ("status", "assignee", "reason", "body", "suppress_until")
 #: The most characters of each text field (a user name has at most 32, see accounts).
 LIMITS = {"reason": 500, "body": 5000, "assignee": 64}
 #: The most pages a listing is paged to (SQLite offsets and slices stay small).
@@ -27,17 +28,21 @@ MAX_PAGE = 10**6
 _JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", dict: "an object",
                list: "an array"}
 _INTEGER = re.compile(r"[+-]?[0-9]{1,40}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def decision_fields(data, *, may_decide: bool) -> dict:
+def decision_fields(data, *, may_decide: bool, today: date | None = None) -> dict:
     """The fields of one decision, checked: a mapping of :data:`DECISION_FIELDS` only,
-    each a string (or null), within :data:`LIMITS`; ``status`` one of the statuses.
+    each a string (or null), within :data:`LIMITS`; ``status`` one of the statuses;
+    ``suppress_until`` an ISO date after ``today``, and only with a dismissal.
 
     A role that may not decide may send a note (``reason``, ``body``) and nothing else:
-    a ``status`` or ``assignee`` key, whatever its value, is refused with 403.
+    a ``status``, ``assignee`` or ``suppress_until`` key, whatever its value, is refused
+    with 403.
 
-    Returns ``{"status": str | None, "assignee": str | None, "reason": str, "body": str}``
-    (``status`` None: unchanged; ``assignee`` None: unchanged, ``""``: nobody).
+    Returns ``{"status": str | None, "assignee": str | None, "reason": str, "body": str,
+    "suppress_until": str | None}`` (``status`` None: unchanged; ``assignee`` None:
+    unchanged, ``""``: nobody; ``suppress_until`` None: no suppression).
     """
     if not isinstance(data, Mapping):
         abort(400, "send a JSON object with any of: " + ", ".join(DECISION_FIELDS))
@@ -49,7 +54,7 @@ def decision_fields(data, *, may_decide: bool) -> dict:
         if value is not None and not isinstance(value, str):
             kind = _JSON_TYPES.get(type(value), type(value).__name__)
             abort(400, f"'{key}' must be a string; got {kind}")
-    if not may_decide and {"status", "assignee"} & set(data):
+    if not may_decide and {"status", "assignee", "suppress_until"} & set(data):
         abort(403, "your role may add notes but not change status or assignee")
     for key, limit in LIMITS.items():
         if len(data.get(key) or "") > limit:
@@ -58,7 +63,25 @@ def decision_fields(data, *, may_decide: bool) -> dict:
     if status is not None and status not in STATUSES:
         abort(400, f"'status' must be one of {', '.join(STATUSES)}; got {shorten(status, 40)!r}")
     return {"status": status, "assignee": data.get("assignee"),
-            "reason": data.get("reason") or "", "body": data.get("body") or ""}
+            "reason": data.get("reason") or "", "body": data.get("body") or "",
+            "suppress_until": _suppression(data.get("suppress_until") or None, status, today)}
+
+
+def _suppression(raw: str | None, status: str | None, today: date | None) -> str | None:
+    """``suppress_until`` checked: a real ISO date after ``today``, with a dismissal."""
+    if raw is None:
+        return None
+    try:
+        until = date.fromisoformat(raw) if _DATE.fullmatch(raw) else None
+    except ValueError:
+        until = None
+    if until is None:
+        abort(400, f"'suppress_until' must be a date (YYYY-MM-DD); got {shorten(raw, 40)!r}")
+    if status != "dismissed":
+        abort(400, "'suppress_until' comes only with a dismissal ('status': 'dismissed')")
+    if today is not None and until <= today:
+        abort(400, f"'suppress_until' must be a date after today ({today}); got {raw}")
+    return until.isoformat()
 
 
 def int_arg(name: str, default: int, *, lo: int, hi: int) -> int:

@@ -20,7 +20,8 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import Optional
 
 from ..cells import csv_bytes, shorten
 from ..detectors import PATTERNS
@@ -28,6 +29,16 @@ from ..errors import GraphdetectError
 from ..explain import pattern_name
 from ..export._common import safe_name
 from ..graph import KINDS
+from .across import (
+    alert_labels,
+    alert_settings,
+    carried,
+    case_alert,
+    decided_in,
+    runs_history,
+    served_runs,
+)
+from .alerts import ALERT_KINDS, classify, key_of, snapshot, with_snapshot
 from .app import _locale, audit, store, view
 from .inputs import LIMITS, MAX_PAGE, decision_fields, float_arg, int_arg
 from .present import Presenter
@@ -52,6 +63,7 @@ class DecisionForm(FlaskForm):
     assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
     reason = StringField(_l("Reason"))
     body = TextAreaField(_l("Note"))
+    suppress_until = DateField(_l("Suppress re-alerts until"), validators=[Optional()])
 
 
 def pattern_labels() -> dict[str, str]:
@@ -87,23 +99,40 @@ def _get_case(case_id: str) -> dict:
     return case
 
 
-def _queue_rows() -> tuple[list[dict], int, dict, dict]:
+def _queue_rows() -> tuple[list[dict], dict, dict, dict]:
+    """The page of the queue asked for, the counts per status and per alert kind (over
+    every case of the run), and the paging. Quiet cases are left out unless asked for
+    (``show_quiet``, ``alert=quiet``, or any ``status``)."""
     v, args = view(), request.args
     min_score = float_arg("min_score", 0.0)
     page = int_arg("page", 1, lo=1, hi=MAX_PAGE)
-    states = store().states(v.run_id)
+    wanted = args.get("alert", "")
+    if wanted and wanted not in ALERT_KINDS:
+        abort(400, f"'alert' must be one of {', '.join(ALERT_KINDS)}; got {shorten(wanted, 40)!r}")
+    states, lasts = store().states(), store().last_decisions()
+    limits, today = alert_settings()
     blind = is_blind(current_user.role)
     rows = []
     for c in v.cases:  # blind viewers see no assignee, and cannot filter by one
-        st = states.get(c["case_id"], {"status": "new", "assignee": None})
-        rows.append({**c, "status": st["status"], "assignee": None if blind else st["assignee"]})
+        key = key_of(c, v.run_id)
+        st = states.get(key, {"status": "new", "assignee": None})
+        last = with_snapshot(lasts.get(key), served_runs())
+        kind = classify(c, st, last, limits, today)[0]
+        rows.append({**c, "case_key": key, "status": st["status"], "alert_kind": kind,
+                     "assignee": None if blind else st["assignee"], "state": st, "last": last})
     counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
+    alerts = {k: sum(r["alert_kind"] == k for r in rows) for k in ALERT_KINDS}
     q = args.get("q", "").strip()
     if q and not blind:
-        rows = [r for r in rows if any(q == m["id"] for m in r["members"]) or q == r["case_id"]]
+        rows = [r for r in rows if any(q == m["id"] for m in r["members"]) or q == r["case_id"]
+                or q == r["case_key"]]
     for key in ("pattern", "status"):
         if args.get(key):
             rows = [r for r in rows if r[key] == args[key]]
+    if wanted:
+        rows = [r for r in rows if r["alert_kind"] == wanted]
+    elif not (args.get("show_quiet") or args.get("status")):  # quiet cases wait unseen
+        rows = [r for r in rows if r["alert_kind"] != "quiet"]
     if args.get("assignee") and not blind:
         rows = [r for r in rows if (r["assignee"] or "") == args["assignee"]]
     if args.get("institution") and not blind:
@@ -116,15 +145,17 @@ def _queue_rows() -> tuple[list[dict], int, dict, dict]:
     pages = max(1, -(-total // size))
     page = min(page, pages)  # past the end: the last page
     paging = {"page": page, "size": size, "total": total, "pages": pages}
-    return rows[(page - 1) * size: page * size], total, counts, paging
+    return rows[(page - 1) * size: page * size], counts, alerts, paging
 
 
 def _row_json(r: dict) -> dict:
     p = presenter(r)
     c = p.case()
     host = view().host(r)
-    return {"case_id": r["case_id"], "pattern": r["pattern"], "score": r["score"],
-            "status": r["status"], "assignee": r["assignee"], "rules": r["rules"],
+    return {"case_id": r["case_id"], "case_key": r["case_key"], "pattern": r["pattern"],
+            "score": r["score"], "status": r["status"], "decided_in": decided_in(r["last"]),
+            "alert": case_alert(r, r["state"], r["last"], p), "assignee": r["assignee"],
+            "rules": r["rules"],
             "institution": p.entity("institution", host) if host else None,
             "members": len(r["members"]), "claims": len(r["claim_ids"]),
             "total_amount": r["metrics"].get("total_amount"), "explanation": c["explanation"]}
@@ -133,34 +164,43 @@ def _row_json(r: dict) -> dict:
 @bp.route("/")
 @login_required
 def queue():
-    rows, total, counts, paging = _queue_rows()
+    rows, counts, alerts, paging = _queue_rows()
     return render_template("queue.html", rows=[_row_json(r) for r in rows], counts=counts,
-                           paging=paging, args=request.args, patterns=pattern_labels(),
-                           statuses=STATUS_LABELS,
+                           alert_counts=alerts, paging=paging, args=request.args,
+                           patterns=pattern_labels(), statuses=STATUS_LABELS,
+                           alert_labels=alert_labels(),
                            users=[] if is_blind(current_user.role) else store().users())
 
 
 @bp.route("/api/cases")
 @login_required
 def api_queue():
-    rows, total, counts, paging = _queue_rows()
-    return jsonify({"run_id": view().run_id, "counts": counts, "paging": paging,
-                    "cases": [_row_json(r) for r in rows]})
+    rows, counts, alerts, paging = _queue_rows()
+    return jsonify({"run_id": view().run_id, "counts": counts, "alert_counts": alerts,
+                    "paging": paging, "cases": [_row_json(r) for r in rows]})
+
+
+def _shown_note(note: dict, p: Presenter) -> dict:
+    """A note as this viewer may read it: masked, cut, and without the snapshot's ids
+    for blind viewers (who see no author but themselves, and no assignee)."""
+    note = {**note, "reason": p.note(note["reason"], LIMITS["reason"]),
+            "body": p.note(note["body"], LIMITS["body"])}
+    if is_blind(current_user.role):
+        note.update(author="—" if note["author"] != current_user.id else note["author"],
+                    assignee=None, snapshot=None)
+    return note
 
 
 def _case_payload(case: dict) -> dict:
+    key, st, last = carried(case)
     p = presenter(case)
-    st = store().state(view().run_id, case["case_id"])
-    history = [{**h, "reason": p.note(h["reason"], LIMITS["reason"]),
-                "body": p.note(h["body"], LIMITS["body"])}
-               for h in store().history(view().run_id, case["case_id"])]
-    if is_blind(current_user.role):
-        history = [{**h, "author": "—" if h["author"] != current_user.id else h["author"],
-                    "assignee": None} for h in history]
-    return {**p.case(), "status": st["status"],
+    history = [_shown_note(h, p) for h in store().history(key)]
+    return {**p.case(), "case_key": key, "status": st["status"],
+            "alert": case_alert(case, st, last, p), "decided_in": decided_in(last),
             "can_export": can_export(current_user.role, st["status"]),
             "assignee": None if is_blind(current_user.role) else st["assignee"],
-            "history": history, "next_statuses": list(TRANSITIONS[st["status"]])}
+            "history": history, "runs": runs_history(case, key),
+            "next_statuses": list(TRANSITIONS[st["status"]])}
 
 
 @bp.route("/cases/<case_id>")
@@ -175,7 +215,8 @@ def case_page(case_id: str):
     form.assignee.choices = [("", "—")] + [(u["name"], u["name"]) for u in users]
     claims = presenter(case).claims(_claims_records(case))
     return render_template("case.html", case=payload, form=form, claims=claims,
-                           patterns=pattern_labels(), statuses=STATUS_LABELS)
+                           patterns=pattern_labels(), statuses=STATUS_LABELS,
+                           alert_labels=alert_labels())
 
 
 @bp.route("/api/cases/<case_id>")
@@ -255,16 +296,21 @@ def _neighbourhood(kind: str, id: str, cap: int):
 
 def _decide(case_id: str, data) -> dict:
     """Check a decision's fields (one validator for the form and the JSON route) and
-    record it with its audit row, in one transaction."""
-    _get_case(case_id)
-    fields = decision_fields(data, may_decide=can_decide(current_user.role))
+    record it under the case key with its audit row, in one transaction; a status change
+    keeps a snapshot of the case shown."""
+    case = _get_case(case_id)
+    v = view()
+    fields = decision_fields(data, may_decide=can_decide(current_user.role),
+                             today=alert_settings()[1])
     try:
-        note = store().decide(view().run_id, case_id, user=current_user.id, **fields,
+        note = store().decide(key_of(case, v.run_id), run_id=v.run_id, case_id=case_id,
+                              user=current_user.id, **fields,
+                              snapshot=snapshot(case, v.run_id) if fields["status"] else None,
                               audit={"role": current_user.role, "ip": request.remote_addr or ""})
     except WorkflowError as exc:
         abort(409, str(exc))
     g.audited = True
-    return note
+    return _shown_note(note, presenter(case))
 
 
 @bp.route("/cases/<case_id>/decision", methods=["POST"])
@@ -274,7 +320,7 @@ def decision(case_id: str):
     if not form.validate_on_submit():
         abort(400, "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()))
     # The selects' "—" (an empty value) leaves the status and the assignee as they are.
-    data = {k: None if k in ("status", "assignee") and v == "" else v
+    data = {k: None if k in ("status", "assignee", "suppress_until") and v == "" else v
             for k, v in request.form.items() if k != "csrf_token"}
     _decide(case_id, data)
     return redirect(url_for("cases.case_page", case_id=case_id) + "#history")
@@ -290,8 +336,7 @@ def export(case_id: str):
     """
     from ..export import ExportError, export_case, export_refusal, zip_path
 
-    _get_case(case_id)
-    status = store().state(view().run_id, case_id)["status"]
+    status = store().state(key_of(_get_case(case_id), view().run_id))["status"]
     refusal = export_refusal(current_user.id, current_user.role, case_id, status)
     if refusal:
         audit("export_denied", case_id, f"role {current_user.role}, status {status}")

@@ -181,6 +181,20 @@
   }
   if (tl) getJSON(tl.dataset.claims).then(function (d) { drawTimeline(d.claims); });
 
+  // ---- decision form: "suppress until" goes with a dismissal only -------------------
+  var decision = document.getElementById("decision-form");
+  var suppress = decision && decision.querySelector("label.suppress");
+  var statusSelect = decision && decision.querySelector("select[name=status]");
+  if (suppress && statusSelect) {
+    var showSuppress = function () {
+      var dismissing = statusSelect.value === "dismissed";
+      suppress.hidden = !dismissing;
+      if (!dismissing) suppress.querySelector("input").value = "";
+    };
+    statusSelect.addEventListener("change", showSuppress);
+    showSuppress();
+  }
+
   // ---- sortable tables ---------------------------------------------------------------
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
