@@ -27,6 +27,7 @@ from export_support import (  # noqa: F401 (fixtures used as arguments)
     SAMPLE,
     case_of,
     copy,
+    decide,
     hostile_run,
     need,
     need_font,
@@ -320,10 +321,9 @@ def test_pdf_survives_any_value_length(run, tmp_path):
                         if m["kind"] == "institution")
     store = ReviewStore(tmp_path / "review.sqlite")
     store.add_user("li", "investigator", "a long passphrase")
-    run_id = json.loads((hostile / "summary.json").read_text(encoding="utf-8"))["run_id"]
-    store.decide(run_id, "R-0001", user="li", status="in_review", reason="\u202e开始" * 100)
-    store.decide(run_id, "R-0001", user="li", status="confirmed", reason="吻合" * 250,
-                 body="病历雷同" * 1250)
+    decide(store, hostile, "R-0001", user="li", status="in_review", reason="\u202e开始" * 100)
+    decide(store, hostile, "R-0001", user="li", status="confirmed", reason="吻合" * 250,
+           body="病历雷同" * 1250)
     started = time.perf_counter()
     folder = export_case(hostile, "R-0001", tmp_path / "out", db=store, user="li")
     seconds = time.perf_counter() - started

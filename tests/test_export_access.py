@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from export_support import (  # noqa: F401 (fixtures used as arguments)
     case_of,
+    decide,
     need_font,
     package,
     pdf_text,
@@ -37,9 +38,8 @@ def store(tmp_path) -> ReviewStore:
 def confirm(run, store, case_id: str, *, body: str = "") -> str:
     """Take a case through review to confirmed, as li; return the run id."""
     run_id = json.loads((run / "summary.json").read_text(encoding="utf-8"))["run_id"]
-    store.decide(run_id, case_id, user="li", status="in_review", reason="开始核查")
-    store.decide(run_id, case_id, user="li", status="confirmed", reason="出入院记录吻合",
-                 body=body)
+    decide(store, run, case_id, user="li", status="in_review", reason="开始核查")
+    decide(store, run, case_id, user="li", status="confirmed", reason="出入院记录吻合", body=body)
     return run_id
 
 

@@ -39,7 +39,7 @@ from .across import (
     served_runs,
 )
 from .alerts import ALERT_KINDS, classify, key_of, snapshot, with_snapshot
-from .app import _locale, audit, store, view
+from .app import _locale, audit, runs, store, view
 from .inputs import LIMITS, MAX_PAGE, decision_fields, float_arg, int_arg
 from .present import Presenter
 from .roles import can_decide, can_export, is_blind
@@ -348,7 +348,7 @@ def export(case_id: str):
         folder.chmod(0o700)
     try:
         folder = export_case(view().path, case_id, mine, db=store(), user=current_user.id,
-                             data=view().data_folder, ip=request.remote_addr or "")
+                             data=view().data_folder, ip=request.remote_addr or "", runs=runs())
     except ExportError as exc:
         abort(409, str(exc))
     g.audited = True
