@@ -85,19 +85,29 @@ def test_no_graph_at_start_and_at_most_two_kept(app, ids, monthly_runs):  # noqa
     views = app.extensions["run_views"]
     assert views.holding() == []
     client = client_of(app, "li")
-    inst = {}
-    for r in ids:  # an entity page needs the run's claims graph
-        case = next(c for c in app.extensions["runs"].cases(r) if c["pattern"] == "collusion_ring")
-        inst[r] = next(m["id"] for m in case["members"] if m["kind"] == "institution")
-        assert client.get(f"/api/entities/institution/{inst[r]}",
-                          query_string={"run": r}).status_code == 200
+
+    def visit(run_id: str) -> None:  # an entity page needs the run's claims graph
+        case = next(c for c in app.extensions["runs"].cases(run_id)
+                    if c["pattern"] == "collusion_ring")
+        host = next(m["id"] for m in case["members"] if m["kind"] == "institution")
+        res = client.get(f"/api/entities/institution/{host}", query_string={"run": run_id})
+        assert res.status_code == 200
+
+    visit(ids[0])
+    visit(ids[1])
+    assert views.holding() == [ids[1]]  # one place is the newest run's
+    visit(ids[2])
     assert views.holding() == ids[1:]
-    # the oldest again: its graph is rebuilt, the middle one's let go
-    res = client.get(f"/api/entities/institution/{inst[ids[0]]}", query_string={"run": ids[0]})
-    assert res.status_code == 200
+    visit(ids[0])  # the newest stays; the other run used last with it
     assert views.holding() == [ids[2], ids[0]]
+    visit(ids[1])
+    assert views.holding() == [ids[2], ids[1]]
     with pytest.raises(ValueError, match="'graphs' parameter of RunViews"):
         RunViews(Runs(monthly_runs), graphs=0)
+    one = RunViews(Runs(monthly_runs), graphs=1)
+    for r in (ids[2], ids[0], ids[2]):
+        one.get(r).graph  # noqa: B018  (built on first use)
+    assert one.holding() == [ids[2]]  # the older one's, built for a request, let go after
 
 
 def test_entity_pages_show_the_picked_runs_data(app, ids):

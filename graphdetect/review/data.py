@@ -148,8 +148,9 @@ class RunView:
 
 
 class RunViews:
-    """One :class:`RunView` per run of ``runs``, made on first use and kept; the claims
-    graphs of only the ``graphs`` runs used last stay in memory.
+    """One :class:`RunView` per run of ``runs``, made on first use and kept; at most
+    ``graphs`` claims graphs stay in memory: the newest run's, where the work is, and
+    those of the ``graphs - 1`` other runs used last.
 
     Parameters
     ----------
@@ -157,7 +158,13 @@ class RunViews:
         The runs served.
     graphs : int
         How many runs' claims graphs to keep (each may take gigabytes); a run used
-        after its graph was let go builds it again.
+        after its graph was let go builds it again. Graphs are let go when a view is
+        asked for, so one built for a request lives at least until the next.
+
+    Notes
+    -----
+    Keeping the newest run's graph whatever else is used means that users looking back
+    at older months never make the many working on the newest wait for a rebuild.
     """
 
     def __init__(self, runs, *, graphs: int = 2):
@@ -180,7 +187,10 @@ class RunViews:
                                                   cases=run.cases)
             self._used[run_id] = None
             self._used.move_to_end(run_id)
-            idle = [self._views[r] for r in list(self._used)[:-self.graphs]]
+            newest = self.runs.newest.run_id
+            others = [r for r in self._used if r != newest]
+            keep = self.graphs - (newest in self._used)
+            idle = [self._views[r] for r in (others[:-keep] if keep else others)]
         for other in idle:
             if other.has_graph:
                 other.drop_graph()
