@@ -51,7 +51,7 @@ def _post_json(page, url: str, body: dict) -> int:
         .then(r => r.status)""", [url, body])
 
 
-def test_the_picker_switches_runs_and_a_status_carries(browser, served):
+def test_the_picker_switches_runs_and_a_status_carries(browser, served):  # noqa: F811
     base, runs, _ = served
     first, newest = runs.runs[0], runs.newest
     page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -88,7 +88,7 @@ def test_the_picker_switches_runs_and_a_status_carries(browser, served):
     assert not errors, errors
 
 
-def test_team_figures_for_the_admin_only(browser, served):
+def test_team_figures_for_the_admin_only(browser, served):  # noqa: F811
     base, runs, store = served
     first = runs.runs[0]
     rings = [c for c in first.cases if c["pattern"] == "collusion_ring"]
