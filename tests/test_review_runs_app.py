@@ -209,3 +209,14 @@ def test_serve_lists_the_runs_and_the_newest(monthly_runs, review_db, tmp_path):
     assert f"{ids[2]}" in next(ln for ln in lines if "newest" in ln)
     res = CliRunner().invoke(main, ["serve", str(tmp_path), "--db", str(review_db)])
     assert res.exit_code == 2 and "no run folders" in res.output
+
+
+def test_every_json_twin_names_its_run(app, ids):
+    client = client_of(app, "li")
+    first = client.get("/api/cases", query_string={"run": ids[0]}).json
+    case = first["cases"][0]["case_id"]
+    node = client.get(f"/api/cases/{case}/network").json["nodes"][0]["data"]["id"]
+    for url in ("/api/cases", f"/api/cases/{case}", f"/api/cases/{case}/claims",
+                f"/api/cases/{case}/network", f"/api/cases/{case}/expand?node={node}"):
+        res = client.get(url)
+        assert res.status_code == 200 and res.json["run_id"] == ids[0], url

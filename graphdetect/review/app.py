@@ -80,6 +80,13 @@ def create_app(config: dict | None = None) -> Flask:
         ``LOGIN_MAX_FAILURES_PER_IP`` (20)
             An address with this many failed logins within the window is refused until
             they age out of it.
+        ``REALERT_MIN_MEMBERS`` (3), ``REALERT_MIN_AMOUNT_SHARE`` (0.5),
+        ``REALERT_MIN_OCCASIONS`` (2)
+            A dismissed case comes back ("re-alerted") in a later run when it has gained
+            this many core members, or its amount rose by this share of the amount at
+            dismissal, or it gained this many occasions, unless its dismissal suppressed
+            re-alerts until a day not yet past (that day included); see
+            :mod:`graphdetect.review.alerts`.
     """
     config = dict(config or {})
     db = Path(config.get("DB") or os.environ.get("GRAPHDETECT_DB", "review.sqlite"))

@@ -195,7 +195,7 @@ def _case_payload(case: dict) -> dict:
     key, st, last = carried(case)
     p = presenter(case)
     history = [_shown_note(h, p) for h in store().history(key)]
-    return {**p.case(), "case_key": key, "status": st["status"],
+    return {**p.case(), "run_id": view().run_id, "case_key": key, "status": st["status"],
             "alert": case_alert(case, st, last, p), "decided_in": decided_in(last),
             "can_export": can_export(current_user.role, st["status"]),
             "assignee": None if is_blind(current_user.role) else st["assignee"],
@@ -238,7 +238,8 @@ def _claims_records(case: dict) -> list[dict]:
 @login_required
 def api_claims(case_id: str):
     case = _get_case(case_id)
-    return jsonify({"case_id": case_id, "claims": presenter(case).claims(_claims_records(case))})
+    return jsonify({"run_id": view().run_id, "case_id": case_id,
+                    "claims": presenter(case).claims(_claims_records(case))})
 
 
 @bp.route("/cases/<case_id>/claims.csv")
@@ -257,7 +258,7 @@ def claims_csv(case_id: str):
 @login_required
 def api_network(case_id: str):
     case = _get_case(case_id)
-    return jsonify(presenter(case).elements(view().network(case)))
+    return jsonify({"run_id": view().run_id, **presenter(case).elements(view().network(case))})
 
 
 @bp.route("/api/cases/<case_id>/expand")
@@ -284,6 +285,7 @@ def api_expand(case_id: str):
         abort(503, str(exc))
     out = p.elements(G)
     out["expanded"] = shown
+    out["run_id"] = view().run_id
     return jsonify(out)
 
 
