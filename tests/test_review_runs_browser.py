@@ -85,6 +85,9 @@ def test_the_picker_switches_runs_and_a_status_carries(browser, served):  # noqa
     assert row.locator(".status.confirmed").count() == 1
     page.click(f"table.queue a[href='/cases/{later['case_id']}']")
     assert "病历与结算不符" in page.inner_text("main")  # the first run's note, carried
+    history = page.locator("table.runs-history tbody tr")
+    assert history.count() == len(runs.history(ring["case_key"])) >= 2  # a row per run
+    _shot(page, "runs-case-history")
     assert not errors, errors
 
 
