@@ -21,6 +21,8 @@
   the pattern holds both claims; a case is right when it holds such a pair.
 * ROC-AUC of patient and institution scores (entity_scores.csv, 0 when absent) against
   membership of any planted group (institutions: group patterns only).
+* A run made with ``--since/--until`` is scored on its window: the data is read with the
+  same window, and only groups and look-alikes with a claim inside it count.
 """
 
 from __future__ import annotations
@@ -101,6 +103,11 @@ def evaluate(data: str | Path, run: str | Path) -> dict:
         scores = _read_scores(run)
     except (OSError, ValueError, KeyError) as exc:
         raise RunError(f"{run}: unreadable run folder ({exc})") from None
+    window = summary.get("window") or {}
+    graph = ClaimsGraph.from_data(read_folder(data, since=window.get("since"),
+                                              until=window.get("until")))
+    if window.get("since") or window.get("until"):
+        truth = _within(truth, set(graph.claims["claim_id"].astype(str)))
     by_pattern: dict[str, list[dict]] = {}
     for c in cases:
         by_pattern.setdefault(c["pattern"], []).append(c)
@@ -112,7 +119,6 @@ def evaluate(data: str | Path, run: str | Path) -> dict:
         found = sum(any(_matches(_patients(c), set(g["patients"])) for c in mine) for g in groups)
         right = sum(any(_matches(_patients(c), set(g["patients"])) for g in groups) for c in mine)
         out["patterns"][pattern] = _rates(len(groups), found, len(mine), right)
-    graph = ClaimsGraph.from_data(read_folder(data))
     params = summary.get("parameters", {})
     for pattern, pairs in _rule_pairs(graph, params).items():
         mine = [set(c["claim_ids"]) for c in by_pattern.get(pattern, [])]
@@ -123,6 +129,15 @@ def evaluate(data: str | Path, run: str | Path) -> dict:
     out["lookalikes"] = _lookalikes(truth, [c for c in cases if c["pattern"] in patterns])
     out["auc"] = _aucs(truth, graph, scores)
     return out
+
+
+def _within(truth: dict, inside: set[str]) -> dict:
+    """The truth of a windowed run (``detect --since/--until``): only the groups and
+    look-alikes with at least one claim inside the window; a group cut by the window's
+    edge stays, and counts as missed if its part inside is too small to find."""
+    def kept(items: list[dict]) -> list[dict]:
+        return [g for g in items if not inside.isdisjoint(g.get("claim_ids", ()))]
+    return {**truth, "groups": kept(truth["groups"]), "lookalikes": kept(truth["lookalikes"])}
 
 
 def _median(values: list[float]) -> float | None:

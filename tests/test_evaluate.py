@@ -151,3 +151,22 @@ def test_format_table_has_the_variants(result):
     text = format_table(result)
     assert "outpatient_gathering" in text and "partial_pool" in text
     assert "coverage" in text and "rehab_course 1/1" in text and "ROC-AUC" in text
+
+
+def test_a_windowed_run_is_scored_on_the_groups_inside_its_window(folders, tmp_path):
+    import shutil
+
+    data, run = folders
+    windowed = tmp_path / "windowed"
+    shutil.copytree(run, windowed)
+    (windowed / "summary.json").write_text(json.dumps(
+        {"parameters": {}, "window": {"since": "2024-04-01", "until": "2024-04-30"}}))
+    whole, inside = evaluate(data, run), evaluate(data, windowed)
+    # the rings (February), the concurrent stay (March) and the rehab course (May) lie
+    # outside April; the gathering (April) stays
+    assert whole["patterns"]["collusion_ring"]["truth"] > 0
+    assert inside["patterns"]["collusion_ring"]["truth"] == 0
+    assert inside["patterns"]["outpatient_gathering"]["truth"] == \
+        whole["patterns"]["outpatient_gathering"]["truth"] == 1
+    assert "rehab_course" in whole["lookalikes"]["by_kind"]
+    assert "rehab_course" not in inside["lookalikes"]["by_kind"]
