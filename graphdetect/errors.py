@@ -12,6 +12,10 @@ __all__ = ["GraphdetectError", "DataError", "ParameterError", "RunError"]
 class GraphdetectError(Exception):
     """Base class of every error graphdetect raises on purpose."""
 
+    def text(self, lang: str = "en") -> str:
+        """The message in ``lang`` (``"en"`` or ``"zh"``); English unless a subclass knows more."""
+        return str(self)
+
 
 class DataError(GraphdetectError):
     """An input file cannot be read at all (missing column, not a table, bad encoding).
@@ -21,18 +25,42 @@ class DataError(GraphdetectError):
     file : str
         The file's name as the user knows it.
     problem : str
-        What is wrong, in one sentence.
+        A key of :data:`graphdetect.messages.MESSAGES` (``"data.not_csv"``), filled with
+        ``args``; any other string is the problem itself, in English.
+    **args
+        The message's arguments; the message is rendered when it is shown, in the user's
+        language (:meth:`text`), so the CLI translates without parsing strings.
 
     Examples
     --------
-    >>> str(DataError("claims.csv", "missing required column 'claim_id'"))
-    "claims.csv: missing required column 'claim_id'"
+    >>> err = DataError("claims.csv", "data.not_csv")
+    >>> str(err)
+    'claims.csv: not a comma-separated table'
+    >>> err.text("zh")
+    'claims.csv：不是逗号分隔的表格'
+    >>> str(DataError("truth.json", "no truth.json here"))
+    'truth.json: no truth.json here'
     """
 
-    def __init__(self, file: str, problem: str):
+    def __init__(self, file: str, problem: str, **args):
         self.file = file
-        self.problem = problem
-        super().__init__(f"{file}: {problem}")
+        self.key = problem
+        self.args_ = args
+        self.problem = self._problem("en")
+        super().__init__(self.text("en"))
+
+    def _problem(self, lang: str) -> str:
+        from .messages import MESSAGES, text
+
+        if self.key not in MESSAGES:
+            return self.key
+        args = {k: v(lang) if callable(v) else v for k, v in self.args_.items()}
+        return text(self.key, lang, **args)
+
+    def text(self, lang: str = "en") -> str:
+        from .messages import text
+
+        return text("data.in_file", lang, file=self.file, problem=self._problem(lang))
 
 
 class ParameterError(GraphdetectError, ValueError):

@@ -164,8 +164,14 @@ def test_optional_tables(folder):
     assert list(data.patients["patient_id"]) == ["P1"]
     assert data.patients["sex"].iloc[0] == "M"
     assert list(data.institutions["kind"].astype(str)) == ["hospital"]
-    assert sorted(data.rejects["reason"]) == ["level must be 0-3", "repeated patient_id; the first "
-                                              "row is kept", "unreadable date/time"]
+    assert sorted(data.rejects["reason"]) == [
+        "level must be 0-3", "repeated patient_id; the first row is kept",
+        "unknown sex value", "unreadable date/time"]
+    # P2 has two bad fields: two problems on one line, by the file's own headers; one row
+    two = data.rejects[(data.rejects["file"] == "patients.csv") & (data.rejects["line"] == 3)]
+    assert two[["file", "column", "value"]].values.tolist() == [
+        ["patients.csv", "出生日期", "1960"], ["patients.csv", "性别", "X"]]
+    assert data.files["patients.csv"]["rejected"] == 2 and data.rows_rejected == 3
 
 
 cells = st.one_of(st.text(max_size=12), st.sampled_from(
@@ -180,5 +186,6 @@ def test_arbitrary_rows_never_crash_or_vanish(tmp_path_factory, rows):
     path = folder / "claims.csv"
     write_csv(path, [dict(zip(HEADER, r, strict=False)) for r in rows])
     data = read_folder(folder)
-    assert len(data.claims) + len(data.rejects) == data.rows_read
+    assert len(data.claims) + data.rows_rejected == data.rows_read
+    assert data.rows_rejected == data.rejects["line"].nunique()  # rows, not problems
     assert data.claims["claim_id"].is_unique

@@ -9,7 +9,7 @@ the files of a table as within one file: the first row in path order is kept.
 >>> data = read_folder("datasets/sample")
 >>> data.claims.columns[:3].tolist()
 ['claim_id', 'patient_id', 'institution_id']
->>> data.rows_read == len(data.claims) + len(data.rejects) + sum(
+>>> data.rows_read == len(data.claims) + data.rows_rejected + sum(
 ...     len(t) for t in (data.patients, data.institutions, data.doctors))
 True
 """
@@ -65,8 +65,10 @@ class ClaimsData:
     patients, institutions, doctors : pandas.DataFrame or None
         The optional tables, when the folder has them.
     rejects : pandas.DataFrame
-        Columns ``file, line, column, reason, value, row``; ``file`` is the path relative
-        to the data folder (``claims.csv``, ``claims/2024-02.csv``).
+        Columns ``file, line, column, reason, value, row``, one row per problem (a rejected
+        row with two bad fields has two, with the same line); ``file`` is the path relative
+        to the data folder (``claims.csv``, ``claims/2024-02.csv``), ``column`` the file's
+        own header (``入院时间``), ``reason`` English (``graphdetect.messages.REASONS``).
     files : dict
         Per input file, by that relative path: table, path, format, encoding, sha256, rows
         read, accepted, rejected, outside_window.
@@ -98,11 +100,21 @@ class ClaimsData:
         return {"since": self.since and self.since.isoformat(),
                 "until": self.until and self.until.isoformat()}
 
+    @property
+    def rows_rejected(self) -> int:
+        """Rows rejected: a row with several problems has several rows in ``rejects``."""
+        return sum(f["rejected"] for f in self.files.values())
+
     def reject_counts(self) -> dict[str, int]:
-        """Rejected rows per ``table: reason``, sorted by name."""
+        """Rejected rows per ``table: reason`` (English), sorted by name.
+
+        A row with problems of two reasons counts under each, once per reason, so the
+        counts may add up to more than :attr:`rows_rejected`.
+        """
+        rows = {(f, line, r) for f, line, r in zip(
+            self.rejects["file"], self.rejects["line"], self.rejects["reason"], strict=True)}
         counts = Counter(f"{self.files[f]['table'] if f in self.files else Path(f).stem}: {r}"
-                         for f, r in zip(self.rejects["file"], self.rejects["reason"],
-                                         strict=True))
+                         for f, _, r in rows)
         return dict(sorted(counts.items()))
 
 
@@ -131,7 +143,7 @@ def read_folder(path: str | Path, *, since=None, until=None,
     """
     folder = Path(path)
     if not folder.is_dir():
-        raise DataError(str(path), "not a folder")
+        raise DataError(str(path), "data.not_folder")
     first, last = parse_window(since, until)
     found = {name: table_files(folder, t) for name, t in TABLES.items()}
     sources = {name: [open_source(p, TABLES[name], rel) for rel, p in files]
@@ -187,9 +199,9 @@ def _read_table(sources: list[Source], progress: bool, window: tuple | None
     outside = np.zeros(len(sources), np.int64)
     if merged is not None and merged.num_rows:
         merged, dups = _drop_duplicates(merged, table.key)
-        for rec, *rest in dups:
+        for rec, key, *rest in dups:
             k = int(file_of(rec))
-            raw_rejects[k].append((rec - bases[k], *rest))
+            raw_rejects[k].append((rec - bases[k], sources[k].header_of(key), *rest))
         if window:
             merged, left_out = _in_window(merged, *window)
             outside = np.bincount(file_of(left_out), minlength=len(sources))
@@ -202,8 +214,9 @@ def _read_table(sources: list[Source], progress: bool, window: tuple | None
         part = _rejects(src, raw_rejects[k])
         rejects += part
         read = rows[k] + len(src.malformed)
-        counts.append({"rows_read": read, "accepted": read - len(part) - int(outside[k]),
-                       "rejected": len(part), "outside_window": int(outside[k])})
+        rejected = len({r["line"] for r in part})  # rows, not problems
+        counts.append({"rows_read": read, "accepted": read - rejected - int(outside[k]),
+                       "rejected": rejected, "outside_window": int(outside[k])})
     return frame, counts, rejects
 
 

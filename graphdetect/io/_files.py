@@ -43,11 +43,11 @@ def table_files(folder: Path, table: Table) -> list[tuple[str, Path]]:
     if (folder / table.name).is_dir():
         names.append(f"{table.name}/")
     if len(names) > 1:
-        raise DataError(names[1], f"both {names[0]} and {names[1]} exist; keep one")
+        raise DataError(names[1], "data.both_exist", first=names[0], second=names[1])
     if not names:
         if table.required:
-            raise DataError(f"{table.name}.csv", f"no {table.name}.csv or {table.name}.parquet "
-                            f"(or {table.name}/ folder) in {folder}")
+            raise DataError(f"{table.name}.csv", "data.no_table", table=table.name,
+                            folder=str(folder))
         return []
     if not names[0].endswith("/"):
         return [(names[0], folder / names[0])]
@@ -61,11 +61,10 @@ def _folder_files(root: Path, sub: Path) -> list[tuple[str, Path]]:
         if any(part[0] in "._" for part in path.relative_to(sub).parts) or not path.is_file():
             continue
         if path.suffix.lower() not in SUFFIXES:
-            raise DataError(rel, "not a .csv or .parquet file; a table folder holds table "
-                            "files only (names beginning with '.' or '_' are skipped)")
+            raise DataError(rel, "data.not_table_file")
         out.append((rel, path))
     if not out:
-        raise DataError(f"{sub.name}/", f"no .csv or .parquet file in {sub}")
+        raise DataError(f"{sub.name}/", "data.empty_folder", folder=str(sub))
     return sorted(out)
 
 

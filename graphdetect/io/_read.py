@@ -20,7 +20,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import DataError
-from ..schema import Table, canonical_names
+from ..messages import join, text
+from ..schema import Column, Table, canonical_names
 from ._files import partition_values
 
 BATCH_ROWS = 1_000_000
@@ -29,11 +30,15 @@ SNIFF_BYTES = 1 << 20
 
 @dataclass
 class Batch:
-    """A slice of a table: canonical name -> arrow array, plus the raw header."""
+    """A slice of a table: canonical name -> arrow array, plus the raw header.
+
+    ``names`` gives each canonical column the name the file itself uses (``入院时间``).
+    """
 
     columns: dict[str, pa.Array]
     raw: pa.RecordBatch
     first_record: int
+    names: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.raw.num_rows
@@ -64,6 +69,11 @@ class Source:
     def columns(self) -> list[str]:
         """The names of a batch's raw columns: the file's header, then partition columns."""
         return [*self.header, *self.constants]
+
+    def header_of(self, column: str) -> str:
+        """The name the file gives a canonical column (the canonical name when it has none)."""
+        names = self.raw_names
+        return next((names[i] for i, c in self.mapping.items() if c == column), column)
 
     @property
     def raw_names(self) -> list[str]:
@@ -97,7 +107,7 @@ def detect_encoding(path: Path, name: str | None = None) -> str:
             return enc
         except UnicodeDecodeError:
             continue
-    raise DataError(name or path.name, "unknown text encoding (not UTF-8 or GB18030/GBK)")
+    raise DataError(name or path.name, "data.unknown_encoding")
 
 
 def _csv_header(path: Path, encoding: str, name: str) -> list[str]:
@@ -105,9 +115,9 @@ def _csv_header(path: Path, encoding: str, name: str) -> list[str]:
         try:
             row = next(csv.reader(f), None)
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise DataError(name, f"cannot read the header row ({exc})") from None
+            raise DataError(name, "data.bad_header", detail=str(exc)) from None
     if not row or not any(c.strip() for c in row):
-        raise DataError(name, "empty file: no header row")
+        raise DataError(name, "data.empty")
     return [c.strip().lstrip("\ufeff") for c in row]
 
 
@@ -122,13 +132,13 @@ def open_source(path: Path, table: Table, name: str | None = None) -> Source:
         try:
             src.header = list(pq.read_schema(path).names)
         except (pa.ArrowException, OSError) as exc:
-            raise DataError(src.name, f"not a readable Parquet file ({exc})") from None
+            raise DataError(src.name, "data.bad_parquet", detail=str(exc)) from None
     else:
         src.kind = "csv"
         src.encoding = detect_encoding(path, src.name)
         src.header = _csv_header(path, src.encoding, src.name)
         if len(src.header) < 2 and b"," not in path.read_bytes()[:4096]:
-            raise DataError(src.name, "not a comma-separated table")
+            raise DataError(src.name, "data.not_csv")
     present = set(canonical_names(table, src.header).values())
     for key, value in partition_values(src.name).items():
         column = canonical_names(table, [key]).get(0)
@@ -136,11 +146,24 @@ def open_source(path: Path, table: Table, name: str | None = None) -> Source:
             src.constants[key] = value
             present.add(column)
     src.mapping = canonical_names(table, src.columns)
-    missing = [c.name for c in table.columns if c.required and c.name not in present]
+    missing = [c for c in table.columns if c.required and c.name not in present]
     if missing:
-        shown = ", ".join(repr(m) for m in missing)
-        raise DataError(src.name, f"missing required column {shown}")
+        raise DataError(src.name, "data.missing_columns", **_missing_args(missing, src.header))
     return src
+
+
+def _missing_args(missing: list[Column], header: list[str]) -> dict:
+    """The arguments of a header error: each missing column with its accepted names, and
+    the headers the file has (each rendered in the language it is shown in)."""
+
+    def columns(lang: str) -> str:
+        return join([text("data.missing_column", lang, column=repr(c.name),
+                          names=join([c.name, *c.aliases], lang)) for c in missing], lang)
+
+    def found(lang: str) -> str:
+        return join([repr(h) for h in header], lang) if header else text("data.no_headers", lang)
+
+    return {"missing": columns, "found": found}
 
 
 def _batch(src: Source, raw: pa.RecordBatch, record: int) -> Batch:
@@ -150,7 +173,8 @@ def _batch(src: Source, raw: pa.RecordBatch, record: int) -> Batch:
             [*raw.columns, *(pa.repeat(pa.scalar(v, pa.string()), n)
                              for v in src.constants.values())],
             names=[*raw.schema.names, *src.constants])
-    return Batch({name: raw.column(i) for i, name in src.mapping.items()}, raw, record)
+    return Batch({name: raw.column(i) for i, name in src.mapping.items()}, raw, record,
+                 {name: raw.schema.names[i] for i, name in src.mapping.items()})
 
 
 def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
@@ -162,7 +186,7 @@ def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
                 yield _batch(src, raw, record)
                 record += raw.num_rows
         except (pa.ArrowException, OSError) as exc:
-            raise DataError(src.name, f"cannot read Parquet rows ({exc})") from None
+            raise DataError(src.name, "data.bad_parquet_rows", detail=str(exc)) from None
         return
 
     def on_invalid(row) -> str:
@@ -199,12 +223,14 @@ def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
             merged = _merge(pending)
             yield _batch(src, merged, record)
     except UnicodeDecodeError as exc:
-        raise DataError(src.name, f"cannot decode as {src.encoding} ({exc.reason})") from None
+        raise DataError(src.name, "data.cannot_decode", encoding=src.encoding,
+                        detail=exc.reason) from None
     except pa.ArrowInvalid as exc:
         msg = str(exc).splitlines()[0]
-        if "UTF8" in msg or "utf8" in msg.lower():
-            msg = f"invalid {src.encoding} text ({msg})"
-        raise DataError(src.name, f"not a readable table: {msg}") from None
+        if "utf8" in msg.lower():
+            raise DataError(src.name, "data.invalid_text", encoding=src.encoding,
+                            detail=msg) from None
+        raise DataError(src.name, "data.not_a_table", detail=msg) from None
 
 
 def _merge(batches: list[pa.RecordBatch]) -> pa.RecordBatch:

@@ -1,7 +1,9 @@
 """Row rules of the contract, applied to one batch at a time.
 
 A batch comes out as a typed arrow table of its good rows and a list of rejects
-``(record, column, reason, value)``; every row is one or the other.
+``(record, column, reason, value)``, one per problem (a row may have several); every row
+is one or the other. ``column`` is the file's own name for the column (``入院时间``); reasons
+are English, the stable words of ``rejects.csv`` (``graphdetect.messages.REASONS``).
 """
 
 from __future__ import annotations
@@ -19,34 +21,43 @@ _UNREADABLE = {"time": "unreadable date/time", "amount": "unreadable amount",
 
 
 class Checks:
-    """Collects the first failed rule of each row."""
+    """Collects every failed rule of each row: one problem per column at most.
+
+    A column's first failed rule is its problem (a missing value is not also unreadable);
+    rules about other columns are still checked, so a row reports every bad field.
+    """
 
     def __init__(self, n: int):
-        self.reason = np.full(n, -1, dtype=np.int32)
-        self.column: list[str] = []
-        self.text: list[str] = []
-        self.values: list[pa.Array | None] = []
+        self.n = n
+        self.problems: list[tuple[np.ndarray, str, str, pa.Array | None]] = []
+        self._failed: dict[str, np.ndarray] = {}
 
     def fail(self, mask: np.ndarray, column: str, reason: str, values: pa.Array | None) -> None:
-        mask = np.asarray(mask, bool) & (self.reason < 0)
+        mask = np.asarray(mask, bool)
+        before = self._failed.get(column)
+        if before is not None:
+            mask = mask & ~before
         if mask.any():
-            self.reason[mask] = len(self.text)
-            self.column.append(column)
-            self.text.append(reason)
-            self.values.append(values)
+            self._failed[column] = mask if before is None else before | mask
+            self.problems.append((mask, column, reason, values))
 
     @property
     def ok(self) -> np.ndarray:
-        return self.reason < 0
+        bad = np.zeros(self.n, bool)
+        for failed in self._failed.values():
+            bad |= failed
+        return ~bad
 
-    def rejects(self, first_record: int) -> list[tuple[int, str, str, str]]:
+    def rejects(self, first_record: int, names: dict[str, str]
+                ) -> list[tuple[int, str, str, str]]:
+        """``(record, column as the file names it, reason, value)`` per problem, by record."""
         out = []
-        for i in np.flatnonzero(self.reason >= 0):
-            k = self.reason[i]
-            vals = self.values[k]
-            value = "" if vals is None else vals[int(i)].as_py()
-            out.append((first_record + int(i), self.column[k], self.text[k],
-                        "" if value is None else str(value)))
+        for mask, column, reason, vals in self.problems:
+            for i in np.flatnonzero(mask):
+                value = "" if vals is None else vals[int(i)].as_py()
+                out.append((first_record + int(i), names.get(column, column), reason,
+                            "" if value is None else str(value)))
+        out.sort(key=lambda r: r[0])  # stable: a row's problems stay in rule order
         return out
 
 
@@ -96,7 +107,7 @@ def validate(batch: Batch, table: Table) -> tuple[pa.Table, list[tuple[int, str,
         _claim_rules(out, checks, batch)
     keep = pa.array(checks.ok)
     good = pa.table({k: pc.filter(v, keep) for k, v in out.items()})
-    return good, checks.rejects(batch.first_record)
+    return good, checks.rejects(batch.first_record, batch.names)
 
 
 def _claim_rules(out: dict[str, pa.Array], checks: Checks, batch: Batch) -> None:

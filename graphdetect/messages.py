@@ -1,0 +1,158 @@
+"""The command line's words in English and Chinese, and the language a user reads.
+
+Messages are looked up by key and filled with named arguments, so that code deep in the
+library raises a key (:class:`graphdetect.errors.DataError`) and the command line renders
+it in the user's language. Reject reasons are written in English in ``rejects.csv`` and
+``summary.json`` (a stable vocabulary for machines); :func:`reason` renders one for a person.
+
+>>> text("summary.run_folder", "zh", folder="run")
+'运行目录：run'
+>>> reason("claims: negative amount", "zh")
+'claims：金额为负数'
+>>> language(None, {"LANG": "zh_CN.UTF-8"})
+'zh'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+__all__ = ["LANGUAGES", "MESSAGES", "REASONS", "language", "text", "join", "reason"]
+
+LANGUAGES = ("en", "zh")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # the CLI's frame
+    "cli.error": {"en": "Error: {message}", "zh": "错误：{message}"},
+    "cli.interrupted": {"en": "Interrupted: nothing was written.",
+                        "zh": "已中断：没有写入任何文件。"},
+    "data.in_file": {"en": "{file}: {problem}", "zh": "{file}：{problem}"},
+    # data errors (a file cannot be read at all)
+    "data.not_folder": {"en": "not a folder", "zh": "不是文件夹"},
+    "data.missing_columns": {
+        "en": "missing required column {missing}; headers found: {found}",
+        "zh": "缺少必需的列 {missing}；文件中的列：{found}"},
+    "data.missing_column": {"en": "{column} (accepted names: {names})",
+                            "zh": "{column}（可用列名：{names}）"},
+    "data.no_headers": {"en": "none", "zh": "无"},
+    "data.unknown_encoding": {"en": "unknown text encoding (not UTF-8 or GB18030/GBK)",
+                              "zh": "无法识别的文本编码（不是 UTF-8 或 GB18030/GBK）"},
+    "data.bad_header": {"en": "cannot read the header row ({detail})",
+                        "zh": "无法读取表头行（{detail}）"},
+    "data.empty": {"en": "empty file: no header row", "zh": "空文件：没有表头行"},
+    "data.not_csv": {"en": "not a comma-separated table", "zh": "不是逗号分隔的表格"},
+    "data.bad_parquet": {"en": "not a readable Parquet file ({detail})",
+                         "zh": "无法读取的 Parquet 文件（{detail}）"},
+    "data.bad_parquet_rows": {"en": "cannot read Parquet rows ({detail})",
+                              "zh": "无法读取 Parquet 数据行（{detail}）"},
+    "data.cannot_decode": {"en": "cannot decode as {encoding} ({detail})",
+                           "zh": "无法按 {encoding} 解码（{detail}）"},
+    "data.invalid_text": {"en": "not a readable table: invalid {encoding} text ({detail})",
+                          "zh": "无法读取的表格：{encoding} 文本无效（{detail}）"},
+    "data.not_a_table": {"en": "not a readable table: {detail}", "zh": "无法读取的表格：{detail}"},
+    "data.both_exist": {"en": "both {first} and {second} exist; keep one",
+                        "zh": "{first} 和 {second} 同时存在；只保留一个"},
+    "data.no_table": {"en": "no {table}.csv or {table}.parquet (or {table}/ folder) in {folder}",
+                      "zh": "{folder} 中没有 {table}.csv、{table}.parquet（或 {table}/ 文件夹）"},
+    "data.not_table_file": {
+        "en": "not a .csv or .parquet file; a table folder holds table files only "
+              "(names beginning with '.' or '_' are skipped)",
+        "zh": "不是 .csv 或 .parquet 文件；表格文件夹只能放表格文件"
+              "（以 '.' 或 '_' 开头的名称会被跳过）"},
+    "data.empty_folder": {"en": "no .csv or .parquet file in {folder}",
+                          "zh": "{folder} 中没有 .csv 或 .parquet 文件"},
+    # the summary of 'graphdetect detect'
+    "summary.rows": {
+        "en": "graphdetect {version}: {read:,} rows read, {accepted:,} accepted, "
+              "{rejected:,} rejected",
+        "zh": "graphdetect {version}：读取 {read:,} 行，接受 {accepted:,} 行，"
+              "拒收 {rejected:,} 行"},
+    "summary.rejected": {"en": "  rejected  {n:>8,}  {reason}", "zh": "  拒收  {n:>8,}  {reason}"},
+    "summary.window": {"en": "  {n:,} outside the window {since} to {until}",
+                       "zh": "  {n:,} 行不在时间窗口 {since} 至 {until} 内"},
+    "summary.graph": {"en": "graph: {entities}", "zh": "图：{entities}"},
+    "summary.entity": {"en": "{n:,} {kind}s", "zh": "{kind} {n:,}"},
+    "summary.cases": {"en": "cases: {n:,}{patterns}", "zh": "案件：{n:,}{patterns}"},
+    "summary.not_checked": {"en": "not checked: {note}", "zh": "未检查：{note}"},
+    "summary.time": {"en": "time: {stages}", "zh": "用时：{stages}"},
+    "summary.continues": {"en": "continues: {run_id} ({folder})",
+                          "zh": "接续：{run_id}（{folder}）"},
+    "summary.run_folder": {"en": "run folder: {folder}", "zh": "运行目录：{folder}"},
+    "kind.patient": {"en": "patient", "zh": "参保人"},
+    "kind.doctor": {"en": "doctor", "zh": "医师"},
+    "kind.institution": {"en": "institution", "zh": "机构"},
+    "kind.card": {"en": "card", "zh": "医保卡"},
+    "kind.terminal": {"en": "terminal", "zh": "终端"},
+    "kind.operator": {"en": "operator", "zh": "操作员"},
+}
+
+#: Reject reasons: the English written to rejects.csv (``{column}`` a canonical column name)
+#: and the Chinese a person reads.
+REASONS: dict[str, str] = {
+    "missing required value": "缺少必填值",
+    "unreadable date/time": "无法识别的日期/时间",
+    "unreadable amount": "无法识别的金额",
+    "unreadable number": "无法识别的数字",
+    "unknown {column} value": "{column} 的值无法识别",
+    "negative amount": "金额为负数",
+    "level must be 0-3": "等级必须为 0-3",
+    "inpatient claim needs an end_time": "住院结算需要 end_time（出院时间）",
+    "end_time precedes start_time": "end_time（出院时间）早于 start_time",
+    "repeated {column}; the first row is kept": "{column} 重复；保留第一行",
+    "wrong number of fields": "字段个数不对",
+}
+
+
+def language(option: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The language to speak: ``option``, else ``GRAPHDETECT_LANG``, else the locale.
+
+    The locale is the first set of ``LC_ALL``, ``LC_MESSAGES`` and ``LANG`` (POSIX order);
+    one that begins with ``zh`` gives Chinese, any other English.
+    """
+    env = os.environ if environ is None else environ
+    chosen = option or env.get("GRAPHDETECT_LANG", "")
+    if chosen in LANGUAGES:
+        return chosen
+    locale = next((env[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(k)), "")
+    return "zh" if locale.lower().startswith("zh") else "en"
+
+
+def text(key: str, lang: str = "en", **args) -> str:
+    """The message ``key`` in ``lang`` (English when ``lang`` is unknown), filled with ``args``."""
+    words = MESSAGES[key]
+    return words.get(lang, words["en"]).format(**args)
+
+
+def join(items: list[str], lang: str = "en") -> str:
+    """Items of a list in a sentence: ``a, b`` in English, ``a、b`` in Chinese."""
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
+def _reason_lookup() -> dict[str, str]:
+    from .schema import TABLES
+
+    columns = {c.name for t in TABLES.values() for c in t.columns}
+    out = {}
+    for en, zh in REASONS.items():
+        for column in sorted(columns) if "{column}" in en else [""]:
+            out[en.format(column=column)] = zh.format(column=column)
+    return out
+
+
+_ZH_REASONS: dict[str, str] = {}
+
+
+def reason(words: str, lang: str = "en") -> str:
+    """A reject reason (``"table: reason"`` or bare, as rejects.csv has it) in ``lang``.
+
+    A reason not in :data:`REASONS` is shown as it is.
+    """
+    if lang != "zh":
+        return words
+    if not _ZH_REASONS:
+        _ZH_REASONS.update(_reason_lookup())
+    table, sep, rest = words.partition(": ")
+    if sep and rest in _ZH_REASONS:
+        return f"{table}：{_ZH_REASONS[rest]}"
+    return _ZH_REASONS.get(words, words)
