@@ -22,7 +22,10 @@ from ..io import read_folder
 from ..run import load_summary, read_cases
 from .present import Redactor
 
-__all__ = ["RunView", "RunViews", "CLAIM_COLUMNS"]
+__all__ = ["RunView", "RunViews", "CLAIM_COLUMNS", "NAMED"]
+
+#: The kinds the side tables name.
+NAMED = ("institution", "doctor")
 
 CLAIM_COLUMNS = ["claim_id", "patient_id", "institution_id", "doctor_id", "visit_type",
                  "start_time", "end_time", "total_amount", "fund_amount", "diagnosis_code",
@@ -74,7 +77,7 @@ class RunView:
         Without the lock, so as not to wait for a graph being built: a request that
         holds the graph keeps it until it ends.
         """
-        for name in ("_graph", "_row_of", "redactor"):
+        for name in ("_graph", "_row_of", "redactor", "_names"):
             self.__dict__.pop(name, None)
 
     @cached_property
@@ -100,6 +103,41 @@ class RunView:
         names = {str(n) for t in (g.institutions, g.doctors) if t is not None and "name" in t
                  for n in t["name"].dropna()}
         return Redactor(ids, names)
+
+    @cached_property
+    def _names(self) -> dict[tuple[str, str], str]:
+        """Every named institution and doctor of the side tables, by ``(kind, id)``."""
+        g, out = self.graph, {}
+        for kind in NAMED:
+            names = g.attribute(kind, "name")
+            if names is not None:
+                out.update(((kind, str(i)), str(n)) for i, n in zip(g.index(kind), names,
+                                                                     strict=True) if n)
+        return out
+
+    def name(self, kind: str, id: str) -> str | None:
+        """An institution's or doctor's name from the side tables, None when not given."""
+        return self._names.get((kind, id))
+
+    def matches(self, case: dict, query: str) -> bool:
+        """Whether ``query`` names the case: its id, or a member's id (whole, any case) or
+        name (any part of it, any case)."""
+        q = query.casefold()
+        if q == case["case_id"].casefold():
+            return True
+        for m in case["members"]:
+            name = self.name(m["kind"], m["id"])
+            if q == m["id"].casefold() or (name and q in name.casefold()):
+                return True
+        return False
+
+    def period(self, case: dict) -> dict[str, str | None]:
+        """The first and last day of the case's evidence claims (ISO dates)."""
+        days = self.graph.day[self.rows(case["claim_ids"])]
+        if not len(days):
+            return {"first": None, "last": None}
+        first, last = (np.datetime64(int(d), "D") for d in (days.min(), days.max()))
+        return {"first": str(first), "last": str(last)}
 
     def rows(self, claim_ids: list[str]) -> np.ndarray:
         pos = self._row_of.get_indexer(claim_ids)
@@ -132,8 +170,8 @@ class RunView:
             return None
         claims = g.claims.iloc[rows]
         by_type = claims["visit_type"].astype(str).value_counts().sort_index()
-        out = {"kind": kind, "id": id, "label": g.label(kind, id) if kind in (
-            "institution", "doctor") else id, "claims": int(len(rows)),
+        out = {"kind": kind, "id": id, "name": self.name(kind, id),
+            "label": g.label(kind, id) if kind in NAMED else id, "claims": int(len(rows)),
             "total_amount": round(float(g.amount[rows].sum()), 2),
             "first": str(claims["start_time"].min()) if len(rows) else None,
             "last": str(claims["start_time"].max()) if len(rows) else None,
@@ -142,8 +180,8 @@ class RunView:
         for other in ("institution", "doctor", "patient"):
             if other != kind:
                 top = claims[f"{other}_id"].astype(str).value_counts().head(5)
-                out[f"top_{other}s"] = [{"id": i, "claims": int(n)} for i, n in top.items()
-                                       if i != "nan"]
+                out[f"top_{other}s"] = [{"id": i, "name": self.name(other, i),
+                                         "claims": int(n)} for i, n in top.items() if i != "nan"]
         return out
 
 

@@ -77,19 +77,10 @@ def presenter(case: dict) -> Presenter:
     the run's other ids and names hidden in free text)."""
     if not is_blind(current_user.role):
         return Presenter(case, blind=False)
-    g = view().graph
     tokens = NodeTokens(current_app.config["SECRET_KEY"], session=current_user.get_id(),
                         case_id=case["case_id"])
-    return Presenter(case, blind=True, names=lambda k, i: _name(g, k, i), tokens=tokens,
+    return Presenter(case, blind=True, names=view().name, tokens=tokens,
                      redactor=view().redactor)
-
-
-def _name(g, kind: str, id: str) -> str | None:
-    names = g.attribute(kind, "name") if kind in ("institution", "doctor") else None
-    if names is None:
-        return None
-    pos = g.index(kind).get_indexer([id])[0]
-    return names[pos] if pos >= 0 else None
 
 
 def _get_case(case_id: str) -> dict:
@@ -124,8 +115,7 @@ def _queue_rows() -> tuple[list[dict], dict, dict, dict]:
     alerts = {k: sum(r["alert_kind"] == k for r in rows) for k in ALERT_KINDS}
     q = args.get("q", "").strip()
     if q and not blind:
-        rows = [r for r in rows if any(q == m["id"] for m in r["members"]) or q == r["case_id"]
-                or q == r["case_key"]]
+        rows = [r for r in rows if v.matches(r, q) or q == r["case_key"]]
     for key in ("pattern", "status"):
         if args.get(key):
             rows = [r for r in rows if r[key] == args[key]]
@@ -157,6 +147,8 @@ def _row_json(r: dict) -> dict:
             "alert": case_alert(r, r["state"], r["last"], p), "assignee": r["assignee"],
             "rules": r["rules"],
             "institution": p.entity("institution", host) if host else None,
+            "institution_name": None if p.blind or not host else view().name("institution", host),
+            "period": view().period(r),
             "members": len(r["members"]), "claims": len(r["claim_ids"]),
             "total_amount": r["metrics"].get("total_amount"), "explanation": c["explanation"]}
 
@@ -238,8 +230,20 @@ def _claims_records(case: dict) -> list[dict]:
 @login_required
 def api_claims(case_id: str):
     case = _get_case(case_id)
-    return jsonify({"run_id": view().run_id, "case_id": case_id,
+    return jsonify({"run_id": view().run_id, "case_id": case_id, **_timeline_facts(case),
                     "claims": presenter(case).claims(_claims_records(case))})
+
+
+def _timeline_facts(case: dict) -> dict:
+    """What the timeline draws besides the claims: the pattern and the detector's batches
+    (``details.occasions``), by day and time of day only, so they name no entity."""
+    batches = []
+    for o in (case.get("details") or {}).get("occasions") or []:
+        if isinstance(o, dict) and (o.get("first_day") or o.get("day")):
+            batches.append({"first_day": str(o.get("first_day") or o["day"]),
+                            "last_day": str(o.get("last_day") or o.get("day") or o["first_day"]),
+                            "from": o.get("from"), "to": o.get("to")})
+    return {"pattern": case["pattern"], "batches": batches}
 
 
 @bp.route("/cases/<case_id>/claims.csv")

@@ -1,0 +1,114 @@
+"""Names everywhere: institutions and doctors by name (code secondary), a period column,
+search by name, metrics with units, one vocabulary of statuses, region names."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+from conftest import login
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+def _table(planted, name: str, key: str) -> dict[str, dict]:
+    with open(planted / f"{name}.csv", encoding="utf-8") as f:
+        return {r[key]: r for r in csv.DictReader(f)}
+
+
+@pytest.fixture
+def institutions(planted) -> dict[str, dict]:
+    return _table(planted, "institutions", "institution_id")
+
+
+@pytest.fixture
+def doctors(planted) -> dict[str, dict]:
+    return _table(planted, "doctors", "doctor_id")
+
+
+def _host(case: dict) -> str:
+    return next(m["id"] for m in case["members"] if m["kind"] == "institution")
+
+
+def test_queue_names_institutions_and_shows_a_period(app, ring, institutions):
+    client = app.test_client()
+    login(client, "li")
+    row = next(r for r in client.get("/api/cases").json["cases"]
+               if r["case_id"] == ring["case_id"])
+    host = _host(ring)
+    assert row["institution"] == host
+    assert row["institution_name"] == institutions[host]["name"]
+    days = sorted(o["first_day"] for o in ring["details"]["occasions"])
+    assert row["period"]["first"] == days[0]
+    assert row["period"]["last"] >= max(o["last_day"] for o in ring["details"]["occasions"])
+    html = client.get("/").get_data(as_text=True)
+    name = institutions[host]["name"]
+    assert re.search(rf'title="{host}"[^>]*>{re.escape(name)}', html), "name, code on hover"
+    assert f"{row['period']['first']} – {row['period']['last']}" in html
+
+
+def test_queue_searches_names_case_insensitively(app, ring, institutions, doctors):
+    client = app.test_client()
+    login(client, "li")
+    name = institutions[_host(ring)]["name"]
+    found = client.get("/api/cases", query_string={"q": name[1:-1]}).json["cases"]
+    assert ring["case_id"] in [r["case_id"] for r in found]
+    assert all(name[1:-1] in (r["institution_name"] or "") or r["case_id"] != ring["case_id"]
+               for r in found)
+    hub = next(m["id"] for m in ring["members"] if m["kind"] == "doctor")
+    found = client.get("/api/cases", query_string={"q": doctors[hub]["name"]}).json["cases"]
+    assert ring["case_id"] in [r["case_id"] for r in found]
+    # ids still work, whole and in any case
+    found = client.get("/api/cases", query_string={"q": _host(ring).lower()}).json["cases"]
+    assert ring["case_id"] in [r["case_id"] for r in found]
+    assert client.get("/api/cases", query_string={"q": "no-such-name-xyz"}).json["cases"] == []
+
+
+def test_ring_explanation_names_its_doctors(app, ring, doctors):
+    client = app.test_client()
+    login(client, "li")
+    html = client.get(f"/cases/{ring['case_id']}").get_data(as_text=True)
+    for m in ring["members"]:
+        if m["kind"] == "doctor":
+            assert f"{doctors[m['id']]['name']}（{m['id']}）" in html
+            assert f"{doctors[m['id']]['name']} ({m['id']})" in html
+
+
+def test_entity_page_names_the_entity_and_its_neighbours(app, ring, institutions, doctors):
+    client = app.test_client()
+    login(client, "li")
+    host = _host(ring)
+    info = client.get(f"/api/entities/institution/{host}").json
+    assert info["name"] == institutions[host]["name"]
+    assert all(d["name"] == doctors[d["id"]]["name"] for d in info["top_doctors"])
+    html = client.get(f"/entities/institution/{host}").get_data(as_text=True)
+    assert institutions[host]["name"] in html
+    top = info["top_doctors"][0]
+    assert re.search(rf'title="{top["id"]}"[^>]*>{re.escape(top["name"])}', html)
+    assert "最常见 医师" not in html
+
+
+def test_blind_reviewer_sees_no_names_and_cannot_search(app, ring, institutions):
+    client = app.test_client()
+    login(client, "rev")
+    name = institutions[_host(ring)]["name"]
+    res = client.get("/api/cases", query_string={"q": name})
+    rows = res.json["cases"]
+    assert len(rows) > 1  # the search is ignored, not answered
+    assert all(r["institution_name"] is None for r in rows)
+    html = client.get("/", query_string={"q": name}).get_data(as_text=True)
+    assert name not in html and _host(ring) not in html
+
+
+def test_claims_tables_name_institutions_and_doctors(app, ring, doctors):
+    client = app.test_client()
+    login(client, "li")
+    html = client.get(f"/cases/{ring['case_id']}").get_data(as_text=True)
+    hub = next(m["id"] for m in ring["members"] if m["kind"] == "doctor")
+    assert f'<bdi class="named" title="{hub}">{doctors[hub]["name"]}</bdi>' in html
+    login(blind := app.test_client(), "rev")
+    assert doctors[hub]["name"] not in blind.get(f"/cases/{ring['case_id']}").get_data(as_text=True)
