@@ -21,7 +21,7 @@ def ensure_data(patients: int, fmt: str, seed: int = 1) -> Path:
     """Generate the benchmark data once; later runs reuse it."""
     out = data_dir(patients, fmt, seed)
     if not (out / "truth.json").exists():
-        from datasets import generate
+        from graphdetect.synth import generate
 
         print(f"generating {out} ...", file=sys.stderr)
         generate(out, patients=patients, seed=seed, fmt=fmt)

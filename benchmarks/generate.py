@@ -8,7 +8,7 @@ from _common import ROOT, data_arguments, data_dir, measure, report
 
 CODE = """
 import json
-from datasets import generate
+from graphdetect.synth import generate
 info = generate({out!r}, patients={patients}, seed={seed}, fmt={fmt!r})
 print(json.dumps({{k: v for k, v in info.items() if isinstance(v, int)}}))
 """

@@ -1,14 +1,16 @@
-"""Synthetic medical-insurance claims with planted fraud and ground truth (graphdetect).
+"""Deprecated import name of the generator, kept for checkouts: use ``graphdetect.synth``.
 
-``VARIANTS`` and ``LOOKALIKES`` list what is planted and the ranges its parameters are drawn
-from.
+The generator moved to ``graphdetect.synth`` so that graphdetect installs no top-level
+package named ``datasets`` (Hugging Face's package of that name is widely installed). This
+folder keeps the committed sample (``datasets/sample/``) and this shim, which works from a
+checkout of the repository only; the wheel does not ship it.
 
->>> from datasets import VARIANTS, generate
->>> callable(generate), VARIANTS["pharmacy_daytime"].params["gap_minutes"].hi
-(True, 30)
+>>> import graphdetect.synth
+>>> from datasets import generate
+>>> generate is graphdetect.synth.generate
+True
 """
 
-from ._variants import LOOKALIKES, VARIANTS
-from .generator import generate
+from graphdetect.synth import LOOKALIKES, VARIANTS, generate
 
 __all__ = ["generate", "VARIANTS", "LOOKALIKES"]

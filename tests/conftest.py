@@ -36,7 +36,7 @@ def write_csv(path: Path, rows: list[dict], *, header=None, encoding="utf-8") ->
 
 @pytest.fixture(scope="session")
 def csv_dir(tmp_path_factory) -> Path:
-    from datasets import generate
+    from graphdetect.synth import generate
 
     out = tmp_path_factory.mktemp("csv")
     generate(out, **SMALL)
@@ -45,7 +45,7 @@ def csv_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def parquet_dir(tmp_path_factory) -> Path:
-    from datasets import generate
+    from graphdetect.synth import generate
 
     out = tmp_path_factory.mktemp("parquet")
     generate(out, fmt="parquet", **SMALL)
@@ -74,7 +74,7 @@ def folder(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def planted(tmp_path_factory) -> Path:
     """A small planted-data folder (2,000 people, 150 days), made once per session."""
-    from datasets import generate
+    from graphdetect.synth import generate
 
     out = tmp_path_factory.mktemp("planted") / "data"
     generate(out, patients=2000, seed=11, days=150)

@@ -60,7 +60,7 @@ def cut_month(source: Path, out: Path, days: int) -> Path:
 @pytest.fixture(scope="session")
 def monthly_data(tmp_path_factory) -> list[Path]:
     """Three cumulative data folders: the first 40, 80 and 120 days of one city."""
-    from datasets import generate
+    from graphdetect.synth import generate
 
     root = tmp_path_factory.mktemp("monthly")
     city = root / "city"

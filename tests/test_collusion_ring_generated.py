@@ -14,8 +14,8 @@ from graphdetect.graph import ClaimsGraph
 
 
 def _generated(tmp_path, seed, **kw):
-    from datasets import generate
     from graphdetect import read_folder
+    from graphdetect.synth import generate
 
     out = tmp_path / f"gen{seed}"
     generate(out, patients=5000, seed=seed, **kw)
@@ -85,8 +85,8 @@ def test_short_period_city_rings_sharing_hosts(tmp_path):
     (spread_week 4/6 and batch_admission 8/9 before rings were told apart by bills), and
     a ward's rehabilitation cohorts show each patient back once (flagged at 0.52 before
     regularity was judged across the patients' single gaps)."""
-    from datasets import generate
     from graphdetect import read_folder
+    from graphdetect.synth import generate
 
     out = tmp_path / "short"
     generate(out, patients=30000, seed=9, days=200, start="2023-07-01",
@@ -103,8 +103,8 @@ def test_city_without_doctor_ids(tmp_path):
     are one campaign by host, diagnoses and bills (it came out in five fragments), a
     ward's rehabilitation course stays low (it scored 0.82), and a pool whose occasions
     coincide with a hub's busy weeks is not a ring over several sites (0.89)."""
-    from datasets import generate
     from graphdetect import read_folder
+    from graphdetect.synth import generate
 
     out = tmp_path / "nodoc"
     generate(out, patients=8000, seed=4, days=540, omit_columns=("doctor_id",),

@@ -1,4 +1,4 @@
-"""Tests of the planted-data generator (datasets.generate)."""
+"""Tests of the planted-data generator (graphdetect.synth.generate)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from generator_support import CAPPED, SMALL, TABLES
 from generator_support import gaps as _gaps
 from generator_support import read_table as _read
 
-from datasets import LOOKALIKES, VARIANTS, generate
-from datasets._variants import markdown_table
+from graphdetect.synth import LOOKALIKES, VARIANTS, generate
+from graphdetect.synth._variants import markdown_table
 
 CLAIM_COLUMNS = ["claim_id", "patient_id", "institution_id", "doctor_id", "visit_type",
                  "start_time", "end_time", "total_amount", "fund_amount", "diagnosis_code",

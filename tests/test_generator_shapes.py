@@ -7,7 +7,7 @@ import pytest
 from generator_support import CAPPED
 from generator_support import gaps as _gaps
 
-from datasets import LOOKALIKES, VARIANTS
+from graphdetect.synth import LOOKALIKES, VARIANTS
 
 
 @pytest.fixture(scope="module")

@@ -57,7 +57,7 @@ def month_name(month: str) -> str:
 @pytest.fixture(scope="module")
 def months(tmp_path_factory) -> tuple[Path, Path, pd.DataFrame]:
     """(the generated single-file folder, the same data cut by month, the claims as text)."""
-    from datasets import generate
+    from graphdetect.synth import generate
 
     root = tmp_path_factory.mktemp("monthly")
     single = root / "single"

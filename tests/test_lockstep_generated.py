@@ -1,5 +1,5 @@
 """card_pooling and outpatient_gathering on generated cities, swept over the parameters the
-generator draws (``datasets.generate(plant=..., fix=...)``), scored by the real
+generator draws (``graphdetect.synth.generate(plant=..., fix=...)``), scored by the real
 ``detect_folder`` + ``evaluate``: every planted group of the variant must be found.
 
 Small cities (3,000-5,000 people, half a year) keep a case to a few seconds; the
@@ -17,7 +17,7 @@ from graphdetect.run import detect_folder
 def scored(tmp_path, variant, fix=None, *, patients=4000, seed=0, groups=2, days=180,
            omit=()):
     """Generate a city with ``groups`` planted groups of ``variant``, detect, evaluate."""
-    from datasets import generate
+    from graphdetect.synth import generate
 
     data, run = tmp_path / "data", tmp_path / "run"
     generate(data, patients=patients, seed=seed, days=days, fmt="parquet",
@@ -82,7 +82,7 @@ def test_pharmacy_after_hours_over_run_size(tmp_path, run_size):
 @pytest.mark.slow
 def test_pooling_recall_holds_without_terminal_and_operator_columns(tmp_path):
     """A 20,000-person year with every variant, without terminal_id and operator_id."""
-    from datasets import generate
+    from graphdetect.synth import generate
 
     data, run = tmp_path / "data", tmp_path / "run"
     generate(data, patients=20000, seed=1, fmt="parquet",

@@ -3,7 +3,7 @@
 Every variant the generator plants is held to a floor of its own, so a detector that
 finds the easy variants cannot hide a variant it misses; look-alikes are held to being
 left alone, kind by kind. The parameters of every planted group are drawn from wide
-ranges (``datasets.VARIANTS``); the detectors' own test modules hold single parameters
+ranges (``graphdetect.synth.VARIANTS``); the detectors' own test modules hold single parameters
 fixed across their range (``fix=``) and show detection holds at every point.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from datasets import VARIANTS
 from graphdetect.evaluate import evaluate
 from graphdetect.run import detect_folder
+from graphdetect.synth import VARIANTS
 
 pytestmark = pytest.mark.slow
 SEEDS = [1, 2]
@@ -23,7 +23,7 @@ GROUP_VARIANTS = sorted(n for n, v in VARIANTS.items() if v.kind in GROUP_PATTER
 
 @pytest.fixture(scope="module", params=SEEDS)
 def scored(request, tmp_path_factory):
-    from datasets import generate
+    from graphdetect.synth import generate
 
     root = tmp_path_factory.mktemp(f"quality{request.param}")
     generate(root / "data", patients=20000, seed=request.param)

@@ -158,8 +158,8 @@ def test_generated_city_peers_alone_carry_signal_beyond_volume(tmp_path, seed):
     institutions above the honest ones of the same size (measured 0.78 and 0.66)."""
     import json
 
-    from datasets import generate
     from graphdetect import read_folder
+    from graphdetect.synth import generate
 
     generate(tmp_path, patients=20000, seed=seed)
     truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
@@ -178,8 +178,8 @@ def test_generated_city_peers_alone_carry_signal_beyond_volume(tmp_path, seed):
 def test_generated_city_signal_beyond_volume(tmp_path):
     """On a generated city (with detection), planted institutions rank above the others
     within claim-count quintiles."""
-    from datasets import generate
     from graphdetect.run import detect_folder
+    from graphdetect.synth import generate
 
     data, run = tmp_path / "data", tmp_path / "run"
     generate(data, patients=8000, seed=3, days=240)

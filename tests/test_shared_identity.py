@@ -237,8 +237,8 @@ def test_generated_groups_found_and_look_alikes_left_alone(tmp_path, people, vil
     homes: every group is one case, no look-alike is."""
     import json
 
-    from datasets import generate
     from graphdetect import read_folder
+    from graphdetect.synth import generate
 
     fix = {f"{v}.{k}": x for v in ("shared_phone", "shared_address") for k, x in (
         ("people", people), ("villages", villages), ("attendance", attendance),

@@ -1,8 +1,9 @@
 """Load the named Cypher statements of ``cypher/`` (one concept per file), cached.
 
 Every statement graphdetect sends to Neo4j lives in ``cypher/NAME.cypher`` at the top of
-the repository, with a header comment saying what it does and its parameters. Values
-always travel as parameters; no query is ever built by string formatting.
+the repository (installed as the package data ``graphdetect.cypher``), with a header comment
+saying what it does and its parameters. Values always travel as parameters; no query is
+ever built by string formatting.
 
 >>> "UNWIND $rows AS row" in cypher_text("load_claims")
 True
@@ -16,12 +17,13 @@ import re
 from functools import cache
 from pathlib import Path
 
+from .._resources import resource_dir
 from ..errors import GraphdetectError
 
 __all__ = ["CYPHER_DIR", "cypher_text", "cypher_statements", "cypher_names"]
 
-#: The folder of ``.cypher`` files: ``cypher/`` beside the ``graphdetect`` package.
-CYPHER_DIR = Path(__file__).resolve().parents[2] / "cypher"
+#: The folder of ``.cypher`` files: the package data ``graphdetect.cypher`` (``cypher/``).
+CYPHER_DIR: Path = resource_dir("cypher")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 

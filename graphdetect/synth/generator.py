@@ -6,8 +6,8 @@ dense structures (dialysis units, nursing-home rounds, check-up days, families v
 together, rehabilitation courses, chronic clinic days, village visits, vaccination days, large
 households, busy tertiary hospitals), plants fraud (collusion rings, card pooling, outpatient
 gatherings, shared identities, concurrent stays, split stays; every variant in
-``datasets.VARIANTS``, each group with its own drawn parameters) and writes the tables of the
-data contract plus ``truth.json``.
+``graphdetect.synth.VARIANTS``, each group with its own drawn parameters) and writes the
+tables of the data contract plus ``truth.json``.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
     fix : dict of str to number, optional
         Pin drawn parameters for sweeps: ``{"pharmacy_daytime.gap_minutes": 25}``; keys are
         ``"variant.parameter"`` (or ``"look-alike kind.parameter"``), values must lie in the
-        parameter's range (``datasets.VARIANTS``, ``datasets.LOOKALIKES``).
+        parameter's range (``graphdetect.synth.VARIANTS``, ``graphdetect.synth.LOOKALIKES``).
 
     Returns
     -------
