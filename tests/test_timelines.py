@@ -1,0 +1,134 @@
+"""Timelines that show each pattern's evidence, in a real headless Chromium: stays as lanes
+with their overlap or readmission gap, swipes by hour of day, a ring's batches as bands."""
+
+from __future__ import annotations
+
+import pytest
+from test_browser import _login, browser, server  # noqa: F401  (fixtures)
+
+
+def _first(cases, pattern: str) -> dict:
+    return next(c for c in cases if c["pattern"] == pattern)
+
+
+@pytest.fixture
+def open_case(browser, server):  # noqa: F811
+    """Open a case page as a user; the page, and the console errors seen so far."""
+    pages = []
+
+    def open_(case_id: str, user: str = "li"):
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(f"{m.text} @ {m.location['url']}")
+                if m.type == "error" and not m.location["url"].endswith("/favicon.ico") else None)
+        _login(page, server, user)
+        page.goto(f"{server}/cases/{case_id}")
+        page.wait_for_selector("#timeline[data-ready='1']", timeout=20000)
+        pages.append(page)
+        return page, errors
+
+    yield open_
+    for p in pages:
+        p.close()
+
+
+def _axis_fits(page) -> None:
+    """Ticks with a label at each, the last label inside the drawing."""
+    ticks = page.locator("#timeline svg text.axis")
+    assert ticks.count() >= 2
+    width = page.evaluate("document.querySelector('#timeline svg').getBoundingClientRect().right")
+    last = ticks.nth(ticks.count() - 1).bounding_box()
+    assert last["x"] + last["width"] <= width + 0.5
+    assert page.locator("#timeline svg g.legend text").count() >= 1
+
+
+def test_concurrent_stay_has_two_lanes_an_overlap_and_an_axis(open_case, cases):
+    case = _first(cases, "concurrent_stay")
+    page, errors = open_case(case["case_id"])
+    assert page.get_attribute("#timeline", "data-kind") == "stays"
+    lanes = page.locator("#timeline svg g.lane[data-kind='stay']")
+    assert lanes.count() == 2
+    labels = [lanes.nth(i).text_content() for i in range(2)]
+    assert len(set(labels)) == 2 and all(labels)  # two hospitals, each named on its lane
+    assert page.locator("#timeline svg rect.stay").count() == 2
+    assert page.locator("#timeline svg rect.overlap:not(.key)").count() == 1
+    _axis_fits(page)
+    page.locator("#timeline").screenshot(path=str(_shot_path("timeline-concurrent")))
+    assert not errors, errors
+
+
+def test_split_stay_marks_the_gap(open_case, cases):
+    case = _first(cases, "split_stay")
+    page, errors = open_case(case["case_id"])
+    assert page.locator("#timeline svg g.lane[data-kind='stay']").count() == 2
+    gap = page.locator("#timeline svg g.gap")
+    assert gap.count() == 1
+    assert "间隔" in gap.text_content()
+    assert page.locator("#timeline svg rect.overlap:not(.key)").count() == 0
+    _axis_fits(page)
+    page.locator("#timeline").screenshot(path=str(_shot_path("timeline-split")))
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("pattern", ["card_pooling", "outpatient_gathering"])
+def test_swipes_are_plotted_by_hour_of_day(open_case, cases, pattern):
+    case = _first(cases, pattern)
+    page, errors = open_case(case["case_id"])
+    swipes = page.locator("#timeline svg circle.swipe")
+    assert swipes.count() == len(case["claim_ids"])
+    hours = [float(h) for h in page.eval_on_selector_all(
+        "#timeline svg circle.swipe", "els => els.map(e => e.dataset.hour)")]
+    assert all(0 <= h < 24 for h in hours)
+    # the detector's occasions lie within a few hours of the day: that is the evidence
+    occ = case["details"]["occasions"][0]
+    start = int(occ["from"][:2]) + int(occ["from"][3:]) / 60
+    assert any(abs(h - start) < 1 / 60 for h in hours)
+    assert page.locator("#timeline svg text.hour").count() == 9  # 00:00 ... 24:00
+    batches = page.locator("#timeline svg rect.batch:not(.key)")
+    assert batches.count() == len(case["details"]["occasions"])
+    _axis_fits(page)
+    page.locator("#timeline").screenshot(path=str(_shot_path(f"timeline-{pattern}")))
+    assert not errors, errors
+
+
+def test_ring_batches_are_bands(open_case, cases):
+    case = _first(cases, "collusion_ring")
+    page, errors = open_case(case["case_id"])
+    assert page.get_attribute("#timeline", "data-kind") == "rows"
+    batches = page.locator("#timeline svg rect.batch:not(.key)")
+    assert batches.count() == len(case["details"]["occasions"])
+    assert page.locator("#timeline svg g.lane[data-kind='patient']").count() >= 2
+    _axis_fits(page)
+    page.locator("#timeline").screenshot(path=str(_shot_path("timeline-ring")))
+    assert not errors, errors
+
+
+def test_blind_reviewer_sees_serials_on_the_lanes(open_case, cases):
+    case = _first(cases, "concurrent_stay")
+    page, errors = open_case(case["case_id"], user="rev")
+    text = page.text_content("#timeline")
+    for stay in case["details"]["stays"]:
+        assert stay["institution"] not in text
+    assert page.locator("#timeline svg g.lane[data-kind='stay']").count() == 2
+    assert not errors, errors
+
+
+def test_claims_json_names_the_pattern_and_its_batches_without_ids(make_app, cases):
+    from conftest import PASSWORDS
+
+    ring = _first(cases, "collusion_ring")
+    client = make_app().test_client()
+    client.post("/login", data={"username": "rev", "password": PASSWORDS["rev"]})
+    d = client.get(f"/api/cases/{ring['case_id']}/claims").get_json()
+    assert d["pattern"] == "collusion_ring"
+    assert [b["first_day"] for b in d["batches"]] == [
+        o["first_day"] for o in ring["details"]["occasions"]]
+    assert ring["details"]["host"] not in str(d["batches"])
+
+
+def _shot_path(name: str):
+    from test_browser import SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / f"{name}.png"
