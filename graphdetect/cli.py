@@ -12,25 +12,37 @@ import click
 
 from . import __version__
 from .errors import GraphdetectError
+from .messages import language, text
 
 
 class _Group(click.Group):
-    """Turns every :class:`GraphdetectError` into ``Error: ...`` and exit code 2."""
+    """Turns every :class:`GraphdetectError` into ``Error: ...`` (``错误：…``) and exit code 2,
+    in the language of ``--lang``, ``GRAPHDETECT_LANG`` or the locale."""
 
     def invoke(self, ctx):
+        lang = language(ctx.params.get("lang"))
         try:
             return super().invoke(ctx)
         except GraphdetectError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(text("cli.error", lang, message=exc.text(lang)), err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
-            click.echo("Interrupted: nothing was written.", err=True)
+            click.echo(text("cli.interrupted", lang), err=True)
             ctx.exit(130)
+
+
+def _lang() -> str:
+    """The language of the command being run (see :func:`graphdetect.messages.language`)."""
+    ctx = click.get_current_context(silent=True)
+    return language(ctx.find_root().params.get("lang") if ctx else None)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="graphdetect")
-def main() -> None:
+@click.option("--lang", type=click.Choice(["zh", "en"]),
+              help="Language of messages (default: GRAPHDETECT_LANG, else zh when the "
+                   "locale is Chinese, else en).")
+def main(lang: str | None) -> None:
     """Find collusion fraud in medical-insurance claims.
 
     Typical use: ``graphdetect detect DATA --out RUN``, then review the run's cases.
@@ -70,25 +82,39 @@ def detect(data: Path, out: Path, config: Path | None, overrides: tuple[str, ...
         _print_summary(summary, out)
 
 
-def _print_summary(s: dict, out: Path) -> None:
+def _print_summary(s: dict, out: Path, lang: str | None = None) -> None:
+    """Print a run's summary in ``lang`` (default: the command's language); reject reasons
+    stay English in rejects.csv and summary.json and are translated here."""
+    from .detectors import PATTERNS
+    from .messages import join, reason
+
+    lang = lang or _lang()
+
+    def say(key: str, **args) -> None:
+        click.echo(text(key, lang, **args))
+
     rows = s["rows"]
-    click.echo(f"graphdetect {s['graphdetect_version']}: {rows['read']:,} rows read, "
-               f"{rows['accepted']:,} accepted, {rows['rejected']:,} rejected")
-    for reason, n in s["rejected_by_reason"].items():
-        click.echo(f"  rejected  {n:>8,}  {reason}")
+    say("summary.rows", version=s["graphdetect_version"], read=rows["read"],
+        accepted=rows["accepted"], rejected=rows["rejected"])
+    for why, n in s["rejected_by_reason"].items():
+        say("summary.rejected", n=n, reason=reason(why, lang))
     window = s.get("window") or {}
     if window.get("since") or window.get("until"):
-        click.echo(f"  {rows.get('outside_window', 0):,} outside the window "
-                   f"{window['since'] or '…'} to {window['until'] or '…'}")
-    ents = ", ".join(f"{n:,} {k}s" for k, n in s["entities"].items() if n)
-    click.echo(f"graph: {ents}")
-    click.echo(f"cases: {s['cases']:,}" + "".join(f"  {p}={n}" for p, n in s["patterns"].items()))
+        say("summary.window", n=rows.get("outside_window", 0), since=window["since"] or "…",
+            until=window["until"] or "…")
+    say("summary.graph", entities=join([text("summary.entity", lang, n=n,
+                                             kind=text(f"kind.{k}", lang))
+                                        for k, n in s["entities"].items() if n], lang))
+    names = {p: PATTERNS[p].zh if lang == "zh" and p in PATTERNS else p for p in s["patterns"]}
+    say("summary.cases", n=s["cases"],
+        patterns="".join(f"  {names[p]}={n}" for p, n in s["patterns"].items()))
     for note in s.get("not_checked", []):
-        click.echo(f"not checked: {note}")
-    click.echo("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in s["timings"].items()))
+        say("summary.not_checked", note=note)
+    say("summary.time", stages=", ".join(f"{k} {v:.1f}s" for k, v in s["timings"].items()))
     if s.get("previous_run"):
-        click.echo(f"continues: {s['previous_run']['run_id']} ({s['previous_run']['folder']})")
-    click.echo(f"run folder: {out}")
+        say("summary.continues", run_id=s["previous_run"]["run_id"],
+            folder=s["previous_run"]["folder"])
+    say("summary.run_folder", folder=out)
 
 
 @main.command()
@@ -215,7 +241,7 @@ def verify_chain(runs: tuple[Path, ...]) -> None:
               type=click.Choice(["csv", "parquet"]), help="Table file format.")
 def generate(out: Path, patients: int, seed: int, days: int, fmt: str) -> None:
     """Write a planted-data folder to OUT: tables with fraud planted, and truth.json."""
-    from datasets import generate as make
+    from graphdetect.synth import generate as make
 
     try:
         info = make(out, patients=patients, seed=seed, days=days, fmt=fmt, progress=True)
@@ -225,6 +251,7 @@ def generate(out: Path, patients: int, seed: int, days: int, fmt: str) -> None:
                                               if isinstance(v, int)))
 
 
+from ._clihelp import plain_help  # noqa: E402
 from .export.cli import register as _register_export  # noqa: E402
 from .neo4j.cli import neo4j_group  # noqa: E402
 from .review.cli import users_group  # noqa: E402
@@ -232,6 +259,7 @@ from .review.cli import users_group  # noqa: E402
 _register_export(main)
 main.add_command(neo4j_group)
 main.add_command(users_group)
+plain_help(main)  # click prints docstrings as they are: no ``RST`` markup in --help
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -126,7 +126,7 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, setting
     accepted = sum(f["accepted"] for f in data.files.values())
     summary = {
         "graphdetect_version": __version__,
-        "rows": {"read": data.rows_read, "accepted": accepted, "rejected": len(data.rejects),
+        "rows": {"read": data.rows_read, "accepted": accepted, "rejected": data.rows_rejected,
                  **({"outside_window": data.outside_window}
                     if data.since or data.until else {})},
         "window": data.window,

@@ -115,7 +115,7 @@ def load_data(conn: Connection, data: ClaimsData, *, batch_size: int = DEFAULT_B
     n_claims = len(data.claims)
     accepted = sum(f["accepted"] for f in data.files.values())
     return {
-        "rows": {"read": data.rows_read, "accepted": accepted, "rejected": len(data.rejects)},
+        "rows": {"read": data.rows_read, "accepted": accepted, "rejected": data.rows_rejected},
         "rejected_by_reason": data.reject_counts(),
         "loaded": {name: len(frame) for name, frame in tables},
         "batches": written,
