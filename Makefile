@@ -9,10 +9,8 @@ PORT   ?= 5000
 # The sample's demo account. For the sample data only: real bureaus add their own users.
 DEMO_USER     ?= demo
 DEMO_PASSWORD ?= graphdetect-sample
-# Debian packages: a browser for the page tests, a CJK font, pdftotext for the PDF tests.
-APT_PACKAGES  ?= chromium fonts-noto-cjk fonts-wqy-microhei poppler-utils
 
-.PHONY: setup system-deps run test lint bench clean translations
+.PHONY: setup run-deps system-deps run test lint bench clean translations
 
 $(BIN)/graphdetect: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,24 +20,33 @@ $(BIN)/graphdetect: pyproject.toml constraints.txt
 
 setup: $(BIN)/graphdetect
 
-run: setup
+run: setup run-deps
 	$(BIN)/graphdetect detect $(SAMPLE) --out $(RUN)
 	@test -f $(DB) || GRAPHDETECT_PASSWORD=$(DEMO_PASSWORD) $(BIN)/graphdetect users add $(DEMO_USER) --role admin --db $(DB)
 	@echo "Review UI: log in as $(DEMO_USER) / $(DEMO_PASSWORD) (demo account of the sample)"
 	$(BIN)/graphdetect serve $(RUN) --db $(DB) --port $(PORT)
 
-# Installs what is missing with apt-get when run as root (as CI does); otherwise says what to install.
-system-deps:
-	@missing=""; \
-	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
-	fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || missing="$$missing fonts-wqy-microhei"; \
-	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
-	if [ -n "$$missing" ]; then \
+# Debian packages, installed with apt-get when missing and run as root (as CI does); otherwise
+# the target says what to install and stops. run-deps: the TrueType CJK font `graphdetect
+# export` embeds in its PDFs (fonts-wqy-microhei). system-deps adds what the tests need: a
+# browser for the page tests, Noto CJK for their screenshots, pdftotext for the PDF tests.
+APT_INSTALL = if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Please install:$$missing  (sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
+
+run-deps:
+	@missing=""; \
+	fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || missing="$$missing fonts-wqy-microhei"; \
+	$(APT_INSTALL)
+
+system-deps: run-deps
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	$(APT_INSTALL)
 
 test: setup system-deps
 	$(BIN)/ruff check graphdetect datasets tests benchmarks

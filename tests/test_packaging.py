@@ -12,6 +12,7 @@ setup installs (setuptools >= 77, pip >= 22.3, a CJK font) the test skips; on CI
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -30,6 +31,7 @@ from click.testing import CliRunner
 from export_support import CI, need_font
 
 from graphdetect.cli import main
+from graphdetect.export._fonts import INSTALL_HINT
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "datasets" / "sample"
@@ -212,3 +214,21 @@ def test_installed_wheel_detects_serves_and_exports(installed, tmp_path):
     assert "exported case S-0001" in out
     package = next(p for p in (tmp_path / "packages").iterdir() if p.is_dir())
     assert (package / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_readme_links_stay_inside_the_repository():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = [target.split("#")[0] for target in re.findall(r"\]\(([^)\s]+)\)", readme)
+             if not target.startswith(("http://", "https://", "#"))]
+    assert "docs/contract.md" in links
+    assert [link for link in links if not (ROOT / link).is_file()] == []
+
+
+def test_make_run_sets_up_the_font_export_embeds():
+    _need(shutil.which("make") is not None, "make is missing: apt-get install -y make")
+    plan = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout
+    assert "fonts-wqy-microhei" in INSTALL_HINT  # the package export's error names
+    font_check, detect = plan.find("fonts-wqy-microhei"), plan.find("graphdetect detect")
+    assert 0 <= font_check < detect, plan
+    assert "apt-get install" in plan[:detect] and "Please install:" in plan[:detect]
