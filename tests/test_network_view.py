@@ -132,3 +132,107 @@ def test_labels_do_not_overlap(page, served, sample_cases):
                   "renderedPosition: {x: 300, y: 250}}), 0")
     assert not _overlaps(page.evaluate(_LABEL_BOXES))
     assert not _complaints(page), page.console
+
+
+def _visible(page, selector: str) -> int:
+    return page.evaluate(f"window.graphdetect.cy.nodes({json.dumps(selector)})"
+                         ".filter(n => n.visible()).length")
+
+
+def test_cards_fold_into_holders_and_toggles_show_them(page, served, sample_cases):
+    """A card pooling case: cards folded into their holders (the status says how many),
+    shown apart on request; terminals and operators can be hidden and shown."""
+    case = max((c for c in sample_cases if c["pattern"] == "card_pooling"),
+               key=lambda c: len(c["claim_ids"]))
+    _open_case(page, served, case["case_id"])
+    cards = page.evaluate("window.graphdetect.cy.nodes('[kind = \"card\"]').length")
+    assert cards >= 5
+    assert _visible(page, "[kind = 'card']") == 0
+    assert page.evaluate("window.graphdetect.cy.nodes('[kind = \"card\"][holder != \"\"]')"
+                         ".length") == cards
+    assert f"{cards} 张医保卡并入持卡人" in page.inner_text("#net-status")
+    # the holders keep the terminal links their cards had (drawn dashed)
+    assert page.evaluate("window.graphdetect.cy.edges('.via').filter(e => e.visible()).length") > 0
+    page.check("input[name=show-cards]")
+    _until(page, f"window.graphdetect.cy.nodes('[kind = \"card\"]').filter(n => n.visible())"
+                 f".length === {cards}")
+    assert page.evaluate("window.graphdetect.cy.edges('.via').filter(e => e.visible()).length") == 0
+    assert not _overlaps(page.evaluate(_LABEL_BOXES))
+    _shot(page, "network-cards-apart")
+    page.uncheck("input[name=show-cards]")
+    terminals = page.evaluate("window.graphdetect.cy.nodes('[kind = \"terminal\"]').length")
+    assert terminals and _visible(page, "[kind = 'terminal']") == terminals
+    page.uncheck("input[name=show-terminal]")
+    _until(page, "window.graphdetect.cy.nodes('[kind = \"terminal\"]')"
+                 ".filter(n => n.visible()).length === 0")
+    page.uncheck("input[name=show-operator]")
+    _until(page, "window.graphdetect.cy.nodes('[kind = \"operator\"]')"
+                 ".filter(n => n.visible()).length === 0")
+    assert not _overlaps(page.evaluate(_LABEL_BOXES))
+    page.check("input[name=show-terminal]")
+    _until(page, f"window.graphdetect.cy.nodes('[kind = \"terminal\"]')"
+                 f".filter(n => n.visible()).length === {terminals}")
+    assert not _complaints(page), page.console
+
+
+def _facts(page) -> dict:
+    dts = page.locator("#node-facts dt").all_inner_texts()
+    return dict(zip(dts, page.locator("#node-facts dd").all_inner_texts(), strict=True))
+
+
+def test_expand_marks_new_nodes_beside_a_translated_panel(page, served, sample_cases):
+    """Expand adds the neighbours marked "new" (a legend entry says so) and lays the
+    graph out again; the panel, beside the graph, and the status line give the same
+    number left out, in Chinese and in English."""
+    case = _biggest(sample_cases)
+    _open_case(page, served, case["case_id"])
+    host = next(m for m in case["members"] if m["kind"] == "institution")
+    before = page.evaluate("window.graphdetect.cy.nodes().length")
+    page.evaluate(f"window.graphdetect.cy.getElementById("
+                  f"{json.dumps('institution:' + host['id'])}).emit('tap'), 0")
+    page.wait_for_selector("#node-panel:not([hidden])")
+    assert set(_facts(page)) == {"类型", "角色", "结算笔数", "未展开"}
+    page.click("#expand")
+    _until(page, f"window.graphdetect.cy.nodes().length > {before} && "
+                 "!document.getElementById('expand').disabled")
+    fresh = page.evaluate("window.graphdetect.cy.nodes('.new').length")
+    assert fresh == page.evaluate("window.graphdetect.cy.nodes().length") - before
+    assert page.locator("#net-legend [data-mark=new]").count() == 1
+    left = int(_facts(page)["未展开"])
+    assert left > 0
+    assert f"{left} 个未展开" in page.inner_text("#net-status")
+    # the new nodes were laid out with the rest: none sits on the expanded node
+    spread = page.evaluate("""(() => { const cy = window.graphdetect.cy;
+        const xs = cy.nodes('.new').map(n => n.position('x'));
+        return Math.max(...xs) - Math.min(...xs); })()""")
+    assert spread > 100
+    assert not _overlaps(page.evaluate(_LABEL_BOXES))
+    graph, panel = (page.locator(s).bounding_box() for s in ("#network", "#node-panel"))
+    assert panel["x"] >= graph["x"] + graph["width"] or panel["y"] >= graph["y"] + graph["height"]
+    _shot(page, "network-expanded")
+    # in English
+    page.goto(f"{served}/cases/{case['case_id']}?lang=en")
+    page.wait_for_selector("#network[data-ready='1']", timeout=30000)
+    page.evaluate("window.graphdetect.cy.nodes('.core')[0].emit('tap'), 0")
+    assert set(_facts(page)) == {"kind", "role", "claims", "left out"}
+    assert "nodes" in page.inner_text("#net-status")
+    assert not _complaints(page), page.console
+
+
+def test_legend_has_the_palette_colours(page, served, sample_cases):
+    """The legend and the nodes use graphdetect.palette's colours, the PDF's too."""
+    from graphdetect.palette import KIND_COLORS
+
+    _open_case(page, served, _biggest(sample_cases)["case_id"])
+    shown = page.evaluate("""Array.from(document.querySelectorAll('#net-legend [data-kind]'))
+        .map(e => [e.dataset.kind,
+                   getComputedStyle(e.querySelector('.swatch')).backgroundColor])""")
+
+    def rgb(hex_: str) -> str:
+        return "rgb({}, {}, {})".format(*(int(hex_[i:i + 2], 16) for i in (1, 3, 5)))
+
+    assert dict(shown) == {k: rgb(v) for k, v in KIND_COLORS.items()}
+    nodes = page.evaluate("window.graphdetect.cy.nodes().map(n => [n.data('kind'), "
+                          "n.style('background-color')])")
+    assert {k: c.replace(" ", "") for k, c in nodes} == \
+        {k: rgb(KIND_COLORS[k]).replace(" ", "") for k, _ in nodes}
