@@ -140,19 +140,20 @@ def installed(tmp_path_factory) -> Path:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "GRAPHDETECT_WEB_DIR") and not k.startswith("PYTEST")}
-    return env
+    """This environment without what could point the installed package back at the checkout."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("PYTHONPATH", "GRAPHDETECT_WEB_DIR") and not k.startswith("PYTEST")}
 
 
 @pytest.mark.slow
 def test_wheel_carries_every_package_and_data_file(installed):
     wheel = next((installed.parent / "wheel").glob("graphdetect-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    packages = {str(p.relative_to(ROOT)) for p in (ROOT / "graphdetect").rglob("__init__.py")}
+    source = installed.parent / "src"  # the checkout's files the wheel was built from
+    packages = {str(p.relative_to(source)) for p in (source / "graphdetect").rglob("__init__.py")}
     assert packages <= names, sorted(packages - names)
-    data = {f"graphdetect/{p.relative_to(ROOT)}" for folder in ("web", "cypher")
-            for p in (ROOT / folder).rglob("*")
+    data = {f"graphdetect/{p.relative_to(source)}" for folder in ("web", "cypher")
+            for p in (source / folder).rglob("*")
             if p.is_file() and "__pycache__" not in p.parts and p.name != "babel.cfg"}
     assert data <= names, sorted(data - names)
     assert not any(name.startswith("datasets/") for name in names)
@@ -202,7 +203,8 @@ def test_installed_wheel_detects_serves_and_exports(installed, tmp_path):
         assert status == 200, server.stdout.read() if server.poll() is not None else "no answer"
         assert "<form" in page and "登录" in page  # the template, rendered and translated
         status, css = _get(f"http://127.0.0.1:{port}/static/css/app.css")
-        assert status == 200 and css == (ROOT / "web/static/css/app.css").read_text("utf-8")
+        source = installed.parent / "src"  # what the wheel was built from
+        assert status == 200 and css == (source / "web/static/css/app.css").read_text("utf-8")
         vendor = next((ROOT / "web/static/vendor").glob("cytoscape-*.min.js")).name
         assert _get(f"http://127.0.0.1:{port}/static/vendor/{vendor}")[0] == 200
     finally:
