@@ -236,3 +236,22 @@ def test_legend_has_the_palette_colours(page, served, sample_cases):
                           "n.style('background-color')])")
     assert {k: c.replace(" ", "") for k, c in nodes} == \
         {k: rgb(KIND_COLORS[k]).replace(" ", "") for k, _ in nodes}
+
+
+def test_entity_page_network_is_full_width(page, served, sample_cases):
+    """The entity page's ego network takes the page's width, its entity marked in the
+    middle of readable labels."""
+    case = _biggest(sample_cases)
+    host = next(m for m in case["members"] if m["kind"] == "institution")
+    page.goto(f"{served}/entities/institution/{host['id']}")
+    page.wait_for_selector("#network[data-ready='1']", timeout=30000)
+    graph = page.locator("#network").bounding_box()
+    assert graph["width"] >= 0.7 * VIEWPORT["width"] and graph["height"] >= 500
+    focus = f"institution:{host['id']}"
+    assert page.evaluate(f"window.graphdetect.cy.getElementById({json.dumps(focus)})"
+                         ".hasClass('core')")
+    boxes = page.evaluate(_LABEL_BOXES)
+    assert focus in {b[0] for b in boxes} and not _overlaps(boxes)
+    page.locator(".network-card").scroll_into_view_if_needed()
+    _shot(page, "network-entity")
+    assert not _complaints(page), page.console
