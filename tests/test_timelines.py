@@ -3,8 +3,15 @@ with their overlap or readmission gap, swipes by hour of day, a ring's batches a
 
 from __future__ import annotations
 
+import re
+import subprocess
+
+import pandas as pd
 import pytest
+from export_support import SAMPLE, case_of, need, need_font, pdf_text, run  # noqa: F401
 from test_browser import _login, browser, server  # noqa: F401  (fixtures)
+
+from graphdetect.export import export_case
 
 
 def _first(cases, pattern: str) -> dict:
@@ -132,3 +139,45 @@ def _shot_path(name: str):
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS / f"{name}.png"
+
+
+
+# -- the PDF: a signature block, one header per page, codes whole, timelines per pattern ---
+
+
+def _layout_pages(pdf) -> list[str]:
+    need("pdftotext")
+    text = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    return text.split("\f")
+
+
+@pytest.fixture(scope="module")
+def ring_package(run, tmp_path_factory):  # noqa: F811
+    need_font()
+    return export_case(run, "R-0001", tmp_path_factory.mktemp("pkg"), user="li")
+
+
+def test_report_ends_with_a_signature_block(ring_package):
+    last = _layout_pages(ring_package / "report.pdf")[-2]  # the text after the last \f is ""
+    for word in ("签字确认", "承办人", "审核人", "日期", "单位盖章"):
+        assert word in last, word
+    assert re.search(r"承办人：\s+li\s", last)  # the exporting user, printed
+    assert last.index("审核人") > last.index("承办人")
+
+
+def test_appendix_header_is_at_the_top_of_each_page_only(ring_package):
+    pages = [p for p in _layout_pages(ring_package / "report.pdf") if "结算流水号" in p]
+    assert len(pages) >= 2  # the appendix runs over pages, so the header must repeat
+    for page in pages:
+        heads = [line for line in page.splitlines() if "结算流水号" in line]
+        assert len(heads) == 1, page[:400]
+
+
+def test_region_codes_never_wrap(ring_package, run):  # noqa: F811
+    patients = pd.read_csv(SAMPLE / "patients.csv", dtype=str).set_index("patient_id")
+    members = [m["id"] for m in case_of(run, "R-0001")["members"] if m["kind"] == "patient"]
+    codes = {patients.at[p, "region_code"] for p in members if p in patients.index}
+    text = pdf_text(ring_package / "report.pdf")
+    assert codes and all(code in text for code in codes), sorted(
+        c for c in codes if c not in text)

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 from reportlab.lib import colors
 from reportlab.lib.units import cm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import Image, KeepTogether, Paragraph, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Image, KeepTogether, Paragraph, Table, TableStyle
 
 from ..cells import shorten
 from ._common import printable
@@ -22,7 +22,8 @@ from ._fonts import reportlab_fonts
 
 __all__ = ["CELL", "WIDE", "TEXT", "P", "money", "fit", "table", "image", "together", "kv"]
 
-_ROWS_PER_TABLE = 40
+_ROWS_KEPT = 40
+_ROOM = 5 * cm
 _GRID = colors.HexColor("#999999")
 _HEAD = colors.HexColor("#e8e8e8")
 #: The most characters of one value shown in a table cell, in a wide cell (a key-value
@@ -60,28 +61,24 @@ def fit(text: object, width: float, size: float) -> str:
 
 
 def table(header: list[str], rows: list[list], widths: list[float], *, size: float = 7.8,
-           right: tuple[int, ...] = (), spans: frozenset[int] = frozenset()) -> list:
-    """Tables of at most 40 rows each, each with the header, so long lists break cleanly.
+          right: tuple[int, ...] = (), spans: frozenset[int] = frozenset()) -> list:
+    """One table whose header row heads every page it runs over, and appears nowhere else
+    (reportlab's ``repeatRows``: a table split in chunks would head each chunk, mid-page).
 
     A row whose index is in ``spans`` is one cell across the whole table, kept on the
-    page of the row before it.
+    page of the row before it. Returned as a list, the shape :func:`together` takes.
     """
     sans, _ = reportlab_fonts()
-    out = []
-    starts = range(0, len(rows), _ROWS_PER_TABLE)
-    for start in starts or [0]:
-        chunk = rows[start:start + _ROWS_PER_TABLE]
-        t = Table([header, *chunk], colWidths=widths, repeatRows=1)
-        cmds = [("FONT", (0, 0), (-1, -1), sans, size), ("GRID", (0, 0), (-1, -1), 0.3, _GRID),
-                ("BACKGROUND", (0, 0), (-1, 0), _HEAD), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]
-        cmds += [("ALIGN", (c, 1), (c, -1), "RIGHT") for c in right]
-        for i in (i for i in range(len(chunk)) if start + i in spans):
-            cmds += [("SPAN", (0, i + 1), (-1, i + 1)), ("NOSPLIT", (0, max(i, 1)), (-1, i + 1))]
-        t.setStyle(TableStyle(cmds))
-        out.append(t)
-    return out
+    t = Table([header, *rows], colWidths=widths, repeatRows=1)
+    cmds = [("FONT", (0, 0), (-1, -1), sans, size), ("GRID", (0, 0), (-1, -1), 0.3, _GRID),
+            ("BACKGROUND", (0, 0), (-1, 0), _HEAD), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]
+    cmds += [("ALIGN", (c, 1), (c, -1), "RIGHT") for c in right]
+    for i in sorted(spans):
+        cmds += [("SPAN", (0, i + 1), (-1, i + 1)), ("NOSPLIT", (0, max(i, 1)), (-1, i + 1))]
+    t.setStyle(TableStyle(cmds))
+    return [t]
 
 
 def image(path: Path, width: float, max_height: float) -> Image:
@@ -104,6 +101,9 @@ def kv(rows, st, width, *, key_width: float = 3.2 * cm) -> Table:
 
 
 def together(heading, tables: list) -> list:
-    """Headings kept with the first table; a short table is never split from its last rows."""
+    """Headings kept with their table: a short table (40 rows or fewer) whole on one page
+    with them, a longer one starting on a page with room for its first rows."""
     heading = heading if isinstance(heading, list) else [heading]
-    return [KeepTogether([*heading, tables[0]]), *tables[1:]]
+    if getattr(tables[0], "_nrows", 0) <= _ROWS_KEPT + 1:  # rows and the header
+        return [KeepTogether([*heading, tables[0]]), *tables[1:]]
+    return [CondPageBreak(_ROOM), *heading, *tables]

@@ -11,12 +11,14 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from reportlab.lib import colors
 from reportlab.lib.units import cm
-from reportlab.platypus import CondPageBreak, NextPageTemplate, PageBreak, Spacer
+from reportlab.platypus import CondPageBreak, NextPageTemplate, PageBreak, Spacer, Table, TableStyle
 
 from ..cells import shorten
 from ..explain import metric_label, pattern_name
 from ._flow import CELL, WIDE, P, fit, image, kv, money, table, together
+from ._fonts import reportlab_fonts
 from ._tables import KIND_ZH, ROLE_ZH, SEX_ZH, STATUS_ZH, VISIT_ZH
 
 _ROLE_USER = {"investigator": "调查员", "reviewer": "复核员", "admin": "管理员"}
@@ -36,6 +38,7 @@ def story(d, st: dict, width: float, wide: float, height: float) -> list:
     out += _history(d, st, width)
     out += _method(d, st, width)
     out += _claims(d, st, wide)
+    out += _signature(d, st, wide)
     return out
 
 
@@ -149,16 +152,25 @@ def _members(d, st, width) -> list:
     cols = [x * width / sum(w) for x in w]
     rows = []
     for i, m in enumerate(d.members, start=1):
-        about = shorten(m["name"], CELL) or " ".join(shorten(x, 20) for x in (
-            SEX_ZH.get(m["sex"], m["sex"]), f"{m['birth_year']}年生" if m["birth_year"] else "",
-            f"区划 {m['region_code']}" if m["region_code"] else "") if x)
         rows.append([i, fit(KIND_ZH.get(m["kind"], m["kind"]), cols[1] - 6, 7.8),
-                     fit(m["id"], cols[2] - 6, 7.8), P(about, st["cell"], CELL),
+                     fit(m["id"], cols[2] - 6, 7.8), _about(m, st, cols[3] - 6),
                      fit(ROLE_ZH.get(m["role"], m["role"]), cols[4] - 6, 7.8),
                      m["claims"], money(m["total_amount"]), m["first_day"], m["last_day"]])
     out += table(["序号", "类别", "编号", "名称 / 性别 出生 区划", "角色", "笔数", "金额（元）",
                    "首次", "末次"], rows, cols, right=(0, 5, 6))
     return out
+
+
+def _about(m: dict, st: dict, width: float) -> list:
+    """A member's name, or sex and birth year, and its region code on a line of its own,
+    cut to the column rather than wrapped, so that a code never breaks mid-number."""
+    about = shorten(m["name"], CELL) or " ".join(shorten(x, 20) for x in (
+        SEX_ZH.get(m["sex"], m["sex"]), f"{m['birth_year']}年生" if m["birth_year"] else "")
+        if x)
+    out = [P(about, st["cell"], CELL)] if about else []
+    if m["region_code"]:
+        out.append(P(fit(f"区划 {m['region_code']}", width, 7.8), st["code"], CELL))
+    return out or ""
 
 
 def _runs(d, st, width) -> list:
@@ -276,6 +288,25 @@ def _method(d, st, width) -> list:
            "graphdetect verify 或任何 SHA-256 工具核对。", st["body"])],
         table(["文件", "字节", "SHA-256"], att, [width * 0.3, width * 0.12, width * 0.58],
                right=(1,)))
+
+
+def _signature(d, st, wide) -> list:
+    """九、签字确认: lines for the handling officer (the exporting user, printed), the
+    reviewer, their dates and the unit's seal."""
+    line = 7 * cm
+    rows = [["承办人：", P(d.user, st["body"], CELL), "日期：", ""],
+            ["审核人：", "", "日期：", ""],
+            ["单位盖章：", "", "", ""]]
+    t = Table(rows, colWidths=[2.6 * cm, line, 1.6 * cm, 5 * cm],
+              rowHeights=[1.3 * cm, 1.3 * cm, 3.2 * cm], hAlign="LEFT")
+    t.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), reportlab_fonts()[0], 10.5),
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("VALIGN", (0, 2), (0, 2), "TOP"),
+        ("LINEBELOW", (1, 0), (1, 1), 0.6, colors.black),
+        ("LINEBELOW", (3, 0), (3, 1), 0.6, colors.black),
+        ("BOX", (1, 2), (1, 2), 0.6, colors.black)]))
+    return [CondPageBreak(9 * cm), P("九、签字确认", st["h1"]),
+            P("承办人、审核人核对上述材料后签字，并加盖单位公章。", st["body"]), t]
 
 
 def _claims(d, st, wide) -> list:

@@ -106,6 +106,8 @@ def styles() -> dict[str, ParagraphStyle]:
         "cell": ParagraphStyle("cell", parent=base, fontSize=7.8, leading=10, spaceAfter=0),
         "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=10,
                                 textColor=colors.HexColor("#555555")),
+        "code": ParagraphStyle("code", parent=base, fontSize=7.8, leading=10, spaceAfter=0,
+                               wordWrap=None),
         "mono": ParagraphStyle("mono", parent=base, fontName=mono, fontSize=6.5, leading=8.5,
                                spaceAfter=0, wordWrap="CJK"),
         "note": ParagraphStyle("note", parent=base, fontSize=9, leading=13, borderPadding=6,
