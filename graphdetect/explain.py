@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from .detectors import PATTERNS
 
-__all__ = ["explain", "pattern_name", "rule_label", "metric_label"]
+__all__ = ["explain", "pattern_name", "rule_label", "metric_label", "metric_value"]
 
 LANGS = ("zh", "en")
 
@@ -82,3 +82,36 @@ def metric_label(pattern: str, key: str, lang: str = "zh") -> str:
     if label is None:
         return key
     return label[0] if lang == "zh" else label[1]
+
+
+#: How a number of each unit reads, per language (``{:,}`` puts in thousands separators).
+_UNIT_WORDS = {"days": ("天", "days"), "minutes": ("分钟", "min")}
+
+
+def _number(v: float) -> str:
+    """``1204`` → ``1,204``; ``29.0`` → ``29``; ``4.35`` → ``4.35`` (at most 2 decimals)."""
+    return f"{round(float(v), 2):,.2f}".rstrip("0").rstrip(".")
+
+
+def metric_value(pattern: str, key: str, value, lang: str = "zh") -> str:
+    """A metric's value with the unit its pattern declares: a share as a percent, money
+    in yuan with thousands, days, minutes, a count, a multiple; ``—`` when missing.
+
+    >>> [metric_value("collusion_ring", k, v, "en") for k, v in [("elderly_share", 0.905),
+    ...  ("total_amount", 884369.77), ("median_stay_days", 5.0), ("burst", 58.0)]]
+    ['90.5%', '¥884,369.77', '5 days', '58×']
+    """
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return "—" if value is None else str(value)
+    p = PATTERNS.get(pattern)
+    label = p.metrics.get(key) if p else None
+    unit = label[2] if label else "number"
+    if unit == "percent":
+        return f"{value * 100:.1f}%"
+    if unit == "yuan":
+        return f"¥{value:,.2f}"
+    if unit == "times":
+        return f"{_number(value)}×"
+    if unit in _UNIT_WORDS:
+        return f"{_number(value)} {_UNIT_WORDS[unit][lang == 'en']}"
+    return _number(value)

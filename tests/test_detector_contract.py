@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from graphdetect import ParameterError
-from graphdetect.detectors import REGISTRY, Finding
+from graphdetect.detectors import REGISTRY, UNITS, Finding
 from graphdetect.explain import explain
 from graphdetect.graph import ClaimsGraph
 from graphdetect.run import CAPABILITIES
@@ -29,6 +29,14 @@ def test_patterns_are_declared_whole():
         p = d.pattern
         assert p.zh and p.en and p.rules and all(p.rules.values())
         assert set(p.needs) <= set(CAPABILITIES), p.name
+
+
+def test_every_metric_has_labels_in_both_languages_and_a_unit():
+    for d in REGISTRY.values():
+        for key, (zh, en, unit) in d.pattern.metrics.items():
+            assert zh and en and "_" not in en, (d.pattern.name, key)
+            assert unit in UNITS, (d.pattern.name, key, unit)
+            assert "（元）" not in zh and "(yuan)" not in en, "the unit goes with the value"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -112,3 +112,44 @@ def test_claims_tables_name_institutions_and_doctors(app, ring, doctors):
     assert f'<bdi class="named" title="{hub}">{doctors[hub]["name"]}</bdi>' in html
     login(blind := app.test_client(), "rev")
     assert doctors[hub]["name"] not in blind.get(f"/cases/{ring['case_id']}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("key", "value", "zh", "en"), [
+    ("elderly_share", 0.905, "90.5%", "90.5%"),
+    ("total_amount", 884369.77, "¥884,369.77", "¥884,369.77"),
+    ("median_stay_days", 5.0, "5 天", "5 days"),
+    ("members", 1204, "1,204", "1,204"),
+    ("burst", 58.0, "58×", "58×"),
+    ("amount_cv", None, "—", "—"),
+])
+def test_metric_values_carry_their_unit(key, value, zh, en):
+    from graphdetect.explain import metric_value
+
+    assert metric_value("collusion_ring", key, value, "zh") == zh
+    assert metric_value("collusion_ring", key, value, "en") == en
+
+
+def test_case_page_shows_metrics_with_units_and_english_labels(app, ring):
+    client = app.test_client()
+    login(client, "li")
+    zh = client.get(f"/cases/{ring['case_id']}").get_data(as_text=True)
+    assert "60岁以上占比" in zh and f"{ring['metrics']['elderly_share'] * 100:.1f}%" in zh
+    en = client.get(f"/cases/{ring['case_id']}?lang=en").get_data(as_text=True)
+    assert "aged 60 or over" in en and "amount_cv" not in en.split("<table class=\"claims")[0]
+    assert "bill CV" in en
+    assert "聚集性就医" not in en.split('class="rules"')[1][:400], "rule tags in English"
+
+
+def test_status_words_are_one_vocabulary(app, ring):
+    from graphdetect.export._tables import STATUS_ZH
+    from graphdetect.review.store import STATUSES
+    from graphdetect.statuses import STATUS_WORDS
+
+    assert tuple(STATUS_WORDS) == STATUSES
+    assert STATUS_ZH == {s: zh for s, (zh, _) in STATUS_WORDS.items()}
+    client = app.test_client()
+    login(client, "li")
+    for lang in ("zh", "en"):
+        html = client.get("/", query_string={"lang": lang}).get_data(as_text=True)
+        for s, words in STATUS_WORDS.items():
+            assert f'class="status {s}">{words[lang == "en"]} <b>' in html

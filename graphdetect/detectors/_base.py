@@ -17,7 +17,13 @@ from typing import Any
 
 from ..errors import ParameterError
 
-__all__ = ["Param", "Pattern", "Finding", "Detector", "REGISTRY", "PATTERNS", "detector"]
+__all__ = ["Param", "Pattern", "Finding", "Detector", "REGISTRY", "PATTERNS", "UNITS",
+           "detector"]
+
+#: The units a metric may be shown in (:func:`graphdetect.explain.metric_value`): a share
+#: or relative spread (0.905 → 90.5%), money (¥ with thousands), days, minutes, a count,
+#: a multiple (58×), or a plain number.
+UNITS = ("percent", "yuan", "days", "minutes", "count", "times", "number")
 
 #: ``name(kind, id) -> str``: how an entity is written in an explanation.
 Namer = Callable[[str, str], str]
@@ -74,9 +80,10 @@ class Pattern:
     needs : mapping of str to str
         Data capabilities the detector uses (see :data:`graphdetect.run.CAPABILITIES`) and,
         for each, what goes unchecked when the data lacks it.
-    metrics : mapping of str to (str, str)
-        Each metric key its findings carry, with its label in Chinese and English (units
-        in the label: %, 元/yuan, 天/days), for the review UI and the report.
+    metrics : mapping of str to (str, str, str)
+        Each metric key its findings carry, with its label in Chinese and English and its
+        unit, one of :data:`UNITS` (the unit goes with the value, never in the label), for
+        the review UI and the report.
     """
 
     name: str
@@ -87,11 +94,16 @@ class Pattern:
     explain: Callable[[dict, str, Namer], str]
     role_weights: Mapping[str, float] = field(default_factory=dict)
     needs: Mapping[str, str] = field(default_factory=dict)
-    metrics: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    metrics: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
 
     def __post_init__(self):
         for name in ("rules", "role_weights", "needs", "metrics"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+        for key, label in self.metrics.items():
+            if len(label) != 3 or label[2] not in UNITS:
+                raise ValueError(f"The metric {key!r} of pattern {self.name} must be declared "
+                                 f"as (zh, en, unit) with a unit among {', '.join(UNITS)}; "
+                                 f"got {label!r}.")
 
 
 @dataclass

@@ -39,10 +39,11 @@ PATTERN = Pattern(
            "住院期间异地就医购药": "claims elsewhere during a stay"},
     explain=_explain, role_weights={"host": 0.3},
     needs={"claims.inpatient": "no stays to examine"},
-    metrics={"stays": ("住院次数", "stays"), "institutions": ("机构数", "institutions"),
-             "overlap_days": ("重叠天数", "days overlapping"),
-             "claims_elsewhere": ("住院期间他处记录", "claims elsewhere during the stays"),
-             "total_amount": ("金额合计（元）", "total (yuan)")})
+    metrics={"stays": ("住院次数", "stays", "count"),
+             "institutions": ("机构数", "institutions", "count"),
+             "overlap_days": ("重叠天数", "overlap", "days"),
+             "claims_elsewhere": ("住院期间他处记录", "claims elsewhere during the stays", "count"),
+             "total_amount": ("金额合计", "total", "yuan")})
 
 
 @detector(PATTERN, [

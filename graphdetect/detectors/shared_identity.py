@@ -91,19 +91,22 @@ PATTERN = Pattern(
            "patients.birth": "care homes (residents nearly all elderly) were not recognised",
            "patients.region_code": "villages were not counted and neighbours were taken "
                                    "city-wide"},
-    metrics={"people": ("人数", "people"),
-             "household_scale": ("本地家庭规模上限（人）", "the city's household scale"),
-             "household_quantile": ("家庭规模取分位数", "household scale quantile"),
-             "households": ("涉及户数", "households spanned"),
-             "villages": ("涉及村数", "villages"),
-             "occasions": ("同日集中结算天数", "days settled together"),
-             "max_together": ("单日最多人数", "most people in a day"),
-             "together_share": ("同日集中结算占其就诊比", "share of visits on those days"),
-             "host_share": ("在该机构结算占本人全部结算比", "share of their claims at the place"),
-             "neighbour_share": ("同村他人在该机构结算占比", "neighbours' share at the place"),
-             "elderly_share": ("65岁以上占比", "aged 65 or over"),
-             "claims": ("结算笔数", "settlements"),
-             "total_amount": ("金额合计（元）", "total (yuan)")})
+    metrics={"people": ("人数", "people", "count"),
+             "household_scale": ("本地家庭规模上限", "the city's household scale", "count"),
+             "household_quantile": ("家庭规模取分位数", "household scale quantile", "percent"),
+             "households": ("涉及户数", "households spanned", "count"),
+             "villages": ("涉及村数", "villages", "count"),
+             "occasions": ("同日集中结算天数", "days settled together", "count"),
+             "max_together": ("单日最多人数", "most people in a day", "count"),
+             "together_share": ("同日集中结算占其就诊比", "share of visits on those days",
+                                "percent"),
+             "host_share": ("在该机构结算占本人全部结算比", "share of their claims at the place",
+                            "percent"),
+             "neighbour_share": ("同村他人在该机构结算占比", "neighbours' share at the place",
+                                 "percent"),
+             "elderly_share": ("65岁以上占比", "aged 65 or over", "percent"),
+             "claims": ("结算笔数", "settlements", "count"),
+             "total_amount": ("金额合计", "total", "yuan")})
 
 
 @detector(PATTERN, [

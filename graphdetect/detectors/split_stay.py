@@ -30,9 +30,9 @@ PATTERN = Pattern(
     role_weights={"host": 0.5, "doctor": 0.5},
     needs={"claims.inpatient": "no stays to examine",
            "claims.diagnosis_code": "diagnoses cannot be matched, so no split is found"},
-    metrics={"stays": ("住院次数", "stays"),
-             "min_gap_days": ("最短间隔天数", "shortest gap (days)"),
-             "total_amount": ("金额合计（元）", "total (yuan)")})
+    metrics={"stays": ("住院次数", "stays", "count"),
+             "min_gap_days": ("最短间隔天数", "shortest gap", "days"),
+             "total_amount": ("金额合计", "total", "yuan")})
 
 
 @detector(PATTERN, [

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ..review.roles import mask_id
+from ..statuses import STATUS_WORDS, status_word
 
 KIND_ZH = {"patient": "患者", "doctor": "医师", "institution": "机构", "card": "医保卡",
            "terminal": "结算终端", "operator": "操作员"}
@@ -19,8 +20,8 @@ ROLE_ZH = {"host": "涉案机构", "hub": "主要医师", "member": "成员患�
            "card": "被刷卡", "terminal": "结算终端", "operator": "操作员", "patient": "当事患者",
            "doctor": "医师"}
 VISIT_ZH = {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "购药"}
-STATUS_ZH = {"new": "新案件（未复核）", "in_review": "复核中", "confirmed": "已确认",
-             "dismissed": "已排除", "referred": "已移送"}
+#: The review UI's status words (:mod:`graphdetect.statuses`), one vocabulary.
+STATUS_ZH = {s: status_word(s) for s in STATUS_WORDS}
 SEX_ZH = {"M": "男", "F": "女"}
 #: Columns of members.csv, in order.
 MEMBER_COLUMNS = ("kind", "id", "name", "role", "claims", "total_amount", "fund_amount",

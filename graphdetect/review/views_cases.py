@@ -29,6 +29,7 @@ from ..errors import GraphdetectError
 from ..explain import pattern_name
 from ..export._common import safe_name
 from ..graph import KINDS
+from ..statuses import status_word
 from .across import (
     alert_labels,
     alert_settings,
@@ -52,8 +53,6 @@ SORTS = {"score": lambda c: (-c["score"], c["case_id"]), "case_id": lambda c: c[
          "pattern": lambda c: (c["pattern"], -c["score"]),
          "status": lambda c: (STATUSES.index(c["status"]), -c["score"]),
          "amount": lambda c: (-c["metrics"].get("total_amount", 0), c["case_id"])}
-STATUS_LABELS = {"new": _l("New"), "in_review": _l("In review"), "confirmed": _l("Confirmed"),
-                 "dismissed": _l("Dismissed"), "referred": _l("Referred")}
 
 
 class DecisionForm(FlaskForm):
@@ -64,6 +63,12 @@ class DecisionForm(FlaskForm):
     reason = StringField(_l("Reason"))
     body = TextAreaField(_l("Note"))
     suppress_until = DateField(_l("Suppress re-alerts until"), validators=[Optional()])
+
+
+def status_labels() -> dict[str, str]:
+    """Every status's word in the viewer's language (the PDF's words: one vocabulary)."""
+    lang = _locale()
+    return {s: status_word(s, lang) for s in STATUSES}
 
 
 def pattern_labels() -> dict[str, str]:
@@ -159,7 +164,7 @@ def queue():
     rows, counts, alerts, paging = _queue_rows()
     return render_template("queue.html", rows=[_row_json(r) for r in rows], counts=counts,
                            alert_counts=alerts, paging=paging, args=request.args,
-                           patterns=pattern_labels(), statuses=STATUS_LABELS,
+                           patterns=pattern_labels(), statuses=status_labels(),
                            alert_labels=alert_labels(),
                            users=[] if is_blind(current_user.role) else store().users())
 
@@ -201,13 +206,13 @@ def case_page(case_id: str):
     case = _get_case(case_id)
     payload = _case_payload(case)
     form = DecisionForm()
-    form.status.choices = [("", "—")] + [(s, STATUS_LABELS[s]) for s in
+    form.status.choices = [("", "—")] + [(s, status_word(s, _locale())) for s in
                                          payload["next_statuses"]]
     users = [] if is_blind(current_user.role) else [u for u in store().users() if u["enabled"]]
     form.assignee.choices = [("", "—")] + [(u["name"], u["name"]) for u in users]
     claims = presenter(case).claims(_claims_records(case))
     return render_template("case.html", case=payload, form=form, claims=claims,
-                           patterns=pattern_labels(), statuses=STATUS_LABELS,
+                           patterns=pattern_labels(), statuses=status_labels(),
                            alert_labels=alert_labels())
 
 
