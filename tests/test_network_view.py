@@ -255,3 +255,67 @@ def test_entity_page_network_is_full_width(page, served, sample_cases):
     page.locator(".network-card").scroll_into_view_if_needed()
     _shot(page, "network-entity")
     assert not _complaints(page), page.console
+
+
+@pytest.fixture(scope="module")
+def big_served(sample_run, tmp_path_factory):
+    """The sample's run with one more case whose network has about 2,000 nodes."""
+    import shutil
+
+    import pandas as pd
+
+    from graphdetect.review import create_app
+    from graphdetect.review.store import ReviewStore
+
+    run = tmp_path_factory.mktemp("big_run") / "run"
+    shutil.copytree(sample_run, run)
+    claims = pd.read_csv(SAMPLE / "claims.csv", dtype=str).head(1100)
+    big = {"case_id": "K-9999", "pattern": "card_pooling", "score": 0.99,
+           "members": [{"kind": "patient", "id": p, "role": "holder"}
+                       for p in sorted(set(claims["patient_id"]))],
+           "claim_ids": sorted(claims["claim_id"]), "rules": ["聚敛盗刷"],
+           "explanation": "big", "explanation_en": "big", "metrics": {}, "detector": "test"}
+    with open(run / "cases.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(big, ensure_ascii=False) + "\n")
+    db = tmp_path_factory.mktemp("bigdb") / "review.sqlite"
+    store = ReviewStore(db)
+    for name, role in ROLES.items():
+        store.add_user(name, role, PASSWORDS[name])
+    app = create_app({"RUN": str(run), "DB": str(db), "SECRET_KEY": "test-secret"})
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+def test_two_thousand_nodes_stay_usable(browser, big_served):  # noqa: F811
+    """About 2,000 nodes: the concentric layout (not cose) draws them in seconds, labels
+    hide when zoomed out and never overlap when zoomed in, clicks still answer."""
+    import time
+
+    page = browser.new_page(viewport=VIEWPORT)
+    _login(page, big_served, "li")
+    start = time.monotonic()
+    page.goto(f"{big_served}/cases/K-9999")
+    page.wait_for_selector("#network[data-ready='1']", timeout=60000)
+    took = time.monotonic() - start
+    nodes = page.evaluate("window.graphdetect.cy.nodes().length")
+    assert nodes >= 1800
+    assert took < 30, f"{nodes} nodes took {took:.1f} s"
+    assert not _overlaps(page.evaluate(_LABEL_BOXES))
+    _shot(page, "network-2000")
+    page.evaluate("window.graphdetect.cy.zoom({level: 1.5, renderedPosition: {x: 400, y: 300}})"
+                  ", 0")
+    boxes = page.evaluate(_LABEL_BOXES)
+    assert boxes and not _overlaps(boxes)
+    page.locator("#network").screenshot(path=str(_shots() / "network-2000-zoomed.png"))
+    page.evaluate("window.graphdetect.cy.nodes('[kind = \"institution\"]')[0].emit('tap'), 0")
+    page.wait_for_selector("#node-panel:not([hidden])", timeout=5000)
+    page.close()
+
+
+def _shots() -> Path:
+    from test_browser import SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS

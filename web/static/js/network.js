@@ -11,9 +11,9 @@
    itself, and keeps the first place that overlaps no label already placed and no other
    node; a label with no free place is left off (shown on hover). A card whose holder is
    in the graph is folded into the holder (its terminal links drawn from the holder)
-   unless "cards apart" is ticked. Above BIG nodes the layout is concentric by kind
-   (institutions in the middle, patients outside) rather than cose, and labels hide when
-   zoomed out. */
+   unless "cards apart" is ticked. Above BIG nodes the layout is rings by kind (see
+   rings(), institutions in the middle, patients outside) rather than cose, and labels
+   hide when zoomed out. */
 (function () {
   "use strict";
   var ui = window.graphdetectUI, el = ui.el, getJSON = ui.getJSON, plain = ui.plain, cut = ui.cut;
@@ -125,12 +125,56 @@
   }
 
   // ---- layout and labels -----------------------------------------------------------
-  var RANK = {institution: 6, doctor: 5, terminal: 4, operator: 4, card: 2, patient: 1};
+  // Above BIG nodes: rings by kind, as the PDF draws them (graphdetect/export/_network.py):
+  // institutions in the middle, doctors, terminals and operators around them, then cards,
+  // patients outside; each group on as many rings as its nodes need, each node at the
+  // mean angle of the nodes already placed that it is linked to, so that a doctor's
+  // patients gather in front of it. Linear in the links, where cose is quadratic.
+  var GROUPS = [["institution"], ["doctor", "terminal", "operator"], ["card"], ["patient"]];
+  function rings(nodes) {
+    var pos = {}, angle = {}, r = 0, step = 34;
+    GROUPS.forEach(function (kinds, g) {
+      var group = nodes.filter(function (n) { return kinds.indexOf(n.data("kind")) >= 0; });
+      if (!group.length) return;
+      var keyed = group.map(function (n) {
+        var x = 0, y = 0;
+        n.neighborhood("node").forEach(function (m) {
+          var a = angle[m.id()];
+          if (a !== undefined) { x += Math.cos(a); y += Math.sin(a); }
+        });
+        return {n: n, a: x || y ? Math.atan2(y, x) : 9};
+      }).sort(function (p, q) { return p.a - q.a || (p.n.id() < q.n.id() ? -1 : 1); });
+      if (g === 0 && keyed.length === 1) { pos[keyed[0].n.id()] = {x: 0, y: 0}; r = step; return; }
+      var caps = [], left = keyed.length;
+      for (var k = 0; left > 0; k++) {
+        var cap = Math.max(6, Math.floor(2 * Math.PI * (r + step * (k + 1)) / step));
+        caps.push(cap); left -= cap;
+      }
+      // each node to the ring least full for its size, so every ring keeps the angle order
+      var members = caps.map(function () { return []; });
+      keyed.forEach(function (item) {
+        var best = 0;
+        members.forEach(function (m, j) { if (m.length / caps[j] < members[best].length / caps[best]) best = j; });
+        members[best].push(item.n);
+      });
+      members.forEach(function (m, j) {
+        var radius = r + step * (j + 1);
+        m.forEach(function (n, i) {
+          var a = 2 * Math.PI * i / m.length + j * 0.37;
+          pos[n.id()] = {x: radius * Math.cos(a), y: radius * Math.sin(a)};
+          angle[n.id()] = a;
+        });
+      });
+      r += step * (caps.length + 0.5);
+    });
+    return pos;
+  }
+
   function layoutFor(eles, n, first) {
     if (n > BIG) {
-      return {name: "concentric", eles: eles, animate: false, minNodeSpacing: 6, fit: true, padding: 20,
-        concentric: function (node) { return (RANK[node.data("kind")] || 1) + (node.hasClass("core") ? 1 : 0); },
-        levelWidth: function () { return 1; }};
+      var pos = rings(eles.nodes());
+      return {name: "preset", eles: eles, fit: true, padding: 20,
+        positions: function (node) { return pos[node.id()]; }};
     }
     return {name: "cose", eles: eles, animate: false, randomize: !!first, numIter: 800,
       // the busiest nodes push hardest, so that a case's institution, terminal and doctor
