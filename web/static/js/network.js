@@ -79,7 +79,8 @@
 
   // A node as drawn: a short label, the whole (plain) one for hover and the panel.
   function shown(n) {
-    var d = n.data, id = plain(d.label), name = d.name ? plain(d.name) : "";
+    var d = n.data, id = cut(d.label, 40), name = d.name ? cut(d.name, 40) : "";
+    d.label = id;
     d.full = name ? name + " · " + id : id;
     d.short = name ? cut(name, 10) : id.length > 9 ? "\u2026" + id.slice(-6) : id;
     d.base = d.short;
