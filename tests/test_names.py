@@ -153,3 +153,58 @@ def test_status_words_are_one_vocabulary(app, ring):
         html = client.get("/", query_string={"lang": lang}).get_data(as_text=True)
         for s, words in STATUS_WORDS.items():
             assert f'class="status {s}">{words[lang == "en"]} <b>' in html
+
+
+@pytest.fixture(scope="module")
+def regional(tmp_path_factory):
+    """The sample folder with a ``regions`` table naming each village and its township,
+    and its run."""
+    import shutil
+
+    from graphdetect.run import detect_folder
+
+    root = tmp_path_factory.mktemp("regional")
+    data = root / "data"
+    shutil.copytree("datasets/sample", data)
+    with open(data / "patients.csv", encoding="utf-8") as f:
+        villages = sorted({r["region_code"] for r in csv.DictReader(f)})
+    towns = sorted({v[:9] for v in villages})
+    with open(data / "regions.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["区划代码", "区划名称", "上级区划"])
+        w.writerows([t, f"镇{t[-3:]}", ""] for t in towns)
+        w.writerows([v, f"村{v[-3:]}", v[:9]] for v in villages)
+    run = root / "run"
+    detect_folder(data, run)
+    return data, run
+
+
+def test_regions_are_named_on_entity_pages(regional, review_db):
+    from graphdetect.review import create_app
+    from graphdetect.run import read_cases
+
+    data, run = regional
+    app = create_app({"RUN": str(run), "DB": str(review_db), "SECRET_KEY": "t",
+                      "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    login(client, "li")
+    ring = next(c for c in read_cases(run) if c["pattern"] == "collusion_ring")
+    patient = next(m["id"] for m in ring["members"] if m["kind"] == "patient")
+    info = client.get(f"/api/entities/patient/{patient}").json
+    code = info["region_code"]
+    assert info["region"] == f"镇{code[6:9]} · 村{code[-3:]}"
+    html = client.get(f"/entities/patient/{patient}").get_data(as_text=True)
+    assert info["region"] in html and code in html
+
+
+def test_evidence_members_carry_region_names(regional, tmp_path):
+    from graphdetect.export import export_case
+    from graphdetect.run import read_cases
+
+    data, run = regional
+    ring = next(c for c in read_cases(run) if c["pattern"] == "collusion_ring")
+    folder = export_case(run, ring["case_id"], tmp_path, user="li")
+    with open(folder / "members.csv", encoding="utf-8-sig") as f:
+        rows = [r for r in csv.DictReader(f) if r["kind"] == "patient"]
+    assert rows and all(r["region"] == f"镇{r['region_code'][6:9]} · 村{r['region_code'][-3:]}"
+                        for r in rows)

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..io import iter_batches, open_source, read_folder, sha256_file
+from ..regions import region_names
 from ..schema import TABLES, canonical_names
 from ._common import ExportError
 
@@ -48,6 +49,8 @@ class Evidence:
         The same rows, typed as :func:`graphdetect.read_folder` types them.
     patients, institutions, doctors : pandas.DataFrame or None
         Side-table rows of the entities the claims name, indexed by id.
+    regions : dict
+        Region codes with their place names, from the ``regions`` table if given.
     sources : dict
         Per input file: its table and SHA-256 (checked against the run's summary).
     """
@@ -59,6 +62,7 @@ class Evidence:
     patients: pd.DataFrame | None = None
     institutions: pd.DataFrame | None = None
     doctors: pd.DataFrame | None = None
+    regions: dict[str, str] = field(default_factory=dict)
     sources: dict = field(default_factory=dict)
 
 
@@ -96,6 +100,8 @@ def load_evidence(summary: dict, claim_ids: list[str], *, data: str | Path | Non
         for table, key in _SIDE_KEYS.items():
             if table in files:
                 _gather(files[table], table, key, ids[table], Path(tmp))
+        if "regions" in files:  # a small table of place names: all of it
+            _gather(files["regions"], "regions", "region_code", None, Path(tmp))
         typed = read_folder(tmp)
     src_header, positions = _union([cols for cols, _ in parts])
     rows = []
@@ -122,6 +128,7 @@ def load_evidence(summary: dict, claim_ids: list[str], *, data: str | Path | Non
         patients=_indexed(typed.patients, "patient_id"),
         institutions=_indexed(typed.institutions, "institution_id"),
         doctors=_indexed(typed.doctors, "doctor_id"),
+        regions=region_names(typed.regions),
         sources={name: {"table": info.get("table"), "sha256": info.get("sha256")}
                  for name, info in sorted(inputs.items())},
     )
@@ -153,10 +160,11 @@ def _part_name(table: str, k: int) -> str:
     return f"{table}/{k:05d}.parquet"
 
 
-def _gather(files: list[tuple[str, Path]], table: str, key: str, wanted: set[str],
+def _gather(files: list[tuple[str, Path]], table: str, key: str, wanted: set[str] | None,
             tmp: Path) -> list[tuple[list[str], pa.Table]]:
-    """The wanted rows of each file of a table, raw; each also written to ``tmp/table/``
-    (a folder of Parquet files in the same order) for :func:`read_folder` to type."""
+    """The wanted rows (all rows when ``wanted`` is None) of each file of a table, raw;
+    each also written to ``tmp/table/`` (a folder of Parquet files in the same order) for
+    :func:`read_folder` to type."""
     (tmp / table).mkdir()
     parts = [_filter(path, name, table, key, wanted) for name, path in files]
     for k, (_, raw) in enumerate(parts):
@@ -164,15 +172,19 @@ def _gather(files: list[tuple[str, Path]], table: str, key: str, wanted: set[str
     return parts
 
 
-def _filter(path: Path, name: str, table: str, key: str, wanted: set[str]
+def _filter(path: Path, name: str, table: str, key: str, wanted: set[str] | None
             ) -> tuple[list[str], pa.Table]:
-    """The rows of a file whose ``key`` (trimmed) is wanted, raw, all columns."""
+    """The rows of a file whose ``key`` (trimmed) is wanted (all when None), raw, all
+    columns."""
     src = open_source(path, TABLES[table], name)
-    value_set = pa.array(sorted(wanted), pa.string())
+    value_set = pa.array(sorted(wanted or ()), pa.string())
     kept: list[pa.RecordBatch] = []
     schema = None
     for batch in iter_batches(src):
         schema = batch.raw.schema
+        if wanted is None:
+            kept.append(batch.raw)
+            continue
         text = pc.utf8_trim_whitespace(batch.columns[key].cast(pa.string()))
         mask = pc.fill_null(pc.is_in(text, value_set=value_set), False)
         if len(wanted) and pc.any(mask).as_py():

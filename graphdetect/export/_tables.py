@@ -25,7 +25,7 @@ STATUS_ZH = {s: status_word(s) for s in STATUS_WORDS}
 SEX_ZH = {"M": "男", "F": "女"}
 #: Columns of members.csv, in order.
 MEMBER_COLUMNS = ("kind", "id", "name", "role", "claims", "total_amount", "fund_amount",
-                  "first_day", "last_day", "sex", "birth_year", "region_code")
+                  "first_day", "last_day", "sex", "birth_year", "region_code", "region")
 DAY_COLUMNS = ("day", "claims", "patients", "admissions", "first_time", "last_time",
                "total_amount", "fund_amount")
 _MASKED_KINDS = ("patient", "card")
@@ -109,7 +109,7 @@ def members_table(case: dict, df: pd.DataFrame, ev, masker: Masker) -> list[dict
                "fund_amount": round(float(sub["fund_amount"].fillna(0).sum()), 2),
                "first_day": sub["day"].min() if len(sub) else "",
                "last_day": sub["day"].max() if len(sub) else "",
-               "sex": "", "birth_year": "", "region_code": ""}
+               "sex": "", "birth_year": "", "region_code": "", "region": ""}
         if kind == "patient" and ev.patients is not None and ident in ev.patients.index:
             p = ev.patients.loc[ident]
             row["sex"] = _text(p.get("sex"))
@@ -117,6 +117,7 @@ def members_table(case: dict, df: pd.DataFrame, ev, masker: Masker) -> list[dict
             row["birth_year"] = (str(birth.year) if pd.notna(birth) else
                                  _text(p.get("birth_year")))
             row["region_code"] = _text(p.get("region_code"))
+            row["region"] = ev.regions.get(row["region_code"], "")
         rows.append(row)
     return rows
 

@@ -19,6 +19,7 @@ import pandas as pd
 from ..errors import RunError
 from ..graph import KINDS, ClaimsGraph
 from ..io import read_folder
+from ..regions import region_names
 from ..run import load_summary, read_cases
 from .present import Redactor
 
@@ -77,7 +78,7 @@ class RunView:
         Without the lock, so as not to wait for a graph being built: a request that
         holds the graph keeps it until it ends.
         """
-        for name in ("_graph", "_row_of", "redactor", "_names"):
+        for name in ("_graph", "_row_of", "redactor", "_names", "_regions"):
             self.__dict__.pop(name, None)
 
     @cached_property
@@ -85,8 +86,15 @@ class RunView:
         if not self.data_folder.is_dir():
             raise RunError(f"{self.path}: its data folder {self.data_folder} is not there")
         window = self.summary.get("window") or {}  # the claims the run read, no others
-        return ClaimsGraph.from_data(read_folder(self.data_folder, since=window.get("since"),
-                                                 until=window.get("until")))
+        data = read_folder(self.data_folder, since=window.get("since"), until=window.get("until"))
+        self.__dict__["_regions"] = region_names(data.regions)
+        return ClaimsGraph.from_data(data)
+
+    @property
+    def regions(self) -> dict[str, str]:
+        """Region codes with their names, from the data folder's ``regions`` table."""
+        _ = self.graph  # read with the claims
+        return self.__dict__.get("_regions", {})
 
     @cached_property
     def _row_of(self) -> pd.Index:
@@ -177,6 +185,11 @@ class RunView:
             "last": str(claims["start_time"].max()) if len(rows) else None,
             "by_visit_type": {k: int(v) for k, v in by_type.items()},
             "cases": list(self.entity_cases.get((kind, id), []))}
+        if kind in ("patient", "institution"):
+            codes = g.attribute(kind, "region_code")
+            code = codes[g.code_of(kind, id)] if codes is not None else None
+            out["region_code"] = code
+            out["region"] = self.regions.get(str(code)) if code else None
         for other in ("institution", "doctor", "patient"):
             if other != kind:
                 top = claims[f"{other}_id"].astype(str).value_counts().head(5)
