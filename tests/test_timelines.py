@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from export_support import SAMPLE, case_of, need, need_font, pdf_text, run  # noqa: F401
@@ -181,3 +183,73 @@ def test_region_codes_never_wrap(ring_package, run):  # noqa: F811
     text = pdf_text(ring_package / "report.pdf")
     assert codes and all(code in text for code in codes), sorted(
         c for c in codes if c not in text)
+
+
+def _bands(png, rgb, *, tol: int = 4) -> list[tuple[int, int]]:
+    """Runs of pixel rows of the plot area (left of the legend) holding colour ``rgb``."""
+    from PIL import Image
+
+    with Image.open(png) as im:
+        a = np.asarray(im.convert("RGB"), dtype=int)
+    plot = a[:, : int(a.shape[1] * 0.75)]
+    hit = (np.abs(plot - np.array(rgb)).max(axis=2) <= tol).any(axis=1)
+    runs, start = [], None
+    for y, h in enumerate([*hit, False]):
+        if h and start is None:
+            start = y
+        elif not h and start is not None:
+            runs.append((start, y))
+            start = None
+    return runs
+
+
+def _on_white(hex_colour: str, alpha: float) -> tuple[int, ...]:
+    c = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return tuple(round(255 - alpha * (255 - x)) for x in c)
+
+
+def _rgb(hex_colour: str) -> tuple[int, ...]:
+    return _on_white(hex_colour, 1.0)
+
+
+@pytest.mark.parametrize(("case_id", "shade"), [("C-0001", "overlap"), ("S-0001", "gap")])
+def test_pdf_stay_timeline_has_a_lane_per_stay_and_marks_the_evidence(
+        run, tmp_path, case_id, shade):  # noqa: F811
+    from graphdetect.export._timelines import MARK_COLORS, VISIT_COLORS
+
+    need_font()
+    case = case_of(run, case_id)
+    assert case["pattern"] in ("concurrent_stay", "split_stay")
+    pkg = export_case(run, case_id, tmp_path, user="li")
+    png = pkg / "timeline.png"
+    stays = _bands(png, _rgb(VISIT_COLORS["inpatient"]))
+    assert len(stays) == 2  # two lanes, one bar each
+    alpha = 0.45 if shade == "overlap" else 0.3
+    assert _bands(png, _on_white(MARK_COLORS[shade], alpha))
+    text = pdf_text(pkg / "report.pdf")
+    assert "每条泳道为一次住院" in text
+
+
+def test_pdf_pooling_timeline_plots_hours(run, tmp_path):  # noqa: F811
+    need_font()
+    case_id = "K-0001"
+    assert case_of(run, case_id)["pattern"] == "card_pooling"
+    pkg = export_case(run, case_id, tmp_path, user="li")
+    assert "纵轴为一天中的刷卡时刻" in pdf_text(pkg / "report.pdf")
+    assert [p.name for p in pkg.glob("timeline*.png")] == ["timeline.png"]
+
+
+def test_pdf_and_ui_draw_timelines_in_the_same_colours():
+    from graphdetect.export._timelines import MARK_COLORS, VISIT_COLORS
+
+    root = Path(__file__).resolve().parents[1] / "web" / "static"
+    js = (root / "js" / "timeline.js").read_text(encoding="utf-8")
+    ui = dict(re.findall(r'(\w+): "(#[0-9a-f]{6})"',
+                         re.search(r"var VCOL = \{([^}]*)\}", js).group(1)))
+    assert ui == VISIT_COLORS
+    css = (root / "css" / "app.css").read_text(encoding="utf-8")
+    for cls, colour in (("overlap", MARK_COLORS["overlap"]), ("batch", MARK_COLORS["batch"]),
+                        ("gap-box", MARK_COLORS["gap"])):
+        rule = next(line for line in css.splitlines()
+                    if line.startswith("#timeline") and f".{cls}" in line and "fill:" in line)
+        assert colour in rule, (cls, rule)

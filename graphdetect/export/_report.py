@@ -27,6 +27,17 @@ _STATUS_SHORT = {"new": "新案件", "in_review": "复核中", "confirmed": "已
 _LINEAGE_ZH = {"new": "新出现", "recurring": "持续", "grown": "扩大", "shrunk": "缩小"}
 _TZ = ZoneInfo("Asia/Shanghai")
 _MAX_DAYS = 40
+_STAYS_TEXT = ("每条泳道为一次住院，标明所在机构；横条自入院至出院。同一患者两次住院时间重叠之处以"
+               "黄色标出，出院至再入院的间隔以紫色标出；圆点为门诊，三角为购药。")
+_SWIPES_TEXT = ("横轴为日期，纵轴为一天中的刷卡时刻，每一点为一次结算；黄色方框为检测识别的集中刷卡"
+                "时段（同一终端短时间内多张医保卡连续结算）。")
+#: What the timeline figure shows, per pattern (the same views as the review UI).
+_TIMELINE_TEXT = {
+    "concurrent_stay": _STAYS_TEXT, "split_stay": _STAYS_TEXT,
+    "card_pooling": _SWIPES_TEXT, "outpatient_gathering": _SWIPES_TEXT,
+    None: "每行一名患者；横条为住院（入院至出院），圆点为门诊，三角为购药；黄色竖带为检测识别的"
+          "同批就诊（批次）。",
+}
 
 
 def story(d, st: dict, width: float, wide: float, height: float) -> list:
@@ -107,8 +118,7 @@ def _figures(d, st, width, height) -> list:
     if d.figures.get("network"):
         out.append(image(d.figures["network"], width, height * 0.72))
     out += [PageBreak(), P("三、证据时间线", st["h1"]),
-            P("每行一名患者；横条为住院（入院至出院），圆点为门诊，三角为购药，颜色区分机构。",
-              st["body"])]
+            P(_TIMELINE_TEXT.get(d.case["pattern"], _TIMELINE_TEXT[None]), st["body"])]
     for path in d.figures.get("timeline", []):
         out += [image(path, width, height * 0.85), Spacer(1, 0.3 * cm)]
     out += [CondPageBreak(9 * cm), P("四、金额", st["h1"])]

@@ -1,4 +1,5 @@
-"""The figures of a package: the case network, the evidence timeline, amounts per day.
+"""The figures of a package: the case network and the amounts per day (the evidence
+timeline is drawn by ``_timelines``, with the drawing helpers here).
 
 Drawn with matplotlib's Agg canvas (no pyplot, no global figure state), labelled in
 Chinese with the package's CJK font, and reproducible: a fixed layout and PNG files
@@ -24,16 +25,12 @@ from matplotlib.ticker import StrMethodFormatter
 from ..cells import shorten
 from ._fonts import matplotlib_family
 from ._network import layout
-from ._tables import KIND_ZH, VISIT_ZH, Masker
+from ._tables import KIND_ZH
 
-__all__ = ["network_figure", "timeline_figures", "amounts_figure", "label",
-           "ROWS_PER_TIMELINE"]
+__all__ = ["network_figure", "amounts_figure", "label"]
 
 COLORS = {"institution": "#d62728", "doctor": "#1f77b4", "patient": "#2ca02c",
           "card": "#ff7f0e", "terminal": "#9467bd", "operator": "#8c564b"}
-ROWS_PER_TIMELINE = 40
-_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
-            "#17becf", "#bcbd22", "#7f7f7f"]
 
 
 def label(text: object, limit: int) -> str:
@@ -166,113 +163,6 @@ def _date_axis(ax) -> None:
         loc, formats=["%Y年", "%m月", "%m-%d", "%H:%M", "%H:%M", "%S秒"],
         zero_formats=["", "%Y年", "%m月", "%m-%d", "%H:%M", "%H:%M"],
         offset_formats=["", "%Y年", "%Y年%m月", "%Y-%m-%d", "%Y-%m-%d", "%Y-%m-%d %H:%M"]))
-
-
-def timeline_figures(df: pd.DataFrame, out: Path, *, masker: Masker, case_id: str,
-                     names: dict[str, str]) -> list[Path]:
-    """Draw the evidence claims on a time axis, one row per patient, 40 rows per PNG.
-
-    Inpatient stays are bars from admission to discharge; outpatient visits and pharmacy
-    purchases are marks. Colour tells the institution. Returns the PNG paths, written as
-    ``timeline.png`` or, for more patients, ``timeline-01.png``, ``timeline-02.png``...
-    """
-    import matplotlib.dates as mdates
-
-    firsts = df.groupby("patient_id", sort=True)["start_time"].min()
-    patients = sorted(firsts.index, key=lambda p: (firsts[p], p))
-    places = sorted(df["institution_id"].dropna().unique(),
-                    key=lambda h: (-int((df["institution_id"] == h).sum()), h))
-    colour = {h: _PALETTE[i] if i < len(_PALETTE) - 1 else _PALETTE[-1]
-              for i, h in enumerate(places)}
-    start = df["start_time"].min()
-    stop = max(df["start_time"].max(), df["end_time"].max() if df["end_time"].notna().any()
-               else start)
-    span = max((stop - start) / pd.Timedelta(days=1), 1.0)
-    pages = max(1, math.ceil(len(patients) / ROWS_PER_TIMELINE))
-    paths = []
-    for page in range(pages):
-        rows = patients[page * ROWS_PER_TIMELINE:(page + 1) * ROWS_PER_TIMELINE]
-        name = "timeline.png" if pages == 1 else f"timeline-{page + 1:02d}.png"
-        with matplotlib.rc_context(_rc()):
-            fig = _figure(10, 1.5 + 0.24 * len(rows), left=1.45)
-            ax = fig.add_subplot()
-            row_of = {p: y for y, p in enumerate(rows)}
-            sub = df[df["patient_id"].isin(row_of)]
-            y = sub["patient_id"].map(row_of).to_numpy(float)
-            t0 = mdates.date2num(sub["start_time"])
-            c = np.array([colour.get(h, _PALETTE[-1]) for h in sub["institution_id"]])
-            stay = (sub["visit_type"] == "inpatient").to_numpy()
-            if stay.any():
-                end = sub["end_time"][stay]
-                t1 = np.where(end.notna(), mdates.date2num(end.fillna(sub["start_time"][stay])),
-                              t0[stay] + 1)
-                lane, lanes = _lanes(y[stay], t0[stay], t1)
-                ax.barh(y[stay] + (lane - (lanes - 1) / 2) * 0.62 / lanes,
-                        np.maximum(t1 - t0[stay], span / 400), left=t0[stay],
-                        height=0.55 / lanes, color=c[stay], alpha=0.85, edgecolor="black",
-                        linewidth=0.4)
-            for kind, marker in (("outpatient", "o"), ("pharmacy", "^")):
-                m = (sub["visit_type"] == kind).to_numpy()
-                if m.any():
-                    ax.scatter(t0[m], y[m], s=34, c=c[m], marker=marker, edgecolors="black",
-                               linewidths=0.4, zorder=3)
-            # plain texts, not ticks: forty tick objects per figure cost more than the data
-            ax.set_yticks([])
-            side = ax.get_yaxis_transform()
-            for i, p in enumerate(rows):
-                ax.text(-0.01, i, label(masker.id("patient", p), 20), transform=side,
-                        ha="right", va="center", fontsize=8)
-            ax.set_ylim(len(rows) - 0.5, -0.5)
-            ax.xaxis_date()
-            pad = pd.Timedelta(days=max(span * 0.02, 0.02))
-            ax.set_xlim(mdates.date2num(start - pad), mdates.date2num(stop + pad))
-            _date_axis(ax)
-            ax.grid(axis="x", color="#dddddd", lw=0.6)
-            ax.set_axisbelow(True)
-            part = f"（第 {page + 1}/{pages} 页）" if pages > 1 else ""
-            ax.set_title(f"案件 {label(case_id, 40)} 证据时间线{part}：每行一名患者",
-                         fontsize=11)
-            ax.legend(handles=_timeline_legend(places, colour, names), loc="upper left",
-                      bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
-            paths.append(_save(fig, out / name))
-    return paths
-
-
-def _lanes(row: np.ndarray, start: np.ndarray, end: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Overlapping stays of one patient get separate lanes, so an overlap shows.
-
-    Returns each stay's lane and the number of lanes of its row.
-
-    >>> lane, lanes = _lanes(np.array([0., 0, 0]), np.array([1., 3, 6]), np.array([5., 7, 8]))
-    >>> lane.tolist(), lanes.tolist()
-    ([0, 1, 0], [2, 2, 2])
-    """
-    lane = np.zeros(len(row), int)
-    order = np.lexsort((start, row))
-    ends: dict[float, list[float]] = {}
-    for i in order:
-        busy = ends.setdefault(float(row[i]), [])
-        free = next((k for k, e in enumerate(busy) if e <= start[i]), len(busy))
-        if free == len(busy):
-            busy.append(end[i])
-        else:
-            busy[free] = end[i]
-        lane[i] = free
-    lanes = np.array([len(ends[float(r)]) for r in row], int)
-    return lane, lanes
-
-
-def _timeline_legend(places, colour, names) -> list:
-    handles = [Line2D([], [], lw=6, color=colour[h], label=label(names.get(h) or h, 14))
-               for h in places[:len(_PALETTE) - 1]]
-    if len(places) >= len(_PALETTE):
-        handles.append(Line2D([], [], lw=6, color=_PALETTE[-1], label="其他机构"))
-    grey = "#555555"
-    handles += [Line2D([], [], lw=6, color=grey, label=f"{VISIT_ZH['inpatient']}（入院至出院）"),
-                Line2D([], [], ls="", marker="o", color="#555555", label=VISIT_ZH["outpatient"]),
-                Line2D([], [], ls="", marker="^", color="#555555", label=VISIT_ZH["pharmacy"])]
-    return handles
 
 
 def amounts_figure(days: list[dict], path: Path, *, case_id: str) -> Path:
