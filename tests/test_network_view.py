@@ -113,10 +113,12 @@ def _overlaps(boxes: list, slack: float = 2.0) -> list:
     return out
 
 
-def test_labels_do_not_overlap(page, served, sample_cases):
-    """On the sample's biggest case: short labels, none over another, the host's label
-    drawn (not under the hub), the whole label on hover."""
-    case = _biggest(sample_cases)
+@pytest.mark.parametrize("biggest", ["claims", "members"])
+def test_labels_do_not_overlap(page, served, sample_cases, biggest):
+    """On the sample's biggest cases (most claims, most members): short labels, none over
+    another, the case's core (host, hub …) all labelled, zoomed in still none over another."""
+    field = {"claims": "claim_ids", "members": "members"}[biggest]
+    case = max(sample_cases, key=lambda c: (len(c[field]), c["case_id"]))
     _open_case(page, served, case["case_id"])
     boxes = page.evaluate(_LABEL_BOXES)
     assert len(boxes) >= 10
@@ -126,7 +128,7 @@ def test_labels_do_not_overlap(page, served, sample_cases):
     core = page.evaluate("window.graphdetect.cy.nodes('.core').map(n => n.id())")
     drawn = {b[0] for b in boxes}
     assert core and set(core) <= drawn
-    _shot(page, "network-case-biggest")
+    _shot(page, f"network-biggest-by-{biggest}")
     # zoomed in, still none over another
     page.evaluate("window.graphdetect.cy.zoom({level: window.graphdetect.cy.zoom() * 2, "
                   "renderedPosition: {x: 300, y: 250}}), 0")

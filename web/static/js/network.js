@@ -9,7 +9,8 @@
    the panel) and never overlap: after every layout each node in order of importance
    (case members first, then by claims) tries its label below, above, right and left of
    itself, and keeps the first place that overlaps no label already placed and no other
-   node; a label with no free place is left off (shown on hover). A card whose holder is
+   node (a core node, drawn above the rest, may overlap another node); a label with no
+   free place is left off (shown on hover). A card whose holder is
    in the graph is folded into the holder (its terminal links drawn from the holder)
    unless "cards apart" is ticked. Above BIG nodes the layout is rings by kind (see
    rings(), institutions in the middle, patients outside) rather than cose, and labels
@@ -231,7 +232,8 @@
         var box = {x1: b.x1, x2: b.x2, y1: b.y1, y2: b.y2, node: n};
         if (labels.hits(box)) continue;
         if (!bodies.hits(box, n)) { fallback = null; labels.add(box); n.addClass("labelled"); return; }
-        if (!fallback) fallback = {cls: places[i], box: box};
+        // only the case's core may put a label over another node (which it is drawn above)
+        if (!fallback && n.hasClass("core")) fallback = {cls: places[i], box: box};
       }
       n.removeClass(PLACES.join(" "));
       if (fallback) { n.addClass(fallback.cls + " labelled"); labels.add(fallback.box); }
