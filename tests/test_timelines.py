@@ -253,3 +253,20 @@ def test_pdf_and_ui_draw_timelines_in_the_same_colours():
         rule = next(line for line in css.splitlines()
                     if line.startswith("#timeline") and f".{cls}" in line and "fill:" in line)
         assert colour in rule, (cls, rule)
+
+
+def test_timeline_legend_in_english_and_on_a_phone(browser, server, cases):  # noqa: F811
+    case = _first(cases, "concurrent_stay")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    _login(page, server, "li")
+    page.goto(f"{server}/cases/{case['case_id']}?lang=en")
+    page.wait_for_selector("#timeline[data-ready='1']", timeout=20000)
+    legend = page.text_content("#timeline svg g.legend")
+    assert "overlapping stays" in legend and "inpatient stay" in legend
+    assert page.locator("#timeline svg g.lane[data-kind='stay']").count() == 2
+    right = page.evaluate("document.querySelector('#timeline svg').getBoundingClientRect().right")
+    for text in page.locator("#timeline svg g.legend text").all():  # wrapped, none cut off
+        box = text.bounding_box()
+        assert box["x"] + box["width"] <= right + 0.5, text.text_content()
+    page.screenshot(path=str(_shot_path("timeline-concurrent-en-phone")), full_page=True)
+    page.close()

@@ -10,7 +10,9 @@
   var tl = document.getElementById("timeline");
   if (!tl) return;
   var ZH = document.body.dataset.lang === "zh";
-  var DAY = 864e5, HOUR = 36e5, LEFT = 150, LEGEND = 22, AXIS = 24, CAP = 200;
+  var DAY = 864e5, HOUR = 36e5, LEGEND = 22, AXIS = 24, CAP = 200;
+  // On a phone the chart takes the card's width, its lane labels a narrower margin.
+  var NARROW = tl.clientWidth < 600, LEFT = NARROW ? 96 : 150, LABEL = NARROW ? 13 : 22;
   var VCOL = {outpatient: "#2f6fb0", inpatient: "#c0392b", pharmacy: "#2e8b57"};
   var WORDS = {outpatient: ["门诊", "outpatient"], inpatient: ["住院", "inpatient stay"],
     pharmacy: ["购药", "pharmacy"], overlap: ["住院重叠", "overlapping stays"],
@@ -30,14 +32,15 @@
 
   // The chart: an SVG with a legend on top, `rows` lanes of height `rowH`, a date axis.
   function chart(lo, hi, rows, rowH, legend) {
-    var W = Math.max(600, tl.clientWidth - 10), plotH = rows * rowH;
-    var H = LEGEND + plotH + AXIS, span = Math.max(1, hi - lo);
+    var W = Math.max(NARROW ? 320 : 600, tl.clientWidth - 10), plotH = rows * rowH;
+    var keys = placeLegend(legend, W), top = keys.height;
+    var H = top + plotH + AXIS, span = Math.max(1, hi - lo);
     var svg = el("svg", {width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img"});
-    var c = {svg: svg, W: W, H: H, top: LEGEND, bottom: LEGEND + plotH, rowH: rowH,
+    var c = {svg: svg, W: W, H: H, top: top, bottom: top + plotH, rowH: rowH,
       x: function (v) { return LEFT + (W - LEFT - 12) * (v - lo) / span; }};
     c.back = svg.appendChild(el("g", {svg: 1}));
     axis(c, lo, hi);
-    drawLegend(c, legend);
+    drawLegend(c, keys.items);
     return c;
   }
 
@@ -49,7 +52,8 @@
     if (step) {
       for (v = Math.ceil(lo / DAY) * DAY; v <= hi; v += step * DAY) ticks.push(v);
     } else {
-      var months = (hi - lo) / (30 * DAY) <= room ? 1 : 3, d = new Date(lo);
+      var months = [1, 3, 6, 12, 24, 60].filter(function (m) { return (hi - lo) / (m * 30 * DAY) <= room; })[0] || 120;
+      var d = new Date(lo);
       d = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
       for (; d.getTime() <= hi; d.setUTCMonth(d.getUTCMonth() + months)) if (d.getTime() >= lo) ticks.push(d.getTime());
     }
@@ -63,20 +67,31 @@
     });
   }
 
-  function drawLegend(c, items) {
-    var g = c.svg.appendChild(el("g", {svg: 1, class: "legend"})), x = LEFT;
+  // Legend entries laid out in lines that fit the chart's width (a phone wraps them).
+  function placeLegend(items, W) {
+    var x = NARROW ? 4 : LEFT, y = 0;
     items.forEach(function (it) {
-      g.appendChild(it.circle ? el("circle", {svg: 1, cx: x + 5, cy: 10, r: 4, fill: it.color})
-        : el("rect", {svg: 1, x: x, y: 5, width: 12, height: 10, fill: it.color, class: "key " + (it.cls || "")}));
-      g.appendChild(el("text", {svg: 1, x: x + 16, y: 14, class: "legend-text"}, it.text));
-      x += 24 + it.text.length * (ZH ? 11 : 6);
+      var w = 24 + it.text.length * (ZH ? 11 : 6);
+      if (x + w > W && x > (NARROW ? 4 : LEFT)) { x = NARROW ? 4 : LEFT; y += LEGEND - 4; }
+      it.x = x; it.y = y; x += w;
+    });
+    return {items: items, height: y + LEGEND};
+  }
+
+  function drawLegend(c, items) {
+    var g = c.svg.appendChild(el("g", {svg: 1, class: "legend"}));
+    items.forEach(function (it) {
+      var x = it.x, y = it.y;
+      g.appendChild(it.circle ? el("circle", {svg: 1, cx: x + 5, cy: y + 10, r: 4, fill: it.color})
+        : el("rect", {svg: 1, x: x, y: y + 5, width: 12, height: 10, fill: it.color, class: "key " + (it.cls || "")}));
+      g.appendChild(el("text", {svg: 1, x: x + 16, y: y + 14, class: "legend-text"}, it.text));
     });
   }
 
   function laneLabel(c, i, text, kind) {
     var g = c.svg.appendChild(el("g", {svg: 1, class: "lane", "data-kind": kind}));
     if (i % 2) c.back.appendChild(el("rect", {svg: 1, x: 0, y: c.top + i * c.rowH, width: c.W, height: c.rowH, class: "stripe"}));
-    g.appendChild(el("text", {svg: 1, x: 4, y: c.top + i * c.rowH + c.rowH / 2 + 4, class: "row"}, cut(text, 22)));
+    g.appendChild(el("text", {svg: 1, x: 4, y: c.top + i * c.rowH + c.rowH / 2 + 4, class: "row"}, cut(text, LABEL)));
     return g;
   }
 
