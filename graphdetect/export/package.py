@@ -239,7 +239,8 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
                 notes: list[dict], created: datetime, mask_ids: bool = False,
                 history: CaseHistory | None = None) -> dict[str, bytes]:
     """Every file of the package but the manifest, as name -> bytes."""
-    from .figures import amounts_figure, network_figure, timeline_figures
+    from ._timelines import timeline_figures
+    from .figures import amounts_figure, network_figure
     from .pdf import ReportData, write_report
 
     df = claim_frame(ev.claims)
@@ -265,7 +266,9 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
                                      case_id=str(case["case_id"]))
         figures = {"network": net, "network_hidden": hidden,
                    "timeline": timeline_figures(df, t, masker=masker,
-                                                case_id=str(case["case_id"]), names=names),
+                                                case_id=str(case["case_id"]), names=names,
+                                                pattern=case["pattern"],
+                                                details=case.get("details")),
                    "amounts": amounts_figure(days, t / "amounts.png",
                                              case_id=str(case["case_id"]))}
         for p in sorted(t.iterdir()):
