@@ -85,7 +85,7 @@ def metric_label(pattern: str, key: str, lang: str = "zh") -> str:
 
 
 #: How a number of each unit reads, per language (``{:,}`` puts in thousands separators).
-_UNIT_WORDS = {"days": ("天", "days"), "minutes": ("分钟", "min")}
+_UNIT_WORDS = {"days": ("天", "days"), "minutes": ("分钟", "mins")}
 
 
 def _number(v: float) -> str:
@@ -113,5 +113,6 @@ def metric_value(pattern: str, key: str, value, lang: str = "zh") -> str:
     if unit == "times":
         return f"{_number(value)}×"
     if unit in _UNIT_WORDS:
-        return f"{_number(value)} {_UNIT_WORDS[unit][lang == 'en']}"
+        word = _UNIT_WORDS[unit][lang == "en"]
+        return f"{_number(value)} {word[:-1] if lang == 'en' and value == 1 else word}"
     return _number(value)
