@@ -23,14 +23,17 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import StrMethodFormatter
 
 from ..cells import shorten
+from ..palette import FALLBACK, KIND_COLORS, KIND_SHAPES, MARK_COLORS
 from ._fonts import matplotlib_family
 from ._network import layout
 from ._tables import KIND_ZH
 
 __all__ = ["network_figure", "amounts_figure", "label"]
 
-COLORS = {"institution": "#d62728", "doctor": "#1f77b4", "patient": "#2ca02c",
-          "card": "#ff7f0e", "terminal": "#9467bd", "operator": "#8c564b"}
+#: cytoscape's node shapes (graphdetect.palette, shared with the review UI, as are the
+#: colours) as matplotlib markers, so that a kind looks the same on paper as on screen.
+MARKERS = {"ellipse": "o", "diamond": "D", "round-rectangle": "s", "tag": "p", "hexagon": "h",
+           "triangle": "^"}
 
 
 def label(text: object, limit: int) -> str:
@@ -83,8 +86,9 @@ def network_figure(G: nx.Graph, path: Path, *, case_id: str) -> tuple[Path, int]
         pos = layout(H)
         if len(H):
             _draw_network(ax, H, pos)
-        handles = [Line2D([], [], marker="o", ls="", color=COLORS[k], markersize=8,
-                          label=KIND_ZH[k]) for k in COLORS
+        handles = [Line2D([], [], marker=MARKERS[KIND_SHAPES[k]], ls="", color=KIND_COLORS[k],
+                          markersize=8,
+                          label=KIND_ZH[k]) for k in KIND_COLORS
                    if any(d["kind"] == k for _, d in H.nodes(data=True))]
         handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="black", mew=1.6,
                               markersize=8, label="黑色描边：案件成员"))
@@ -119,13 +123,17 @@ def _draw_network(ax, H: nx.Graph, pos: dict) -> None:
     alpha = 0.45 if H.number_of_edges() < 300 else 0.15
     for a, b, d in sorted(H.edges(data=True)):
         (x0, y0), (x1, y1) = pos[a], pos[b]
-        ax.plot([x0, x1], [y0, y1], color="#999999", alpha=alpha, zorder=1,
+        ax.plot([x0, x1], [y0, y1], color=MARK_COLORS["edge"], alpha=alpha, zorder=1,
                 lw=0.4 + 1.4 * math.log1p(d["weight"]) / math.log1p(most))
     sizes = [40 + 360 * math.sqrt(H.nodes[n]["claims"] / most) for n in nodes]
-    colors = [COLORS.get(H.nodes[n]["kind"], "#7f7f7f") for n in nodes]
-    rims = ["black" if H.nodes[n]["member"] else "white" for n in nodes]
-    ax.scatter(xy[:, 0], xy[:, 1], s=sizes, c=colors, edgecolors=rims, linewidths=1.2,
-               zorder=2)
+    rims = [MARK_COLORS["central"] if H.nodes[n]["member"] else "white" for n in nodes]
+    for shape, marker in MARKERS.items():  # one scatter per shape: matplotlib takes one marker
+        idx = [i for i, n in enumerate(nodes)
+               if KIND_SHAPES.get(H.nodes[n]["kind"], "ellipse") == shape]
+        if idx:
+            ax.scatter(xy[idx, 0], xy[idx, 1], s=[sizes[i] for i in idx], marker=marker,
+                       c=[KIND_COLORS.get(H.nodes[nodes[i]]["kind"], FALLBACK) for i in idx],
+                       edgecolors=[rims[i] for i in idx], linewidths=1.2, zorder=2)
     patients = sum(H.nodes[n]["kind"] == "patient" for n in nodes)
     for n in nodes:
         d = H.nodes[n]
