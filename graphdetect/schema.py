@@ -79,7 +79,14 @@ DOCTORS = Table("doctors", False, "doctor_id", (
     Column("specialty", "text", False, ("科室", "专业")),
 ))
 
-TABLES: dict[str, Table] = {t.name: t for t in (CLAIMS, PATIENTS, INSTITUTIONS, DOCTORS)}
+REGIONS = Table("regions", False, "region_code", (
+    Column("region_code", "text", True, ("行政区划", "区划代码")),
+    Column("name", "text", False, ("区划名称", "名称")),
+    Column("parent_code", "text", False, ("上级区划", "上级区划代码")),
+))
+
+TABLES: dict[str, Table] = {t.name: t for t in (CLAIMS, PATIENTS, INSTITUTIONS, DOCTORS,
+                                                 REGIONS)}
 
 #: Visit-type words accepted (lower-cased, stripped) and their canonical value.
 VISIT_TYPES: dict[str, str] = {

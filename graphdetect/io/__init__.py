@@ -62,7 +62,7 @@ class ClaimsData:
     claims : pandas.DataFrame
         One row per accepted claim; id columns are categoricals (sorted categories),
         times are ``datetime64[s]``, ``has_time`` says whether start_time had a time of day.
-    patients, institutions, doctors : pandas.DataFrame or None
+    patients, institutions, doctors, regions : pandas.DataFrame or None
         The optional tables, when the folder has them.
     rejects : pandas.DataFrame
         Columns ``file, line, column, reason, value, row``, one row per problem (a rejected
@@ -80,6 +80,7 @@ class ClaimsData:
     patients: pd.DataFrame | None = None
     institutions: pd.DataFrame | None = None
     doctors: pd.DataFrame | None = None
+    regions: pd.DataFrame | None = None
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     files: dict = field(default_factory=dict)
     since: date | None = None
@@ -126,7 +127,7 @@ def read_folder(path: str | Path, *, since=None, until=None,
     ----------
     path : str or Path
         The data folder: ``claims.csv|parquet`` or a ``claims/`` folder of such files, and
-        optionally patients, institutions, doctors (each a file or a folder).
+        optionally patients, institutions, doctors, regions (each a file or a folder).
     since, until : str or datetime.date, optional
         Keep only the claims whose ``start_time`` falls on these days or between them
         (ISO dates, inclusive). Claims outside are counted, not rejected; the side tables

@@ -29,15 +29,17 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
+from .._resources import resource_dir
 from ..cells import BIDI, plain, shorten
 from ..errors import RunError
+from ..palette import as_json as palette_json
 from ..runs import Run, Runs
 from .data import RunView, RunViews
 from .store import ReviewStore
 
 __all__ = ["create_app", "WEB_DIR", "store", "view", "runs", "audit"]
 
-WEB_DIR = Path(os.environ.get("GRAPHDETECT_WEB_DIR", Path(__file__).resolve().parents[2] / "web"))
+WEB_DIR = Path(os.environ.get("GRAPHDETECT_WEB_DIR", resource_dir("web")))
 LANGUAGES = ("zh", "en")
 #: Parsed once: babel parses a locale name on every call, half the queue page's time.
 _MONEY_LOCALES = {"zh": Locale.parse("zh_CN"), "en": Locale.parse("en")}
@@ -220,9 +222,20 @@ def create_app(config: dict | None = None) -> Flask:
         from ..explain import metric_label
         return metric_label(pattern, key, _locale())
 
+    @app.template_filter("term")
+    def term(value, group: str) -> str:
+        from .words import term
+        return term(value, group)
+
+    @app.template_filter("metric_value")
+    def metric_value(value, pattern: str, key: str) -> str:
+        from ..explain import metric_value
+        return metric_value(pattern, key, value, _locale())
+
     app.jinja_env.finalize = _shown
     app.add_template_filter(shorten)
     app.add_template_filter(_bdi, "bdi")
+    app.jinja_env.globals["palette"] = palette_json()  # the network's colours
 
     @app.template_global()
     def entity_url(endpoint: str, kind: str, id: str) -> str:
@@ -230,6 +243,14 @@ def create_app(config: dict | None = None) -> Flask:
         an id such as ``../../etc/passwd`` stays one segment the browser leaves alone."""
         from flask import url_for
         return url_for(endpoint, kind=kind, id="ID").replace("/ID", "/" + quote(id, safe=""), 1)
+
+    @app.template_global()
+    def name_of(kind: str, id: str) -> str | None:
+        """An institution's or doctor's name for the page (None for blind viewers)."""
+        from .roles import is_blind
+        if not current_user.is_authenticated or is_blind(current_user.role):
+            return None
+        return view().name(kind, id)
 
     @app.template_filter("with_page")
     def with_page(args, page: int) -> str:
