@@ -208,3 +208,26 @@ def test_evidence_members_carry_region_names(regional, tmp_path):
         rows = [r for r in csv.DictReader(f) if r["kind"] == "patient"]
     assert rows and all(r["region"] == f"镇{r['region_code'][6:9]} · 村{r['region_code'][-3:]}"
                         for r in rows)
+    # the report names them too, beside the code
+    import subprocess
+
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(folder / "report.pdf"), "-"],
+                          check=True, capture_output=True, text=True).stdout
+    assert rows[0]["region"] in text and rows[0]["region_code"] in text
+
+
+def test_the_report_shows_metrics_with_their_units_and_the_ui_status_words(regional, tmp_path):
+    import re
+    import subprocess
+
+    from graphdetect.export import export_case
+    from graphdetect.run import read_cases
+
+    data, run = regional
+    ring = next(c for c in read_cases(run) if c["pattern"] == "collusion_ring")
+    folder = export_case(run, ring["case_id"], tmp_path, user="li")
+    text = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(folder / "report.pdf"),
+                           "-"], check=True, capture_output=True, text=True).stdout
+    assert re.search(r"金额合计\s+¥[\d,]+\.\d\d", text)
+    assert re.search(r"60岁以上占比\s+[\d.]+%", text)
+    assert "新案件" not in text and "复核中" not in text  # the UI's words: 新建, 核查中

@@ -16,14 +16,13 @@ from reportlab.lib.units import cm
 from reportlab.platypus import CondPageBreak, NextPageTemplate, PageBreak, Spacer, Table, TableStyle
 
 from ..cells import shorten
-from ..explain import metric_label, pattern_name
+from ..explain import metric_label, metric_value, pattern_name
+from ..statuses import status_word
 from ._flow import CELL, WIDE, P, fit, image, kv, money, table, together
 from ._fonts import reportlab_fonts
 from ._tables import KIND_ZH, ROLE_ZH, SEX_ZH, STATUS_ZH, VISIT_ZH
 
 _ROLE_USER = {"investigator": "调查员", "reviewer": "复核员", "admin": "管理员"}
-_STATUS_SHORT = {"new": "新案件", "in_review": "复核中", "confirmed": "已确认",
-                 "dismissed": "已排除", "referred": "已移送"}
 _LINEAGE_ZH = {"new": "新出现", "recurring": "持续", "grown": "扩大", "shrunk": "缩小"}
 _TZ = ZoneInfo("Asia/Shanghai")
 _MAX_DAYS = 40
@@ -83,7 +82,7 @@ def _summary(d, st, width) -> list:
     out += [P("情况说明", st["h2"]), P(case.get("explanation", ""), st["body"])]
     if case.get("explanation_en"):
         out += [P("Summary (English)", st["h2"]), P(case["explanation_en"], st["body"])]
-    metrics = [(metric_label(case["pattern"], k), _metric(v))
+    metrics = [(metric_label(case["pattern"], k), metric_value(case["pattern"], k, v))
                for k, v in (case.get("metrics") or {}).items()]
     if metrics:
         out += [P("主要指标", st["h2"]), kv(metrics, st, width, key_width=5 * cm)]
@@ -98,12 +97,6 @@ def _count_kinds(members: list[dict]) -> list[tuple[str, int]]:
         counts[m["kind"]] = counts.get(m["kind"], 0) + 1
     order = list(KIND_ZH)
     return sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
-
-
-def _metric(v) -> str:
-    if isinstance(v, float):
-        return money(v) if abs(v) >= 1000 else f"{v:g}"
-    return str(v)
 
 
 def _figures(d, st, width, height) -> list:
@@ -178,6 +171,8 @@ def _about(m: dict, st: dict, width: float) -> list:
         SEX_ZH.get(m["sex"], m["sex"]), f"{m['birth_year']}年生" if m["birth_year"] else "")
         if x)
     out = [P(about, st["cell"], CELL)] if about else []
+    if m.get("region"):
+        out.append(P(shorten(m["region"], CELL), st["cell"], CELL))
     if m["region_code"]:
         out.append(P(fit(f"区划 {m['region_code']}", width, 7.8), st["code"], CELL))
     return out or ""
@@ -262,7 +257,7 @@ def _change(n: dict) -> str:
     a, b = n.get("status_from"), n.get("status_to")
     if not b or a == b:
         return "（备注）"
-    return f"{_STATUS_SHORT.get(a, a)} → {_STATUS_SHORT.get(b, b)}"
+    return f"{status_word(a)} → {status_word(b)}"
 
 
 def _beijing(at: str) -> str:
