@@ -231,3 +231,13 @@ def test_the_report_shows_metrics_with_their_units_and_the_ui_status_words(regio
     assert re.search(r"金额合计\s+¥[\d,]+\.\d\d", text)
     assert re.search(r"60岁以上占比\s+[\d.]+%", text)
     assert "新案件" not in text and "复核中" not in text  # the UI's words: 新建, 核查中
+
+
+def test_network_nodes_carry_names_but_not_for_blind_reviewers(make_app, ring):
+    app = make_app()
+    for user, named in (("li", True), ("rev", False)):
+        client = app.test_client()
+        login(client, user)
+        nodes = client.get(f"/api/cases/{ring['case_id']}/network").json["nodes"]
+        hosts = [n["data"] for n in nodes if n["data"]["kind"] == "institution"]
+        assert hosts and all(("name" in h) is named for h in hosts), user

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 import networkx as nx
 import pandas as pd
 
+from ..cells import shorten
 from ..explain import explain
 from ..graph import node_key
 from .roles import BLIND_LABELS
@@ -273,15 +274,19 @@ class Presenter:
         return out
 
     def elements(self, G: nx.Graph) -> dict:
-        """Cytoscape elements of a display graph, ids replaced as the viewer requires."""
+        """Cytoscape elements of a display graph, ids replaced as the viewer requires;
+        a viewer who is not blind also gets institutions' and doctors' names (``name``)."""
         nodes, keymap = [], {}
         for key, d in sorted(G.nodes(data=True)):
             shown = self.key(d["kind"], d["id"])
             keymap[key] = shown
-            nodes.append({"data": {"id": shown, "kind": d["kind"],
-                                   "label": self.entity(d["kind"], d["id"]),
-                                   "role": d.get("role", "linked"), "claims": d.get("claims", 0),
-                                   "hidden": d.get("hidden", 0)}})
+            data = {"id": shown, "kind": d["kind"], "label": self.entity(d["kind"], d["id"]),
+                    "role": d.get("role", "linked"), "claims": d.get("claims", 0),
+                    "hidden": d.get("hidden", 0)}
+            name = None if self.blind or self._names is None else self._names(d["kind"], d["id"])
+            if name:
+                data["name"] = shorten(name, 80)
+            nodes.append({"data": data})
         edges = [{"data": {"id": f"{keymap[a]}|{keymap[b]}", "source": keymap[a],
                            "target": keymap[b], "weight": d.get("weight", 1)}}
                  for a, b, d in sorted(G.edges(data=True))]

@@ -81,7 +81,7 @@ def presenter(case: dict) -> Presenter:
     """The case as the current user may see it (blind: serials, this session's tokens,
     the run's other ids and names hidden in free text)."""
     if not is_blind(current_user.role):
-        return Presenter(case, blind=False)
+        return Presenter(case, blind=False, names=view().name)
     tokens = NodeTokens(current_app.config["SECRET_KEY"], session=current_user.get_id(),
                         case_id=case["case_id"])
     return Presenter(case, blind=True, names=view().name, tokens=tokens,

@@ -31,7 +31,7 @@ def _network(kind: str, id: str) -> dict:
     cap = current_app.config["MAX_EXPAND"]
     G = _neighbourhood(kind, id, cap)
     fake = {"case_id": "", "members": [], "claim_ids": []}
-    return Presenter(fake, blind=False).elements(G)
+    return Presenter(fake, blind=False, names=view().name).elements(G)
 
 
 @bp.route("/entities/<kind>/<path:id>")
