@@ -138,6 +138,20 @@ def ring(cases) -> dict:
     return next(c for c in cases if c["pattern"] == "collusion_ring")
 
 
+def add_big_case(run: Path, claims, case_id: str) -> None:
+    """Append to a run a card-pooling case holding every claim of ``claims`` (a frame with
+    claim_id and patient_id): a network far bigger than any planted case."""
+    import json
+
+    big = {"case_id": case_id, "pattern": "card_pooling", "score": 0.99,
+           "members": [{"kind": "patient", "id": p, "role": "holder"}
+                       for p in sorted(set(claims["patient_id"]))],
+           "claim_ids": sorted(claims["claim_id"]), "rules": ["聚敛盗刷"],
+           "explanation": "big", "explanation_en": "big", "metrics": {}, "detector": "test"}
+    with open(run / "cases.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(big, ensure_ascii=False) + "\n")
+
+
 def login(client, name: str) -> None:
     res = client.post("/login", data={"username": name, "password": PASSWORDS[name]})
     assert res.status_code == 302, res.data

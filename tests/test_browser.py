@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORDS
+from conftest import PASSWORDS, add_big_case
 from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -128,13 +128,7 @@ def test_big_network_stays_usable(browser, make_app, planted, tmp_path):
     import pandas as pd
 
     claims = pd.read_csv(planted / "claims.csv", dtype=str).head(2600)
-    big = {"case_id": "X-9999", "pattern": "card_pooling", "score": 0.99,
-           "members": [{"kind": "patient", "id": p, "role": "holder"}
-                       for p in sorted(set(claims["patient_id"]))],
-           "claim_ids": sorted(claims["claim_id"]), "rules": ["聚敛盗刷"],
-           "explanation": "big", "explanation_en": "big", "metrics": {}, "detector": "test"}
-    with open(run / "cases.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps(big, ensure_ascii=False) + "\n")
+    add_big_case(run, claims, "X-9999")
     app = make_app(RUN=str(run))
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORDS, ROLES
+from conftest import PASSWORDS, ROLES, add_big_case
 from test_browser import _login, _shot, _until, browser  # noqa: F401  (fixture)
 from werkzeug.serving import make_server
 
@@ -272,13 +272,7 @@ def big_served(sample_run, tmp_path_factory):
     run = tmp_path_factory.mktemp("big_run") / "run"
     shutil.copytree(sample_run, run)
     claims = pd.read_csv(SAMPLE / "claims.csv", dtype=str).head(1100)
-    big = {"case_id": "K-9999", "pattern": "card_pooling", "score": 0.99,
-           "members": [{"kind": "patient", "id": p, "role": "holder"}
-                       for p in sorted(set(claims["patient_id"]))],
-           "claim_ids": sorted(claims["claim_id"]), "rules": ["聚敛盗刷"],
-           "explanation": "big", "explanation_en": "big", "metrics": {}, "detector": "test"}
-    with open(run / "cases.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps(big, ensure_ascii=False) + "\n")
+    add_big_case(run, claims, "K-9999")
     db = tmp_path_factory.mktemp("bigdb") / "review.sqlite"
     store = ReviewStore(db)
     for name, role in ROLES.items():
