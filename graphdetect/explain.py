@@ -93,6 +93,15 @@ def _number(v: float) -> str:
     return f"{round(float(v), 2):,.2f}".rstrip("0").rstrip(".")
 
 
+def money(value: float, digits: int = 2) -> str:
+    """Yuan as every page, PDF and message shows them, in either language.
+
+    >>> money(884369.771), money(84000, 0)
+    ('¥884,369.77', '¥84,000')
+    """
+    return f"¥{value:,.{digits}f}"
+
+
 def metric_value(pattern: str, key: str, value, lang: str = "zh") -> str:
     """A metric's value with the unit its pattern declares: a share as a percent, money
     in yuan with thousands, days, minutes, a count, a multiple; ``—`` when missing.
@@ -109,7 +118,7 @@ def metric_value(pattern: str, key: str, value, lang: str = "zh") -> str:
     if unit == "percent":
         return f"{value * 100:.1f}%"
     if unit == "yuan":
-        return f"¥{value:,.2f}"
+        return money(value)
     if unit == "times":
         return f"{_number(value)}×"
     if unit in _UNIT_WORDS:

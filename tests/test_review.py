@@ -234,7 +234,7 @@ def test_language_switch_and_money(app):
     page = client.get("/?lang=en").get_data(as_text=True)
     assert "Case queue" in page and "案件队列" not in page
     assert "Case queue" in client.get("/").get_data(as_text=True)  # remembered
-    assert re.search(r"CN¥[\d,]+\.\d\d", page)
+    assert re.search(r"¥[\d,]+\.\d\d", page)
 
 
 def test_session_cookie_flags(app):

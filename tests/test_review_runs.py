@@ -179,7 +179,7 @@ def test_a_dismissed_ring_that_doubles_re_alerts_with_the_reason(served, runs):
     assert f"since dismissal on {local_day(note)} (reason: {REASON})" in text
     assert f"+{g['claims']} claims" in text and f"+{g['occasions']} occasions" in text
     amount = total_amount(after) - total_amount(before)
-    assert f"+CN¥{amount:,.0f}" in text
+    assert f"+¥{amount:,.0f}" in text
     assert row["alert"]["text_zh"].startswith(f"重新预警：自 {local_day(note)} 排除以来")
     assert f"金额 +¥{amount:,.0f}" in row["alert"]["text_zh"]
     assert f"（排除理由：{REASON}）" in row["alert"]["text_zh"]
@@ -294,14 +294,14 @@ def test_lineage_words_explain_merges_and_splits():
     merged = {"state": "grown", "merged_from": ["277ef379-R-0007", "277ef379-R-0009"],
               "delta": {"members": 6, "lost_members": 0, "claims": 31, "amount": 84000.0}}
     assert lineage_text(merged, "en") == ("grown since the last run: +6 members, +31 claims, "
-                                          "+CN¥84,000; merged from 277ef379-R-0007 and "
+                                          "+¥84,000; merged from 277ef379-R-0007 and "
                                           "277ef379-R-0009")
     assert lineage_text(merged, "zh").endswith("；由 277ef379-R-0007、277ef379-R-0009 合并而来")
     split = {"state": "new", "split_from": "277ef379-R-0003", "merged_from": []}
     assert lineage_text(split, "zh") == "新案件：由 277ef379-R-0003 拆分而来"
     shrunk = {"state": "shrunk", "delta": {"members": 0, "lost_members": 2, "claims": 0,
                                            "amount": -1500.0}}
-    assert lineage_text(shrunk, "en") == "shrunk since the last run: −2 members, −CN¥1,500"
+    assert lineage_text(shrunk, "en") == "shrunk since the last run: −2 members, −¥1,500"
 
 
 def test_alert_kinds_from_a_snapshot():
@@ -325,7 +325,7 @@ def test_alert_kinds_from_a_snapshot():
     got = alert(case, {"status": "referred"}, referred, None, on)
     assert got["kind"] == "new evidence"
     assert got["text_en"] == ("new evidence since referral on 2024-03-02: +2 members, "
-                              "+1 claim, +1 occasion, +CN¥40")
+                              "+1 claim, +1 occasion, +¥40")
     assert alert(case, None, None, None, on)["kind"] == "grown"
     assert alert(case, {"status": "dismissed"}, {**dismissed, "snapshot": None}, None,
                  on)["kind"] == "quiet"  # a dismissal with nothing to measure against

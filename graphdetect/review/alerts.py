@@ -24,10 +24,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel import Locale
-from babel.numbers import format_currency
-
 from ..errors import RunError
+from ..explain import money
 from ..lineage import core_members, mint_key, total_amount
 
 __all__ = ["ALERT_KINDS", "ALERT_LABELS", "REALERT_DEFAULTS", "alert", "classify", "key_of",
@@ -47,7 +45,6 @@ REALERT_DEFAULTS = {"REALERT_MIN_MEMBERS": 3, "REALERT_MIN_AMOUNT_SHARE": 0.5,
 #: The decision each status was set by, in the alert's words.
 _SINCE = {"dismissed": ("排除", "dismissal"), "confirmed": ("确认", "confirmation"),
           "referred": ("移送", "referral"), "in_review": ("开始核查", "review began")}
-_MONEY = {"zh": Locale.parse("zh_CN"), "en": Locale.parse("en")}
 
 
 def key_of(case: dict, run_id: str) -> str:
@@ -176,7 +173,7 @@ def alert(case: dict, state_row: dict | None, last_decision: dict | None, limits
     >>> a["kind"]
     're-alerted'
     >>> a["text_en"]
-    're-alerted: +6 members, +CN¥100,000 since dismissal on 2024-03-02 (reason: 家属陪护)'
+    're-alerted: +6 members, +¥100,000 since dismissal on 2024-03-02 (reason: 家属陪护)'
     >>> a["text_zh"]
     '重新预警：自 2024-03-02 排除以来成员 +6，金额 +¥100,000（排除理由：家属陪护）'
     """
@@ -255,9 +252,8 @@ def _gains(gain: dict | None, lang: str) -> str:
                          else f"{signed} {en}{'' if abs(n) == 1 else 's'}")
     amount = (gain or {}).get("amount") or 0
     if amount:
-        money = format_currency(abs(amount), "CNY", format="¤#,##0", currency_digits=False,
-                                locale=_MONEY[lang])
-        parts.append(("金额 " if lang == "zh" else "") + ("+" if amount > 0 else "−") + money)
+        parts.append(("金额 " if lang == "zh" else "") + ("+" if amount > 0 else "−")
+                     + money(abs(amount), 0))
     if not parts:
         return "无变化" if lang == "zh" else "no change"
     return ("，" if lang == "zh" else ", ").join(parts)
