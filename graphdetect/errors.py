@@ -80,4 +80,30 @@ class ParameterError(GraphdetectError, ValueError):
 
 
 class RunError(GraphdetectError):
-    """A run folder is missing or not a graphdetect run."""
+    """A run folder is missing or not a graphdetect run.
+
+    Parameters
+    ----------
+    message : str
+        A key of :data:`graphdetect.messages.MESSAGES` (``"run.not_run"``), filled with
+        ``args`` and shown in the user's language (:meth:`text`); any other string is the
+        message itself, in English.
+
+    Examples
+    --------
+    >>> err = RunError("run.no_cases", path="runs/x")
+    >>> str(err)
+    'runs/x: not a graphdetect run folder (no cases.jsonl)'
+    >>> err.text("zh")
+    'runs/x：不是 graphdetect 运行目录（没有 cases.jsonl）'
+
+    """
+
+    def __init__(self, message: str, **args):
+        self.key, self.args_ = message, args
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str = "en") -> str:
+        from .messages import MESSAGES, text
+
+        return text(self.key, lang, **self.args_) if self.key in MESSAGES else self.key

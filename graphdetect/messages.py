@@ -41,6 +41,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     "data.bad_header": {"en": "cannot read the header row ({detail})",
                         "zh": "无法读取表头行（{detail}）"},
     "data.empty": {"en": "empty file: no header row", "zh": "空文件：没有表头行"},
+    # run folders
+    "run.not_target": {"en": "{path}: exists and is not a graphdetect run folder; choose "
+                             "another --out",
+                       "zh": "{path}：已存在且不是 graphdetect 运行目录；请另选 --out"},
+    "run.no_cases": {"en": "{path}: not a graphdetect run folder (no cases.jsonl)",
+                     "zh": "{path}：不是 graphdetect 运行目录（没有 cases.jsonl）"},
+    "run.no_summary": {"en": "{path}: not a graphdetect run folder (no summary.json)",
+                       "zh": "{path}：不是 graphdetect 运行目录（没有 summary.json）"},
+    "run.previous_is_out": {"en": "{path}: the previous run cannot be the run folder being "
+                                  "written",
+                            "zh": "{path}：上一次运行不能是正在写入的运行目录"},
+    "run.no_runs_here": {"en": "{path}: no graphdetect run folders here (none holds "
+                               "summary.json)",
+                         "zh": "{path}：此处没有 graphdetect 运行目录（都没有 summary.json）"},
+    "run.not_runs": {"en": "{path}: not a run folder nor a folder of run folders",
+                     "zh": "{path}：既不是运行目录，也不是存放运行目录的文件夹"},
     "data.not_csv": {"en": "not a comma-separated table", "zh": "不是逗号分隔的表格"},
     "data.bad_parquet": {"en": "not a readable Parquet file ({detail})",
                          "zh": "无法读取的 Parquet 文件（{detail}）"},

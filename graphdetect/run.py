@@ -241,7 +241,7 @@ def limitations(data, graph: ClaimsGraph) -> list[str]:
 def _check_target(out: Path) -> None:
     if out.exists() and (not out.is_dir() or (any(out.iterdir())
                                               and not (out / "summary.json").exists())):
-        raise RunError(f"{out}: exists and is not a graphdetect run folder; choose another --out")
+        raise RunError("run.not_target", path=str(out))
 
 
 @contextmanager
@@ -291,7 +291,7 @@ def read_cases(run: str | Path) -> list[dict]:
     """
     path = Path(run) / "cases.jsonl"
     if not path.is_file():
-        raise RunError(f"{run}: not a graphdetect run folder (no cases.jsonl)")
+        raise RunError("run.no_cases", path=str(run))
     cases = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -312,5 +312,5 @@ def load_summary(run: str | Path) -> dict:
     """Read a run folder's summary.json; ``RunError`` when it is not a run folder."""
     p = Path(run) / "summary.json"
     if not p.is_file():
-        raise RunError(f"{run}: not a graphdetect run folder (no summary.json)")
+        raise RunError("run.no_summary", path=str(run))
     return json.loads(p.read_text(encoding="utf-8"))

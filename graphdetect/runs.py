@@ -191,10 +191,10 @@ def newest_run(path: str | Path, *, exclude: str | Path | None = None) -> Run:
     path = Path(path)
     skip = Path(exclude).resolve() if exclude is not None else None
     if path.resolve() == skip:
-        raise RunError(f"{path}: the previous run cannot be the run folder being written")
+        raise RunError("run.previous_is_out", path=str(path))
     runs = [r for r in Runs([path]) if r.folder.resolve() != skip]
     if not runs:
-        raise RunError(f"{path}: no graphdetect run folders here (none holds summary.json)")
+        raise RunError("run.no_runs_here", path=str(path))
     return runs[-1]
 
 
@@ -202,7 +202,7 @@ def _run_folders(path: Path) -> list[Path]:
     if (path / "summary.json").is_file():
         return [path]
     if not path.is_dir():
-        raise RunError(f"{path}: not a run folder nor a folder of run folders")
+        raise RunError("run.not_runs", path=str(path))
     return sorted(p for p in path.iterdir()
                   if p.is_dir() and not p.name.startswith(".") and (p / "summary.json").is_file())
 

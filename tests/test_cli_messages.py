@@ -186,3 +186,16 @@ def test_interrupt_message_in_both_languages():
     assert text("cli.interrupted", "zh") == "已中断：没有写入任何文件。"
     assert text("cli.interrupted", "en") == "Interrupted: nothing was written."
     assert text("cli.interrupted", "fr") == "Interrupted: nothing was written."
+
+
+def test_run_folder_errors_in_both_languages(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    for env, words in ((EN, "not a graphdetect run folder (no summary.json)"),
+                       (ZH, "不是 graphdetect 运行目录（没有 summary.json）")):
+        res = run(["export", tmp_path / "empty", "R-0001", "--out", tmp_path / "x"], env)
+        assert res.exit_code == 2 and words in res.output, res.output
+    res = run(["detect", "datasets/sample", "--out", tmp_path / "taken"], ZH)
+    assert res.exit_code == 2 and "已存在且不是 graphdetect 运行目录" in res.output, res.output
+    assert res.output.startswith("错误：")
