@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from .errors import GraphdetectError
-from .messages import language, text
+from .messages import command_language, language, text
 
 
 class _Group(click.Group):
@@ -29,12 +29,6 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo(text("cli.interrupted", lang), err=True)
             ctx.exit(130)
-
-
-def _lang() -> str:
-    """The language of the command being run (see :func:`graphdetect.messages.language`)."""
-    ctx = click.get_current_context(silent=True)
-    return language(ctx.find_root().params.get("lang") if ctx else None)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,7 +82,7 @@ def _print_summary(s: dict, out: Path, lang: str | None = None) -> None:
     from .detectors import PATTERNS
     from .messages import join, reason
 
-    lang = lang or _lang()
+    lang = lang or command_language()
 
     def say(key: str, **args) -> None:
         click.echo(text(key, lang, **args))

@@ -134,6 +134,15 @@ def language(option: str | None = None, environ: Mapping[str, str] | None = None
     return "zh" if locale.lower().startswith("zh") else "en"
 
 
+def command_language() -> str:
+    """The language of the ``graphdetect`` command being run: its ``--lang``, else as
+    :func:`language` finds it."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    return language(ctx.find_root().params.get("lang") if ctx else None)
+
+
 def text(key: str, lang: str = "en", **args) -> str:
     """The message ``key`` in ``lang`` (English when ``lang`` is unknown), filled with ``args``."""
     words = MESSAGES[key]

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from ..errors import GraphdetectError
-from ..messages import language, text
+from ..messages import command_language, text
 
 __all__ = ["export_command", "verify_command", "register"]
 
@@ -24,8 +24,7 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except GraphdetectError as exc:  # in the language of the graphdetect command line
-        ctx = click.get_current_context(silent=True)
-        lang = language(ctx.find_root().params.get("lang") if ctx else None)
+        lang = command_language()
         click.echo(text("cli.error", lang, message=exc.text(lang)), err=True)
         raise click.exceptions.Exit(2) from None
 
