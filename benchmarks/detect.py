@@ -1,49 +1,165 @@
-"""Time ``graphdetect detect`` as a whole process on generated data.
+"""Time ``graphdetect detect`` as a whole process against a bare Parquet read, at three sizes.
 
-Budgets (issue 3): 1M claims in <= 15 s; 10M claims / 1M patients in <= 60 s wall and
-<= 4 GB peak RSS on a 2-core machine. ``--patients 110000`` gives about 1M claims,
-``--patients 1000000`` about 9-10M.
+Budgets (issue 13), on the 2-core machine:
+
+- ``detect`` on ~10M claims <= 6x a bare ``pyarrow.parquet.read_table`` of the same claims
+  file, timed in the same run (moonshot 4x), and <= 60 s wall;
+- the read stage (validation, rejects, typed columns, dense ids) <= 2x the bare read;
+- peak RSS <= 3 GB at ~10M claims; the graph's arrays and matrices <= 64 bytes a claim;
+- every stage's time grows linearly with the claims (its slope is printed, with its time per
+  million claims at each size); no stage above 25 % of the whole.
+
+``--patients 100000 300000 1000000`` (the default) gives about 1M, 3M and 10M claims; data
+is generated once under /tmp/graphdetect-bench/. Each figure comes from a fresh process.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from _common import data_arguments, ensure_data, report
+from _common import ensure_data
+
+BARE_READ = """
+import json, sys, time
+import pyarrow.parquet as pq
+t0 = time.perf_counter()
+t = pq.read_table(sys.argv[1])
+print(json.dumps({"seconds": time.perf_counter() - t0, "rows": t.num_rows}))
+"""
+
+# The ClaimsGraph after every detector has run: the per-claim arrays it holds (entity codes,
+# days, seconds, visit types, amounts) and the sparse matrices detectors asked it for.
+GRAPH_BYTES = """
+import json, sys
+import numpy as np
+from graphdetect import read_folder
+from graphdetect.detectors import REGISTRY
+from graphdetect.graph import ClaimsGraph
+g = ClaimsGraph.from_data(read_folder(sys.argv[1]))
+for name in sorted(REGISTRY):
+    REGISTRY[name].func(g)
+arrays = sum(a.nbytes for a in g._codes.values())
+arrays += sum(v.nbytes for v in vars(g).values() if isinstance(v, np.ndarray))
+matrices = sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
+               for cache in (g._members, g._incidence) for m in cache.values())
+print(json.dumps({"claims": len(g), "arrays": arrays, "matrices": matrices}))
+"""
 
 
-def run_detect(data: Path, out: Path) -> dict:
-    """Run the CLI in a fresh process; wall time and peak RSS from /usr/bin/time."""
-    shutil.rmtree(out, ignore_errors=True)
-    cmd = ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "graphdetect.cli", "detect",
-           str(data), "--out", str(out), "--quiet"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        raise SystemExit(proc.stderr)
-    peak_kb = int(proc.stderr.strip().splitlines()[-1])
-    summary = json.loads((out / "summary.json").read_text())
-    claims = sum(f["accepted"] for f in summary["inputs"].values() if f["table"] == "claims")
-    return {"claims": claims, "cases": summary["cases"],
-            "wall_s": round(wall, 2), "peak_rss_gb": round(peak_kb / 1024**2, 2),
-            "stages": summary["timings"]}
+def timed(cmd: list[str]) -> tuple[float, float, str]:
+    """Run ``cmd`` in a fresh process: wall seconds, peak RSS (GB) of that process alone,
+    and its stdout."""
+    with tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+        out = proc.stdout.read()
+        # wait4 reaps this child alone: its own peak RSS, not the maximum over all children
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        if proc.returncode:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{err.read()}")
+    return wall, usage.ru_maxrss / 1024**2, out
+
+
+def measure(data: Path, repeat: int) -> dict:
+    claims = data / "claims.parquet"
+    bare = [json.loads(timed([sys.executable, "-c", BARE_READ, str(claims)])[2])["seconds"]
+            for _ in range(3)]
+    runs = []
+    for _ in range(repeat):
+        out = Path(f"{data}-run")
+        shutil.rmtree(out, ignore_errors=True)
+        wall, peak, _ = timed([sys.executable, "-m", "graphdetect.cli", "detect", str(data),
+                               "--out", str(out), "--quiet"])
+        summary = json.loads((out / "summary.json").read_text())
+        runs.append((wall, peak, summary))
+    wall, peak, summary = sorted(runs, key=lambda r: r[0])[len(runs) // 2]   # the median run
+    stages = dict(summary["timings"])
+    stages["start-up and the rest"] = round(wall - sum(stages.values()), 3)
+    return {"claims": summary["rows"]["accepted"], "cases": summary["cases"],
+            "bare_read_s": statistics.median(bare), "wall_s": wall,
+            "walls": sorted(r[0] for r in runs), "peak_rss_gb": peak, "stages": stages}
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of ys on xs."""
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / \
+        sum((x - mx) ** 2 for x in xs)
 
 
 def main() -> None:
-    args = data_arguments(__doc__, 110_000)
-    data = ensure_data(args.patients, args.format, args.seed)
-    figures = run_detect(data, Path(str(data) + "-run"))
-    big = figures["claims"] >= 5_000_000
-    budgets = {"wall_s": 60, "peak_rss_gb": 4} if big else {"wall_s": 15}
-    stages = figures.pop("stages")
-    report(f"graphdetect detect, {figures['claims']:,} claims ({args.format})", figures, budgets)
-    print("  stages: " + ", ".join(f"{k} {v}s" for k, v in stages.items()))
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--patients", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1, help="detect runs per size (median)")
+    ap.add_argument("--no-bytes", action="store_true",
+                    help="skip the in-process count of the graph's bytes per claim")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    sizes = []
+    for patients in args.patients:
+        data = ensure_data(patients, "parquet", args.seed)
+        m = measure(data, args.repeat)
+        if not args.no_bytes:
+            b = json.loads(timed([sys.executable, "-c", GRAPH_BYTES, str(data)])[2])
+            m["graph_bytes_per_claim"] = {k: round(b[k] / b["claims"], 1)
+                                          for k in ("arrays", "matrices")}
+        sizes.append(m)
+        print(f"{m['claims']:,} claims: detect {m['wall_s']:.1f} s "
+              f"(runs {', '.join(f'{w:.1f}' for w in m['walls'])}), bare read "
+              f"{m['bare_read_s']:.2f} s, peak {m['peak_rss_gb']:.2f} GB", flush=True)
+    report(sizes)
+    if args.json:
+        args.json.write_text(json.dumps(sizes, indent=2) + "\n")
+
+
+def report(sizes: list[dict]) -> None:
+    names = list(sizes[-1]["stages"])
+    millions = [s["claims"] / 1e6 for s in sizes]
+    head = "".join(f"{c:>14.2f}M" for c in millions)
+    print(f"\n{'stage (s)':<28}{head}   slope s/M claims   s/M at each size")
+    for name in names:
+        ys = [s["stages"].get(name, 0.0) for s in sizes]
+        per = " ".join(f"{y / c:.2f}" for y, c in zip(ys, millions, strict=True))
+        b = slope(millions, ys) if len(sizes) > 1 else float("nan")
+        print(f"{name:<28}" + "".join(f"{y:>15.2f}" for y in ys) + f"   {b:>8.3f}"
+              f"           {per}")
+    print(f"{'detect, whole process':<28}" + "".join(f"{s['wall_s']:>15.2f}" for s in sizes))
+    print(f"{'bare read_table':<28}" + "".join(f"{s['bare_read_s']:>15.2f}" for s in sizes))
+    big = sizes[-1]
+    ratio = big["wall_s"] / big["bare_read_s"]
+    read_ratio = big["stages"]["read"] / big["bare_read_s"]
+    top = max(names, key=lambda n: big["stages"][n])
+    share = big["stages"][top] / big["wall_s"]
+    checks = [
+        ("detect / bare read", f"{ratio:.1f}x", ratio <= 6, "<= 6x (moonshot 4x)"),
+        ("read stage / bare read", f"{read_ratio:.1f}x", read_ratio <= 2, "<= 2x"),
+        ("detect wall", f"{big['wall_s']:.1f} s", big["wall_s"] <= 60, "<= 60 s"),
+        ("peak RSS", f"{big['peak_rss_gb']:.2f} GB", big["peak_rss_gb"] <= 3, "<= 3 GB"),
+        ("largest stage", f"{top} {share:.0%}", share <= 0.25, "<= 25 %"),
+    ]
+    if "graph_bytes_per_claim" in big:
+        per = big["graph_bytes_per_claim"]
+        checks.append(("graph bytes per claim",
+                       f"{per['arrays']:.0f} arrays + {per['matrices']:.0f} matrices",
+                       per["matrices"] <= 64, "matrices <= 64"))
+    print(f"\nat {big['claims']:,} claims")
+    for name, value, ok, budget in checks:
+        print(f"  {name:<24} {value:<28} {'ok' if ok else 'OVER'}  ({budget})")
 
 
 if __name__ == "__main__":
