@@ -32,21 +32,15 @@ import pyarrow.compute as pc
 from .._progress import progress_bar
 from ..errors import DataError
 from ..schema import TABLES, VISIT_CODES, Table
+from ._encode import CATEGORICAL, common_types, sorted_categorical
 from ._files import parse_window, table_files
-from ._read import Source, iter_batches, open_source, record_to_line, sha256_file
+from ._read import Source, iter_batches, open_source, read_ahead, record_to_line, sha256_file
 from ._validate import validate
 
 __all__ = ["ClaimsData", "read_folder", "REJECT_COLUMNS", "open_source", "iter_batches",
            "sha256_file", "parse_window"]
 
 REJECT_COLUMNS = ["file", "line", "column", "reason", "value", "row"]
-_CATEGORICAL = {
-    "claims": ("patient_id", "institution_id", "doctor_id", "diagnosis_code",
-               "terminal_id", "operator_id", "card_id"),
-    "patients": ("region_code",),
-    "institutions": ("region_code",),
-    "doctors": ("institution_id", "specialty"),
-}
 _WORDS = {
     "visit_type": VISIT_CODES, "sex": ("M", "F"), "ownership": ("public", "private"),
     "kind": ("hospital", "health_center", "village_clinic", "clinic", "pharmacy"),
@@ -151,15 +145,22 @@ def read_folder(path: str | Path, *, since=None, until=None,
                for name, files in found.items() if files}
     data = ClaimsData(claims=pd.DataFrame(), since=first, until=last)
     rejects: list[dict] = []
-    for name, srcs in sources.items():
-        window = (first, last) if name == "claims" and (first or last) else None
-        frame, counts, table_rejects = _read_table(srcs, progress, window)
-        setattr(data, name, frame)
-        rejects.extend(table_rejects)
-        for src, count in zip(srcs, counts, strict=True):
-            data.files[src.name] = {
-                "table": name, "path": str(src.path), "format": src.kind,
-                "encoding": src.encoding or None, "sha256": sha256_file(src.path), **count}
+    hasher = ThreadPoolExecutor(max_workers=1)  # hashlib releases the GIL: hash while reading
+    try:
+        digests = {src.name: hasher.submit(sha256_file, src.path)
+                   for srcs in sources.values() for src in srcs}
+        for name, srcs in sources.items():
+            window = (first, last) if name == "claims" and (first or last) else None
+            frame, counts, table_rejects = _read_table(srcs, progress, window)
+            setattr(data, name, frame)
+            rejects.extend(table_rejects)
+            for src, count in zip(srcs, counts, strict=True):
+                data.files[src.name] = {
+                    "table": name, "path": str(src.path), "format": src.kind,
+                    "encoding": src.encoding or None, "sha256": digests[src.name].result(),
+                    **count}
+    finally:
+        hasher.shutdown(wait=False, cancel_futures=True)
     data.rejects = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
     return data
 
@@ -178,7 +179,7 @@ def _read_table(sources: list[Source], progress: bool, window: tuple | None
     for k, src in enumerate(sources):
         bases[k] = base = sum(rows)
         with progress_bar(progress, desc=f"read {src.name}", unit="rows") as bar:
-            for batch in iter_batches(src):
+            for batch in read_ahead(iter_batches(src)):
                 good, bad = validate(batch, table)
                 first = base + batch.first_record
                 records = np.arange(first, first + len(batch))
@@ -195,7 +196,8 @@ def _read_table(sources: list[Source], progress: bool, window: tuple | None
     def file_of(records) -> np.ndarray:
         return np.searchsorted(bases, records, side="right") - 1
 
-    merged = pa.concat_tables(goods, promote_options="permissive") if goods else None
+    merged = pa.concat_tables(common_types(goods), promote_options="permissive") if goods \
+        else None
     del goods  # the batches live on in `merged`; _to_frame frees them column by column
     outside = np.zeros(len(sources), np.int64)
     if merged is not None and merged.num_rows:
@@ -289,27 +291,22 @@ def _to_frame(arrow: dict[str, pa.ChunkedArray], table: Table) -> pd.DataFrame:
     names = list(arrow)
 
     def convert(name: str):
-        col = arrow.pop(name).combine_chunks()
+        col = arrow.pop(name)
+        if name in CATEGORICAL.get(table.name, ()):
+            return sorted_categorical(col)
+        col = col.combine_chunks()
         if name in _WORDS:
             return pd.Categorical.from_codes(
                 col.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8),
                 categories=list(_WORDS[name]))
-        if name in _CATEGORICAL.get(table.name, ()):
-            return _sorted_categorical(col)
         return col.to_pandas()
 
-    # Arrow's kernels release the GIL: encode the columns on every core.
+    # Arrow's and numpy's kernels release the GIL: encode the columns on every core, first
+    # the text columns that make categoricals (each is one long sort or hash).
+    first = [n for n in names if n in CATEGORICAL.get(table.name, ())
+             and not pa.types.is_dictionary(arrow[n].type)]
+    order = first + [n for n in names if n not in first]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        columns = list(pool.map(convert, names))
-    return pd.DataFrame(dict(zip(names, columns, strict=True)), copy=False)
+        columns = dict(zip(order, pool.map(convert, order), strict=True))
+    return pd.DataFrame({n: columns[n] for n in names}, copy=False)
 
-
-def _sorted_categorical(col: pa.Array) -> pd.Categorical:
-    enc = col.dictionary_encode()
-    order = pc.sort_indices(enc.dictionary).to_numpy()
-    rank = np.empty(len(order), dtype=np.int32)
-    rank[order] = np.arange(len(order), dtype=np.int32)
-    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    codes = np.where(idx < 0, -1, rank[np.maximum(idx, 0)]) if len(rank) else idx
-    cats = pd.Index(enc.dictionary.take(pa.array(order)).to_pandas(), dtype=str)
-    return pd.Categorical.from_codes(codes.astype(np.int32), categories=cats)

@@ -15,28 +15,63 @@ from ..schema import INSTITUTION_KINDS, OWNERSHIP, SEX, VISIT_TYPES
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _TIME_FORMATS = (("%Y-%m-%d %H:%M:%S", True), ("%Y-%m-%d %H:%M", True), ("%Y-%m-%d", False))
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
+_YEAR_SECONDS = 31_556_952  # 365.2425 days: a plausible time is within years 1900-2100
+_EARLIEST, _LATEST = (_MIN_YEAR - 1970) * _YEAR_SECONDS, (_MAX_YEAR + 1 - 1970) * _YEAR_SECONDS
 
 
 def text(arr: pa.Array) -> pa.Array:
-    """Stripped strings; empty strings become null."""
+    """Stripped strings; empty strings become null (``arr`` itself when nothing changes)."""
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         arr = pc.cast(arr, pa.string())
+    if _stripped(arr):
+        return arr
     arr = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(pc.utf8_length(arr), 0), pa.scalar(None, pa.string()), arr)
 
 
+def _stripped(arr: pa.Array) -> bool:
+    """Whether no value is empty or begins or ends with a byte other than printable ASCII.
+
+    Such values are as :func:`text` would leave them; this looks at two bytes a value
+    instead of running the trim kernels over every string (ids are mostly plain ASCII).
+    """
+    if len(arr) == arr.null_count:
+        return True
+    wide = pa.types.is_large_string(arr.type)
+    offsets = np.frombuffer(arr.buffers()[1], np.int64 if wide else np.int32, len(arr) + 1,
+                            arr.offset * (8 if wide else 4))
+    if arr.null_count:
+        valid = arr.is_valid().to_numpy(zero_copy_only=False)
+        starts, ends = offsets[:-1][valid], offsets[1:][valid]
+    else:
+        starts, ends = offsets[:-1], offsets[1:]
+    if (ends <= starts).any():
+        return False
+    data = np.frombuffer(arr.buffers()[2], np.uint8)
+    ends = ends - 1
+    return bool(((data[starts] - 0x21) < 0x5E).all() and ((data[ends] - 0x21) < 0x5E).all())
+
+
 def missing(arr: pa.Array) -> np.ndarray:
+    if not arr.null_count:
+        return np.zeros(len(arr), bool)
     return pc.is_null(arr).to_numpy(zero_copy_only=False)
 
 
 def words(arr: pa.Array, table: dict[str, str],
           values: tuple[str, ...]) -> tuple[pa.Array, np.ndarray]:
-    """Map words (any case) to codes 0..len(values)-1; unknown words are bad, null stays null."""
+    """Map words (any case) to codes 0..len(values)-1; unknown words are bad, null stays null.
+
+    A dictionary array is looked up once per distinct word.
+    """
     keys = list(table)
     codes = np.array([values.index(table[k]) for k in keys] + [-1], dtype=np.int8)
-    idx = pc.index_in(pc.utf8_lower(arr), value_set=pa.array([k.lower() for k in keys]))
+    distinct = arr.dictionary if pa.types.is_dictionary(arr.type) else arr
+    idx = pc.index_in(pc.utf8_lower(distinct), value_set=pa.array([k.lower() for k in keys]))
     idx_np = idx.fill_null(len(keys)).to_numpy(zero_copy_only=False)
     out = codes[idx_np]
+    if distinct is not arr:
+        out = np.append(out, np.int8(-1))[arr.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
     bad = (out < 0) & ~missing(arr)
     return pa.array(out, mask=out < 0), bad
 
@@ -99,8 +134,7 @@ def time(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray
     """
     if pa.types.is_timestamp(raw.type) or pa.types.is_date(raw.type):
         ts = pc.cast(raw, pa.timestamp("s"), safe=False)
-        secs = ts.cast(pa.int64()).to_numpy(zero_copy_only=False)
-        has_time = (np.nan_to_num(secs) % 86400) != 0 if not pa.types.is_date(raw.type) \
+        has_time = _seconds(ts) % 86400 != 0 if not pa.types.is_date(raw.type) \
             else np.zeros(len(raw), bool)
     else:
         s = pc.replace_substring(arr, "/", "-")
@@ -115,9 +149,15 @@ def time(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray
             if timed:
                 has_time |= hit.to_numpy(zero_copy_only=False)
         ts = _reject_rolled_over(s, ts)
-    secs = ts.cast(pa.int64()).to_numpy(zero_copy_only=False).astype("float64")
-    year = 1970 + secs / (365.2425 * 86400)
-    implausible = ~np.isnan(secs) & ((year < _MIN_YEAR) | (year > _MAX_YEAR + 1))
-    bad = (np.isnan(secs) & ~missing(arr)) | implausible
-    ts = pc.if_else(pa.array(implausible), pa.scalar(None, pa.timestamp("s")), ts)
+    secs = _seconds(ts)
+    implausible = (secs < _EARLIEST) | (secs > _LATEST)
+    bad = implausible if not ts.null_count else (missing(ts) & ~missing(arr)) | implausible
+    if implausible.any():
+        ts = pc.if_else(pa.array(implausible), pa.scalar(None, pa.timestamp("s")), ts)
     return ts, bad, has_time
+
+
+def _seconds(ts: pa.Array) -> np.ndarray:
+    """Seconds since 1970 (0 for null: a plausible time of no time of day)."""
+    secs = ts.cast(pa.int64())
+    return (secs.fill_null(0) if secs.null_count else secs).to_numpy(zero_copy_only=False)

@@ -12,6 +12,7 @@ import codecs
 import csv
 import hashlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +23,14 @@ import pyarrow.parquet as pq
 from ..errors import DataError
 from ..messages import join, text
 from ..schema import Column, Table, canonical_names
+from ._encode import dictionary_columns
 from ._files import partition_values
 
 BATCH_ROWS = 1_000_000
 SNIFF_BYTES = 1 << 20
+#: Bytes per value under which a Parquet text column chunk holds dictionary indices, not
+#: strings (a writer falls back to plain pages when the dictionary grows past ~1 MiB).
+DICTIONARY_BYTES = 4
 
 
 @dataclass
@@ -182,7 +187,11 @@ def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
     record = 0
     if src.kind == "parquet":
         try:
-            for raw in pq.ParquetFile(src.path).iter_batches(batch_size=batch_rows):
+            file = pq.ParquetFile(src.path)
+            names = _dictionary_pages(src, file.metadata)
+            if names:
+                file = pq.ParquetFile(src.path, metadata=file.metadata, read_dictionary=names)
+            for raw in file.iter_batches(batch_size=batch_rows):
                 yield _batch(src, raw, record)
                 record += raw.num_rows
         except (pa.ArrowException, OSError) as exc:
@@ -231,6 +240,42 @@ def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
             raise DataError(src.name, "data.invalid_text", encoding=src.encoding,
                             detail=msg) from None
         raise DataError(src.name, "data.not_a_table", detail=msg) from None
+
+
+def _dictionary_pages(src: Source, meta: pq.FileMetaData) -> list[str]:
+    """The file's text columns to read as dictionaries: columns of repeated words whose
+    pages are dictionary indices in every row group (read so, no string is decoded).
+
+    A column of many distinct values fell back to plain pages; reading it as a dictionary
+    would hash every string per batch, so it is read as text and hashed once at the end.
+    """
+    schema = meta.schema.to_arrow_schema()
+    wanted = dictionary_columns(src.table)
+    groups = [meta.row_group(g) for g in range(meta.num_row_groups)]
+    leaves = {groups[0].column(j).path_in_schema: j for j in range(meta.num_columns)} \
+        if groups else {}
+    out = []
+    for i, name in src.mapping.items():
+        raw = src.columns[i]
+        if name not in wanted or i >= len(src.header) or raw not in leaves or not (
+                pa.types.is_string(schema.field(i).type)
+                or pa.types.is_large_string(schema.field(i).type)):
+            continue
+        j = leaves[raw]
+        if all(g.column(j).total_uncompressed_size <= DICTIONARY_BYTES * max(g.num_rows, 1)
+               for g in groups):
+            out.append(raw)
+    return out
+
+
+def read_ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """The same batches; a thread reads the next while the caller validates this one
+    (Arrow's readers and kernels release the GIL)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, batches, None)
+        while (batch := pending.result()) is not None:
+            pending = pool.submit(next, batches, None)
+            yield batch
 
 
 def _merge(batches: list[pa.RecordBatch]) -> pa.RecordBatch:

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from ..schema import Table
 from . import _parse
+from ._encode import DICTIONARY, WORD_KINDS, as_dictionary, coalesce, dictionary_columns
 from ._read import Batch
 
 _UNREADABLE = {"time": "unreadable date/time", "amount": "unreadable amount",
@@ -61,11 +62,19 @@ class Checks:
         return out
 
 
-def _parse_column(kind: str, raw: pa.Array):
-    """Returns (typed values, bad mask, has_time or None, text used to test presence)."""
+def _parse_column(kind: str, raw: pa.Array, words: bool):
+    """Returns (typed values, bad mask, has_time or None, text used to test presence).
+
+    ``words``: validate the column as a dictionary (see ``_encode``).
+    """
     typed_raw = not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)
                      or pa.types.is_null(raw.type))
-    arr = raw if typed_raw and kind in ("time", "amount", "int") else _parse.text(raw)
+    if words:
+        arr = as_dictionary(raw)
+    elif typed_raw and kind in ("time", "amount", "int"):
+        arr = raw
+    else:
+        arr = _parse.text(raw)
     if kind in ("id", "text"):
         return arr, np.zeros(len(arr), bool), None, arr
     if kind == "time":
@@ -86,17 +95,20 @@ def validate(batch: Batch, table: Table) -> tuple[pa.Table, list[tuple[int, str,
     n = len(batch)
     checks = Checks(n)
     out: dict[str, pa.Array] = {}
+    dictionaries = dictionary_columns(table)
     for col in table.columns:
         raw = batch.columns.get(col.name)
         if raw is None:
             continue
-        vals, bad, has_time, shown = _parse_column(col.kind, raw)
+        words = col.name in dictionaries and (
+            col.kind in WORD_KINDS or pa.types.is_dictionary(raw.type))
+        vals, bad, has_time, shown = _parse_column(col.kind, raw, words)
         if col.required:
             checks.fail(_parse.missing(vals) & ~bad, col.name, "missing required value", None)
         checks.fail(bad, col.name, _UNREADABLE.get(col.kind, f"unknown {col.name} value"), shown)
         if col.kind == "amount":
             v = vals.to_numpy(zero_copy_only=False)
-            checks.fail(np.nan_to_num(v) < 0, col.name, "negative amount", shown)
+            checks.fail(v < 0, col.name, "negative amount", shown)  # NaN is not negative
         if col.kind == "int" and col.name == "level":
             v = pc.fill_null(vals, 0).to_numpy(zero_copy_only=False)
             checks.fail((v < 0) | (v > 3), col.name, "level must be 0-3", shown)
@@ -105,8 +117,8 @@ def validate(batch: Batch, table: Table) -> tuple[pa.Table, list[tuple[int, str,
             out["has_time"] = pa.array(has_time)
     if table.name == "claims":
         _claim_rules(out, checks, batch)
-    keep = pa.array(checks.ok)
-    good = pa.table({k: pc.filter(v, keep) for k, v in out.items()})
+    ok = checks.ok
+    good = pa.table(out if ok.all() else {k: pc.filter(v, pa.array(ok)) for k, v in out.items()})
     return good, checks.rejects(batch.first_record, batch.names)
 
 
@@ -121,11 +133,12 @@ def _claim_rules(out: dict[str, pa.Array], checks: Checks, batch: Batch) -> None
         no_end = pc.is_null(end).to_numpy(zero_copy_only=False)
         checks.fail(inpatient & no_end, "end_time", "inpatient claim needs an end_time", None)
         before = pc.less(end, out["start_time"]).fill_null(False).to_numpy(zero_copy_only=False)
-        checks.fail(before, "end_time", "end_time precedes start_time",
-                    _parse.text(batch.columns["end_time"]))
+        if before.any():  # the file's text of each end_time is only needed to show it
+            checks.fail(before, "end_time", "end_time precedes start_time",
+                        _parse.text(batch.columns["end_time"]))
     out["end_time"] = end
     for name in ("doctor_id", "diagnosis_code", "terminal_id", "operator_id"):
-        out.setdefault(name, pa.nulls(n, pa.string()))
+        out.setdefault(name, pa.nulls(n, DICTIONARY))
     out.setdefault("fund_amount", pa.nulls(n, pa.float64()))
     card = out.get("card_id")
-    out["card_id"] = out["patient_id"] if card is None else pc.coalesce(card, out["patient_id"])
+    out["card_id"] = out["patient_id"] if card is None else coalesce(card, out["patient_id"])
