@@ -28,6 +28,16 @@ class PerClaim:
         kinds = [k for k in ("institution", "doctor") if graph.n(k)]
         # Slot 0 gathers the claims without that entity; float32 sums in claim order.
         slot = {k: (graph.codes(k) + 1).astype(np.intp) for k in kinds}
+        size = {k: graph.n(k) + 1 for k in kinds}
+        claims = {k: np.bincount(slot[k], minlength=size[k]) for k in kinds}
+
+        def count(k: str, flag: np.ndarray, flagged: int) -> np.ndarray:
+            """Per slot, the flagged claims: through the others when they are fewer."""
+            if 2 * flagged > len(flag):
+                return claims[k] - np.bincount(slot[k][np.logical_not(flag)],
+                                               minlength=size[k])
+            return np.bincount(slot[k][flag], minlength=size[k])
+
         self.names: list[str] = []
         self.sd: list[float] = []
         self.sums: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
@@ -37,28 +47,31 @@ class PerClaim:
             self.names.append(name)
             known = next((t for t in masks if t[0] is m), None)
             if known is None:
-                every = bool(m.all())
-                known = (m, every, int(np.count_nonzero(m)),
-                         {k: np.bincount(slot[k] if every else slot[k][m],
-                                         minlength=graph.n(k) + 1)[1:].astype(float)
-                          for k in kinds})
+                seen = int(np.count_nonzero(m))
+                known = (m, seen == len(m), seen,
+                         {k: count(k, m, seen)[1:].astype(float) for k in kinds})
                 masks.append(known)
             _, everywhere, seen, counts = known
             if rate:        # x is a flag
                 hit = x if everywhere else x & m
-                observed = hit.astype(np.float32)
-                mu = np.count_nonzero(hit) / seen if seen else 0.0
+                flagged = int(np.count_nonzero(hit))
+                mu = flagged / seen if seen else 0.0
                 self.sd.append(np.sqrt(mu * (1 - mu)))
+                for k in kinds:
+                    # A float32 sum of ones in claim order is the exact count (below
+                    # 2**24 per entity), so count the flagged claims instead.
+                    self.sums[k].append(count(k, hit, flagged)[1:].astype(np.float32))
             else:
-                observed = (x if everywhere else np.where(m, x, 0.0)).astype(np.float32)
                 mine = x if everywhere else x[m]
                 self.sd.append(float(mine.std()) if seen else 0.0)
+                observed = mine.astype(np.float32)
+                for k in kinds:
+                    # Unobserved claims would add 0.0: leaving them out keeps every sum.
+                    total = np.zeros(size[k], np.float32)
+                    np.add.at(total, slot[k] if everywhere else slot[k][m], observed)
+                    self.sums[k].append(total[1:])
             for k in kinds:
-                total = np.zeros(graph.n(k) + 1, np.float32)
-                np.add.at(total, slot[k], observed)
-                self.sums[k].append(total[1:])
                 self.weights[k].append(counts[k])
-            del observed
         self.doctor_days = _doctor_days(graph)
 
     def by(self, kind: str) -> dict[str, tuple]:
@@ -72,7 +85,7 @@ class PerClaim:
                 v = np.divide(self.sums[kind][j], w, out=np.full(n, np.nan), where=w > 0)
                 out[name] = (v, w, np.full(n, self.sd[j]))
         e = g.codes(kind)
-        patient = g.codes("patient").astype(np.int64)
+        patient = g.codes("patient")
         out["claims_per_patient"] = _per_pair(e, patient, e >= 0, n)
         out["stays_per_patient"] = _per_pair(e, patient, g.visit == INPATIENT, n)
         owner, logs = self.doctor_days
@@ -120,12 +133,11 @@ def _observations(graph, inst_peers: np.ndarray):
     del far
     timed = graph.claims["has_time"].to_numpy()
     if timed.any():
-        hour = ((graph.seconds % 86400) // 3600).astype(np.int32)
-        h = graph.codes("institution")
-        g = np.where(h >= 0, inst_peers[np.maximum(h, 0)] + 1, 0).astype(np.int32) \
-            if len(inst_peers) else np.zeros(n, np.int32)
-        cell = g.astype(np.int64) * 24 + hour
-        del g, hour
+        # (peer group + 1, hour) per claim; a claim without institution (-1) takes group 0.
+        group = np.r_[np.asarray(inst_peers) + 1, 0].astype(np.int32)
+        cell = group[graph.codes("institution")]
+        cell *= 24
+        cell += ((graph.seconds % 86400) // 3600).astype(np.int32)
         prof = np.bincount(cell[timed], minlength=24 * (int(cell.max()) // 24 + 1))
         off = (prof.reshape(-1, 24) < 0.05 * prof.reshape(-1, 24).max(axis=1, keepdims=True))
         yield "after_hours", off.ravel()[cell], timed, True
@@ -157,12 +169,16 @@ def _doctor_days(graph) -> tuple[dict[str, np.ndarray], np.ndarray]:
 def _per_pair(e: np.ndarray, key: np.ndarray, mask: np.ndarray, n: int) -> tuple | None:
     """Mean log claims per (entity, key) pair: per patient, per doctor-day."""
     m = mask & (e >= 0) & (key >= 0)
-    if not m.any():
-        return None
-    span = int(key[m].max()) + 1    # pairs in (entity, key) order; 32 bits sort faster
-    small = n * span < 2**32
-    wide = np.uint32 if small else np.int64
-    pair, cnt = unique_counts(e[m].astype(wide) * wide(span) + key[m].astype(wide))
+    if not m.all():
+        if not m.any():
+            return None
+        e, key = e[m], key[m]
+    span = int(key.max()) + 1       # pairs in (entity, key) order; 32 bits sort faster
+    wide = np.uint32 if n * span < 2**32 else np.int64
+    pair = e.astype(wide)
+    pair *= wide(span)
+    np.add(pair, key, out=pair, casting="unsafe")
+    pair, cnt = unique_counts(pair)
     owner = (pair // wide(span)).astype(np.intp)
     x = np.log(cnt)
     w = np.bincount(owner, minlength=n).astype(float)
@@ -198,28 +214,39 @@ def _elderly(graph) -> tuple[np.ndarray, np.ndarray] | None:
     for off in range(-4, 5):                    # the first day in the window at 65
         first += ((1970 + (guess + off) / 365.2425) - y < 65)
     first = np.where(known, np.clip(first, lo - 1, hi + 1), hi + 1).astype(np.int32)
-    code = graph.codes("patient")
-    at = np.maximum(code, 0)
-    seen = known[at] & (code >= 0)
-    return (day >= first[at]) & seen, seen
+    code = graph.codes("patient")      # -1 (no patient) takes the last: unknown
+    seen = np.r_[known, False][code]
+    return (day >= np.r_[first, hi + 1][code]) & seen, seen
 
 
 def _far(graph, prefix: int = 9) -> tuple[np.ndarray, np.ndarray] | None:
     """Per claim: whether the patient's township differs from the institution's, and
     whether both are known."""
-    homes = graph.attribute("patient", "region_code")
-    places = graph.attribute("institution", "region_code")
+    homes = _distinct(graph, "patient", "region_code")
+    places = _distinct(graph, "institution", "region_code")
     if homes is None or places is None:
         return None
-    # The township of each distinct code (there are far fewer codes than people).
-    full, uniq = pd.factorize(pd.Series(np.concatenate([homes, places]), dtype=object))
-    town = pd.factorize(pd.Series(uniq, dtype=object).str[:prefix])[0]
-    code = np.where(full >= 0, town[np.maximum(full, 0)], -1) if len(town) else full
-    home, place = code[:len(homes)], code[len(homes):]
-    p, h = graph.codes("patient"), graph.codes("institution")
-    a = np.where(p >= 0, home.astype(np.int32)[np.maximum(p, 0)], -1)
-    b = np.where(h >= 0, place.astype(np.int32)[np.maximum(h, 0)], -1)
+    # The township of each distinct code, numbered across both tables.
+    (home_values, home), (place_values, place) = homes, places
+    values = pd.Series(np.concatenate([home_values, place_values]), dtype=object)
+    # Each lookup table ends in -1, which a code of -1 (unknown) takes.
+    town = np.r_[pd.factorize(values.str[:prefix])[0], -1].astype(np.int32)
+    home = np.r_[town[home], -1]
+    place = np.r_[town[np.where(place >= 0, place + len(home_values), -1)], -1]
+    a, b = home[graph.codes("patient")], place[graph.codes("institution")]
     return a != b, (a >= 0) & (b >= 0)
+
+
+def _distinct(graph, kind: str, column: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A side-table column as its distinct values (objects) and, per entity, the position
+    of its value there (-1 unknown); a categorical column is not hashed again."""
+    col = side_column(graph, kind, column)
+    if col is None:
+        return None
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.categories.to_numpy(dtype=object), col.cat.codes.to_numpy()
+    codes, values = pd.factorize(col.astype(object))
+    return np.asarray(values, dtype=object), codes
 
 
 def _stay_flags(graph) -> dict[str, np.ndarray]:
@@ -257,8 +284,11 @@ def unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     s = np.sort(x)
     if not len(s):
         return s, np.zeros(0, np.int64)
-    start = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    return s[start], np.diff(np.r_[start, len(s)])
+    new = np.empty(len(s), bool)
+    new[0] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    start = np.flatnonzero(new)
+    return s[start], np.diff(start, append=len(s))
 
 
 def robust_z(value: np.ndarray, weight: np.ndarray, floor_sd: np.ndarray,

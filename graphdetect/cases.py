@@ -34,13 +34,24 @@ def build_cases(findings: list[Finding], *, min_score: float = 0.5, max_cases: i
         name = _remembered(name)
     kept = sorted((f for f in findings if f.score >= min_score),
                   key=lambda f: (-f.score, f.pattern, min(f.claim_ids)))
-    seen: dict[str, list[set[str]]] = defaultdict(list)
+    # Per pattern and claim, the kept findings holding the claim, as bits: a finding lies
+    # inside a kept one when the bits of all its claims share one (no pairwise set tests,
+    # whose number grows with the square of the cases).
+    holders: dict[str, dict[str, int]] = defaultdict(dict)
     cases, numbers = [], defaultdict(int)
     for f in kept:
         ids = set(f.claim_ids)
-        if any(ids <= s for s in seen[f.pattern]):
+        held = holders[f.pattern]
+        common = -1
+        for i in ids:
+            common &= held.get(i, 0)
+            if not common:
+                break
+        if common:
             continue
-        seen[f.pattern].append(ids)
+        bit = 1 << numbers[f.pattern]
+        for i in ids:
+            held[i] = held.get(i, 0) | bit
         numbers[f.pattern] += 1
         case = {
             "case_id": f"{PATTERNS[f.pattern].prefix}-{numbers[f.pattern]:04d}",

@@ -34,6 +34,7 @@ __all__ = ["safe_cell", "read_cell", "csv_bytes", "write_csv", "plain", "shorten
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 _BIDI = re.compile(f"[{BIDI}]")
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_FIRST = frozenset(("'", *_TRIGGERS))     # first characters that may call for an apostrophe
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -52,12 +53,11 @@ def safe_cell(value):
     >>> safe_cell("\\u202egpj.exe")
     'gpj.exe'
     """
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value:
         return value
-    if not value:
-        return value
-    value = _BIDI.sub("", value)
-    if value.startswith("'") or (value.startswith(_TRIGGERS) and not _NUMBER.fullmatch(value)):
+    if not value.isascii():     # only non-ASCII text can hold a bidi control
+        value = _BIDI.sub("", value)
+    if value[:1] in _FIRST and (value[0] == "'" or not _NUMBER.fullmatch(value)):
         return "'" + value
     return value
 
@@ -79,7 +79,7 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence], *, bom: bool = Tr
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([safe_cell(h) for h in header])
-    w.writerows([safe_cell(v) for v in row] for row in rows)
+    w.writerows(map(safe_cell, row) for row in rows)
     return buf.getvalue().encode("utf-8-sig" if bom else "utf-8")
 
 

@@ -7,14 +7,20 @@ first use and cached; networkx graphs are made only for display (:meth:`ego_netw
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from .errors import ParameterError
+
+if TYPE_CHECKING:       # networkx is imported where a display graph is made, not at start
+    import networkx as nx
 
 __all__ = ["ClaimsGraph", "KINDS", "node_key"]
 
@@ -51,6 +57,10 @@ class ClaimsGraph:
         Claims as :func:`graphdetect.read_folder` returns them (categorical id columns).
     patients, institutions, doctors : pandas.DataFrame, optional
         The optional tables, indexed by their id column.
+    unique_ids : bool
+        Whether no claim id repeats (true of :func:`graphdetect.read_folder`'s claims, and
+        so of :meth:`from_data`): :meth:`rows_of` then finds the claims that
+        :meth:`claim_ids` named without matching every claim id.
 
     Examples
     --------
@@ -74,8 +84,9 @@ class ClaimsGraph:
 
     def __init__(self, claims: pd.DataFrame, *, patients: pd.DataFrame | None = None,
                  institutions: pd.DataFrame | None = None,
-                 doctors: pd.DataFrame | None = None):
+                 doctors: pd.DataFrame | None = None, unique_ids: bool = False):
         self.claims = claims = _complete(claims)
+        self.unique_ids = unique_ids
         self.patients = patients
         self.institutions = institutions
         self.doctors = doctors
@@ -107,15 +118,17 @@ class ClaimsGraph:
         self._members: dict[str, sp.csr_matrix] = {}
         self._attributes: dict[tuple[str, str], np.ndarray | None] = {}
         self._incidence: dict[tuple[str, str], sp.csr_matrix] = {}
+        self._named: dict[str, int] = {}        # the row of each id claim_ids gave out
 
     @classmethod
     def from_data(cls, data) -> ClaimsGraph:
-        """Build from a :class:`graphdetect.io.ClaimsData`."""
+        """Build from a :class:`graphdetect.io.ClaimsData` (whose reader drops repeated
+        claim ids)."""
         def indexed(frame, key):
             return None if frame is None else frame.set_index(key, drop=False)
         return cls(data.claims, patients=indexed(data.patients, "patient_id"),
                    institutions=indexed(data.institutions, "institution_id"),
-                   doctors=indexed(data.doctors, "doctor_id"))
+                   doctors=indexed(data.doctors, "doctor_id"), unique_ids=True)
 
     # -- ids ---------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -161,9 +174,41 @@ class ClaimsGraph:
         """Per claim, total_amount as float64."""
         return self.claims["total_amount"].to_numpy(dtype=np.float64)
 
+    @cached_property
+    def claim_id_array(self) -> pa.Array:
+        """The claim ids as text, in row order, as one Arrow array (taking a few rows from
+        it costs microseconds, where pandas' take costs most of a millisecond)."""
+        ids = pa.array(self.claims["claim_id"].astype(str).array)
+        return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+
     def claim_ids(self, rows: np.ndarray) -> list[str]:
         """The claim ids of some rows, in the rows' order."""
-        return self.claims["claim_id"].take(rows).astype(str).tolist()
+        rows = np.asarray(rows, dtype=np.intp)
+        ids = self.claim_id_array.take(rows).to_pylist()
+        if self.unique_ids:
+            self._named.update(zip(ids, rows.tolist(), strict=True))
+        return ids
+
+    def rows_of(self, ids: Collection[str]) -> np.ndarray:
+        """The rows whose claim id is one of ``ids``, sorted; unknown ids are left out.
+
+        With unique ids that all came from :meth:`claim_ids` (a run's cases), their rows
+        are remembered; otherwise every claim id is hashed and matched.
+
+        >>> claims = pd.DataFrame({"claim_id": ["C1", "C2", "C3"], "patient_id": "P1",
+        ...     "institution_id": "H1", "start_time": pd.to_datetime(["2024-01-01"] * 3),
+        ...     "visit_type": "outpatient", "total_amount": 1.0})
+        >>> ClaimsGraph(claims).rows_of({"C3", "C1", "C9"}).tolist()
+        [0, 2]
+        """
+        if self.unique_ids:
+            named = self._named
+            rows = np.array([named.get(i, -1) for i in ids], np.intp)
+            if (rows >= 0).all():
+                return np.sort(rows)
+        values = self.claim_id_array
+        found = pc.is_in(values, value_set=pa.array(list(ids), values.type))
+        return np.flatnonzero(found.fill_null(False).to_numpy(zero_copy_only=False))
 
     def ids(self, kind: str, rows: np.ndarray) -> list[str]:
         """The distinct ids of a kind on some rows, sorted; absent ones left out."""
@@ -284,6 +329,8 @@ class ClaimsGraph:
             raise ParameterError("radius", "ego_network", "an int >= 0", radius)
         if max_neighbors < 1:
             raise ParameterError("max_neighbors", "ego_network", "an int >= 1", max_neighbors)
+        import networkx as nx
+
         G = nx.Graph(hidden=0)
         frontier = [(kind, self.code_of(kind, id))]
         self._add_node(G, kind, frontier[0][1])
@@ -310,6 +357,8 @@ class ClaimsGraph:
         >>> sorted(G.edges(data="weight"))
         [('patient:P1', 'institution:H1', 1), ('patient:P2', 'institution:H1', 1)]
         """
+        import networkx as nx
+
         G = nx.Graph(hidden=0)
         for (kind, id), role in (roles or {}).items():
             G.add_node(node_key(kind, id), kind=kind, id=id, role=role, claims=0, hidden=0)

@@ -46,8 +46,6 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ._ranking_features import FEATURES, PerClaim, robust_z, unique_counts
 from .detectors import PATTERNS
@@ -67,22 +65,31 @@ def case_evidence(cases: list[dict]) -> dict[tuple[str, str], dict]:
     >>> ev[("institution", "H1")]["score"], ev[("institution", "H1")]["cases"]
     (0.4, 1)
     """
-    best: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-    count: dict[tuple[str, str], int] = defaultdict(int)
+    best: dict[tuple[str, str], dict[str, float]] = {}
+    count: dict[tuple[str, str], int] = {}
     for case in cases:
         pattern, score = case["pattern"], case["score"]
         p = PATTERNS.get(pattern)
         weights = p.role_weights if p else {}
         for m in case["members"]:
             key = (m["kind"], m["id"])
-            mine = best[key]
-            mine[pattern] = max(mine.get(pattern, 0.0), weights.get(m["role"], 1.0) * score)
-            count[key] += 1
+            v = weights.get(m["role"], 1.0) * score
+            mine = best.get(key)
+            if mine is None:
+                best[key] = {pattern: max(0.0, v)}
+                count[key] = 1
+            else:
+                mine[pattern] = max(mine.get(pattern, 0.0), v)
+                count[key] += 1
     out = {}
     for key, per in best.items():
-        keep = math.prod([1.0 - v for _, v in sorted(per.items())])
-        out[key] = {"score": round(float(1.0 - keep), 4), "cases": count[key],
-                    "patterns": ";".join(sorted(per))}
+        if len(per) == 1:       # most entities: one pattern, and prod([x]) is x
+            (pattern, v), = per.items()
+            score, patterns = round(float(1.0 - (1.0 - v)), 4), pattern
+        else:
+            keep = math.prod([1.0 - v for _, v in sorted(per.items())])
+            score, patterns = round(float(1.0 - keep), 4), ";".join(sorted(per))
+        out[key] = {"score": score, "cases": count[key], "patterns": patterns}
     return out
 
 
@@ -141,15 +148,10 @@ def _fmt(v: float) -> str:
 
 def _in_case_rows(graph, cases: list[dict]) -> np.ndarray:
     ids = {i for c in cases for i in c["claim_ids"]}
-    if not ids:
-        return np.zeros(len(graph), bool)
-    column = graph.claims["claim_id"]
-    try:                # straight to Arrow: pandas' isin makes an Arrow scalar per id
-        values = pa.array(column.array)
-        found = pc.is_in(values, value_set=pa.array(list(ids), values.type))
-    except (pa.ArrowException, TypeError):
-        return column.isin(ids).to_numpy()
-    return found.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+    found = np.zeros(len(graph), bool)
+    if ids:
+        found[graph.rows_of(ids)] = True
+    return found
 
 
 def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
@@ -165,13 +167,13 @@ def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
     top = np.sort(z, axis=1)[:, ::-1][:, :3]
     floor = 1.0 / (1.0 + np.exp(1.5 * 2.5))
     anomaly = (1.0 / (1.0 + np.exp(-1.5 * (top.mean(axis=1) - 2.5))) - floor) / (1 - floor)
-    ids = graph.index(kind)
+    ids = [str(i) for i in graph.index(kind)]
     out = {}
     none = {"score": 0.0, "cases": 0, "patterns": ""}
     names = [f"peer_z_{f}" for f in FEATURES]
     for i, (share_i, anomaly_i, z_i) in enumerate(zip(share.tolist(), anomaly.tolist(),
                                                       z.tolist(), strict=True)):
-        key = (kind, str(ids[i]))
+        key = (kind, ids[i])
         ev = evidence.get(key, none)
         score = 1.0 - (1.0 - ev["score"]) * (1.0 - 0.6 * share_i) * (1.0 - 0.6 * anomaly_i)
         parts = [("cases", ev["cases"], 10 * ev["score"]),
@@ -235,10 +237,15 @@ def _home_institution(graph) -> np.ndarray:
     n = graph.n("doctor")
     d, h = graph.codes("doctor"), graph.codes("institution")
     ok = (d >= 0) & (h >= 0)
-    pair = unique_counts(d[ok].astype(np.int64) << 32 | h[ok])
+    span = graph.n("institution")       # pairs in (doctor, institution) order
+    wide = np.uint32 if n * span < 2**32 else np.int64      # 32 bits sort faster
+    pair = d[ok].astype(wide)
+    pair *= wide(span)
+    np.add(pair, h[ok], out=pair, casting="unsafe")
+    pair = unique_counts(pair)
     home = np.full(n, -1)
     if len(pair[0]):
-        dd, hh, cnt = pair[0] >> 32, pair[0] & 0xFFFFFFFF, pair[1]
+        dd, hh, cnt = pair[0] // wide(span), pair[0] % wide(span), pair[1]
         order = np.lexsort((hh, -cnt, dd))
         first = np.r_[True, dd[order][1:] != dd[order][:-1]]
         home[dd[order][first]] = hh[order][first]

@@ -97,6 +97,22 @@ def test_cli_and_export_import_no_flask(tmp_path):
     assert out.splitlines()[-1] == "FLASK: ", out.splitlines()[-1]
 
 
+def test_start_up_imports_no_heavy_libraries(tmp_path):
+    """The CLI starts without the plotting, PDF, graph and statistics libraries, and a
+    detection run loads igraph and leidenalg only when it finds communities."""
+    heavy = ("igraph", "leidenalg", "matplotlib", "reportlab", "networkx", "scipy.stats")
+    script = (
+        "import sys\n"
+        "import graphdetect.cli\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+        "import graphdetect.run\n"
+        f"print(sorted(m for m in {heavy[:5]!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.splitlines() == ["[]", "[]"], out
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

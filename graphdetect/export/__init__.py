@@ -11,9 +11,23 @@ See :func:`export_case` and :func:`verify_package` for runnable examples.
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from ._common import KEY_ENV, ExportError, safe_name
-from .package import export_case, export_refusal, package_name, zip_path
-from .verify import VerifyResult, verify_package
 
 __all__ = ["export_case", "export_refusal", "verify_package", "VerifyResult", "ExportError",
            "package_name", "safe_name", "zip_path", "KEY_ENV"]
+
+# Imported on first use: the package module loads the detectors and the PDF and plotting
+# libraries, which the CLI (it registers the export commands) must not pay for at start.
+_LAZY = {"export_case": "package", "export_refusal": "package", "package_name": "package",
+         "zip_path": "package", "verify_package": "verify", "VerifyResult": "verify"}
+
+
+def __getattr__(name: str):
+    """The lazily imported names, imported once (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
