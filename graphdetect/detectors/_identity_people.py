@@ -1,13 +1,59 @@
 """The people side of shared_identity: phones, addresses, villages and ages as codes per
-patient, and the share of a place's claims that come from the members' villages."""
+patient, and the share of a place's claims that come from the members' villages; the
+claims of a place on some days."""
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._arrays import attribute_codes, commonest
 from ._features import birth_years
+
+
+class Places:
+    """The claims of each institution by day: how many on given days (all places at once)
+    and which (one place at a time). A place's claims are sorted by day when it is first
+    asked for, so that a group costs its own places' claims, never a sort of all claims."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.first = int(graph.day.min()) if len(graph) else 0
+        self.span = int(graph.day.max()) - self.first + 1 if len(graph) else 1
+        self._count = None
+        self._dense = False
+        self._by_day: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def count(self, inst: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Claims at each (institution, day offset from the first day) asked for."""
+        if self._count is None:
+            h = self.graph.codes("institution").astype(np.int64)
+            ok = h >= 0
+            key = h[ok] * self.span + (self.graph.day[ok] - self.first)
+            cells = self.graph.n("institution") * self.span
+            # a count per (institution, day) where that table is no bigger than the claims
+            # (so for a city's hospitals); else the keys, sorted
+            self._dense = cells <= 4 * len(key)
+            self._count = np.bincount(key, minlength=cells) if self._dense else np.sort(key)
+        want = inst.astype(np.int64) * self.span + day
+        if self._dense:
+            return np.where(inst >= 0, self._count[want.clip(0)], 0)
+        return np.searchsorted(self._count, want, "right") - \
+            np.searchsorted(self._count, want, "left")
+
+    def rows(self, inst: int, days: np.ndarray | None = None) -> np.ndarray:
+        """Rows of the claims at an institution (on some days), by day."""
+        if inst not in self._by_day:
+            m = self.graph.members("institution")
+            rows = m.indices[m.indptr[inst]:m.indptr[inst + 1]]
+            day = self.graph.day[rows]
+            order = np.argsort(day, kind="stable")
+            self._by_day[inst] = rows[order], day[order]
+        rows, day = self._by_day[inst]
+        if days is None:
+            return rows
+        lo, hi = np.searchsorted(day, days, "left"), np.searchsorted(day, days, "right")
+        return rows[np.repeat(lo - np.cumsum(hi - lo) + (hi - lo), hi - lo)
+                    + np.arange(int((hi - lo).sum()))]
 
 
 def distinct(codes: np.ndarray | None, members: np.ndarray) -> int | None:
@@ -27,7 +73,8 @@ class People:
                       for c in ("phone_hash", "address_hash", "region_code")}
         by_date, by_year = birth_years(graph)
         self.born = by_date if by_date is not None and np.isfinite(by_date).any() else by_year
-        self._matrix = None
+        self.places = Places(graph)
+        self._villages_at: dict[int, np.ndarray] = {}
         self._village_claims = None
         self._first_year = 1970 + float(graph.day.min()) / 365.2425 if len(graph) else 1970.0
 
@@ -37,15 +84,10 @@ class People:
         if code is None:
             return None
         g = self.graph
-        if self._matrix is None:
+        if self._village_claims is None:
             per_claim = code[g.codes("patient")]
-            keep = per_claim >= 0
-            # institution x village claim counts: a host's row lists its villages
-            self._matrix = sp.csr_matrix(
-                (np.ones(int(keep.sum())), (g.codes("institution")[keep], per_claim[keep])),
-                shape=(g.n("institution"), int(code.max()) + 1))
-            self._matrix.sum_duplicates()
-            self._village_claims = np.bincount(per_claim[keep], minlength=int(code.max()) + 1)
+            self._village_claims = np.bincount(per_claim[per_claim >= 0],
+                                               minlength=int(code.max()) + 1)
         villages = np.unique(code[members])
         villages = villages[villages >= 0]
         if not len(villages):
@@ -53,11 +95,20 @@ class People:
         own = code[g.codes("patient")[rows]] >= 0
         inst = g.codes("institution")[rows]
         total = self._village_claims[villages].sum() - own.sum()
-        m = self._matrix
-        there = sum(float(m.data[m.indptr[h]:m.indptr[h + 1]][np.isin(
-            m.indices[m.indptr[h]:m.indptr[h + 1]], villages)].sum()) for h in hosts) \
+        there = sum(float(self._at(int(h), villages)) for h in hosts) \
             - (own & np.isin(inst, hosts)).sum()
         return float(there / total) if total > 0 else None
+
+    def _at(self, host: int, villages: np.ndarray) -> int:
+        """Claims at a host by patients of some villages (sorted codes). Each host's
+        villages per claim are gathered once, from its own claims only."""
+        if host not in self._villages_at:
+            rows = self.places.rows(host)
+            v = self.codes["region_code"][self.graph.codes("patient")[rows]]
+            self._villages_at[host] = np.sort(v[v >= 0])
+        v = self._villages_at[host]
+        return int((np.searchsorted(v, villages, "right")
+                    - np.searchsorted(v, villages, "left")).sum())
 
     def elderly(self, members: np.ndarray) -> float | None:
         """Share of the members (of known age) aged 65 or more when the data begins."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import igraph as ig
-import leidenalg
 import numpy as np
 
 from ._stays import components
@@ -37,6 +35,9 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     """
     if not len(a):
         return np.arange(n)
+    import igraph as ig  # here: igraph loads matplotlib, slow for every start-up
+    import leidenalg
+
     comp = components(n, a, b)
     n_comp = int(comp.max()) + 1
     size = np.bincount(comp, minlength=n_comp)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._stays import components
 
-__all__ = ["StayIndex", "campaigns", "extend_stream"]
+__all__ = ["HostDays", "StayIndex", "campaigns", "extend_stream"]
 
 
 class StayIndex:
@@ -40,9 +40,32 @@ class StayIndex:
         return np.sort(out) if ordered else out
 
 
+class HostDays:
+    """The stays at one institution admitted within some days, found by binary search
+    over the stays sorted by institution and admission day (so that a stream's search
+    costs the stays of its period, not all of its host's).
+
+    >>> ix = HostDays(np.array([1, 0, 1, 1]), np.array([9, 5, 2, 5]))
+    >>> ix.rows(1, 2, 5).tolist()
+    [2, 3]
+    """
+
+    def __init__(self, institution: np.ndarray, start: np.ndarray):
+        self.order = np.lexsort((start, institution))
+        self.key = institution[self.order].astype(np.int64) << 32 | start[self.order]
+
+    def rows(self, host: int, lo: int, hi: int) -> np.ndarray:
+        """Positions, in stay order, of the stays at ``host`` admitted on days ``lo`` to
+        ``hi``."""
+        base = int(host) << 32
+        a = np.searchsorted(self.key, base | max(int(lo), 0), "left")
+        b = np.searchsorted(self.key, base | int(hi), "right")
+        return np.sort(self.order[a:b])
+
+
 def _summary(part: dict, st: dict | None = None, index: StayIndex | None = None,
              amount: np.ndarray | None = None) -> dict:
-    """Host, doctors, occasions, patients, period, occasion days and the admissions per
+    """Host, doctors, occasions, period, occasion days and the admissions per
     occasion (the median; all admissions under the part's doctors when ``st``, the
     stays the part was drawn from, is given, else the part's own patients; ``index``
     finds the stays of ``st`` by occasion); the diagnosis groups on 15% of its stays
@@ -69,8 +92,7 @@ def _summary(part: dict, st: dict | None = None, index: StayIndex | None = None,
         bill = {"bill": mid, "bill_spread": 1.4826 * float(np.median(np.abs(x - mid)))}
     return {**bill, "host": int(inst[np.argmax(cnt)]), "doctors": set(docs.tolist()),
             "diagnoses": set(dx[dxn >= 0.15 * len(part["patient"])].tolist()),
-            "occasions": set(occ.tolist()),
-            "patients": set(np.unique(part["patient"]).tolist()),
+            "occasions": occ,
             "first": int(part["start"].min()), "last": int(part["start"].max()),
             "days": np.unique(part["start"][first]),
             "size": float(np.median(np.bincount(size)))}
@@ -164,7 +186,7 @@ def _gap(days: np.ndarray, how) -> float:
 
 
 def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
-                  index: StayIndex | None = None) -> dict:
+                  index: HostDays | None = None) -> dict:
     """A pool's evidence with the other bursts of its stream added.
 
     The other bursts at the host of ``sub`` (a pool's evidence stays), within its period
@@ -174,18 +196,19 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
     own occasions, they form a stream (median and mean gap of at most ``stream_gap``
     days): a weekly trickle whose recruits mostly come once, of whom only a few come
     back often enough to form a pool. Otherwise ``sub`` is returned as it is.
-    ``index`` finds the stays of ``st`` by institution.
+    ``index`` finds the stays of ``st`` by institution and day.
     """
     info = _summary(sub)
     if not info["doctors"]:
         return sub
     lo, hi = info["first"] - stream_gap, info["last"] + stream_gap
-    host = np.array([info["host"]])
-    at = index.rows(host) if index is not None else \
-        np.flatnonzero(st["institution"] == info["host"])
-    start = st["start"][at]
-    at = at[free[at] & np.isin(st["doctor"][at], list(info["doctors"])) & (start >= lo)
-            & (start <= hi) & ~np.isin(st["occasion"][at], list(info["occasions"]))
+    if index is not None:
+        at = index.rows(info["host"], lo, hi)
+    else:
+        at = np.flatnonzero((st["institution"] == info["host"]) & (st["start"] >= lo)
+                            & (st["start"] <= hi))
+    at = at[free[at] & np.isin(st["doctor"][at], list(info["doctors"]))
+            & ~np.isin(st["occasion"][at], info["occasions"])
             & ~np.isin(st["row"][at], sub["row"])]
     occ, cnt = np.unique(st["occasion"][at], return_counts=True)
     occ = occ[(cnt >= 2) & (cnt <= 1.5 * info["size"]) & (info["size"] <= 1.5 * cnt)]

@@ -9,7 +9,7 @@ so a weekly trickle is many small occasions, each a true burst.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import poisson
+from scipy.special import pdtrc  # poisson.sf, without scipy.stats' import
 
 __all__ = ["occasions", "daily_rate"]
 
@@ -51,7 +51,7 @@ def _dense(key: np.ndarray, count: np.ndarray, inst: np.ndarray, rate: np.ndarra
         end = np.searchsorted(key, key + length, side="left")
         n = cum[end] - cum[np.arange(len(key))]
         mu = rate[inst] * length
-        ok = (n >= 3) & (n >= ratio * mu) & (poisson.sf(n - 1, mu) <= alpha)
+        ok = (n >= 3) & (n >= ratio * mu) & (pdtrc(n - 1, mu) <= alpha)
         i = np.flatnonzero(ok)
         np.add.at(mark, i, 1)
         np.add.at(mark, end[i], -1)

@@ -7,15 +7,12 @@ such wards work; those are scored below the case threshold and say why.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
-import pandas as pd
 
-from ._arrays import commonest
+from ._arrays import attribute_codes
 from ._base import Finding
-from ._features import amount_cv, logistic
-from ._stays import day_str
+from ._features import amount_cv, elderly_share, logistic
+from ._stays import day_str, id_array
 
 __all__ = ["ring_finding", "categories"]
 
@@ -72,8 +69,9 @@ def _top_share(codes: np.ndarray) -> tuple[int, float | None]:
 
 def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
                  host_admissions: np.ndarray, usual_stay: float,
-                 categories: np.ndarray | None = None) -> Finding:
-    """The finding for one pool.
+                 categories: np.ndarray | None = None) -> tuple[Finding, np.ndarray]:
+    """The finding for one pool, without its claim ids, and its evidence rows in order
+    (:func:`._stays.with_claim_ids` fills them in for all findings at once).
 
     ``sub`` holds the evidence stays as arrays (row, patient, institution, start, end,
     occasion, doctor, diagnosis: ICD-10 category codes); ``table`` one entry per
@@ -94,7 +92,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     """
     order = np.argsort(sub["row"], kind="stable")
     rows = sub["row"][order]
-    inst_ids = graph.index("institution")
+    inst_ids = id_array(graph, "institution")
     vals, cnt = np.unique(sub["institution"], return_counts=True)
     insts = [int(x) for x in vals[np.lexsort((vals, -cnt))]]
     host = insts[0]
@@ -119,14 +117,15 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     level = graph.attribute("institution", "level")
     private = ownership is not None and any(ownership[i] == "private" for i in insts)
     small = level is not None and any(level[i] is not None and level[i] <= 1 for i in insts)
-    attendance = float(np.median(per_occ) / len(patients))
+    mid_occ, course_days = np.median(per_occ), np.median(course_los)
+    attendance = float(mid_occ / len(patients))
     schedule = _schedule_cv(sub["patient"], sub["start"])
     dx_code, dx_share = _top_share(sub["diagnosis"])
     dx_group = _category(graph, dx_code, categories)
     share_of_host = float(np.sum(sub["institution"] == host) / max(host_admissions[host], 1))
     routine = bool(schedule is not None and schedule <= 0.1 and attendance >= 0.5
                    and dx_share is not None and dx_share >= 0.8
-                   and np.median(course_los) > usual_stay and course_cv <= 0.1
+                   and course_days > usual_stay and course_cv <= 0.1
                    and (village is None or village < 0.5))
     z = (-3.0 + 1.5 * min(n_occ, 8) / 4 + 1.5 * (1 - min(cv / 0.3, 1))
          + 1.2 * min(np.log2(max(burst, 1.0)) / 3, 1) + 0.6 * bool(private or small)
@@ -139,18 +138,18 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
         rules.append("医患合谋")
     if cv < 0.1:
         rules.append("费用雷同")
-    names = [str(inst_ids[i]) for i in insts]
+    names = [str(x) for x in inst_ids[insts]]
     members = [("institution", x, "host") for x in names]
     members += [("doctor", x, "hub") for x in doctors]
-    members += [("patient", str(x), "member") for x in graph.index("patient")[patients]]
+    members += [("patient", str(x), "member") for x in id_array(graph, "patient")[patients]]
     metrics = {"occasions": n_occ, "members": len(patients), "claims": len(rows),
                "institutions": len(insts),
                "per_occasion_min": int(per_occ.min()), "per_occasion_max": int(per_occ.max()),
-               "per_occasion_median": float(np.median(per_occ)),
+               "per_occasion_median": float(mid_occ),
                "longest_occasion_days": int(span.max()), "attendance": round(attendance, 3),
                "amount_cv": round(cv, 4), "stay_length_cv": round(los_cv, 4),
                "median_stay_days": float(np.median(length)),
-               "course_stay_days": float(np.median(course_los)),
+               "course_stay_days": float(course_days),
                "course_stay_cv": round(course_cv, 4),
                "usual_stay_days": float(usual_stay),
                "burst": round(burst, 2), "doctor_share": round(doc_share, 3),
@@ -161,17 +160,18 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
                "share_of_host_admissions": round(share_of_host, 3),
                "total_amount": round(float(amounts.sum()), 2)}
     occasions = [{"first_day": day_str(int(f)), "last_day": day_str(int(la)),
-                  "patients": int(n), "claims": int(c), "institution": str(inst_ids[int(i)])}
+                  "patients": int(n), "claims": int(c), "institution": str(i)}
                  for f, la, n, c, i in zip(table["first"], table["last"], per_occ,
-                                           table["claims"], table["institution"], strict=True)]
+                                           table["claims"], inst_ids[table["institution"]],
+                                           strict=True)]
     gaps = np.diff(table["first"])
     details = {"host": names[0], "institutions": names, "doctors": doctors,
                "occasions": occasions, "first_day": occasions[0]["first_day"],
                "last_day": day_str(int(table["last"].max())),
                "routine": routine, "diagnosis_group": dx_group,
                "median_gap_days": float(np.median(gaps)) if len(gaps) else None}
-    return Finding("collusion_ring", round(score, 4), members,
-                   graph.claim_ids(rows), rules, metrics, details)
+    return Finding("collusion_ring", round(score, 4), members, [], rules, metrics,
+                   details), rows
 
 
 def categories(graph) -> np.ndarray:
@@ -192,43 +192,21 @@ def _category(graph, code: int, cats: np.ndarray | None = None) -> str | None:
 
 def _doctors(graph, codes: np.ndarray) -> tuple[list[str], float]:
     """The doctors behind most of the stays (up to 4) and the share of stays they cover."""
-    top = [(i, n) for i, n in commonest(graph, "doctor", codes) if n >= 0.15 * len(codes)][:4]
-    if not top:
+    u, n = np.unique(codes[codes >= 0], return_counts=True)
+    order = np.lexsort((u, -n))            # commonest first, ties by id (codes are sorted)
+    top = order[n[order] >= 0.15 * len(codes)][:4]
+    if not len(top):
         return [], 0.0
-    return sorted(i for i, _ in top), float(sum(n for _, n in top) / len(codes))
-
-
-def _column(graph, column: str, codes: np.ndarray) -> np.ndarray | None:
-    """A patients-table column's values for some patients (None where unknown), or None
-    when the table or the column is missing. Looks up only those patients, so that a
-    city's million birth dates are never converted for a few hundred members."""
-    table = graph.patients
-    if table is None or column not in table:
-        return None
-    col = table[column]
-    if not col.index.is_unique:
-        return graph.attribute("patient", column)[codes]
-    pos = col.index.get_indexer(graph.index("patient")[codes])
-    values = col.iloc[pos.clip(min=0)].to_numpy()
-    missing = (pos < 0) | pd.isna(values)
-    if np.issubdtype(values.dtype, np.datetime64):
-        values = values.astype("datetime64[Y]").astype(np.int64) + 1970
-    values = values.astype(object)
-    values[missing] = None
-    return values
+    ids = [str(x) for x in id_array(graph, "doctor")[u[top]]]
+    return sorted(ids), float(sum(int(x) for x in n[top]) / len(codes))
 
 
 def _people(graph, codes: np.ndarray, first_day: int) -> tuple[float | None, float | None]:
-    """Share of the patients aged 60 or more, and largest share from one village."""
-    year = 1970 + first_day / 365.2425
-    born = _column(graph, "birth_date", codes)
-    years = None if born is None else [b if isinstance(b, (int, np.integer)) else b.year
-                                       for b in born if b is not None]
-    if not years:
-        born = _column(graph, "birth_year", codes)
-        years = None if born is None else [b for b in born if b is not None]
-    elderly = float(np.mean([year - y >= 60 for y in years])) if years else None
-    region = _column(graph, "region_code", codes)
-    known = [] if region is None else [r for r in region if r is not None]
-    village = Counter(known).most_common(1)[0][1] / len(codes) if known else None
+    """Share of the patients aged 60 or more, and largest share from one village (from
+    per-patient codes made once per graph, so each ring costs only its members)."""
+    elderly = elderly_share(graph, codes, first_day)
+    region = attribute_codes(graph, "patient", "region_code")
+    known = np.empty(0, np.int64) if region is None else region[codes]
+    known = known[known >= 0]
+    village = int(np.bincount(known).max()) / len(codes) if len(known) else None
     return elderly, village

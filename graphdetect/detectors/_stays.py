@@ -57,3 +57,22 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     m = sp.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     return connected_components(m, directed=False)[1]
+
+
+def id_array(graph, kind: str) -> np.ndarray:
+    """The ids of a kind as a numpy object array, made once per graph: picking a
+    finding's few ids from it is far cheaper than indexing ``graph.index(kind)``."""
+    return cached(graph, ("id_array", kind), lambda: graph.index(kind).to_numpy(object))
+
+
+def with_claim_ids(graph, findings: list, rows: list[np.ndarray]) -> list:
+    """The findings with their evidence claim ids filled in, ``rows[k]`` the rows of
+    ``findings[k]`` in order: one look-up of the claim ids for all of them, since each
+    look-up costs about as much for a few rows as for thousands."""
+    if findings:
+        ids = graph.claim_ids(np.concatenate(rows))
+        at = 0
+        for f, r in zip(findings, rows, strict=True):
+            f.claim_ids = ids[at:at + len(r)]
+            at += len(r)
+    return findings

@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
-from ._ring_campaign import StayIndex, _summary, campaigns, extend_stream
+from ._ring_campaign import HostDays, StayIndex, _summary, campaigns, extend_stream
 from ._ring_groups import bill_levels, pools
 from ._ring_occasions import occasions
 from ._ring_score import categories, ring_finding
-from ._stays import stays
+from ._stays import stays, with_claim_ids
 
 __all__ = ["collusion_ring", "PATTERN"]
 
@@ -228,18 +228,18 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         good = table["occasion"][table["patients"] >= 2]
         if len(good) < 2:
             continue
-        part = _sites_alike({c: v[np.isin(sub["occasion"], good)] for c, v in sub.items()},
+        part = _sites_alike(_take(sub, np.isin(sub["occasion"], good)),
                             graph.amount)
         held = len(np.unique(part["occasion"]))
         if held >= 2:
             parts.append(part)
             if held >= min_occasions and len(np.unique(part["patient"])) >= min_members:
                 strong.append(k)
-    out = []
+    out, evidence = [], []
     stream_gap = 2 * (window_days + 1)
     # a stream may take in bursts held by no pool, or by one too small to be a ring
     free = ~np.isin(owner[st["node"]], strong)
-    by_host = StayIndex(st["institution"])
+    by_host = HostDays(st["institution"], st["start"])
     groups = []
     for together in campaigns(parts, st, stream_gap=stream_gap, index=by_occ,
                               amount=graph.amount):
@@ -260,10 +260,12 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         if len(table["occasion"]) < min_occasions or \
                 len(np.unique(piece["patient"])) < min_members:
             continue
-        found = ring_finding(graph, piece, table, rate, host_admissions, usual_stay, cats)
+        found, rows = ring_finding(graph, piece, table, rate, host_admissions, usual_stay,
+                                   cats)
         if found.metrics["burst"] >= 1:   # its own admissions exceed the places' usual
             out.append(found)
-    return out
+            evidence.append(rows)
+    return with_claim_ids(graph, out, evidence)
 
 
 def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
@@ -275,14 +277,18 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
     if not any(split for _, split in groups):
         return out
     info = [_summary(g) for g in out]
+    # the groups of each host, in order: a part is only ever joined to its host's
+    at_host: dict[int, list[int]] = {}
+    for j, y in enumerate(info):
+        at_host.setdefault(y["host"], []).append(j)
     gone = np.zeros(len(groups), bool)
     for i, (piece, split) in enumerate(groups):
         if not split:
             continue
         x = info[i]
-        for j in range(len(groups)):
+        for j in at_host[x["host"]]:
             y = info[j]
-            if j == i or gone[j] or y["host"] != x["host"] or not x["doctors"] & y["doctors"]:
+            if j == i or gone[j] or not x["doctors"] & y["doctors"]:
                 continue
             overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
             if overlap < 0.5 * min(x["last"] - x["first"], y["last"] - y["first"]):
@@ -327,7 +333,7 @@ def _sites_alike(sub: dict, amount: np.ndarray) -> dict:
     sub = {c: v[keep] for c, v in sub.items()}
     table = _table(sub)
     good = table["occasion"][table["patients"] >= 2]
-    return {c: v[np.isin(sub["occasion"], good)] for c, v in sub.items()}
+    return _take(sub, np.isin(sub["occasion"], good))
 
 
 def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
@@ -339,12 +345,18 @@ def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
         return [sub]
     out = []
     for k in range(int(level.max()) + 1):
-        piece = {c: v[level == k] for c, v in sub.items()}
+        piece = _take(sub, level == k)
         table = _table(piece)
         good = table["occasion"][table["patients"] >= 2]
         if len(good):   # a level none of whose occasions brings two of it is no part
-            out.append({c: v[np.isin(piece["occasion"], good)] for c, v in piece.items()})
+            out.append(_take(piece, np.isin(piece["occasion"], good)))
     return out
+
+
+def _take(sub: dict, keep: np.ndarray) -> dict:
+    """The stays of ``sub`` (arrays per column) that ``keep`` selects (a mask or
+    positions), the selection made once for all columns."""
+    return {c: v[keep] for c, v in sub.items()}
 
 
 def _groups(graph, codes: np.ndarray, cats: np.ndarray) -> np.ndarray:

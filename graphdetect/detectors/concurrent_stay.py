@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..graph import INPATIENT
 from ._base import Finding, Param, Pattern, detector, int_at_least
-from ._stays import components, day_str, stays
+from ._stays import components, day_str, id_array, stays, with_claim_ids
 
 __all__ = ["concurrent_stay", "PATTERN"]
 
@@ -96,20 +95,27 @@ def concurrent_stay(graph, *, min_overlap_days: int = 1) -> list[Finding]:
     a, b = pairs["i_a"].to_numpy(), pairs["i_b"].to_numpy()
     label = components(len(s), a, b)
     linked = np.unique(np.concatenate([a, b]))
-    out = []
-    for lab in np.unique(label[linked]):
-        out.append(_finding(graph, s[label == lab]))
-    return out
+    # the stays of each group, in the table's order: one sort, then a slice per group
+    order = np.argsort(label, kind="stable")
+    cut = np.searchsorted(label[order], np.unique(label[linked]))
+    cols = {c: s[c].to_numpy() for c in ("row", "patient", "institution", "start", "end")}
+    out, evidence = [], []
+    for lo, n in zip(cut, np.bincount(label)[label[order][cut]], strict=True):
+        found, rows = _finding(graph, {c: v[order[lo:lo + n]] for c, v in cols.items()})
+        out.append(found)
+        evidence.append(rows)
+    return with_claim_ids(graph, out, evidence)
 
 
-def _finding(graph, group: pd.DataFrame) -> Finding:
-    rows = group["row"].to_numpy()
-    patient = graph.index("patient")[group["patient"].iat[0]]
-    places = [str(graph.index("institution")[h]) for h in group["institution"]]
+def _finding(graph, group: dict) -> tuple[Finding, np.ndarray]:
+    """The finding for one group of stays (arrays per column), without its claim ids, and
+    its evidence rows in order."""
+    rows = group["row"]
+    patient = id_array(graph, "patient")[group["patient"][0]]
+    places = [str(h) for h in id_array(graph, "institution")[group["institution"]]]
     lo, hi = int(group["start"].max()), int(group["end"].min())
     overlap = max(0, hi - lo)
     elsewhere = _claims_elsewhere(graph, group)
-    ids = graph.claim_ids(np.concatenate([rows, elsewhere]))
     amount = float(graph.amount[rows].sum())
     rules = ["同一时间多家住院"] + (["住院期间异地就医购药"] if len(elsewhere) else [])
     score = min(1.0, 0.7 + 0.02 * min(overlap, 10) + 0.03 * min(len(elsewhere), 3))
@@ -118,16 +124,16 @@ def _finding(graph, group: pd.DataFrame) -> Finding:
     details = {"patient": str(patient),
                "stays": [{"institution": p, "start": day_str(s), "end": day_str(e)}
                          for p, s, e in zip(places, group["start"], group["end"], strict=True)]}
-    return Finding("concurrent_stay", round(score, 4), members, ids, rules,
+    return Finding("concurrent_stay", round(score, 4), members, [], rules,
                    {"stays": len(rows), "institutions": len(set(places)),
                     "overlap_days": overlap, "claims_elsewhere": int(len(elsewhere)),
-                    "total_amount": round(amount, 2)}, details)
+                    "total_amount": round(amount, 2)}, details), np.concatenate([rows, elsewhere])
 
 
-def _claims_elsewhere(graph, group: pd.DataFrame) -> np.ndarray:
+def _claims_elsewhere(graph, group: dict) -> np.ndarray:
     """Rows of the person's non-inpatient claims at other places during any of the stays."""
     mine = graph.members("patient")
-    p = int(group["patient"].iat[0])
+    p = int(group["patient"][0])
     rows = mine.indices[mine.indptr[p]:mine.indptr[p + 1]]
     rows = rows[graph.visit[rows] != INPATIENT]
     day, inst = graph.day[rows], graph.codes("institution")[rows]

@@ -16,13 +16,12 @@ level with the reason.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-from scipy.stats import poisson
+from scipy.special import pdtrc  # poisson.sf, without scipy.stats' import
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._features import logistic
-from ._identity_people import People, billers, distinct
-from ._stays import day_str
+from ._identity_people import People, Places, billers, distinct
+from ._stays import day_str, id_array, with_claim_ids
 
 __all__ = ["shared_identity", "PATTERN"]
 
@@ -190,61 +189,69 @@ def _groups(graph, key: str, min_occasions: int, occasion_p: float, q: float,
         return []
     who = np.flatnonzero(np.isin(group, candidate))
     who = who[np.argsort(group[who], kind="stable")]
-    hosts = _joint_days(graph, who, group[who], min_occasions, occasion_p)
+    hosts = _joint_days(graph, who, group[who], min_occasions, occasion_p, people.places)
     lo = np.searchsorted(group[who], np.array(sorted(hosts), dtype=np.int64), "left")
     hi = np.searchsorted(group[who], np.array(sorted(hosts), dtype=np.int64), "right")
-    out = []
+    out, evidence = [], []
     for g, a, b in zip(sorted(hosts), lo, hi, strict=True):
         members, table = who[a:b], hosts[g]
         if distinct(people.codes[_KEYS[key][0]], members) == 1:
             continue                # one household: one phone and one address
-        out.append(_finding(graph, key, members, table, scale, q, people))
-    return out
+        found, rows = _finding(graph, key, members, table, scale, q, people)
+        out.append(found)
+        evidence.append(rows)
+    return with_claim_ids(graph, out, evidence)
 
 
 def _joint_days(graph, people: np.ndarray, gid: np.ndarray, min_occasions: int,
-                occasion_p: float) -> dict[int, pd.DataFrame]:
-    """Per group, its (institution, day, together, joint) table at its hosts."""
+                occasion_p: float, places: Places) -> dict[int, dict[str, np.ndarray]]:
+    """Per group, its table at its hosts: arrays inst, day, together, joint, one entry
+    per (institution, day), in that order."""
     m = graph.members("patient")
     start, count = m.indptr[people], m.indptr[people + 1] - m.indptr[people]
     rows = m.indices[np.repeat(start, count) + _ranges(count)]
-    frame = pd.DataFrame({"g": np.repeat(gid, count), "inst": graph.codes("institution")[rows],
-                          "day": graph.day[rows], "pat": np.repeat(people, count)})
-    visits = frame.drop_duplicates(["g", "inst", "day", "pat"])
-    days = visits.groupby(["g", "inst", "day"], sort=True).size().rename("together").reset_index()
-    days["mine"] = frame.groupby(["g", "inst", "day"], sort=True).size().to_numpy()
+    if not len(rows):
+        return {}
+    g, inst = np.repeat(gid, count), graph.codes("institution")[rows]
+    day, pat = graph.day[rows], np.repeat(people, count)
+    order = np.lexsort((pat, day, inst, g))
+    g, inst, day, pat = g[order], inst[order], day[order], pat[order]
+    # one entry per (group, institution, day): its claims (mine) and its people (together)
+    new_day = np.ones(len(g), bool)
+    new_day[1:] = (g[1:] != g[:-1]) | (inst[1:] != inst[:-1]) | (day[1:] != day[:-1])
+    visit = new_day.copy()          # the first claim of each person on each such day
+    visit[1:] |= pat[1:] != pat[:-1]
+    at = np.flatnonzero(new_day)
+    mine = np.diff(np.append(at, len(g)))
+    together = np.add.reduceat(visit.astype(np.int64), at)
+    dg, di, dd = g[at], inst[at], day[at]
+    # and per (group, institution)
+    new_place = np.ones(len(at), bool)
+    new_place[1:] = (dg[1:] != dg[:-1]) | (di[1:] != di[:-1])
+    first = np.flatnonzero(new_place)
+    place = np.cumsum(new_place) - 1
     # The group's visits there, spread over the days as everyone else's visits there are
     # (plus one a day): a place's own weekly rhythm is not togetherness.
     d0, span = int(graph.day.min()), int(graph.day.max() - graph.day.min() + 1)
-    others = _place_days(graph, days["inst"].to_numpy(), days["day"].to_numpy() - d0, span) \
-        - days["mine"].to_numpy() + 1
+    others = places.count(di, dd - d0) - mine + 1
     inst_total = np.bincount(graph.codes("institution")[graph.codes("institution") >= 0],
                              minlength=graph.n("institution"))
-    key = ["g", "inst"]
-    others_total = inst_total[days["inst"].to_numpy()] - \
-        days.groupby(key)["mine"].transform("sum").to_numpy() + span
-    rate = days.groupby(key)["together"].transform("sum").to_numpy() * others / others_total
-    days["joint"] = (days["together"] >= 3) & \
-        (poisson.sf(days["together"].to_numpy() - 1, rate) < occasion_p)
-    n_joint = days.groupby(["g", "inst"])["joint"].transform("sum")
-    days = days[n_joint >= min_occasions]
+    others_total = inst_total[di] - np.add.reduceat(mine, first)[place] + span
+    rate = np.add.reduceat(together, first)[place] * others / others_total
+    joint = (together >= 3) & (pdtrc(together - 1, rate) < occasion_p)
+    kept = np.add.reduceat(joint.astype(np.int64), first)[place] >= min_occasions
     # A host must be where a good part of the group settles together, not a few of them.
-    seen = visits.merge(days[days["joint"]][["g", "inst", "day"]], on=["g", "inst", "day"])
-    seen = seen.groupby(["g", "inst"])["pat"].nunique()
-    size = pd.Series(np.bincount(gid), name="size")
-    share = seen / size.reindex(seen.index.get_level_values("g")).to_numpy()
-    hosts = share[share >= _HOST_SHARE].index
-    days = days.set_index(["g", "inst"]).loc[lambda t: t.index.isin(hosts)].reset_index()
-    return {int(g): t for g, t in days.groupby("g", sort=True)}
-
-
-def _place_days(graph, inst: np.ndarray, day: np.ndarray, span: int) -> np.ndarray:
-    """Claims at each (institution, day offset) asked for."""
-    h = graph.codes("institution").astype(np.int64)
-    ok = h >= 0
-    keys = np.sort(h[ok] * span + (graph.day[ok] - graph.day.min()))
-    want = inst.astype(np.int64) * span + day
-    return np.searchsorted(keys, want, "right") - np.searchsorted(keys, want, "left")
+    entry = np.cumsum(new_day) - 1      # per claim, its (group, institution, day)
+    on_joint = visit & (joint & kept)[entry]
+    who = np.unique(place[entry][on_joint].astype(np.int64) << 32 | pat[on_joint])
+    seen = np.bincount(who >> 32, minlength=len(first))
+    host = kept & (seen[place] / np.bincount(gid)[dg] >= _HOST_SHARE)
+    dg, cols = dg[host], {"inst": di[host], "day": dd[host], "together": together[host],
+                          "joint": joint[host]}
+    groups, lo = np.unique(dg, return_index=True)
+    hi = np.searchsorted(dg, groups, "right")
+    return {int(k): {c: v[a:b] for c, v in cols.items()}
+            for k, a, b in zip(groups, lo, hi, strict=True)}
 
 
 def _ranges(count: np.ndarray) -> np.ndarray:
@@ -253,20 +260,21 @@ def _ranges(count: np.ndarray) -> np.ndarray:
     return np.arange(total) - np.repeat(np.cumsum(count) - count, count)
 
 
-def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: float,
-             q: float, people: People) -> Finding:
+def _finding(graph, key: str, members: np.ndarray, table: dict, scale: float,
+             q: float, people: People) -> tuple[Finding, np.ndarray]:
+    """The finding for one group, without its claim ids, and its evidence rows in order."""
     n = len(members)
-    mine = graph.members("patient")[members]
-    rows = np.sort(mine.indices)
-    table = _main_hosts(table, graph)
-    host_codes = np.unique(table["inst"].to_numpy())
+    mine = graph.members("patient")
+    rows = np.sort(np.concatenate([mine.indices[mine.indptr[p]:mine.indptr[p + 1]]
+                                   for p in members]))
+    table = _main_hosts(table, graph, people.places)
+    host_codes = np.unique(table["inst"])
     inst = graph.codes("institution")[rows]
     at_host = rows[np.isin(inst, host_codes)]
-    joint = table[table["joint"]]
+    joint = {c: v[table["joint"]] for c, v in table.items()}
     on_joint = np.isin(graph.codes("institution")[at_host].astype(np.int64) << 32
                        | graph.day[at_host].astype(np.int64),
-                       joint["inst"].to_numpy().astype(np.int64) << 32
-                       | joint["day"].to_numpy().astype(np.int64))
+                       joint["inst"].astype(np.int64) << 32 | joint["day"].astype(np.int64))
     together_share = float(joint["together"].sum() / table["together"].sum())
     host_share = len(at_host) / len(rows)
     households = distinct(people.codes[_KEYS[key][0]], members)
@@ -277,7 +285,7 @@ def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: f
     size_term = min(1.0, float(np.log2(n / scale)))
     separate = 0.5 if k is None else 1.0 - 1.0 / k
     lift = host_share / max(neighbour, 1e-3) if neighbour is not None else 1.0
-    occasions = len(joint)
+    occasions = len(joint["day"])
     z = -3.0 + 1.2 * np.log2(1 + occasions) * together_share + 2.5 * size_term * separate \
         + float(np.log2(np.clip(lift, 1.0, 16.0))) / 4
     score = logistic(z)
@@ -291,8 +299,8 @@ def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: f
     rules = ["多户头", "一机多人" if key == "phone_hash" else "一址多人", "同日集中结算"]
     if score >= 0.5:
         rules.append("冒名就医")
-    hosts = [str(graph.index("institution")[h]) for h in host_codes]
-    holders = [str(graph.index("patient")[p]) for p in members]
+    hosts = [str(h) for h in id_array(graph, "institution")[host_codes]]
+    holders = [str(p) for p in id_array(graph, "patient")[members]]
     out_members = [("institution", h, "host") for h in hosts]
     out_members += [("doctor", d, "doctor") for d in doctors]
     out_members += [("operator", o, "operator") for o in operators]
@@ -308,25 +316,26 @@ def _finding(graph, key: str, members: np.ndarray, table: pd.DataFrame, scale: f
     details = {"key": key, "hosts": hosts, "reason": reason,
                "first_day": day_str(int(joint["day"].min())),
                "last_day": day_str(int(joint["day"].max()))}
-    return Finding("shared_identity", round(score, 4), out_members, graph.claim_ids(evidence),
-                   rules, metrics, details)
+    return Finding("shared_identity", round(score, 4), out_members, [], rules, metrics,
+                   details), evidence
 
 
-def _main_hosts(table: pd.DataFrame, graph) -> pd.DataFrame:
+def _main_hosts(table: dict, graph, places: Places) -> dict:
     """The host with most joint visits, and others with a quarter as many where the group
     is most of the place's patients on those days (not a team visiting their village)."""
-    joint = table[table["joint"]]
-    visits = joint.groupby("inst")["together"].sum()
-    if len(visits) < 2:
+    joint = table["joint"]
+    sites, at = np.unique(table["inst"][joint], return_inverse=True)
+    if len(sites) < 2:
         return table
-    visits = visits.sort_index().sort_values(ascending=False, kind="stable")
-    keep = [visits.index[0]]
-    place = graph.members("institution")
-    for h, v in visits.iloc[1:].items():
-        rows = place.indices[place.indptr[h]:place.indptr[h + 1]]
-        rows = rows[np.isin(graph.day[rows], joint.loc[joint["inst"] == h, "day"].to_numpy())]
+    visits = np.bincount(at, weights=table["together"][joint]).astype(np.int64)
+    order = np.lexsort((sites, -visits))     # most visits first, ties by institution
+    keep = [sites[order[0]]]
+    d0 = graph.day.min()
+    for h, v in zip(sites[order[1:]], visits[order[1:]], strict=True):
+        rows = places.rows(int(h), table["day"][joint & (table["inst"] == h)])
         seen = len(np.unique(graph.codes("patient")[rows].astype(np.int64) << 20
-                             | (graph.day[rows] - graph.day.min())))
-        if v >= visits.iloc[0] / 4 and v >= seen / 3:
+                             | (graph.day[rows] - d0)))
+        if v >= visits[order[0]] / 4 and v >= seen / 3:
             keep.append(h)
-    return table[table["inst"].isin(keep)]
+    keep = np.isin(table["inst"], keep)
+    return {c: v[keep] for c, v in table.items()}

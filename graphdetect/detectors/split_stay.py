@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Finding, Param, Pattern, detector, int_at_least
-from ._stays import components, day_str, stays
+from ._stays import day_str, id_array, stays, with_claim_ids
 
 __all__ = ["split_stay", "PATTERN"]
 
@@ -83,17 +83,18 @@ def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 0) -> li
     gap = start[1:] - end[:-1]
     link = (p[1:] == p[:-1]) & (h[1:] == h[:-1]) & (gap >= 0) & (gap <= max_gap_days) \
         & (dx[1:] >= 0) & (dx[1:] == dx[:-1])
-    a = np.flatnonzero(link)
-    if not len(a):
+    if not link.any():
         return []
-    label = components(len(s), a, a + 1)
-    linked = np.zeros(len(s), bool)
-    linked[a] = linked[a + 1] = True
-    out = []
-    for lab in np.unique(label[linked]):
-        idx = np.flatnonzero(label == lab)
-        out.append(_finding(graph, s.iloc[idx], gap[idx[:-1]], max_gap_days))
-    return out
+    # links join consecutive stays, so a chain is a run of links: from a link with none
+    # before it to the stay after the last link of the run
+    first = np.flatnonzero(link & ~np.concatenate([[False], link[:-1]]))
+    last = np.flatnonzero(link & ~np.concatenate([link[1:], [False]])) + 1
+    cols = {c: s[c].to_numpy()
+            for c in ("row", "patient", "institution", "start", "end", "diagnosis")}
+    chains = [({c: v[a:b + 1] for c, v in cols.items()}, gap[a:b])
+              for a, b in zip(first, last, strict=True)]
+    found = [_finding(graph, chain, gaps, max_gap_days) for chain, gaps in chains]
+    return with_claim_ids(graph, found, [chain["row"] for chain, _ in chains])
 
 
 def _diagnosis_keys(graph, codes: np.ndarray, prefix: int) -> np.ndarray:
@@ -104,22 +105,21 @@ def _diagnosis_keys(graph, codes: np.ndarray, prefix: int) -> np.ndarray:
     return np.where(codes >= 0, keys[np.maximum(codes, 0)] if len(keys) else -1, -1)
 
 
-def _finding(graph, chain, gaps: np.ndarray, max_gap: int) -> Finding:
-    claims = graph.claims
-    rows = chain["row"].to_numpy()
-    patient = graph.index("patient")[chain["patient"].iat[0]]
-    host = graph.index("institution")[chain["institution"].iat[0]]
-    ids = graph.claim_ids(rows)
+def _finding(graph, chain: dict, gaps: np.ndarray, max_gap: int) -> Finding:
+    """The finding for one chain of stays (arrays per column), without its claim ids."""
+    rows = chain["row"]
+    patient = id_array(graph, "patient")[chain["patient"][0]]
+    host = id_array(graph, "institution")[chain["institution"][0]]
     amount = float(graph.amount[rows].sum())
-    dx = str(claims["diagnosis_code"].iat[rows[0]])
+    dx = str(graph.claims["diagnosis_code"].cat.categories[chain["diagnosis"][0]])
     doctors = graph.ids("doctor", rows)
     k, g = len(rows), int(gaps.min())
     score = min(1.0, 0.55 + 0.25 * (max_gap + 1 - g) / (max_gap + 1) + 0.1 * (k - 2))
     members = [("patient", str(patient), "patient"), ("institution", str(host), "host")]
     members += [("doctor", d, "doctor") for d in doctors]
     details = {"patient": str(patient), "institution": str(host),
-               "first_discharge": day_str(chain["end"].iat[0]),
-               "readmitted": day_str(chain["start"].iat[1]), "first_gap_days": int(gaps[0]),
+               "first_discharge": day_str(chain["end"][0]),
+               "readmitted": day_str(chain["start"][1]), "first_gap_days": int(gaps[0]),
                "diagnosis": dx}
-    return Finding("split_stay", round(score, 4), members, ids, ["分解住院"],
+    return Finding("split_stay", round(score, 4), members, [], ["分解住院"],
                    {"stays": k, "min_gap_days": g, "total_amount": round(amount, 2)}, details)
