@@ -38,6 +38,7 @@ from ..graph import INPATIENT
 from ._arrays import run_lengths, sorted_unique, stable_order
 from ._lockstep_bursts import find_bursts, place_time_order, sorted_key_order, streams
 from ._lockstep_facts import classify, describe, facts
+from ._lockstep_features import segment_median, split
 from ._stays import components
 
 __all__ = ["Group", "lockstep_groups", "groups_of", "describe", "facts", "classify",
@@ -89,13 +90,20 @@ def lockstep_groups(graph, *, density: float = 2.0, min_run_cards: int = 8,
     return per_graph[key]
 
 
-def groups_of(graph, pattern: str, **params) -> list[tuple[Group, dict]]:
-    """The lockstep groups :func:`classify` gives to ``pattern``, each with its facts.
+def groups_of(graph, pattern: str, **params) -> list[tuple[Group, dict, list[str]]]:
+    """The lockstep groups :func:`classify` gives to ``pattern``, each with its facts and
+    the claim ids of its rows (looked up for all of them at once).
 
     ``params`` are :func:`lockstep_groups`'s; every group goes to exactly one pattern.
     """
-    return [(g, facts(graph, g)) for g in lockstep_groups(graph, **params)
-            if classify(facts(graph, g)) == pattern]
+    groups = lockstep_groups(graph, **params)
+    mine = [(g, f) for g, f in zip(groups, facts(graph, groups), strict=True)
+            if classify(f) == pattern]
+    if not mine:
+        return []
+    ends = np.cumsum([len(g.rows) for g, _ in mine]).tolist()
+    ids = graph.claim_ids(np.concatenate([g.rows for g, _ in mine]))
+    return [(g, f, ids[a:b]) for (g, f), a, b in zip(mine, [0] + ends[:-1], ends, strict=True)]
 
 
 def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> list[Group]:
@@ -127,20 +135,22 @@ def _bursts(graph, density, min_run_cards):
     rows = rows[order]
     del order
     place = place.astype(np.int32)
-    day = graph.day[rows]
+    # only differences of times are used from here on: seconds since the first swipe's
+    # midnight (in 32 bits where they fit), whose whole days are the days
+    day0 = int(t.min()) // 86400
+    t -= day0 * 86400
+    if int(t.max()) < 2 ** 31:
+        t = t.astype(np.int32)
+    day = t // 86400
     n_place = graph.n("institution")
     new_day = np.ones(len(rows), bool)
     new_day[1:] = (place[1:] != place[:-1]) | (day[1:] != day[:-1])
     open_days = np.bincount(place[new_day], minlength=n_place)
-    del new_day
+    del new_day, day
     whole = np.bincount(place, minlength=n_place)
-    hour = ((t % 86400) // 3600).astype(np.int8)
-    # only differences of times are used from here on: seconds since the first swipe
-    t -= t.min()
-    if int(t.max()) < 2 ** 31:
-        t = t.astype(np.int32)
-    # per position: day, (weekday, made per stream), seconds, hour and card, gathered once
-    at = (day, None, t, hour, graph.codes("card")[rows])
+    # per position: seconds (days, hours and weekdays are made from them per stream, as
+    # cheaply as gathered), the first day's weekday and the card
+    at = (t, (day0 + 3) % 7, graph.codes("card")[rows])
     bursts, kinds, dens = [], [], []
     n_b = 0
     for k, kind in enumerate(STREAM_KINDS):
@@ -181,12 +191,13 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     again = np.bincount(pcd >> 16, minlength=n_pc)[pc_id] >= 2
     size = np.maximum(np.bincount(pb, weights=again, minlength=n_b), 1)
     shared = (np.bincount(pc_id, minlength=n_pc) >= 2)[pc_id]
-    B = sp.csr_matrix((np.ones(int(shared.sum()), np.int32), (pc_id[shared], pb[shared])),
-                      shape=(n_pc, n_b))
-    S = sp.triu(B.T @ B, k=1).tocoo()
-    small = np.minimum(size[S.row], size[S.col])
-    link = S.data >= np.maximum(min_overlap * small, 3)
-    label = components(n_b, S.row[link], S.col[link])
+    # B.T, burst × (place, card), from the pairs already in (burst, card) order
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(pb[shared], minlength=n_b))))
+    bt = sp.csr_matrix((np.ones(int(indptr[-1]), np.int32), pc_id[shared], indptr),
+                       shape=(n_b, n_pc))
+    a, b, common = _upper(bt @ bt.T)
+    link = common >= np.maximum(min_overlap * np.minimum(size[a], size[b]), 3)
+    label = components(n_b, a[link], b[link])
     days = sorted_unique(label.astype(np.int64) << 32 | b_day)
     n_days = np.bincount(days >> 32, minlength=n_b)
     good = n_days[label] >= min_runs
@@ -203,29 +214,43 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     gc_i, n_gc = _ranks(g * graph.n("card") + c)
     gcd = sorted_unique(gc_i << 16 | d)
     core = (np.bincount(gcd >> 16, minlength=n_gc) >= 2)[gc_i]
-    # every row's bursts, for the blocks' kinds and densities
+    # every row's bursts, for the groups' places, kinds and densities
     ob = stable_order(b_rows)
     sorted_rows = b_rows[ob].astype(np.int64)    # searched by int64 rows below
-    blocks = _blocks(graph, r[core], g[core], min_cards, min_runs)
+    found = _blocks(graph, r[core], g[core], min_cards, min_runs)
     if timed:
-        blocks = [_trim(graph, block) for block in blocks]
-    blocks = [block for block in blocks if len(block)]
-    if not blocks:
+        found = _trim(graph, *found)
+    if not len(found[0]):
         return []
     # a second pass on each block's own swipes splits what only its others joined
     # (a weekly gathering and a care home's monthly round on the same mornings)
-    of = np.repeat(np.arange(len(blocks)), [len(block) for block in blocks])
-    out = []
-    for rows in _blocks(graph, np.concatenate(blocks), of, min_cards, min_runs):
-        first = np.searchsorted(sorted_rows, rows, "left")
-        count = np.searchsorted(sorted_rows, rows, "right") - first
-        at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
-        bursts = sorted_unique(b_id[ob[at]])
-        kinds = tuple(STREAM_KINDS[k] for k in sorted_unique(b_kind[bursts]))
-        out.append(Group(int(b_place[bursts[0]]), rows, timed,
-                         float(np.median(b_density[bursts])), kinds))
+    rows, block = _blocks(graph, *found, min_cards, min_runs)
+    if not len(rows):
+        return []
+    first = np.searchsorted(sorted_rows, rows, "left")
+    count = np.searchsorted(sorted_rows, rows, "right") - first
+    at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
+    gb = sorted_unique(np.repeat(block, count) << 32 | b_id[ob[at]])
+    start = np.flatnonzero(np.concatenate(([True], block[1:] != block[:-1])))
+    n = len(start)
+    gi = np.searchsorted(block[start], gb >> 32)
+    bursts = gb & 0xFFFFFFFF
+    place = b_place[bursts[np.searchsorted(gi, np.arange(n))]].tolist()
+    density = segment_median(b_density[bursts], gi, n).tolist()
+    gk = sorted_unique(gi << 8 | b_kind[bursts])
+    kinds = split([STREAM_KINDS[k] for k in (gk & 0xFF).tolist()], gk >> 8, n)
+    out = [Group(p, x, timed, d, tuple(k)) for p, x, d, k in zip(
+        place, np.split(rows, start[1:]), density, kinds, strict=True)]
     out.sort(key=lambda x: (x.place, int(x.rows[0])))
     return out
+
+
+def _upper(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries above the diagonal of a sparse matrix: rows, columns and values, as
+    ``sp.triu(m, k=1).tocoo()`` holds them (without building that matrix)."""
+    m = m.tocoo()
+    up = m.row < m.col
+    return m.row[up], m.col[up], m.data[up]
 
 
 def _ranks(key: np.ndarray) -> tuple[np.ndarray, int]:
@@ -241,36 +266,37 @@ def _ranks(key: np.ndarray) -> tuple[np.ndarray, int]:
     return out, int(start.sum())
 
 
-def _trim(graph, rows: np.ndarray) -> np.ndarray:
-    """Keep each day's run, dropping the group's stray swipes that day (a pooled card's own
+def _trim(graph, rows: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep each day's run, dropping the block's stray swipes that day (a pooled card's own
     purchase in the morning of a night run; a clinic's ordinary patients in the afternoon
     of a morning gathering), which whole-day windows let in.
 
-    A day's swipes are cut where the gap between two is over four times the group's
+    A day's swipes are cut where the gap between two is over four times the block's
     median gap between same-day swipes (and a minute); the pieces holding at least a
-    quarter of that day's swipes are kept.
+    quarter of that day's swipes are kept. ``rows`` and ``block`` are every block's
+    rows, by block then row, and so is what is kept.
     """
     t = graph.seconds[rows]
-    order = np.argsort(t, kind="stable")
-    t, day = t[order], graph.day[rows][order]
-    same = day[1:] == day[:-1]
-    gaps = np.diff(t)[same]
-    if not len(gaps):
-        return rows
-    cut = max(4 * float(np.median(gaps)), 60.0)
+    order = np.lexsort((t, block))
+    t, day, b = t[order], graph.day[rows][order], block[order]
+    step = np.diff(t)
+    same = (b[1:] == b[:-1]) & (day[1:] == day[:-1])
+    bi = np.cumsum(np.concatenate(([True], b[1:] != b[:-1]))) - 1
+    # a block without two swipes on one day is kept whole (its median gap is NaN)
+    cut = np.maximum(4 * segment_median(step[same], bi[1:][same], int(bi[-1]) + 1), 60.0)
     new = np.ones(len(t), bool)
-    new[1:] = ~same | (np.diff(t) > cut)
+    new[1:] = ~same | (step > cut[bi[1:]])
     piece = np.cumsum(new) - 1
-    size = np.bincount(piece)
     day_start = np.ones(len(t), bool)
     day_start[1:] = ~same
     per_day = np.bincount(np.cumsum(day_start) - 1)[np.cumsum(day_start) - 1]
-    keep = size[piece] >= 0.25 * per_day
-    return np.sort(rows[order[keep]])
+    keep = (np.bincount(piece)[piece] >= 0.25 * per_day) | np.isnan(cut[bi])
+    kept = np.sort(b[keep] << 32 | rows[order[keep]])
+    return kept & 0xFFFFFFFF, kept >> 32
 
 
 def _blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
-            min_runs: int) -> list[np.ndarray]:
+            min_runs: int) -> tuple[np.ndarray, np.ndarray]:
     """Split linked sets of windows into blocks of cards that share their days.
 
     ``rows`` are the swipes of several sets at once, ``of`` the set of each (sets are
@@ -279,10 +305,11 @@ def _blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
     share at least half the days of the one of the two seen on more days (and two);
     each connected block keeps its days holding at least a quarter of its cards (and 3),
     and counts when it has ``min_cards`` cards on ``min_runs`` such days. Blocks come
-    in the order of their sets, then of their lowest card; each is its sorted rows.
+    in the order of their sets, then of their lowest card: returned as every block's rows
+    and the block of each (a label), by block then row.
     """
     if not len(rows):
-        return []
+        return rows, of
     of = of.astype(np.int64)
     card = graph.codes("card")[rows].astype(np.int64)
     day = graph.day[rows].astype(np.int64)
@@ -293,9 +320,9 @@ def _blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
     pn, pcol = pair >> 32, pair & 0xFFFFFFFF
     n_days = np.bincount(pn, minlength=n_node)
     C = sp.csr_matrix((np.ones(len(pn), np.int32), (pn, pcol)), shape=(n_node, n_col))
-    S = sp.triu(C @ C.T, k=1).tocoo()
-    strong = S.data >= np.maximum(2, 0.5 * np.maximum(n_days[S.row], n_days[S.col]))
-    comp = components(n_node, S.row[strong], S.col[strong]).astype(np.int64)
+    a, b, common = _upper(C @ C.T)
+    strong = common >= np.maximum(2, 0.5 * np.maximum(n_days[a], n_days[b]))
+    comp = components(n_node, a[strong], b[strong]).astype(np.int64)
     size = np.bincount(comp)
     # a block's days: those holding a quarter of its cards (and 3)
     cc = np.sort(comp[pn] * n_col + pcol)
@@ -311,8 +338,5 @@ def _blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
     kept_cards = np.bincount(sorted_unique(r_comp[keep] << 32 | node[keep]) >> 32,
                              minlength=len(size))
     keep &= kept_cards[r_comp] >= min_cards
-    if not keep.any():
-        return []
     cr = np.sort(r_comp[keep] << 32 | rows[keep].astype(np.int64))
-    split = np.flatnonzero(np.diff(cr >> 32)) + 1
-    return [x & 0xFFFFFFFF for x in np.split(cr, split)]
+    return cr & 0xFFFFFFFF, cr >> 32

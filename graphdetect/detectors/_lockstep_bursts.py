@@ -61,18 +61,20 @@ def streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray | None, np
     if kind == "institution":
         return None, place
     code = graph.codes(kind)[rows]
-    sel = np.flatnonzero(code >= 0)
-    if not len(sel):
-        return None
+    known = code >= 0
     # positions and stream numbers fit in 32 bits (the per-row arrays are the largest)
     small = np.int32 if len(rows) < 2 ** 31 else np.int64
-    if len(sel) == len(code):
-        del sel
+    if known.all():
+        del known
         key = place.astype(np.int64) * (graph.n(kind) + 1) + code
         del code
         order, key = sorted_key_order(key, own=True)
         order = order.astype(small)
     else:
+        sel = np.flatnonzero(known)
+        del known
+        if not len(sel):
+            return None
         key = place[sel].astype(np.int64) * (graph.n(kind) + 1) + code[sel]
         del code
         o, key = sorted_key_order(key, own=True)
@@ -98,31 +100,41 @@ def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_ca
     """Bursts of one stream kind: (rows, burst id per row, density per burst).
 
     ``order`` lists positions into ``rows`` in (stream, time) order (None: ``rows``'
-    own order), ``s`` their streams; ``at`` holds the positions' day, weekday, seconds,
-    hour and card. With times of day there are two scales: windows cut at the stream's
-    usual gap at that hour, and whole stream-days (a run spread thinly over a day is
-    still a day far busier than usual). Without times, only stream-days. Rates are
-    tables per stream, weekday and hour; only windows with enough swipes are looked at
-    row by row.
+    own order), ``s`` their streams; ``at`` holds the positions' seconds since a midnight,
+    that midnight's weekday and the positions' cards. With times of day there are two
+    scales: windows cut at the stream's usual gap at that hour, and whole stream-days (a
+    run spread thinly over a day is still a day far busier than usual). Without times,
+    only stream-days. Rates are tables per stream, weekday and hour; only windows with
+    enough swipes are looked at row by row.
     """
     n = len(s)
     if n < min_run_cards:
         return None
     if order is None:
         order = np.arange(n)
-        d, t, hour = at[0], at[2], at[3]
+        t = at[0]
     else:
-        d, t, hour = at[0][order], at[2][order], at[3][order]
-    dow = ((d + 3) % 7).astype(np.int8)
+        t = at[0][order]
+    # ``t`` counts from a midnight: its whole days are days (numpy's division by a
+    # constant is far cheaper than its remainder)
+    d = t // 86400
+    hour = (t - d * 86400) // 3600
+    dow = d + at[1]
+    dow -= dow // 7 * 7
     n_s = int(s[-1]) + 1
     new_day = np.ones(n, bool)
     new_day[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
     start = np.flatnonzero(new_day)
-    sp_place = np.zeros(n_s, np.int64)
-    sp_place[s[start]] = place[order[start]]
-    days_open = np.maximum(open_days[sp_place], 1)
+    # ``s`` is sorted: each stream's place is that of its first position
+    days_open = np.maximum(open_days[place[order[np.searchsorted(s, np.arange(n_s))]]], 1)
     sd = s * 7 + dow
-    dow_n = np.bincount(sd, minlength=7 * n_s).reshape(n_s, 7)
+    if timed:
+        # one count by stream, weekday and hour gives both the weekday and the hour profile
+        key = (sd if 168 * n_s < 2 ** 31 else sd.astype(np.int64)) * 24 + hour
+        slot_n = np.bincount(key, minlength=168 * n_s).reshape(n_s, 7, 24)
+        dow_n = slot_n.sum(axis=2)
+    else:
+        dow_n = np.bincount(sd, minlength=7 * n_s).reshape(n_s, 7)
     per_dow = np.bincount(sd[start], minlength=7 * n_s).reshape(n_s, 7)
     total = dow_n.sum(axis=1)
     mean_day = total / np.maximum(per_dow.sum(axis=1), 1)
@@ -135,16 +147,16 @@ def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_ca
     # (a busy pharmacy's slow daytime run adds fewer than its usual swipes, yet many
     # more than its days ever vary by)
     beyond = (size - expected >= 3 * spread) & (size >= (1 + density) / 2 * expected)
-    found = [windows(rows, order, at[4], start, size, expected, density, min_run_cards,
+    found = [windows(rows, order, at[2], start, size, expected, density, min_run_cards,
                       beyond)]
     if timed:
-        key = (sd if 168 * n_s < 2 ** 31 else sd.astype(np.int64)) * 24 + hour
-        c = np.bincount(s * 24 + hour, minlength=24 * n_s).reshape(n_s, 24)
-        c = c.astype(float)
+        c = slot_n.sum(axis=1).astype(float)
         c = (np.roll(c, 1, axis=1) + c + np.roll(c, -1, axis=1)) / 3
         # swipes per second by stream, weekday and hour, and the gap that cuts a window
         lam = (c[:, None, :] / days_open[:, None, None] / 3600.0 * f_dow[:, :, None]).ravel()
         tau = np.minimum(1.0 / np.maximum(lam * density, 1e-12), _MAX_GAP_S)
+        # whole seconds: a gap is over tau exactly when it is over tau's integer part
+        tau = np.floor(tau).astype(np.int32)
         new = np.ones(n, bool)
         new[1:] = (s[1:] != s[:-1]) | (t[1:] - t[:-1] > tau[key[:-1]])
         start = np.flatnonzero(new)
@@ -156,7 +168,7 @@ def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_ca
         mean = np.bincount(w, weights=lam[key[pos]], minlength=len(start)) / size
         gap = np.minimum(1.0 / np.maximum(mean * density, 1e-12), _MAX_GAP_S)
         span = (t[start + size - 1] - t[start]).clip(min=0)
-        found.append(windows(rows, order, at[4], start, size, mean * (span + gap), density,
+        found.append(windows(rows, order, at[2], start, size, mean * (span + gap), density,
                               min_run_cards))
     found = [f for f in found if f is not None]
     if not found:

@@ -1,8 +1,8 @@
 """What the lockstep detectors score, explain and classify a group by (:mod:`._lockstep`).
 
-:func:`describe` gathers a group's facts as plain JSON values (entities by id, the
-occasions with their hours, the evidence features); :func:`facts` works them out once
-per group for both detectors; :func:`classify` says which pattern a group is.
+:func:`describe` gathers groups' facts as plain JSON values (entities by id, the
+occasions with their hours, the evidence features), all groups at once; :func:`facts`
+works them out once for both detectors; :func:`classify` says which pattern a group is.
 """
 
 from __future__ import annotations
@@ -11,18 +11,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..graph import OUTPATIENT, PHARMACY
-from ._arrays import commonest, sorted_unique
-from ._features import (
-    amount_cv,
+from ..graph import OUTPATIENT
+from ._arrays import sorted_unique
+from ._features import amount_cv, in_hospital_elsewhere
+from ._lockstep_features import (
     calendar,
-    elderly_share,
-    in_hospital_elsewhere,
-    off_hours_share,
-    robust_cv,
-    shared_address,
-    stranger_share,
-    usual_bill,
+    commonest,
+    elderly,
+    ids,
+    off_hours,
+    pairs,
+    place_tables,
+    segment_median,
+    shared,
+    split,
+    strangers,
+    usual_bills,
 )
 from ._stays import day_str, stays
 
@@ -69,87 +73,113 @@ METRICS = {
 }
 
 
-def facts(graph, group: Group) -> dict:
-    """:func:`describe` of a group, worked out once and shared by both detectors."""
-    if group.facts is None:
-        group.facts = describe(graph, group, stays(graph))
-    return group.facts
+def facts(graph, groups: list[Group]) -> list[dict]:
+    """:func:`describe` of each group, worked out once (for all groups lacking them
+    together) and shared by both detectors."""
+    todo = [g for g in groups if g.facts is None]
+    if todo:
+        for g, f in zip(todo, describe(graph, todo, stays(graph)), strict=True):
+            g.facts = f
+    return [g.facts for g in groups]
 
 
-def describe(graph, group: Group, stay_table) -> dict:
-    """The facts both detectors score and explain a group by (plain JSON values).
+def describe(graph, groups: list[Group], stay_table) -> list[dict]:
+    """The facts both detectors score and explain each group by (plain JSON values).
 
     Entities are ids; ``occasions`` lists each day with its first and last swipe time
-    (``None`` without times) and its number of cards.
+    (``None`` without times) and its number of cards. The groups are described
+    together (:mod:`._lockstep_features`): each fact is one pass over all their rows.
     """
-    rows = group.rows
+    n = len(groups)
+    if not n:
+        return []
+    size = np.array([len(g.rows) for g in groups])
+    ends = np.cumsum(size).tolist()
+    cut = list(zip([0] + ends[:-1], ends, strict=True))
+    rows = np.concatenate([g.rows for g in groups])
+    gid = np.repeat(np.arange(n, dtype=np.int64), size)
+    place = np.array([g.place for g in groups], np.int64)
+    places, pi = np.unique(place, return_inverse=True)
+    here = graph.codes("institution")[rows] == place[gid]
+    hours, *people = place_tables(graph, places)
     amounts = graph.amount[rows]
     visits = graph.visit[rows]
-    out_share = float(np.mean(visits == OUTPATIENT))
-    usual, usual_cv, usual_rcv = usual_bill(graph, group.place, rows, (OUTPATIENT,)
-                                            if out_share >= 0.5 else (PHARMACY,), robust=True)
-    day = graph.day[rows]
-    days, di = np.unique(day, return_inverse=True)
-    di = di.reshape(-1)
-    card = graph.codes("card")[rows].astype(np.int64)
-    per_day_cards = np.bincount(sorted_unique(di.astype(np.int64) << 32 | card) >> 32,
-                                minlength=len(days)).tolist()
-    tod = graph.seconds[rows] % 86400
-    lo, hi = np.full(len(days), 86400, np.int64), np.zeros(len(days), np.int64)
-    np.minimum.at(lo, di, tod)
-    np.maximum.at(hi, di, tod)
-    occasions = [{"day": day_str(d), "cards": int(n),
-                  "from": _hhmm(a) if group.timed else None,
-                  "to": _hhmm(b) if group.timed else None}
-                 for d, n, a, b in zip(days.tolist(), per_day_cards, lo.tolist(), hi.tolist(),
-                                       strict=True)]
-    gaps = None
-    if group.timed:
-        order = np.argsort(graph.seconds[rows], kind="stable")
-        g = np.diff(graph.seconds[rows][order])[np.diff(day[order]) == 0]
-        gaps = float(np.median(g) / 60) if len(g) else None
-    doctors = commonest(graph, "doctor", graph.codes("doctor")[rows])
-    cards = _ids(graph, "card", rows)
-    doc_share = sum(n for _, n in doctors[:2]) / len(rows) if doctors else None
-    calendar_days, per_week, weekday_share = calendar(graph, rows, group.place)
-    in_hosp = in_hospital_elsewhere(graph, rows, stay_table)
-    stranger = stranger_share(graph, rows, group.place)
-    return {
-        "host": str(graph.index("institution")[group.place]),
-        "cards": cards,
-        "holders": cards if graph.cards_are_patients else _ids(graph, "patient", rows),
-        "terminals": [i for i, _ in commonest(graph, "terminal", graph.codes("terminal")[rows])],
-        "operators": [i for i, _ in commonest(graph, "operator", graph.codes("operator")[rows])],
-        "doctors": [i for i, _ in doctors],
-        "first_day": day_str(days.min()), "last_day": day_str(days.max()),
-        "occasions": occasions, "timed": group.timed, "streams": list(group.kinds),
-        "m": {
-            "occasions": len(days), "cards": len(cards),
-            "claims": len(rows), "total_amount": round(float(amounts.sum()), 2),
-            "median_amount": round(float(np.median(amounts)), 2),
-            "amount_cv": round(amount_cv(amounts), 4),
-            "usual_amount": None if usual is None else round(usual, 2),
-            "usual_amount_cv": None if usual_cv is None else round(usual_cv, 4),
-            "amount_spread": robust_cv(amounts), "usual_amount_spread": usual_rcv,
-            "bill_ratio": None if not usual else round(float(np.median(amounts)) / usual, 2),
-            "outpatient_share": round(out_share, 3),
-            "doctor_share": None if doc_share is None else round(doc_share, 3),
-            "density": round(group.density, 1),
-            "median_gap_minutes": None if gaps is None else round(gaps, 1),
-            "off_hours_share": _r(off_hours_share(graph, rows, group.place)),
-            "night_share": _r(off_hours_share(graph, rows, group.place, margin=True)),
-            "strangers_share": _r(stranger),
-            "in_hospital_elsewhere": int(in_hosp.sum()),
-            "shared_address_share": _r(shared_address(graph, rows)),
-            "shared_phone_share": _r(shared_address(graph, rows, "phone_hash")),
-            "elderly_share": _r(elderly_share(graph, sorted_unique(graph.codes("patient")[rows]),
-                                              int(days.min()))),
-            "visits_per_week": round(per_week, 2), "weekday_share": round(weekday_share, 3),
-            "calendar_days": round(calendar_days, 1),
-            "max_cards": int(max(per_day_cards)),
-            "min_cards": int(min(per_day_cards)),
-        },
-    }
+    out_share = (np.bincount(gid, weights=visits == OUTPATIENT, minlength=n) / size).tolist()
+    occasions, first_day, gaps = _occasions(graph, rows, gid, n)
+    doctors = commonest(graph, "doctor", gid, graph.codes("doctor")[rows], n)
+    terminals = commonest(graph, "terminal", gid, graph.codes("terminal")[rows], n)
+    operators = commonest(graph, "operator", gid, graph.codes("operator")[rows], n)
+    cards = ids(graph, "card", gid, graph.codes("card")[rows], n)
+    holders = cards if graph.cards_are_patients else ids(
+        graph, "patient", gid, graph.codes("patient")[rows], n)
+    calendar_days, per_week, weekday_share = (x.tolist() for x in calendar(
+        graph, rows, gid, place, n))
+    in_hosp = np.bincount(gid, weights=in_hospital_elsewhere(graph, rows, stay_table),
+                          minlength=n).astype(np.int64).tolist()
+    off, night = off_hours(graph, rows, gid, pi, here, hours, n)
+    stranger = strangers(graph, rows, gid, pi, here, people, n)
+    pg, patient, _ = pairs(gid, graph.codes("patient")[rows])
+    n_holders = np.bincount(pg, minlength=n)
+    address = shared(graph, pg, patient, n_holders, n, "address_hash")
+    phone = shared(graph, pg, patient, n_holders, n, "phone_hash")
+    old = elderly(graph, pg, patient, first_day, n)
+    bills = usual_bills(graph, groups, [x >= 0.5 for x in out_share])
+    host = graph.index("institution").take(place).tolist()
+    median = segment_median(amounts, gid, n)
+    # the robust spread: 1.4826 times the median distance from the median, over the median
+    mad = segment_median(np.abs(amounts - median[gid]), gid, n).tolist()
+    median = median.tolist()
+    out = []
+    for k, group in enumerate(groups):
+        a, b = cut[k]
+        amt = amounts[a:b]
+        usual, usual_cv, usual_rcv = bills[k]
+        doc_share = sum(c for _, c in doctors[k][:2]) / len(group.rows) \
+            if doctors[k] else None
+        occ = occasions[k]
+        out.append({
+            "host": str(host[k]),
+            "cards": cards[k],
+            "holders": holders[k],
+            "terminals": [i for i, _ in terminals[k]],
+            "operators": [i for i, _ in operators[k]],
+            "doctors": [i for i, _ in doctors[k]],
+            "first_day": day_str(occ[0][0]), "last_day": day_str(occ[-1][0]),
+            "occasions": [{"day": day_str(d), "cards": c,
+                           "from": _hhmm(f) if group.timed else None,
+                           "to": _hhmm(e) if group.timed else None} for d, c, f, e in occ],
+            "timed": group.timed, "streams": list(group.kinds),
+            "m": {
+                "occasions": len(occ), "cards": len(cards[k]),
+                "claims": len(group.rows), "total_amount": round(float(amt.sum()), 2),
+                "median_amount": round(median[k], 2),
+                "amount_cv": round(amount_cv(amt), 4),
+                "usual_amount": None if usual is None else round(usual, 2),
+                "usual_amount_cv": None if usual_cv is None else round(usual_cv, 4),
+                "amount_spread": 0.0 if size[k] < 2 or median[k] <= 0
+                else round(1.4826 * mad[k] / median[k], 4),
+                "usual_amount_spread": usual_rcv,
+                "bill_ratio": None if not usual else round(median[k] / usual, 2),
+                "outpatient_share": round(out_share[k], 3),
+                "doctor_share": None if doc_share is None else round(doc_share, 3),
+                "density": round(group.density, 1),
+                "median_gap_minutes": None if not group.timed or np.isnan(gaps[k])
+                else round(float(gaps[k]), 1),
+                "off_hours_share": _r(off[k]),
+                "night_share": _r(night[k]),
+                "strangers_share": _r(stranger[k]),
+                "in_hospital_elsewhere": in_hosp[k],
+                "shared_address_share": _r(address[k]),
+                "shared_phone_share": _r(phone[k]),
+                "elderly_share": _r(old[k]),
+                "visits_per_week": round(per_week[k], 2),
+                "weekday_share": round(weekday_share[k], 3),
+                "calendar_days": round(calendar_days[k], 1),
+                "max_cards": max(c for _, c, _, _ in occ),
+                "min_cards": min(c for _, c, _, _ in occ),
+            },
+        })
+    return out
 
 
 def classify(facts: dict) -> str:
@@ -173,10 +203,30 @@ def classify(facts: dict) -> str:
     return "outpatient_gathering" if visits and doctor and high and present else "card_pooling"
 
 
-def _ids(graph, kind: str, rows: np.ndarray) -> list[str]:
-    """:meth:`ClaimsGraph.ids` by one sort (the distinct ids on the rows, sorted)."""
-    codes = sorted_unique(graph.codes(kind)[rows])
-    return sorted(str(x) for x in graph.index(kind).take(codes[codes >= 0]).tolist())
+def _occasions(graph, rows, gid, n) -> tuple[list[list[tuple]], np.ndarray, np.ndarray]:
+    """Per group, its days as (day, cards, first and last swipe in seconds into the day),
+    its first day, and the median gap in minutes between its same-day swipes (NaN for
+    none)."""
+    day = graph.day[rows].astype(np.int64)
+    gd = gid << 32 | day
+    days = sorted_unique(gd)
+    at = np.searchsorted(days, gd)
+    per_day_cards = np.bincount(sorted_unique(at << 32 | graph.codes("card")[rows]) >> 32,
+                                minlength=len(days))
+    t = graph.seconds[rows]
+    tod = t % 86400
+    lo, hi = np.full(len(days), 86400, np.int64), np.zeros(len(days), np.int64)
+    np.minimum.at(lo, at, tod)
+    np.maximum.at(hi, at, tod)
+    dg = days >> 32
+    occasions = split(list(zip((days & 0xFFFFFFFF).tolist(), per_day_cards.tolist(),
+                               lo.tolist(), hi.tolist(), strict=True)), dg, n)
+    first_day = days[np.searchsorted(dg, np.arange(n))] & 0xFFFFFFFF
+    # gaps between same-day swipes, in time order within each group
+    order = np.lexsort((t, gid))
+    same = (np.diff(gid[order]) == 0) & (np.diff(day[order]) == 0)
+    gaps = segment_median(np.diff(t[order])[same], gid[order][1:][same], n) / 60
+    return occasions, first_day, gaps
 
 
 def _hhmm(seconds: int) -> str:

@@ -135,14 +135,14 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
     >>> [len(f.claim_ids) for f in card_pooling(ClaimsGraph(claims))]
     [40]
     """
-    found = [_finding(graph, g, f) for g, f in groups_of(
+    found = [_finding(f, ids) for _, f, ids in groups_of(
         graph, "card_pooling", density=density, min_run_cards=min_run_cards, min_runs=min_runs,
         min_overlap=min_overlap, min_cards=min_cards)]
     found.sort(key=lambda f: (-f.score, f.claim_ids[0]))
     return found
 
 
-def _finding(graph, group, facts: dict) -> Finding:
+def _finding(facts: dict, claim_ids: list[str]) -> Finding:
     m = dict(facts["m"])
     # amounts far more alike than the place's usual bills, on the spread a few stray
     # purchases by the same cards do not move
@@ -181,7 +181,7 @@ def _finding(graph, group, facts: dict) -> Finding:
     details.update(care_home=bool(care_home), routine=bool(routine), ordinary=bool(ordinary),
                    shared_phone=bool(phone))
     return Finding("card_pooling", round(logistic(z), 4), members,
-                   graph.claim_ids(group.rows), rules, m, details)
+                   claim_ids, rules, m, details)
 
 
 def _notes(m: dict, d: dict) -> list[tuple[str, str]]:

@@ -116,14 +116,14 @@ def outpatient_gathering(graph, *, density: float = 2.0, min_run_cards: int = 8,
     >>> [len(f.claim_ids) for f in outpatient_gathering(ClaimsGraph(claims))]
     [75]
     """
-    found = [_finding(graph, g, f) for g, f in groups_of(
+    found = [_finding(f, ids) for _, f, ids in groups_of(
         graph, "outpatient_gathering", density=density, min_run_cards=min_run_cards,
         min_runs=min_runs, min_overlap=min_overlap, min_cards=min_cards)]
     found.sort(key=lambda f: (-f.score, f.claim_ids[0]))
     return found
 
 
-def _finding(graph, group, facts: dict) -> Finding:
+def _finding(facts: dict, claim_ids: list[str]) -> Finding:
     m = dict(facts["m"])
     m["people"] = len(facts["holders"])
     usual_cv = m["usual_amount_cv"] or 0.5
@@ -153,4 +153,4 @@ def _finding(graph, group, facts: dict) -> Finding:
                                      "timed", "streams")}
     details.update(care_home=bool(care_home), routine=bool(routine), shared_phone=bool(phone))
     return Finding("outpatient_gathering", round(logistic(z), 4), members,
-                   graph.claim_ids(group.rows), rules, m, details)
+                   claim_ids, rules, m, details)
