@@ -18,9 +18,13 @@ from graphdetect.settings import markdown_table, resolve
 
 @pytest.fixture(scope="module")
 def run_pair(planted, tmp_path_factory):
+    """Two runs of the same data: the detectors one after another, then side by side."""
     root = tmp_path_factory.mktemp("runs")
-    detect_folder(planted, root / "a")
-    detect_folder(planted, root / "b")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRAPHDETECT_THREADS", "1")
+        detect_folder(planted, root / "a")
+        mp.setenv("GRAPHDETECT_THREADS", "4")
+        detect_folder(planted, root / "b")
     return root / "a", root / "b"
 
 
@@ -85,6 +89,15 @@ def test_settings_from_toml_and_set(planted, tmp_path):
 def test_bad_settings_are_one_line_errors(planted, tmp_path, args, message):
     res = CliRunner().invoke(main, ["detect", str(planted), "--out", str(tmp_path / "r"), *args])
     assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_bad_thread_count_is_a_one_line_error(planted, tmp_path, monkeypatch, value):
+    monkeypatch.setenv("GRAPHDETECT_THREADS", value)
+    result = CliRunner().invoke(main, ["detect", str(planted), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "GRAPHDETECT_THREADS" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()
 
 
 def test_readme_settings_table_is_current():

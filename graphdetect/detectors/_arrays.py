@@ -3,20 +3,35 @@ aligned with a graph's entities, and sort-based stand-ins for numpy's slow hash 
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
 import pandas as pd
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+class _Slot:
+    __slots__ = ("lock", "value", "made")
+
+    def __init__(self):
+        self.lock, self.value, self.made = threading.Lock(), None, False
 
 
 def cached(graph, key, make):
-    """A per-graph value, made once (side-table lookups shared by every group)."""
-    per_graph = _CACHE.setdefault(graph, {})
-    if key not in per_graph:
-        per_graph[key] = make()
-    return per_graph[key]
+    """A per-graph value, made once (side-table lookups shared by every group).
+
+    Detectors run side by side on threads (:func:`graphdetect.run.detect_folder`): a
+    thread asking for a value another is making waits for it rather than making it again.
+    """
+    with _LOCK:
+        slot = _CACHE.setdefault(graph, {}).setdefault(key, _Slot())
+    with slot.lock:
+        if not slot.made:
+            slot.value, slot.made = make(), True
+    return slot.value
 
 
 def side_column(graph, kind: str, column: str) -> pd.Series | None:

@@ -28,14 +28,13 @@ same rule is used by both detectors, so one planted group yields one case of one
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..graph import INPATIENT
-from ._arrays import run_lengths, sorted_unique, stable_order
+from ._arrays import cached, run_lengths, sorted_unique, stable_order
 from ._lockstep_bursts import find_bursts, place_time_order, sorted_key_order, streams
 from ._lockstep_facts import classify, describe, facts
 from ._lockstep_features import segment_median, split
@@ -45,7 +44,6 @@ __all__ = ["Group", "lockstep_groups", "groups_of", "describe", "facts", "classi
            "STREAM_KINDS"]
 
 STREAM_KINDS = ("institution", "terminal", "operator", "doctor")
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -84,10 +82,12 @@ def lockstep_groups(graph, *, density: float = 2.0, min_run_cards: int = 8,
     [(0, 40, True)]
     """
     key = (density, min_run_cards, min_runs, min_overlap, min_cards)
-    per_graph = _CACHE.setdefault(graph, {})
-    if key not in per_graph:
-        per_graph[key] = _groups(graph, *key)
-    return per_graph[key]
+
+    def make() -> list[Group]:
+        groups = _groups(graph, *key)
+        facts(graph, groups)    # both detectors read them: made once, under the cache's lock
+        return groups
+    return cached(graph, ("lockstep", key), make)
 
 
 def groups_of(graph, pattern: str, **params) -> list[tuple[Group, dict, list[str]]]:
