@@ -7,7 +7,7 @@ import pandas as pd
 
 from .detectors._arrays import side_column
 from .detectors._stays import stays
-from .graph import INPATIENT
+from .graph import INPATIENT, VISITS
 
 #: The peer features, in the order reasons list them on ties.
 FEATURES = ("amount", "claims_per_patient", "stays_per_patient", "los", "inpatient",
@@ -20,58 +20,58 @@ class PerClaim:
 
     Each feature is one claim-level value where it is observed; a kind's value is the
     mean over its claims. Features are made one at a time and summed per institution and
-    per doctor at once, so no claims x features matrix is ever held.
+    per doctor at once, so no claims x features matrix is ever held. ``slot[kind]`` is,
+    per claim, its entity's code + 1 (0 without one).
     """
 
     def __init__(self, graph, inst_peers: np.ndarray):
         self.graph = graph
         kinds = [k for k in ("institution", "doctor") if graph.n(k)]
         # Slot 0 gathers the claims without that entity; float32 sums in claim order.
-        slot = {k: (graph.codes(k) + 1).astype(np.intp) for k in kinds}
+        self.slot = slot = {k: (graph.codes(k) + 1).astype(np.intp) for k in kinds}
         size = {k: graph.n(k) + 1 for k in kinds}
-        claims = {k: np.bincount(slot[k], minlength=size[k]) for k in kinds}
-
-        def count(k: str, flag: np.ndarray, flagged: int) -> np.ndarray:
-            """Per slot, the flagged claims: through the others when they are fewer."""
-            if 2 * flagged > len(flag):
-                return claims[k] - np.bincount(slot[k][np.logical_not(flag)],
-                                               minlength=size[k])
-            return np.bincount(slot[k][flag], minlength=size[k])
-
+        flags = _FlagCounts(slot, size)
         self.names: list[str] = []
         self.sd: list[float] = []
-        self.sums: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
-        self.weights: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
-        masks: list[tuple[np.ndarray, bool, int, dict]] = []   # features share a few masks
+        # Per kind and feature: a sum, or the number of the flag it counts.
+        sums: dict[str, list] = {k: [] for k in kinds}
+        weights: dict[str, list] = {k: [] for k in kinds}
+        masks: list[tuple[np.ndarray, bool, int, int]] = []   # features share a few masks
         for name, x, m, rate in _observations(graph, inst_peers):
             self.names.append(name)
             known = next((t for t in masks if t[0] is m), None)
             if known is None:
                 seen = int(np.count_nonzero(m))
-                known = (m, seen == len(m), seen,
-                         {k: count(k, m, seen)[1:].astype(float) for k in kinds})
+                known = (m, seen == len(m), seen, flags.add(m))
                 masks.append(known)
-            _, everywhere, seen, counts = known
+            _, everywhere, seen, counted = known
             if rate:        # x is a flag
                 hit = x if everywhere else x & m
                 flagged = int(np.count_nonzero(hit))
                 mu = flagged / seen if seen else 0.0
                 self.sd.append(np.sqrt(mu * (1 - mu)))
+                # A float32 sum of ones in claim order is the exact count (below 2**24
+                # per entity), so count the flagged claims instead.
+                hits = counted if hit is m else flags.add(hit)
                 for k in kinds:
-                    # A float32 sum of ones in claim order is the exact count (below
-                    # 2**24 per entity), so count the flagged claims instead.
-                    self.sums[k].append(count(k, hit, flagged)[1:].astype(np.float32))
+                    sums[k].append(hits)
             else:
                 mine = x if everywhere else x[m]
                 self.sd.append(float(mine.std()) if seen else 0.0)
-                observed = mine.astype(np.float32)
+                # Unobserved claims are 0.0 and add 0.0 to a sum: leave them out where
+                # they are many, else keep them (no copy of the observed claims' slots).
+                few = 2 * seen < len(m)
+                observed = (mine if few else x).astype(np.float32)
                 for k in kinds:
-                    # Unobserved claims would add 0.0: leaving them out keeps every sum.
                     total = np.zeros(size[k], np.float32)
-                    np.add.at(total, slot[k] if everywhere else slot[k][m], observed)
-                    self.sums[k].append(total[1:])
+                    np.add.at(total, slot[k][m] if few else slot[k], observed)
+                    sums[k].append(total[1:])
             for k in kinds:
-                self.weights[k].append(counts[k])
+                weights[k].append(counted)
+        counts = flags.counts()
+        self.sums = {k: [counts[k][a].astype(np.float32) if isinstance(a, int) else a
+                         for a in sums[k]] for k in kinds}
+        self.weights = {k: [counts[k][a].astype(float) for a in weights[k]] for k in kinds}
         self.doctor_days = _doctor_days(graph)
 
     def by(self, kind: str) -> dict[str, tuple]:
@@ -86,7 +86,7 @@ class PerClaim:
                 out[name] = (v, w, np.full(n, self.sd[j]))
         e = g.codes(kind)
         patient = g.codes("patient")
-        out["claims_per_patient"] = _per_pair(e, patient, e >= 0, n)
+        out["claims_per_patient"] = _per_pair(e, patient, None, n)
         out["stays_per_patient"] = _per_pair(e, patient, g.visit == INPATIENT, n)
         owner, logs = self.doctor_days
         if len(logs):
@@ -99,9 +99,58 @@ class PerClaim:
         return {k: v for k, v in out.items() if v is not None}
 
 
+class _FlagCounts:
+    """Per entity of each kind, the claims of each of several flags, seven flags a pass.
+
+    A claim's flags are packed as the bits of a small code, and one ``bincount`` of
+    (slot, code) per kind counts them all, where a ``bincount`` per flag would first
+    gather the slots of its claims (a slow, branchy copy each time).
+    """
+
+    _BITS = 7
+
+    def __init__(self, slot: dict[str, np.ndarray], size: dict[str, int]):
+        self.base = {k: s << self._BITS for k, s in slot.items()}
+        self.size = size
+        self.done: dict[str, list[np.ndarray]] = {k: [] for k in slot}
+        self.code: np.ndarray | None = None
+        self.bits = 0
+        self.added = 0
+
+    def add(self, flag: np.ndarray) -> int:
+        """Count a boolean per claim; returns its place in each kind's :meth:`counts`."""
+        bit = flag.astype(np.uint8)
+        if self.bits:
+            bit <<= np.uint8(self.bits)
+            self.code |= bit
+        else:
+            self.code = bit
+        self.bits += 1
+        self.added += 1
+        if self.bits == self._BITS:
+            self._flush()
+        return self.added - 1
+
+    def _flush(self) -> None:
+        if not self.bits:
+            return
+        combos = 1 << self._BITS
+        has = (np.arange(combos)[:, None] >> np.arange(self.bits)) & 1 == 1
+        for k, base in self.base.items():
+            per = np.bincount(base + self.code, minlength=self.size[k] * combos)
+            per = per.reshape(-1, combos)[1:]
+            self.done[k] += [per[:, has[:, b]].sum(axis=1) for b in range(self.bits)]
+        self.code, self.bits = None, 0
+
+    def counts(self) -> dict[str, list[np.ndarray]]:
+        """Per kind, per flag in the order added, the flagged claims of each entity."""
+        self._flush()
+        return self.done
+
+
 def _observations(graph, inst_peers: np.ndarray):
     """Per feature, one at a time: ``(name, per-claim value, observed mask, is a rate)``;
-    a rate's value is a boolean flag."""
+    a rate's value is a boolean flag, any other value is 0.0 where it is not observed."""
     n = len(graph)
     visit, amount = graph.visit, graph.amount
     inpatient = visit == INPATIENT
@@ -109,7 +158,7 @@ def _observations(graph, inst_peers: np.ndarray):
     logs = np.log1p(amount)
     step = max(1, n // 200_000)     # the medians of an evenly spaced sample will do
     base = np.zeros(256)            # per visit code (-1 for unknown is the last)
-    for t in np.flatnonzero(np.bincount(visit.astype(np.int64) + 1)) - 1:
+    for t in [t for t in range(-1, len(VISITS)) if (visit == t).any()]:
         base[t] = np.median(logs[::step][visit[::step] == t]) \
             if (visit[::step] == t).any() else np.median(logs[visit == t])
     logs -= base[visit]
@@ -137,47 +186,67 @@ def _observations(graph, inst_peers: np.ndarray):
         group = np.r_[np.asarray(inst_peers) + 1, 0].astype(np.int32)
         cell = group[graph.codes("institution")]
         cell *= 24
-        cell += ((graph.seconds % 86400) // 3600).astype(np.int32)
-        prof = np.bincount(cell[timed], minlength=24 * (int(cell.max()) // 24 + 1))
+        # The hour: the seconds into the day (graph.day is their floor) fit 32 bits.
+        into = (graph.seconds - graph.day.astype(np.int64) * 86400).astype(np.int32)
+        into //= 3600
+        cell += into
+        del into
+        prof = np.bincount(cell if timed.all() else cell[timed],
+                           minlength=24 * (int(cell.max()) // 24 + 1))
         off = (prof.reshape(-1, 24) < 0.05 * prof.reshape(-1, 24).max(axis=1, keepdims=True))
         yield "after_hours", off.ravel()[cell], timed, True
         del cell
     fund = graph.claims["fund_amount"].to_numpy(dtype=float)
     share = np.divide(fund, amount, out=np.full(n, np.nan), where=amount > 0)
     del fund
-    yield "fund", np.clip(np.nan_to_num(share), 0, 1), np.isfinite(share), False
-    del share
+    known = np.isfinite(share)
+    share[~known] = 0.0
+    yield "fund", np.clip(share, 0, 1, out=share), known, False
+    del share, known
     for name, flag in _stay_flags(graph).items():
         yield name, flag, inpatient, True
 
 
 def _doctor_days(graph) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Per (institution, doctor, day): its doctor and institution, and its log claims."""
-    doctor = graph.codes("doctor").astype(np.int64)
-    inst = graph.codes("institution").astype(np.int64)
+    doctor, inst = graph.codes("doctor"), graph.codes("institution")
     rows = np.flatnonzero((doctor >= 0) & (inst >= 0))
     if not len(rows):
         return {}, np.zeros(0)
-    days = int(graph.day.max() - graph.day.min()) + 1
+    first = graph.day.min()
+    days = int(graph.day.max() - first) + 1
     per_inst = graph.n("doctor") * days
-    key = inst[rows] * per_inst + doctor[rows] * days + (graph.day[rows] - graph.day.min())
+    # Keys in (institution, doctor, day) order; 32 bits sort faster.
+    wide = np.uint32 if graph.n("institution") * per_inst < 2**32 else np.int64
+    key = inst[rows].astype(wide)
+    key *= wide(per_inst)
+    key += doctor[rows].astype(wide) * wide(days)
+    key += (graph.day[rows] - first).astype(wide)
     uniq, cnt = unique_counts(key)
-    owner = {"institution": uniq // per_inst, "doctor": uniq % per_inst // days}
+    owner = {"institution": (uniq // wide(per_inst)).astype(np.intp),
+             "doctor": (uniq % wide(per_inst) // wide(days)).astype(np.intp)}
     return owner, np.log(cnt)
 
 
-def _per_pair(e: np.ndarray, key: np.ndarray, mask: np.ndarray, n: int) -> tuple | None:
-    """Mean log claims per (entity, key) pair: per patient, per doctor-day."""
-    m = mask & (e >= 0) & (key >= 0)
-    if not m.all():
-        if not m.any():
-            return None
+def _per_pair(e: np.ndarray, key: np.ndarray, mask: np.ndarray | None, n: int
+              ) -> tuple | None:
+    """Mean log claims per (entity, key) pair (of the claims in ``mask``, else all)."""
+    m = (e >= 0) & (key >= 0)
+    if mask is not None:
+        m &= mask
+    kept = int(np.count_nonzero(m))
+    if not kept:
+        return None
+    dense = 2 * kept > len(m)       # pair all, then drop the few (one copy, not two)
+    if not dense:
         e, key = e[m], key[m]
     span = int(key.max()) + 1       # pairs in (entity, key) order; 32 bits sort faster
     wide = np.uint32 if n * span < 2**32 else np.int64
     pair = e.astype(wide)
     pair *= wide(span)
     np.add(pair, key, out=pair, casting="unsafe")
+    if dense and kept < len(m):
+        pair = pair[m]
     pair, cnt = unique_counts(pair)
     owner = (pair // wide(span)).astype(np.intp)
     x = np.log(cnt)
@@ -213,10 +282,10 @@ def _elderly(graph) -> tuple[np.ndarray, np.ndarray] | None:
     first = guess - 4
     for off in range(-4, 5):                    # the first day in the window at 65
         first += ((1970 + (guess + off) / 365.2425) - y < 65)
-    first = np.where(known, np.clip(first, lo - 1, hi + 1), hi + 1).astype(np.int32)
-    code = graph.codes("patient")      # -1 (no patient) takes the last: unknown
-    seen = np.r_[known, False][code]
-    return (day >= np.r_[first, hi + 1][code]) & seen, seen
+    # An unknown age's first day (hi + 2, which no known one has) is past every claim.
+    first = np.where(known, np.clip(first, lo - 1, hi + 1), hi + 2).astype(np.int32)
+    at = np.r_[first, hi + 2][graph.codes("patient")]  # -1 (no patient) takes the last
+    return day >= at, at != hi + 2
 
 
 def _far(graph, prefix: int = 9) -> tuple[np.ndarray, np.ndarray] | None:
@@ -292,23 +361,38 @@ def unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def robust_z(value: np.ndarray, weight: np.ndarray, floor_sd: np.ndarray,
-              peers: np.ndarray) -> np.ndarray:
+             peers: np.ndarray) -> np.ndarray:
     """Shrink each value toward its peers' median by their median weight, then z it.
 
     ``value`` is a per-entity mean or rate over ``weight`` observations; ``floor_sd`` the
     spread of one observation, so that the z's scale is at least the chance spread at
     the peers' median volume.
+
+    >>> robust_z(np.array([1.0, 2.0, 3.0, 9.0]), np.ones(4), np.zeros(4), np.zeros(4, int))
+    array([-1.01173614, -0.33724538,  0.33724538,  4.38418994])
     """
     z = np.zeros(len(value))
-    ok = (weight > 0) & (peers >= 0) & np.isfinite(value)
-    for g in np.unique(peers[ok]):
-        mine = np.flatnonzero(ok & (peers == g))
-        v, w = value[mine], weight[mine]
-        m = float(np.median(w))
-        med = float(np.median(v))
-        shrunk = (w * v + m * med) / (w + m)
-        centre = float(np.median(shrunk))
-        mad = 1.4826 * float(np.median(np.abs(shrunk - centre)))
-        scale = max(mad, float(np.median(floor_sd[mine])) / np.sqrt(max(m, 1.0)), 1e-9)
-        z[mine] = (shrunk - centre) / scale
+    ok = np.flatnonzero((weight > 0) & (peers >= 0) & np.isfinite(value))
+    if not len(ok):
+        return z
+    groups, group = np.unique(peers[ok], return_inverse=True)
+    sizes = np.bincount(group, minlength=len(groups))
+    v, w = value[ok], weight[ok]
+    m = _group_median(w, group, sizes)
+    mine = m[group]
+    shrunk = (w * v + mine * _group_median(v, group, sizes)[group]) / (w + mine)
+    centre = _group_median(shrunk, group, sizes)
+    mad = 1.4826 * _group_median(np.abs(shrunk - centre[group]), group, sizes)
+    chance = _group_median(floor_sd[ok], group, sizes) / np.sqrt(np.maximum(m, 1.0))
+    scale = np.maximum(np.maximum(mad, chance), 1e-9)
+    z[ok] = (shrunk - centre[group]) / scale[group]
     return z
+
+
+def _group_median(x: np.ndarray, group: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Per group, ``np.median`` of its values (by one sort for all groups; the same
+    float: the middle value, or the two middle ones added and halved)."""
+    s = x[np.lexsort((x, group))]
+    start = np.cumsum(sizes) - sizes
+    lo, hi = s[start + (sizes - 1) // 2], s[start + sizes // 2]
+    return np.where(sizes % 2 == 1, lo, (lo + hi) / 2)

@@ -118,7 +118,8 @@ class ClaimsGraph:
         self._members: dict[str, sp.csr_matrix] = {}
         self._attributes: dict[tuple[str, str], np.ndarray | None] = {}
         self._incidence: dict[tuple[str, str], sp.csr_matrix] = {}
-        self._named: dict[str, int] = {}        # the row of each id claim_ids gave out
+        # The ids claim_ids gave out and their rows, one (ids, rows) pair per call.
+        self._named: list[tuple[pa.Array, np.ndarray]] = []
 
     @classmethod
     def from_data(cls, data) -> ClaimsGraph:
@@ -184,16 +185,17 @@ class ClaimsGraph:
     def claim_ids(self, rows: np.ndarray) -> list[str]:
         """The claim ids of some rows, in the rows' order."""
         rows = np.asarray(rows, dtype=np.intp)
-        ids = self.claim_id_array.take(rows).to_pylist()
+        ids = self.claim_id_array.take(rows)
         if self.unique_ids:
-            self._named.update(zip(ids, rows.tolist(), strict=True))
-        return ids
+            self._named.append((ids, rows))
+        return ids.to_pylist()
 
     def rows_of(self, ids: Collection[str]) -> np.ndarray:
         """The rows whose claim id is one of ``ids``, sorted; unknown ids are left out.
 
-        With unique ids that all came from :meth:`claim_ids` (a run's cases), their rows
-        are remembered; otherwise every claim id is hashed and matched.
+        With unique ids that all came from :meth:`claim_ids` (a run's cases), they are
+        looked up among those (far fewer than the claims); otherwise every claim id is
+        hashed and matched.
 
         >>> claims = pd.DataFrame({"claim_id": ["C1", "C2", "C3"], "patient_id": "P1",
         ...     "institution_id": "H1", "start_time": pd.to_datetime(["2024-01-01"] * 3),
@@ -201,13 +203,19 @@ class ClaimsGraph:
         >>> ClaimsGraph(claims).rows_of({"C3", "C1", "C9"}).tolist()
         [0, 2]
         """
-        if self.unique_ids:
-            named = self._named
-            rows = np.array([named.get(i, -1) for i in ids], np.intp)
-            if (rows >= 0).all():
-                return np.sort(rows)
         values = self.claim_id_array
-        found = pc.is_in(values, value_set=pa.array(list(ids), values.type))
+        wanted = pa.array(list(ids), values.type)
+        found = np.zeros(len(self), bool)
+        if self.unique_ids and self._named:
+            if len(self._named) > 1:        # one lookup table from here on
+                self._named = [(pa.concat_arrays([i for i, _ in self._named]),
+                                np.concatenate([r for _, r in self._named]))]
+            named, rows = self._named[0]
+            at = pc.index_in(wanted, value_set=named)
+            if not at.null_count:
+                found[rows[at.to_numpy()]] = True
+                return np.flatnonzero(found)
+        found = pc.is_in(values, value_set=wanted)
         return np.flatnonzero(found.fill_null(False).to_numpy(zero_copy_only=False))
 
     def ids(self, kind: str, rows: np.ndarray) -> list[str]:

@@ -126,14 +126,20 @@ def rank_entities(cases: list[dict], graph=None) -> list[tuple[str, str, float, 
                 peers = inst_peers if kind == "institution" else \
                     _peers(graph, kind, inst_peers)
                 rows.update(_score_kind(graph, kind, evidence, in_case, per_claim, peers))
-    by_kind: dict[str, list] = defaultdict(list)
-    for (kind, id), (score, patterns, reasons) in rows.items():
-        by_kind[kind].append((kind, id, score, patterns, reasons))
-    out = []
-    for items in by_kind.values():
-        items.sort(key=lambda r: (-r[2], r[1]))
-        out += [(k, i, s, p, n, why) for n, (k, i, s, p, why) in enumerate(items, 1)]
-    return sorted(out, key=lambda r: (r[0], r[1]))
+    if not rows:
+        return []
+    # Rows in (kind, id) order; the rank, best first within a kind and ties by id, from
+    # one numpy sort rather than a Python key per row.
+    keys, values = zip(*sorted(rows.items()), strict=True)
+    kind, id = zip(*keys, strict=True)
+    score, patterns, reasons = zip(*values, strict=True)
+    kinds = np.array(kind)
+    first = np.r_[True, kinds[1:] != kinds[:-1]]
+    group = np.cumsum(first) - 1
+    order = np.lexsort((np.arange(len(kinds)), -np.array(score, dtype=float), group))
+    rank = np.empty(len(kinds), np.int64)
+    rank[order] = np.arange(len(kinds)) - np.flatnonzero(first)[group[order]] + 1
+    return list(zip(kind, id, score, patterns, rank.tolist(), reasons, strict=True))
 
 
 def _reasons(parts: list[tuple[str, float, float]]) -> str:
@@ -147,39 +153,41 @@ def _fmt(v: float) -> str:
 
 
 def _in_case_rows(graph, cases: list[dict]) -> np.ndarray:
-    ids = {i for c in cases for i in c["claim_ids"]}
-    found = np.zeros(len(graph), bool)
-    if ids:
-        found[graph.rows_of(ids)] = True
-    return found
+    """The rows of the claims in cases, sorted."""
+    return graph.rows_of([i for c in cases for i in c["claim_ids"]])
 
 
 def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
                 per_claim: PerClaim, peers: np.ndarray) -> dict:
-    codes = graph.codes(kind)
     n = graph.n(kind)
-    has = codes >= 0
-    amount = np.bincount(codes[has], weights=graph.amount[has], minlength=n)
-    case_amount = np.bincount(codes[has & in_case], weights=graph.amount[has & in_case],
-                              minlength=n)
+    # Claims without the entity are in slot 0 (sums in claim order, as without them).
+    slot = per_claim.slot[kind]
+    amount = np.bincount(slot, weights=graph.amount, minlength=n + 1)[1:]
+    case_amount = np.bincount(slot[in_case], weights=graph.amount[in_case],
+                              minlength=n + 1)[1:]
     share = np.divide(case_amount, amount, out=np.zeros(n), where=amount > 0)
     z = _peer_z(graph, kind, peers, per_claim)
     top = np.sort(z, axis=1)[:, ::-1][:, :3]
     floor = 1.0 / (1.0 + np.exp(1.5 * 2.5))
     anomaly = (1.0 / (1.0 + np.exp(-1.5 * (top.mean(axis=1) - 2.5))) - floor) / (1 - floor)
     ids = [str(i) for i in graph.index(kind)]
-    out = {}
     none = {"score": 0.0, "cases": 0, "patterns": ""}
+    evs = [evidence.get((kind, i), none) for i in ids]
+    case_score = np.array([ev["score"] for ev in evs], dtype=float)
+    score = 1.0 - (1.0 - case_score) * (1.0 - 0.6 * share) * (1.0 - 0.6 * anomaly)
+    # The features each entity stands out on (z >= 1), in feature order.
+    hot: dict[int, list] = defaultdict(list)
     names = [f"peer_z_{f}" for f in FEATURES]
-    for i, (share_i, anomaly_i, z_i) in enumerate(zip(share.tolist(), anomaly.tolist(),
-                                                      z.tolist(), strict=True)):
-        key = (kind, ids[i])
-        ev = evidence.get(key, none)
-        score = 1.0 - (1.0 - ev["score"]) * (1.0 - 0.6 * share_i) * (1.0 - 0.6 * anomaly_i)
+    high = z >= 1.0
+    at, feature = (a.tolist() for a in np.nonzero(high))
+    for i, j, v in zip(at, feature, z[high].tolist(), strict=True):
+        hot[i].append((names[j], round(v, 1), v))
+    out = {}
+    for i, (id, ev, score_i, share_i) in enumerate(zip(ids, evs, score.tolist(),
+                                                        share.tolist(), strict=True)):
         parts = [("cases", ev["cases"], 10 * ev["score"]),
-                 ("in_case_amount", round(share_i, 2), 5 * share_i)]
-        parts += [(f, round(v, 1), v) for f, v in zip(names, z_i, strict=True) if v >= 1.0]
-        out[key] = (round(score, 4), ev["patterns"], _reasons(parts))
+                 ("in_case_amount", round(share_i, 2), 5 * share_i), *hot.get(i, ())]
+        out[(kind, id)] = (round(score_i, 4), ev["patterns"], _reasons(parts))
     return out
 
 
@@ -235,6 +243,11 @@ def _inferred_peers(graph, volume: np.ndarray) -> np.ndarray:
 def _home_institution(graph) -> np.ndarray:
     """Per doctor, the institution of the doctors table, else where most of its claims are."""
     n = graph.n("doctor")
+    table = graph.attribute("doctor", "institution_id")
+    listed = np.full(n, -1) if table is None else \
+        graph.index("institution").get_indexer(pd.Index(table, dtype=object))
+    if (listed >= 0).all():         # the table names them all: no need to count
+        return listed
     d, h = graph.codes("doctor"), graph.codes("institution")
     ok = (d >= 0) & (h >= 0)
     span = graph.n("institution")       # pairs in (doctor, institution) order
@@ -249,11 +262,7 @@ def _home_institution(graph) -> np.ndarray:
         order = np.lexsort((hh, -cnt, dd))
         first = np.r_[True, dd[order][1:] != dd[order][:-1]]
         home[dd[order][first]] = hh[order][first]
-    table = graph.attribute("doctor", "institution_id")
-    if table is not None:
-        pos = graph.index("institution").get_indexer(pd.Index(table, dtype=object))
-        home = np.where(pos >= 0, pos, home)
-    return home
+    return np.where(listed >= 0, listed, home)
 
 
 def _peer_z(graph, kind: str, peers: np.ndarray, per_claim: PerClaim) -> np.ndarray:
