@@ -49,6 +49,7 @@ import pandas as pd
 
 from ._ranking_features import FEATURES, PerClaim, robust_z, unique_counts
 from .detectors import PATTERNS
+from .detectors._arrays import cached
 from .graph import INPATIENT, PHARMACY
 
 __all__ = ["case_evidence", "rank_entities", "FEATURES"]
@@ -119,13 +120,11 @@ def rank_entities(cases: list[dict], graph=None) -> list[tuple[str, str, float, 
                      f"cases={ev['cases']}" if ev["score"] > 0 else "")
     if graph is not None and len(graph):
         in_case = _in_case_rows(graph, cases)
-        inst_peers = _peers(graph, "institution")
-        per_claim = PerClaim(graph, inst_peers)
+        per_claim, peers = peer_features(graph)
         for kind in _RANKED:
             if graph.n(kind):
-                peers = inst_peers if kind == "institution" else \
-                    _peers(graph, kind, inst_peers)
-                rows.update(_score_kind(graph, kind, evidence, in_case, per_claim, peers))
+                rows.update(_score_kind(graph, kind, evidence, in_case, per_claim,
+                                        peers[kind]))
     if not rows:
         return []
     # Rows in (kind, id) order; the rank, best first within a kind and ties by id, from
@@ -189,6 +188,21 @@ def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
                  ("in_case_amount", round(share_i, 2), 5 * share_i), *hot.get(i, ())]
         out[(kind, id)] = (round(score_i, 4), ev["patterns"], _reasons(parts))
     return out
+
+
+def peer_features(graph) -> tuple[PerClaim, dict[str, np.ndarray]]:
+    """What the ranking learns from the claims alone, whatever the cases: the per-claim
+    observations and each ranked kind's peer groups.
+
+    Made once per graph (:func:`graphdetect.detectors._arrays.cached`), so that a run can
+    work it out on a thread of its own while the detectors run.
+    """
+    def make():
+        inst_peers = _peers(graph, "institution")
+        peers = {kind: inst_peers if kind == "institution" else _peers(graph, kind, inst_peers)
+                 for kind in _RANKED if graph.n(kind)}
+        return PerClaim(graph, inst_peers), peers
+    return cached(graph, "ranking.peer_features", make)
 
 
 def _peers(graph, kind: str, inst_peers: np.ndarray | None = None) -> np.ndarray:

@@ -28,6 +28,7 @@ from .errors import ParameterError, RunError
 from .graph import KINDS, ClaimsGraph
 from .io import REJECT_COLUMNS, read_folder
 from .lineage import link
+from .ranking import peer_features
 from .settings import for_detector, resolve
 
 __all__ = ["detect_folder", "RUN_FILES", "CAPABILITIES", "capabilities", "limitations"]
@@ -129,6 +130,8 @@ def _detect(graph: ClaimsGraph, settings: dict, timer: Timer, progress: bool,
     (:func:`graphdetect.detectors._arrays.cached`); each detector's own result depends on
     the graph alone, so the findings are the same whichever thread finishes first. Each
     stage's time is its own detector's, so on two cores they add up to more than the wall.
+    The ranking's peer features (:func:`graphdetect.ranking.peer_features`), which need
+    no findings, are made on the same threads.
     """
     names = sorted(REGISTRY)
 
@@ -137,16 +140,23 @@ def _detect(graph: ClaimsGraph, settings: dict, timer: Timer, progress: bool,
         found = REGISTRY[name].func(graph, **for_detector(settings, name))
         return found, round(time.perf_counter() - t0, 3)
 
+    def peers() -> tuple[None, float]:
+        t0 = time.perf_counter()
+        peer_features(graph)
+        return None, round(time.perf_counter() - t0, 3)
+
     findings = []
     with progress_bar(progress, total=len(names), desc="detect") as bar, \
-            ThreadPoolExecutor(max_workers=min(workers, len(names)) or 1,
-                               thread_name_prefix="detect") as pool:
-        futures = {name: pool.submit(run, name) for name in names}
-        for name in names:
-            found, seconds = futures[name].result()
-            timer.seconds[f"detect.{name}"] = seconds
-            findings += found
-            bar.update()
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detect") as pool:
+        futures = {f"detect.{name}": pool.submit(run, name) for name in names}
+        # the ranking's case-free half, beside the detectors rather than after them
+        futures["ranking.peers"] = pool.submit(peers)
+        for stage, future in futures.items():
+            found, seconds = future.result()
+            timer.seconds[stage] = seconds
+            if found is not None:
+                findings += found
+                bar.update()
     return findings
 
 
