@@ -16,7 +16,7 @@ import pytest
 from conftest import HEADER, good_row, write_csv
 
 from graphdetect import read_folder
-from graphdetect.io._encode import sorted_categorical
+from graphdetect.io._encode import led_categorical, sorted_categorical
 
 ODD = ["", " ", "  P1 ", "P1", "\u3000P2", "P2\u00a0", "P3\t", "x", "人员1", " 人员1", "Ｐ1"]
 
@@ -110,6 +110,27 @@ def test_sorted_categorical_equals_pandas_order(values):
     assert list(got.categories) == words
     assert [None if c < 0 else words[c] for c in got.codes] == values
     assert np.asarray(got.codes).dtype.kind == "i"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ids_following_a_parent_equal_their_own_sort(seed):
+    """A card found from its patient's codes equals the card sorted on its own, whether
+    cards follow patients, sometimes differ, are null, or their patients are."""
+    rnd = random.Random(seed)
+    patients = [f"P{rnd.randrange(40):02d}" if rnd.random() > 0.05 else None for _ in range(300)]
+    card_of = {p: f"C{rnd.randrange(60):02d}" for p in patients}
+    odd = [0.0, 0.02, 0.3, 1.0][seed % 4]
+    cards = [None if rnd.random() < 0.05 * (seed % 2) else
+             f"C{rnd.randrange(60):02d}" if rnd.random() < odd or p is None else card_of[p]
+             for p in patients]
+    _, lead = led_categorical(pa.chunked_array([patients[:100], patients[100:]], pa.string()))
+    col = pa.chunked_array([cards[:7], cards[7:]], pa.string())
+    got, rows = led_categorical(col, lambda: lead)
+    alone, own_rows = led_categorical(col)
+    assert list(got.categories) == list(alone.categories)
+    assert got.codes.tolist() == alone.codes.tolist()
+    assert got.tolist() == [c if c is not None else np.nan for c in cards]
+    assert [cards[r] for r in rows[1]] == [cards[r] for r in own_rows[1]] == list(got.categories)
 
 
 def test_side_table_files_with_and_without_a_dictionary_column(folder):

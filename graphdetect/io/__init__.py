@@ -19,10 +19,12 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +34,7 @@ import pyarrow.compute as pc
 from .._progress import progress_bar
 from ..errors import DataError
 from ..schema import TABLES, VISIT_CODES, Table
-from ._encode import CATEGORICAL, common_types, sorted_categorical
+from ._encode import CATEGORICAL, FOLLOWS, Lead, common_types, led_categorical
 from ._files import parse_window, table_files
 from ._read import Source, iter_batches, open_source, read_ahead, record_to_line, sha256_file
 from ._validate import validate
@@ -146,12 +148,22 @@ def read_folder(path: str | Path, *, since=None, until=None,
     data = ClaimsData(claims=pd.DataFrame(), since=first, until=last)
     rejects: list[dict] = []
     hasher = ThreadPoolExecutor(max_workers=1)  # hashlib releases the GIL: hash while reading
+    reader = ThreadPoolExecutor(max_workers=1)
+    side = {name: srcs for name, srcs in sources.items() if name != "claims"}
+    tables = {}
+
+    def read_side() -> None:  # once the claims' rows are read, while their columns convert
+        tables["side"] = reader.submit(
+            lambda: {name: _read_table(srcs, progress, None) for name, srcs in side.items()})
+
     try:
         digests = {src.name: hasher.submit(sha256_file, src.path)
                    for srcs in sources.values() for src in srcs}
+        tables["claims"] = _read_table(sources["claims"], progress,
+                                       (first, last) if first or last else None, read_side)
+        tables.update(tables.pop("side").result())
         for name, srcs in sources.items():
-            window = (first, last) if name == "claims" and (first or last) else None
-            frame, counts, table_rejects = _read_table(srcs, progress, window)
+            frame, counts, table_rejects = tables[name]
             setattr(data, name, frame)
             rejects.extend(table_rejects)
             for src, count in zip(srcs, counts, strict=True):
@@ -161,16 +173,19 @@ def read_folder(path: str | Path, *, since=None, until=None,
                     **count}
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
+        reader.shutdown(wait=True)  # a side table read when the claims failed: let it end
     data.rejects = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
     return data
 
 
-def _read_table(sources: list[Source], progress: bool, window: tuple | None
+def _read_table(sources: list[Source], progress: bool, window: tuple | None,
+                when_read: Callable[[], None] = lambda: None
                 ) -> tuple[pd.DataFrame, list[dict], list[dict]]:
     """Read the files of one table into one frame; per file its counts; all rejects.
 
     Good rows carry ``_record``, their record number counted over the files in order, so
-    that a repeated key or a row outside the window is traced back to its file.
+    that a repeated key or a row outside the window is traced back to its file. ``when_read``
+    is called once every row is read (before the columns are converted).
     """
     table = sources[0].table
     goods: list[pa.Table] = []
@@ -192,6 +207,8 @@ def _read_table(sources: list[Source], progress: bool, window: tuple | None
                     raw_rejects[k].append((record, column, reason, value, _row_json(row, header)))
                 rows[k] += len(batch)
                 bar.update(len(batch))
+
+    when_read()
 
     def file_of(records) -> np.ndarray:
         return np.searchsorted(bases, records, side="right") - 1
@@ -264,10 +281,10 @@ def _row_json(row: dict, header: list[str]) -> str:
 
 
 def _drop_duplicates(t: pa.Table, key: str) -> tuple[pa.Table, list]:
-    col = t.column(key).combine_chunks()
-    if len(col) < 2 or pc.all(pc.greater(col[1:], col[:-1])).as_py():
+    col = t.column(key)
+    if _increasing(col):
         return t, []  # strictly increasing keys cannot repeat: no need to hash them
-    codes = col.dictionary_encode().indices.to_numpy()
+    codes = col.combine_chunks().dictionary_encode().indices.to_numpy()
     dup = pd.Series(codes).duplicated(keep="first").to_numpy()
     if not dup.any():
         return t, []
@@ -284,29 +301,49 @@ def _drop_duplicates(t: pa.Table, key: str) -> tuple[pa.Table, list]:
     return t.filter(pa.array(~dup)), out
 
 
+def _increasing(col: pa.ChunkedArray) -> bool:
+    """Whether the values strictly increase, chunk by chunk and across chunks (the chunks
+    are not copied into one)."""
+    chunks = [c for c in col.chunks if len(c)]
+    within = all(pc.all(pc.greater(c[1:], c[:-1])).as_py() for c in chunks if len(c) > 1)
+    return within and all(pc.greater(b[0], a[-1]).as_py()
+                          for a, b in zip(chunks[:-1], chunks[1:], strict=True))
+
+
 def _to_frame(arrow: dict[str, pa.ChunkedArray], table: Table) -> pd.DataFrame:
     """Typed arrow columns to a DataFrame; each arrow column is dropped once converted."""
     if not arrow:
         return pd.DataFrame({c.name: pd.Series(dtype="object") for c in table.columns})
     names = list(arrow)
+    converted: dict[str, Future] = {}
+    follows = {name: parent for name, parent in FOLLOWS.get(table.name, {}).items()
+               if name in arrow and parent in arrow}
 
-    def convert(name: str):
+    def convert(name: str) -> tuple[Any, Lead | None]:
         col = arrow.pop(name)
+        if name in follows:  # submitted after its parent: waiting on it cannot dead-lock
+            parent = converted[follows[name]]
+            return led_categorical(col, lambda: parent.result()[1])
         if name in CATEGORICAL.get(table.name, ()):
-            return sorted_categorical(col)
+            return led_categorical(col)
         col = col.combine_chunks()
         if name in _WORDS:
             return pd.Categorical.from_codes(
                 col.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8),
-                categories=list(_WORDS[name]))
-        return col.to_pandas()
+                categories=list(_WORDS[name])), None
+        return col.to_pandas(), None
 
     # Arrow's and numpy's kernels release the GIL: encode the columns on every core, first
     # the text columns that make categoricals (each is one long sort or hash).
     first = [n for n in names if n in CATEGORICAL.get(table.name, ())
              and not pa.types.is_dictionary(arrow[n].type)]
     order = first + [n for n in names if n not in first]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        columns = dict(zip(order, pool.map(convert, order), strict=True))
-    return pd.DataFrame({n: columns[n] for n in names}, copy=False)
+    for name, parent in follows.items():  # each right after its parent
+        order.remove(name)
+        order.insert(order.index(parent) + 1, name)
+    # a column waiting on its parent holds a thread, not a core
+    with ThreadPoolExecutor(max_workers=(os.cpu_count() or 1) + len(follows)) as pool:
+        for name in order:
+            converted[name] = pool.submit(convert, name)
+    return pd.DataFrame({n: converted[n].result()[0] for n in names}, copy=False)
 

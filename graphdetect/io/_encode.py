@@ -17,16 +17,20 @@ one sort (ids of one width) or one hash over all its rows makes the categorical.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import Table
+from ._ids import FixedIds
 from ._parse import text
 
-__all__ = ["CATEGORICAL", "DICTIONARY", "WORD_KINDS", "dictionary_columns", "as_dictionary",
-           "coalesce", "common_types", "sorted_categorical"]
+__all__ = ["CATEGORICAL", "DICTIONARY", "FOLLOWS", "WORD_KINDS", "dictionary_columns",
+           "as_dictionary", "categorical", "coalesce", "common_types", "led_categorical",
+           "sorted_categorical"]
 
 #: The id and code columns that reach the frame as categoricals (sorted categories).
 CATEGORICAL = {
@@ -36,6 +40,11 @@ CATEGORICAL = {
     "institutions": ("region_code",),
     "doctors": ("institution_id", "specialty"),
 }
+#: Columns whose ids mostly follow another column's (a patient mostly keeps one card):
+#: their codes are found from that column's (see ``_ids.FixedIds.following``).
+FOLLOWS = {"claims": {"card_id": "patient_id"}}
+#: A column's codes (-1 for null) and, per category, a row that holds it.
+Lead = tuple[np.ndarray, np.ndarray]
 #: The kinds whose values are words of a fixed list (``schema.Column.kind``).
 WORD_KINDS = ("visit_type", "sex", "institution_kind", "ownership")
 DICTIONARY = pa.dictionary(pa.int32(), pa.string())
@@ -53,16 +62,18 @@ def as_dictionary(raw: pa.Array) -> pa.DictionaryArray:
     Row for row the values :func:`graphdetect.io._parse.text` gives.
     """
     if pa.types.is_dictionary(raw.type):
-        codes, words = _codes(raw), raw.dictionary
+        words = raw.dictionary
         if not pa.types.is_string(words.type):
             words = pc.cast(words, pa.string())
+        stripped = text(words)
+        if stripped is words and words.null_count == 0 and raw.type == DICTIONARY:
+            return raw  # Parquet's dictionary pages hold distinct words: no row is touched
+        codes = _codes(raw)
     else:
         if not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
             raw = pc.cast(raw, pa.string())
         codes, words = _factorize(raw)
-    stripped = text(words)
-    if stripped is words and words.null_count == 0 and raw.type == DICTIONARY:
-        return raw  # Parquet's dictionary pages hold distinct words
+        stripped = text(words)
     # stripping may make two words one, blank words become null
     ids, stripped = _factorize(stripped)
     return _dictionary(np.append(ids, -1)[codes], stripped)  # code -1 picks the last -1
@@ -102,14 +113,25 @@ def common_types(tables: list[pa.Table]) -> list[pa.Table]:
 
 def sorted_categorical(col: pa.ChunkedArray) -> pd.Categorical:
     """A text or dictionary column as a categorical of the words used, in Arrow's order."""
+    return led_categorical(col)[0]
+
+
+def led_categorical(col: pa.ChunkedArray, parent: Callable[[], Lead | None] | None = None
+                    ) -> tuple[pd.Categorical, Lead | None]:
+    """As :func:`sorted_categorical`, with what a column that follows this one needs.
+
+    ``parent`` gives that of a column that mostly decides this one's ids (a card per
+    patient, see :data:`FOLLOWS`); it is called once this column's ids are integers.
+    The lead is the codes and, per category, a row that holds it; None unless the column
+    is ids of one width.
+    """
     if pa.types.is_dictionary(col.type):
         chunks, words, ids = _merged(col)
     else:
-        fixed = _sorted_fixed_width(col)
+        fixed = FixedIds.of(col)
         if fixed:
-            codes, words = fixed
-            return pd.Categorical.from_codes(codes, categories=pd.Index(words.to_pandas(),
-                                                                        dtype=str))
+            codes, words, rows = fixed.following(parent) if parent else fixed.sorted()
+            return categorical(codes, words), (codes, rows)
         # one hash table over all chunks: they share its dictionary
         chunks = pc.dictionary_encode(col).chunks
         words = chunks[0].dictionary if chunks else pa.array([], pa.string())
@@ -120,13 +142,32 @@ def sorted_categorical(col: pa.ChunkedArray) -> pd.Categorical:
         used[chunk_ids[np.bincount(idx + 1, minlength=len(chunk_ids) + 1)[1:] > 0]] = True
     used = np.flatnonzero(used)
     order = pc.sort_indices(words.take(pa.array(used))).to_numpy()
-    rank = np.full(len(words) + 1, -1, np.int32)  # the last slot maps null to -1
-    rank[used[order]] = np.arange(len(order), dtype=np.int32)
-    cats = pd.Index(words.take(pa.array(used[order])).to_pandas(), dtype=str)
-    # each chunk's codes go through one small table: its dictionary's ranks
-    out = [rank[np.append(chunk_ids, -1)][idx] for idx, chunk_ids in zip(codes, ids, strict=True)]
-    return pd.Categorical.from_codes(np.concatenate(out) if out else np.zeros(0, np.int32),
-                                     categories=cats)
+    # codes as narrow as pandas keeps them (it would copy wider ones into that width)
+    width = next(t for t in (np.int8, np.int16, np.int32, np.int64)
+                 if len(order) < np.iinfo(t).max)
+    rank = np.full(len(words) + 1, -1, width)  # the last slot maps null to -1
+    rank[used[order]] = np.arange(len(order))
+    out = np.empty(len(col), width)
+    start = 0
+    for idx, chunk_ids in zip(codes, ids, strict=True):
+        # each chunk's codes go through one small table: its dictionary's ranks
+        np.take(rank[np.append(chunk_ids, -1)], idx, out=out[start:start + len(idx)])
+        start += len(idx)
+    return categorical(out, words.take(pa.array(used[order]))), None
+
+
+def categorical(codes: np.ndarray, words: pa.Array) -> pd.Categorical:
+    """The categorical of codes (-1 for null) into ``words``, distinct and sorted.
+
+    The words are distinct by construction, so pandas is spared its checks (a hash of every
+    category for uniqueness, a pass over the codes for their range).
+    """
+    categories = pd.Index(words.to_pandas(), dtype=str)
+    # a private constructor of pandas (2.2 to 3.x) that skips the uniqueness hash; the
+    # public one, slower but the same, where a pandas lacks it
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    dtype = fast(categories, False) if fast else pd.CategoricalDtype(categories)
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 
 def _merged(col: pa.ChunkedArray) -> tuple[list[pa.DictionaryArray], pa.Array, list]:
@@ -137,107 +178,6 @@ def _merged(col: pa.ChunkedArray) -> tuple[list[pa.DictionaryArray], pa.Array, l
     ids, words = _factorize(pa.concat_arrays([c.dictionary for c in col.chunks]))
     bounds = np.cumsum([0] + [len(c.dictionary) for c in col.chunks])
     return col.chunks, words, [ids[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-
-
-def _sorted_fixed_width(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array] | None:
-    """Codes into the sorted distinct values of ids that all have one width, or None.
-
-    Ids of one width (``3399054996082494``) read as integers: each byte position is a
-    digit whose base is the range of bytes seen there. When such an integer fits 64 bits,
-    sorting the integers orders the ids as Arrow sorts strings (bytewise) and is several
-    times cheaper than hashing the strings and sorting the distinct ones.
-    """
-    blocks, valid, width = [], [], 0
-    for chunk in col.chunks:
-        ok = chunk.is_valid().to_numpy(zero_copy_only=False) if chunk.null_count \
-            else np.ones(len(chunk), bool)
-        rows = chunk.filter(pa.array(ok)) if chunk.null_count else chunk
-        valid.append(ok)
-        if not len(rows):
-            continue
-        if not pa.types.is_string(rows.type):
-            return None
-        offsets = _offsets(rows)
-        width = width or int(offsets[1] - offsets[0])
-        if not width or (np.diff(offsets) != width).any():
-            return None
-        blocks.append(np.frombuffer(rows.buffers()[2], np.uint8, len(rows) * width,
-                                    int(offsets[0])).reshape(-1, width))
-    if not blocks:
-        return None
-    radix = _Radix(blocks)
-    if radix.size > 1 << 64:
-        return None
-    keys = np.concatenate([radix.of_rows(b) for b in blocks])
-    bits = max(len(keys) - 1, 1).bit_length()
-    if radix.size << bits <= 1 << 64:  # each key with its row in one integer: a plain sort
-        keys <<= np.uint64(bits)
-        keys |= np.arange(len(keys), dtype=np.uint64)
-        keys.sort()
-        order = (keys & np.uint64((1 << bits) - 1)).astype(np.intp)
-        ordered = keys >> np.uint64(bits)
-    else:
-        order = np.argsort(keys)
-        ordered = keys[order]
-    first = np.empty(len(ordered), bool)  # where a new id begins in sorted order
-    first[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    ranks = np.empty(len(ordered), np.int32)
-    ranks[order] = np.cumsum(first, dtype=np.int32) - 1
-    valid = np.concatenate(valid)
-    if valid.all():
-        return ranks, radix.spell(ordered[first])
-    codes = np.full(len(valid), -1, np.int32)
-    codes[valid] = ranks
-    return codes, radix.spell(ordered[first])
-
-
-class _Radix:
-    """The mixed-radix integers of rows of bytes of one width (see _sorted_fixed_width)."""
-
-    TILE = 1 << 14  # rows transposed at a time, to keep the work in cache
-
-    def __init__(self, blocks: list[np.ndarray]):
-        width = blocks[0].shape[1]
-        self.low, high = np.full(width, 255, np.uint8), np.zeros(width, np.uint8)
-        for tile in self._tiles(blocks):
-            np.minimum(self.low, tile.min(axis=1), out=self.low)
-            np.maximum(high, tile.max(axis=1), out=high)
-        self.base = high.astype(np.int64) - self.low + 1
-        self.digits = np.flatnonzero(self.base > 1)
-        self.size = 1
-        for b in self.base[self.digits]:
-            self.size *= int(b)
-
-    def _tiles(self, blocks: list[np.ndarray]):
-        for block in blocks:
-            for i in range(0, len(block), self.TILE):
-                yield block[i:i + self.TILE].T.copy()
-
-    def of_rows(self, block: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(block), np.uint64)
-        for i, tile in zip(range(0, len(block), self.TILE), self._tiles([block]), strict=True):
-            key = out[i:i + self.TILE]
-            for j in self.digits:
-                key *= np.uint64(self.base[j])
-                key += tile[j] - self.low[j]
-        return out
-
-    def spell(self, keys: np.ndarray) -> pa.Array:
-        """The ids of these integers, as strings."""
-        out = np.empty((len(keys), len(self.low)), np.uint8)
-        out[:] = self.low
-        keys = keys.copy()
-        for j in self.digits[::-1]:
-            out[:, j] += (keys % np.uint64(self.base[j])).astype(np.uint8)
-            keys //= np.uint64(self.base[j])
-        offsets = np.arange(len(keys) + 1, dtype=np.int32) * len(self.low)
-        return pa.StringArray.from_buffers(len(keys), pa.py_buffer(offsets),
-                                           pa.py_buffer(out.tobytes()))
-
-
-def _offsets(arr: pa.Array) -> np.ndarray:
-    return np.frombuffer(arr.buffers()[1], np.int32, len(arr) + 1, arr.offset * 4)
 
 
 def _factorize(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:

@@ -40,16 +40,25 @@ def _stripped(arr: pa.Array) -> bool:
     wide = pa.types.is_large_string(arr.type)
     offsets = np.frombuffer(arr.buffers()[1], np.int64 if wide else np.int32, len(arr) + 1,
                             arr.offset * (8 if wide else 4))
+    data = np.frombuffer(arr.buffers()[2], np.uint8)
     if arr.null_count:
         valid = arr.is_valid().to_numpy(zero_copy_only=False)
         starts, ends = offsets[:-1][valid], offsets[1:][valid]
     else:
         starts, ends = offsets[:-1], offsets[1:]
+        width = int(ends[0] - starts[0])
+        if width and not (np.diff(offsets) != width).any():
+            # values of one width (ids): their first and last bytes are strided views,
+            # no gather by offsets
+            rows = data[int(starts[0]):int(ends[-1])]
+            return _printable(rows[::width]) and _printable(rows[width - 1::width])
     if (ends <= starts).any():
         return False
-    data = np.frombuffer(arr.buffers()[2], np.uint8)
-    ends = ends - 1
-    return bool(((data[starts] - 0x21) < 0x5E).all() and ((data[ends] - 0x21) < 0x5E).all())
+    return _printable(data[starts]) and _printable(data[ends - 1])
+
+
+def _printable(first_or_last: np.ndarray) -> bool:
+    return bool(((first_or_last - 0x21) < 0x5E).all())
 
 
 def missing(arr: pa.Array) -> np.ndarray:
@@ -134,7 +143,9 @@ def time(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray
     """
     if pa.types.is_timestamp(raw.type) or pa.types.is_date(raw.type):
         ts = pc.cast(raw, pa.timestamp("s"), safe=False)
-        has_time = _seconds(ts) % 86400 != 0 if not pa.types.is_date(raw.type) \
+        secs = _seconds(ts)
+        # not midnight; numpy divides by a constant faster than it takes a remainder
+        has_time = secs // 86400 * 86400 != secs if not pa.types.is_date(raw.type) \
             else np.zeros(len(raw), bool)
     else:
         s = pc.replace_substring(arr, "/", "-")
@@ -149,7 +160,7 @@ def time(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray
             if timed:
                 has_time |= hit.to_numpy(zero_copy_only=False)
         ts = _reject_rolled_over(s, ts)
-    secs = _seconds(ts)
+        secs = _seconds(ts)
     implausible = (secs < _EARLIEST) | (secs > _LATEST)
     bad = implausible if not ts.null_count else (missing(ts) & ~missing(arr)) | implausible
     if implausible.any():
