@@ -11,33 +11,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._ring_sets import counts, distinct, firsts, median, medians, member
 from ._stays import components
 
-__all__ = ["HostDays", "StayIndex", "campaigns", "extend_stream"]
+__all__ = ["HostDays", "StayIndex", "campaigns", "extend_stream", "outline"]
 
 
 class StayIndex:
     """The stays holding given values of one column, found by binary search.
 
     >>> ix = StayIndex(np.array([3, 1, 3, 2, 1]))
-    >>> ix.rows(np.array([1, 3])).tolist(), ix.rows(np.array([1, 3]), ordered=True).tolist()
-    ([1, 4, 0, 2], [0, 1, 2, 4])
+    >>> [x.tolist() for x in ix.runs(np.array([1, 3, 1]))]
+    [[1, 4, 0, 2, 1, 4], [2, 2, 2]]
     """
 
     def __init__(self, values: np.ndarray):
         self.order = np.argsort(values, kind="stable")
         self.sorted = values[self.order]
 
-    def rows(self, wanted: np.ndarray, *, ordered: bool = False) -> np.ndarray:
-        """Positions of the stays whose value is one of ``wanted`` (sorted, distinct):
-        grouped by value in the order of ``wanted``, each group in stay order; in stay
-        order throughout when ``ordered``."""
+    def runs(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the stays holding each value of ``wanted`` (values may repeat),
+        one run per value in the order of ``wanted``, each in stay order; and the length
+        of each run."""
         lo = np.searchsorted(self.sorted, wanted)
-        hi = np.searchsorted(self.sorted, wanted, side="right")
-        n = hi - lo
-        at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
-        out = self.order[at]
-        return np.sort(out) if ordered else out
+        n = np.searchsorted(self.sorted, wanted, side="right") - lo
+        return self.order[np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))], n
 
 
 class HostDays:
@@ -63,39 +61,88 @@ class HostDays:
         return np.sort(self.order[a:b])
 
 
-def _summary(part: dict, st: dict | None = None, index: StayIndex | None = None,
-             amount: np.ndarray | None = None) -> dict:
-    """Host, doctors, occasions, period, occasion days and the admissions per
+def outline(part: dict) -> dict:
+    """A part's host (the institution of most of its stays; the lowest code among
+    equals), its doctors (each on 15% of its stays or more) and its period (first and
+    last admission day)."""
+    inst, cnt = counts(part["institution"])
+    docs, dcnt = counts(part["doctor"][part["doctor"] >= 0])
+    return {"host": int(inst[np.argmax(cnt)]),
+            "doctors": set(docs[dcnt >= 0.15 * len(part["doctor"])].tolist()),
+            "first": int(part["start"].min()), "last": int(part["start"].max())}
+
+
+def _summaries(parts: list[dict], st: dict | None = None, index: StayIndex | None = None,
+               amount: np.ndarray | None = None) -> list[dict]:
+    """Per part: its :func:`outline`, occasion days and the admissions per
     occasion (the median; all admissions under the part's doctors when ``st``, the
-    stays the part was drawn from, is given, else the part's own patients; ``index``
+    stays the parts were drawn from, is given, else the part's own patients; ``index``
     finds the stays of ``st`` by occasion); the diagnosis groups on 15% of its stays
-    or more; with ``amount`` (per claim row), the median log bill and its spread."""
-    inst, cnt = np.unique(part["institution"], return_counts=True)
-    docs, dcnt = np.unique(part["doctor"][part["doctor"] >= 0], return_counts=True)
-    docs = docs[dcnt >= 0.15 * len(part["doctor"])]
-    occ, first = np.unique(part["occasion"], return_index=True)
+    or more; with ``amount`` (per claim row), the median log bill and its spread.
+    Worked out for all parts at once, a part told apart by its number."""
+    n = len(parts)
+    if not n:
+        return []
+    length = np.array([len(p["occasion"]) for p in parts], np.int64)
+    pid = np.repeat(np.arange(n, dtype=np.int64), length)
+    col = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    start = col["start"]
+    # the host: the commonest institution, the lowest code among equals
+    key, cnt = counts(pid << 32 | col["institution"])
+    key = key[np.lexsort((key, -cnt, key >> 32))]
+    host = key[firsts(key >> 32)[1]] & 0xFFFFFFFF
+    docs = _common(pid, col["doctor"], 0.15 * length)
+    dx = _common(pid, col["diagnosis"], 0.15 * length) if "diagnosis" in col else \
+        np.empty(0, np.int64)
+    # the parts' occasions (pid << 32 | occasion, sorted) and the day each first appears
+    pairs, first = firsts(pid << 32 | col["occasion"])
+    days = distinct(pid[first] << 32 | start[first])
+    ppid = pairs >> 32
     if st is not None:
-        rows = index.rows(occ) if index is not None else \
-            np.flatnonzero(np.isin(st["occasion"], occ))
-        doc = st["doctor"][rows]
-        mine = rows[np.isin(doc, docs) | (len(docs) == 0)]
-        size = np.searchsorted(occ, st["occasion"][mine])
+        rows, per = (index or StayIndex(st["occasion"])).runs(pairs & 0xFFFFFFFF)
+        pair = np.repeat(np.arange(len(pairs)), per)
+        no_docs = np.bincount(docs >> 32, minlength=n) == 0
+        mine = member(ppid[pair] << 32 | st["doctor"][rows], docs) | no_docs[ppid[pair]]
+        size = np.bincount(pair[mine], minlength=len(pairs))
+        # as np.bincount of a part's occasion numbers: none after its last with any
+        last = np.full(n, -1)
+        np.maximum.at(last, ppid[size > 0], np.flatnonzero(size > 0))
+        held = np.arange(len(pairs)) <= last[ppid]
     else:
-        size = np.unique(np.searchsorted(occ, part["occasion"]).astype(np.int64) << 32
-                         | part["patient"]) >> 32
-    dx, dxn = np.unique(part["diagnosis"][part["diagnosis"] >= 0], return_counts=True) \
-        if "diagnosis" in part else (np.array([], int), np.array([], int))
+        at = np.searchsorted(pairs, pid << 32 | col["occasion"])
+        size = np.bincount(distinct(at.astype(np.int64) << 32 | col["patient"]) >> 32,
+                           minlength=len(pairs))
+        held = np.ones(len(pairs), bool)
+    size = medians(size[held], ppid[held], n)
     bill = {}
     if amount is not None:
-        x = np.log(np.maximum(amount[part["row"]].astype(float), 1.0))
-        mid = float(np.median(x))
-        bill = {"bill": mid, "bill_spread": 1.4826 * float(np.median(np.abs(x - mid)))}
-    return {**bill, "host": int(inst[np.argmax(cnt)]), "doctors": set(docs.tolist()),
-            "diagnoses": set(dx[dxn >= 0.15 * len(part["patient"])].tolist()),
-            "occasions": occ,
-            "first": int(part["start"].min()), "last": int(part["start"].max()),
-            "days": np.unique(part["start"][first]),
-            "size": float(np.median(np.bincount(size)))}
+        x = np.log(np.maximum(amount[col["row"]].astype(float), 1.0))
+        mid = medians(x, pid, n)
+        bill = {"bill": mid, "bill_spread": 1.4826 * medians(np.abs(x - mid[pid]), pid, n)}
+    cut = {"days": np.searchsorted(days >> 32, np.arange(n + 1)),
+           "docs": np.searchsorted(docs >> 32, np.arange(n + 1)),
+           "dx": np.searchsorted(dx >> 32, np.arange(n + 1))}
+    bound = np.concatenate([[0], np.cumsum(length)])
+    lo_day, hi_day = np.minimum.reduceat(start, bound[:-1]), np.maximum.reduceat(start, bound[:-1])
+    mask = 0xFFFFFFFF
+    out = []
+    for i in range(n):
+        info = {"host": int(host[i]),
+                "doctors": set((docs[cut["docs"][i]:cut["docs"][i + 1]] & mask).tolist()),
+                "first": int(lo_day[i]), "last": int(hi_day[i]),
+                "diagnoses": set((dx[cut["dx"][i]:cut["dx"][i + 1]] & mask).tolist()),
+                "days": days[cut["days"][i]:cut["days"][i + 1]] & mask,
+                "size": float(size[i])}
+        out.append({**info, **{k: float(v[i]) for k, v in bill.items()}})
+    return out
+
+
+def _common(pid: np.ndarray, codes: np.ndarray, least: np.ndarray) -> np.ndarray:
+    """The known codes (``pid << 32 | code``, sorted) on at least ``least[pid]`` of each
+    part's stays."""
+    known = codes >= 0
+    key, cnt = counts(pid[known] << 32 | codes[known])
+    return key[cnt >= least[key >> 32]]
 
 
 def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
@@ -124,7 +171,7 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
     >>> campaigns([a, b], stream_gap=14)
     [[0, 1]]
     """
-    info = [_summary(p, st, index, amount) for p in parts]
+    info = _summaries(parts, st, index, amount)
     a, b = [], []
     hosts = np.array([x["host"] for x in info], np.int64)
     for i, j in _same_host(hosts):
@@ -143,7 +190,7 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
         # a part whose period runs far beyond the others' (a pool that also holds
         # occasions of other times) is left out, the longest first, until the rest
         # form a stream
-        while len(group) > 1 and _stream(np.unique(np.concatenate(
+        while len(group) > 1 and _stream(distinct(np.concatenate(
                 [info[i]["days"] for i in group]))) > stream_gap:
             worst = max(group, key=lambda i: (info[i]["last"] - info[i]["first"], i))
             group.remove(worst)
@@ -177,7 +224,7 @@ def _same_host(hosts: np.ndarray):
 
 def _stream(days: np.ndarray) -> float:
     """The larger of the median and the mean gap between consecutive occasion days."""
-    return max(_gap(days, np.median), _gap(days, np.mean))
+    return max(_gap(days, median), _gap(days, np.mean))
 
 
 def _gap(days: np.ndarray, how) -> float:
@@ -198,7 +245,7 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
     back often enough to form a pool. Otherwise ``sub`` is returned as it is.
     ``index`` finds the stays of ``st`` by institution and day.
     """
-    info = _summary(sub)
+    info = outline(sub)
     if not info["doctors"]:
         return sub
     lo, hi = info["first"] - stream_gap, info["last"] + stream_gap
@@ -207,17 +254,24 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
     else:
         at = np.flatnonzero((st["institution"] == info["host"]) & (st["start"] >= lo)
                             & (st["start"] <= hi))
-    at = at[free[at] & np.isin(st["doctor"][at], list(info["doctors"]))
-            & ~np.isin(st["occasion"][at], info["occasions"])
-            & ~np.isin(st["row"][at], sub["row"])]
-    occ, cnt = np.unique(st["occasion"][at], return_counts=True)
-    occ = occ[(cnt >= 2) & (cnt <= 1.5 * info["size"]) & (info["size"] <= 1.5 * cnt)]
+    # filtered step by step, each test on what the cheaper ones before it left
+    at = at[free[at]]
+    at = at[member(st["doctor"][at], list(info["doctors"]))]
+    at = at[~member(st["occasion"][at], sub["occasion"]) & ~member(st["row"][at], sub["row"])]
+    occ, cnt = counts(st["occasion"][at])
+    two = cnt >= 2
+    if not two.any():   # most pools: nothing to add, and no need of the rest of the summary
+        return sub
+    info = _summaries([sub])[0]
+    occ, cnt = occ[two], cnt[two]
+    occ = occ[(cnt <= 1.5 * info["size"]) & (info["size"] <= 1.5 * cnt)]
     if not len(occ):
         return sub
-    add = at[np.isin(st["occasion"][at], occ)]
-    first = np.full(len(occ), np.iinfo(np.int64).max)
-    np.minimum.at(first, np.searchsorted(occ, st["occasion"][add]), st["start"][add])
-    days = np.union1d(info["days"], first)
-    if max(_gap(days, np.median), _gap(days, np.mean)) > stream_gap:
+    add = at[member(st["occasion"][at], occ)]
+    # each added occasion's first day: the stays sorted by occasion and day
+    order = np.lexsort((st["start"][add], st["occasion"][add]))
+    first = st["start"][add][order][np.searchsorted(st["occasion"][add][order], occ)]
+    days = distinct(np.concatenate([info["days"], first]))
+    if _stream(days) > stream_gap:
         return sub
     return {c: np.concatenate([sub[c], st[c][add]]) for c in sub}

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._pairs import leiden
+from ._ring_sets import median
 from ._stays import components
 
 __all__ = ["pools"]
@@ -131,7 +132,14 @@ def bill_levels(patient: np.ndarray, amount: np.ndarray, *, min_members: int,
     [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
     """
     x = np.log(np.maximum(amount.astype(float), 1.0))
-    pats, inv = np.unique(patient, return_inverse=True)
+    # patients numbered in sorted order (np.unique's inverse) from one stable sort
+    by_patient = np.argsort(patient, kind="stable")
+    ranked = patient[by_patient]
+    new = np.ones(len(ranked), bool)
+    new[1:] = ranked[1:] != ranked[:-1]
+    pats = ranked[new]
+    inv = np.empty(len(patient), np.int64)
+    inv[by_patient] = np.cumsum(new) - 1
     mean = np.bincount(inv, weights=x) / np.bincount(inv)
     rank = np.empty(len(pats), np.int64)
     order = np.lexsort((pats, mean))
@@ -156,4 +164,4 @@ def bill_levels(patient: np.ndarray, amount: np.ndarray, *, min_members: int,
 
 def _mad(x: np.ndarray) -> float:
     """Scaled median absolute deviation (the standard deviation for normal data)."""
-    return float(1.4826 * np.median(np.abs(x - np.median(x)))) if len(x) else 0.0
+    return 1.4826 * median(np.abs(x - median(x))) if len(x) else 0.0

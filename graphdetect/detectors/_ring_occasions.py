@@ -17,22 +17,23 @@ __all__ = ["occasions", "daily_rate"]
 _SCALES = (1, 2, 3, 5, 7, 10, 14)
 
 
-def daily_rate(inst: np.ndarray, day: np.ndarray, n: int,
-               weight: np.ndarray | None = None) -> np.ndarray:
+def daily_rate(inst: np.ndarray, day: np.ndarray, count: np.ndarray, n: int) -> np.ndarray:
     """Each institution's admissions per day over the span of all its admissions.
 
-    ``weight`` (0/1 per admission) counts only some admissions, over the same span.
+    ``inst`` and ``day`` are the (institution, day) buckets of the admissions, sorted,
+    and ``count`` their admissions (or only some of them, counted over the same span).
 
-    >>> daily_rate(np.array([0, 0, 0, 1]), np.array([0, 4, 9, 3]), 2)
+    >>> daily_rate(np.array([0, 0, 0, 1]), np.array([0, 4, 9, 3]), np.ones(4), 2)
     array([0.3, 1. ])
     """
-    first = np.full(n, np.iinfo(np.int64).max)
-    last = np.full(n, np.iinfo(np.int64).min)
-    np.minimum.at(first, inst, day)
-    np.maximum.at(last, inst, day)
-    count = np.bincount(inst, weights=weight, minlength=n)
-    span = np.where(count > 0, last - first + 1, 1).clip(min=1)
-    return count / span
+    lead = np.ones(len(inst), bool)
+    lead[1:] = inst[1:] != inst[:-1]
+    tail = np.ones(len(inst), bool)
+    tail[:-1] = lead[1:]
+    span = np.ones(n, np.int64)
+    span[inst[lead]] = day[tail] - day[lead] + 1
+    total = np.bincount(inst, weights=count, minlength=n)
+    return total / np.where(total > 0, span, 1)
 
 
 def _dense(key: np.ndarray, count: np.ndarray, inst: np.ndarray, rate: np.ndarray,
@@ -63,6 +64,8 @@ def occasions(inst: np.ndarray, day: np.ndarray, n_inst: int, *, max_span: int,
               ) -> tuple[np.ndarray, np.ndarray]:
     """Occasion number per admission (-1 outside any burst) and each institution's rate.
 
+    The admissions (``inst``, ``day``) come sorted by institution, then day.
+
     Bursts are found against each institution's own admissions per day; the rate is then
     re-estimated without the burst admissions (at least ``floor`` times the first
     estimate, so a place admitting mostly in bursts keeps a rate) and the bursts found
@@ -82,13 +85,17 @@ def occasions(inst: np.ndarray, day: np.ndarray, n_inst: int, *, max_span: int,
     if not len(inst):
         return out, np.zeros(n_inst)
     key_all = inst.astype(np.int64) << 32 | day.astype(np.int64)
-    key, back, count = np.unique(key_all, return_inverse=True, return_counts=True)
+    # (institution, day) buckets: runs of the sorted admissions
+    new = np.ones(len(key_all), bool)
+    new[1:] = key_all[1:] != key_all[:-1]
+    at = np.flatnonzero(new)
+    key, back = key_all[at], np.cumsum(new) - 1
+    count = np.diff(at, append=len(key_all))
     b_inst = (key >> 32).astype(np.int64)
     b_day = (key & 0xFFFFFFFF).astype(np.int64)
-    rate = daily_rate(inst, day, n_inst)
+    rate = daily_rate(b_inst, b_day, count, n_inst)
     burst = _dense(key, count, b_inst, rate, max_span, ratio, alpha)
-    calm = (~burst[back]).astype(float)
-    rate = np.maximum(daily_rate(inst, day, n_inst, calm), floor * rate)
+    rate = np.maximum(daily_rate(b_inst, b_day, count * ~burst, n_inst), floor * rate)
     burst = _dense(key, count, b_inst, rate, max_span, ratio, alpha)
     i = np.flatnonzero(burst)
     if not len(i):

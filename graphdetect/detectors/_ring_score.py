@@ -12,6 +12,7 @@ import numpy as np
 from ._arrays import attribute_codes
 from ._base import Finding
 from ._features import amount_cv, elderly_share, logistic
+from ._ring_sets import counts, distinct, median
 from ._stays import day_str, id_array
 
 __all__ = ["ring_finding", "categories"]
@@ -39,22 +40,24 @@ def _schedule_cv(patient: np.ndarray, start: np.ndarray) -> float | None:
     gap, who = np.diff(d)[same], p[1:][same]
     if not len(gap):
         return None
-    ids, inv, n = np.unique(who, return_inverse=True, return_counts=True)
+    # ``who`` is sorted (the stays are ordered by patient): one run per patient
+    inv = np.cumsum(np.concatenate([[True], who[1:] != who[:-1]])) - 1
+    n = np.bincount(inv)
     mean = np.bincount(inv, weights=gap) / n
     sd = np.sqrt(np.maximum(np.bincount(inv, weights=gap ** 2) / n - mean ** 2, 0))
     ok = (n >= 2) & (mean > 0)
     if ok.any():
-        return round(float(np.median(sd[ok] / mean[ok])), 4)
-    mid = float(np.median(gap))
+        return round(median(sd[ok] / mean[ok]), 4)
+    mid = median(gap)
     if len(gap) >= 2 and mid > 0:   # robust: a patient back for another reason is one gap
-        return round(1.4826 * float(np.median(np.abs(gap - mid))) / mid, 4)
+        return round(1.4826 * median(np.abs(gap - mid)) / mid, 4)
     return None
 
 
 def _repeat_stays(patient: np.ndarray) -> np.ndarray:
     """Whether each stay is of a patient with two or more stays in the group."""
-    _, inv, n = np.unique(patient, return_inverse=True, return_counts=True)
-    return n[inv] >= 2
+    vals, n = counts(patient)
+    return n[np.searchsorted(vals, patient)] >= 2
 
 
 def _top_share(codes: np.ndarray) -> tuple[int, float | None]:
@@ -62,7 +65,7 @@ def _top_share(codes: np.ndarray) -> tuple[int, float | None]:
     known = codes[codes >= 0]
     if not len(known):
         return -1, None
-    vals, cnt = np.unique(known, return_counts=True)
+    vals, cnt = counts(known)
     i = int(np.argmax(cnt))
     return int(vals[i]), float(cnt[i] / len(codes))
 
@@ -93,17 +96,17 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     order = np.argsort(sub["row"], kind="stable")
     rows = sub["row"][order]
     inst_ids = id_array(graph, "institution")
-    vals, cnt = np.unique(sub["institution"], return_counts=True)
+    vals, cnt = counts(sub["institution"])
     insts = [int(x) for x in vals[np.lexsort((vals, -cnt))]]
     host = insts[0]
     by_day = np.lexsort((table["institution"], table["first"]))
     table = {c: v[by_day] for c, v in table.items()}
     span = table["last"] - table["first"] + 1
     expected = rate[table["institution"]] * span
-    burst = float(np.median(table["claims"] / np.maximum(expected, 0.5)))
+    burst = median(table["claims"] / np.maximum(expected, 0.5))
     per_occ = table["patients"]
     n_occ = len(per_occ)
-    patients = np.unique(sub["patient"])
+    patients = distinct(sub["patient"])
     amounts = graph.amount[rows]
     length = (sub["end"] - sub["start"]).astype(float)
     cv, los_cv = amount_cv(amounts), amount_cv(length + 1)
@@ -117,7 +120,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     level = graph.attribute("institution", "level")
     private = ownership is not None and any(ownership[i] == "private" for i in insts)
     small = level is not None and any(level[i] is not None and level[i] <= 1 for i in insts)
-    mid_occ, course_days = np.median(per_occ), np.median(course_los)
+    mid_occ, course_days = median(per_occ), median(course_los)
     attendance = float(mid_occ / len(patients))
     schedule = _schedule_cv(sub["patient"], sub["start"])
     dx_code, dx_share = _top_share(sub["diagnosis"])
@@ -148,7 +151,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
                "per_occasion_median": float(mid_occ),
                "longest_occasion_days": int(span.max()), "attendance": round(attendance, 3),
                "amount_cv": round(cv, 4), "stay_length_cv": round(los_cv, 4),
-               "median_stay_days": float(np.median(length)),
+               "median_stay_days": median(length),
                "course_stay_days": float(course_days),
                "course_stay_cv": round(course_cv, 4),
                "usual_stay_days": float(usual_stay),
@@ -169,7 +172,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
                "occasions": occasions, "first_day": occasions[0]["first_day"],
                "last_day": day_str(int(table["last"].max())),
                "routine": routine, "diagnosis_group": dx_group,
-               "median_gap_days": float(np.median(gaps)) if len(gaps) else None}
+               "median_gap_days": median(gaps) if len(gaps) else None}
     return Finding("collusion_ring", round(score, 4), members, [], rules, metrics,
                    details), rows
 
@@ -192,7 +195,7 @@ def _category(graph, code: int, cats: np.ndarray | None = None) -> str | None:
 
 def _doctors(graph, codes: np.ndarray) -> tuple[list[str], float]:
     """The doctors behind most of the stays (up to 4) and the share of stays they cover."""
-    u, n = np.unique(codes[codes >= 0], return_counts=True)
+    u, n = counts(codes[codes >= 0])
     order = np.lexsort((u, -n))            # commonest first, ties by id (codes are sorted)
     top = order[n[order] >= 0.15 * len(codes)][:4]
     if not len(top):

@@ -8,10 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
-from ._ring_campaign import HostDays, StayIndex, _summary, campaigns, extend_stream
+from ._ring_campaign import HostDays, StayIndex, campaigns, extend_stream, outline
+from ._ring_evidence import occasion_table, pool_parts, sites_alike, take
 from ._ring_groups import bill_levels, pools
 from ._ring_occasions import occasions
 from ._ring_score import categories, ring_finding
+from ._ring_sets import distinct, firsts, member
 from ._stays import stays, with_claim_ids
 
 __all__ = ["collusion_ring", "PATTERN"]
@@ -194,47 +196,24 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     st["diagnosis"] = _groups(graph, adm["diagnosis"].to_numpy()[keep], cats)
     n_occ = int(st["occasion"].max()) + 1
     load = np.bincount(st["occasion"], minlength=n_occ)
-    people = np.bincount(np.unique(st["patient"].astype(np.int64) << 32 | st["occasion"])
+    people = np.bincount(distinct(st["patient"].astype(np.int64) << 32 | st["occasion"])
                          & 0xFFFFFFFF, minlength=n_occ)
     keep = (people[st["occasion"]] >= 3) & (load[st["occasion"]] <= max_load)
     st = {c: v[keep] for c, v in st.items()}
     st["doctor"] = doc[st["row"]]
     # nodes: (occasion, doctor): two rings admitting in the same days under other doctors
     # stay apart, and a ring's occasion under several doctors is several nodes
-    keys, st["node"] = np.unique(st["occasion"].astype(np.int64) << 32
-                                 | (st["doctor"].astype(np.int64) + 1), return_inverse=True)
-    pair = np.unique(st["patient"].astype(np.int64) << 32 | st["node"])
+    node = st["occasion"].astype(np.int64) << 32 | (st["doctor"].astype(np.int64) + 1)
+    keys = distinct(node)
+    st["node"] = np.searchsorted(keys, node)
+    pair = distinct(st["patient"].astype(np.int64) << 32 | st["node"])
     groups, owner = pools(pair >> 32, pair & 0xFFFFFFFF, int(st["node"].max(initial=-1)) + 1,
                           resolution=resolution, seed=seed, parent=keys >> 32)
     host_admissions = np.bincount(h, minlength=graph.n("institution"))
     usual_stay = float(np.median(adm["end"].to_numpy() - d))
-    repeaters = np.zeros(graph.n("patient"), bool)
-    for members, _ in groups:
-        repeaters[members] = True
     by_occ = StayIndex(st["occasion"])
-    node_occ = keys >> 32
-    parts, strong = [], []
-    for k, (members, held) in enumerate(groups):
-        occ_k = np.unique(node_occ[held])
-        if len(occ_k) < 2:
-            continue
-        take = by_occ.rows(occ_k, ordered=False)
-        sub = {c: v[take] for c, v in st.items()}
-        core = np.isin(sub["patient"], members)
-        single = ~repeaters[sub["patient"]] & (owner[sub["node"]] == k)
-        keep = core | (single & _usual(sub["doctor"], core) & _usual(sub["diagnosis"], core))
-        sub = {c: v[keep] for c, v in sub.items()}
-        table = _table(sub)
-        good = table["occasion"][table["patients"] >= 2]
-        if len(good) < 2:
-            continue
-        part = _sites_alike(_take(sub, np.isin(sub["occasion"], good)),
-                            graph.amount)
-        held = len(np.unique(part["occasion"]))
-        if held >= 2:
-            parts.append(part)
-            if held >= min_occasions and len(np.unique(part["patient"])) >= min_members:
-                strong.append(k)
+    parts, strong = pool_parts(groups, owner, st, keys >> 32, by_occ, graph.amount,
+                               min_occasions=min_occasions, min_members=min_members)
     out, evidence = [], []
     stream_gap = 2 * (window_days + 1)
     # a stream may take in bursts held by no pool, or by one too small to be a ring
@@ -249,16 +228,16 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
             if len(grown["row"]) == len(sub["row"]):
                 break
             sub = grown
-        _, once = np.unique(sub["row"], return_index=True)
+        _, once = firsts(sub["row"])
         once = once[np.argsort(sub["occasion"][once], kind="stable")]
         sub = {c: v[once] for c, v in sub.items()}
         pieces = _by_bill(sub, graph.amount, min_members)
         groups += [(piece, len(pieces) > 1) for piece in pieces]
     for piece in _rejoin(groups, graph.amount, min_members):
-        piece = _sites_alike(piece, graph.amount)
-        table = _table(piece)
+        piece = sites_alike(piece, graph.amount)
+        table = occasion_table(piece)
         if len(table["occasion"]) < min_occasions or \
-                len(np.unique(piece["patient"])) < min_members:
+                len(distinct(piece["patient"])) < min_members:
             continue
         found, rows = ring_finding(graph, piece, table, rate, host_admissions, usual_stay,
                                    cats)
@@ -276,7 +255,7 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
     out = [g for g, _ in groups]
     if not any(split for _, split in groups):
         return out
-    info = [_summary(g) for g in out]
+    info = [outline(g) for g in out]
     # the groups of each host, in order: a part is only ever joined to its host's
     at_host: dict[int, list[int]] = {}
     for j, y in enumerate(info):
@@ -297,43 +276,12 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
             if bill_levels(both["patient"], amount[both["row"]],
                            min_members=min_members).any():
                 continue
-            _, once = np.unique(both["row"], return_index=True)
+            _, once = firsts(both["row"])
             once = once[np.argsort(both["occasion"][once], kind="stable")]
             out[j] = {c: v[once] for c, v in both.items()}
             gone[i] = True
             break
     return [g for g, dead in zip(out, gone, strict=True) if not dead]
-
-
-def _sites_alike(sub: dict, amount: np.ndarray) -> dict:
-    """Without doctor ids, a group's stays at the sites that bill at its main site's level.
-
-    With no doctor to tie the sites together, occasions at other places that only
-    coincide with the group's (a hub's busy weeks) would join it; the same recruits'
-    scheme bills alike at each site. A site is kept when half its stays or more bill
-    within 4 spreads of the main site's median log bill (the spread: the main site's
-    scaled median absolute deviation, at least 1%); the others are left out, with their
-    occasions."""
-    inst = sub["institution"]
-    if (sub["doctor"] >= 0).any() or len(np.unique(inst)) < 2:
-        return sub
-    x = np.log(np.maximum(amount[sub["row"]].astype(float), 1.0))
-    sites, count = np.unique(inst, return_counts=True)
-    main = sites[np.lexsort((sites, -count))[0]]
-    keep = inst == main
-    mid = float(np.median(x[keep]))
-    spread = 1.4826 * float(np.median(np.abs(x[keep] - mid)))
-    at_level = np.abs(x - mid) <= 4 * max(spread, 0.01)
-    for site in sites[sites != main]:
-        mine = inst == site
-        if at_level[mine].mean() >= 0.5:
-            keep |= mine
-    if keep.all():
-        return sub
-    sub = {c: v[keep] for c, v in sub.items()}
-    table = _table(sub)
-    good = table["occasion"][table["patients"] >= 2]
-    return _take(sub, np.isin(sub["occasion"], good))
 
 
 def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
@@ -345,18 +293,12 @@ def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
         return [sub]
     out = []
     for k in range(int(level.max()) + 1):
-        piece = _take(sub, level == k)
-        table = _table(piece)
+        piece = take(sub, level == k)
+        table = occasion_table(piece)
         good = table["occasion"][table["patients"] >= 2]
         if len(good):   # a level none of whose occasions brings two of it is no part
-            out.append(_take(piece, np.isin(piece["occasion"], good)))
+            out.append(take(piece, member(piece["occasion"], good)))
     return out
-
-
-def _take(sub: dict, keep: np.ndarray) -> dict:
-    """The stays of ``sub`` (arrays per column) that ``keep`` selects (a mask or
-    positions), the selection made once for all columns."""
-    return {c: v[keep] for c, v in sub.items()}
 
 
 def _groups(graph, codes: np.ndarray, cats: np.ndarray) -> np.ndarray:
@@ -368,27 +310,3 @@ def _groups(graph, codes: np.ndarray, cats: np.ndarray) -> np.ndarray:
     group = np.searchsorted(cats, np.asarray(first3))
     return np.where(codes >= 0, group[codes.clip(min=0)] if len(group) else -1, -1)
 
-
-def _table(sub: dict) -> dict:
-    """One row per occasion of the stays: institution, first and last admission day,
-    patients and claims."""
-    occ, first = np.unique(sub["occasion"], return_index=True)
-    inv = np.searchsorted(occ, sub["occasion"])
-    lo = np.full(len(occ), np.iinfo(np.int64).max)
-    hi = np.full(len(occ), np.iinfo(np.int64).min)
-    np.minimum.at(lo, inv, sub["start"])
-    np.maximum.at(hi, inv, sub["start"])
-    pairs = np.unique(inv.astype(np.int64) << 32 | sub["patient"]) >> 32
-    return {"occasion": occ, "institution": sub["institution"][first], "first": lo,
-            "last": hi, "patients": np.bincount(pairs, minlength=len(occ)),
-            "claims": np.bincount(inv, minlength=len(occ))}
-
-
-def _usual(codes: np.ndarray, core: np.ndarray) -> np.ndarray:
-    """Whether each code is one of those on at least a tenth of the core's stays (unknown
-    codes, and all codes when the core's are unknown, pass)."""
-    known = codes[core & (codes >= 0)]
-    if not len(known):
-        return np.ones(len(codes), bool)
-    vals, cnt = np.unique(known, return_counts=True)
-    return (codes < 0) | np.isin(codes, vals[cnt >= 0.1 * len(known)])
