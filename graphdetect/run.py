@@ -91,7 +91,8 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
         pa.default_memory_pool().release_unused()
     with timer.stage("graph"):
         graph = ClaimsGraph.from_data(claims_data)
-    findings = _detect(graph, settings, timer, progress, workers)
+    with timer.stage("detect"):
+        findings = _detect(graph, settings, timer, progress, workers)
     with timer.stage("cases"):
         cases = build_cases(findings, min_score=settings["cases.min_score"],
                             max_cases=settings["cases.max_cases"],
