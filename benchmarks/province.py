@@ -107,7 +107,8 @@ def run(data: Path, stop_gb: float) -> dict:
     if proc.returncode:
         raise SystemExit(f"detect failed ({proc.returncode}): {last['line']}")
     summary = json.loads((out / "summary.json").read_text())
-    return {"claims": summary["rows"]["accepted"], "cases": summary["cases"],
+    claims = sum(f["accepted"] for f in summary["inputs"].values() if f["table"] == "claims")
+    return {"claims": claims, "cases": summary["cases"],
             "wall_s": round(wall, 1), "peak_rss_gb": round(peak, 2),
             "stages": summary["timings"]}
 

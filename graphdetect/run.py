@@ -149,10 +149,15 @@ def _detect(graph: ClaimsGraph, settings: dict, timer: Timer, progress: bool,
     findings = []
     with progress_bar(progress, total=len(names), desc="detect") as bar, \
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detect") as pool:
-        futures = {f"detect.{name}": pool.submit(run, name) for name in names}
-        # the ranking's case-free half, beside the detectors rather than after them
+        # the first come first: a detector that reuses another's work (Pattern.after) is
+        # queued behind the others, and the ranking's case-free half beside them all
+        futures = {f"detect.{name}": pool.submit(run, name) for name in names
+                   if not PATTERNS[name].after}
         futures["ranking.peers"] = pool.submit(peers)
-        for stage, future in futures.items():
+        futures |= {f"detect.{name}": pool.submit(run, name) for name in names
+                    if PATTERNS[name].after}
+        for stage in [f"detect.{name}" for name in names] + ["ranking.peers"]:
+            future = futures[stage]
             found, seconds = future.result()
             timer.seconds[stage] = seconds
             if found is not None:

@@ -29,6 +29,8 @@ def test_patterns_are_declared_whole():
         p = d.pattern
         assert p.zh and p.en and p.rules and all(p.rules.values())
         assert set(p.needs) <= set(CAPABILITIES), p.name
+        # a pattern waits only for registered patterns that wait for nothing themselves
+        assert all(a in REGISTRY and not REGISTRY[a].pattern.after for a in p.after), p.name
 
 
 def test_every_metric_has_labels_in_both_languages_and_a_unit():

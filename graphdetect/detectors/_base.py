@@ -84,6 +84,10 @@ class Pattern:
         Each metric key its findings carry, with its label in Chinese and English and its
         unit, one of :data:`UNITS` (the unit goes with the value, never in the label), for
         the review UI and the report.
+    after : tuple of str
+        Patterns whose detectors this one reuses the work of (outpatient_gathering reads
+        card_pooling's lockstep groups): a run starts it once every other detector has
+        started, so that it never holds a thread waiting for theirs.
     """
 
     name: str
@@ -95,6 +99,7 @@ class Pattern:
     role_weights: Mapping[str, float] = field(default_factory=dict)
     needs: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+    after: tuple[str, ...] = ()
 
     def __post_init__(self):
         for name in ("rules", "role_weights", "needs", "metrics"):

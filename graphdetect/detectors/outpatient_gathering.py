@@ -72,7 +72,7 @@ PATTERN = Pattern(
            "patients.birth": "people's ages were not checked",
            "patients.region_code": "people's homes were not checked",
            "patients.address_hash": "shared addresses (care homes) were not checked"},
-    metrics=METRICS)
+    metrics=METRICS, after=("card_pooling",))
 
 
 @detector(PATTERN, lockstep_params())
