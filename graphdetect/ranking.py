@@ -42,7 +42,9 @@ first, ties broken by id; ``reasons`` lists the three strongest contributions as
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
+from itertools import chain
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -66,30 +68,41 @@ def case_evidence(cases: list[dict]) -> dict[tuple[str, str], dict]:
     >>> ev[("institution", "H1")]["score"], ev[("institution", "H1")]["cases"]
     (0.4, 1)
     """
-    best: dict[tuple[str, str], dict[str, float]] = {}
-    count: dict[tuple[str, str], int] = {}
+    # Per pattern, per entity its strongest weighted case score (at least 0), and per
+    # entity its cases.
+    best: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+    count: Counter[tuple[str, str]] = Counter()
     for case in cases:
         pattern, score = case["pattern"], case["score"]
         p = PATTERNS.get(pattern)
-        weights = p.role_weights if p else {}
-        for m in case["members"]:
-            key = (m["kind"], m["id"])
-            v = weights.get(m["role"], 1.0) * score
-            mine = best.get(key)
-            if mine is None:
-                best[key] = {pattern: max(0.0, v)}
-                count[key] = 1
+        value = {r: max(0.0, w * score) for r, w in p.role_weights.items()} if p else {}
+        other = max(0.0, score)       # a role without a weight: 1.0 * score
+        mine = best[pattern]
+        keys = [(m["kind"], m["id"]) for m in case["members"]]
+        count.update(keys)
+        for key, m in zip(keys, case["members"], strict=True):
+            v = value.get(m["role"], other)
+            if v > mine.get(key, -1.0):
+                mine[key] = v
+    # Patterns in name order: the order they multiply in and are listed in.
+    per: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for pattern in sorted(best):
+        for key, v in best[pattern].items():
+            if key in per:
+                per[key].append((pattern, v))
             else:
-                mine[pattern] = max(mine.get(pattern, 0.0), v)
-                count[key] += 1
+                per[key] = [(pattern, v)]
+    rounded: dict[float, float] = {}      # case scores are few: round each once
     out = {}
-    for key, per in best.items():
-        if len(per) == 1:       # most entities: one pattern, and prod([x]) is x
-            (pattern, v), = per.items()
-            score, patterns = round(float(1.0 - (1.0 - v)), 4), pattern
+    for key, parts in per.items():
+        if len(parts) == 1:       # most entities: one pattern, and prod([x]) is x
+            (patterns, v), = parts
+            if v not in rounded:
+                rounded[v] = round(float(1.0 - (1.0 - v)), 4)
+            score = rounded[v]
         else:
-            keep = math.prod([1.0 - v for _, v in sorted(per.items())])
-            score, patterns = round(float(1.0 - keep), 4), ";".join(sorted(per))
+            keep = math.prod([1.0 - v for _, v in parts])
+            score, patterns = round(float(1.0 - keep), 4), ";".join(name for name, _ in parts)
         out[key] = {"score": score, "cases": count[key], "patterns": patterns}
     return out
 
@@ -120,25 +133,29 @@ def rank_entities(cases: list[dict], graph=None) -> list[tuple[str, str, float, 
                      f"cases={ev['cases']}" if ev["score"] > 0 else "")
     if graph is not None and len(graph):
         in_case = _in_case_rows(graph, cases)
-        per_claim, peers = peer_features(graph)
-        for kind in _RANKED:
-            if graph.n(kind):
-                rows.update(_score_kind(graph, kind, evidence, in_case, per_claim,
-                                        peers[kind]))
+        for kind, free in peer_features(graph).items():
+            rows.update(_score_kind(graph, kind, free, evidence, in_case))
     if not rows:
         return []
-    # Rows in (kind, id) order; the rank, best first within a kind and ties by id, from
-    # one numpy sort rather than a Python key per row.
-    keys, values = zip(*sorted(rows.items()), strict=True)
-    kind, id = zip(*keys, strict=True)
-    score, patterns, reasons = zip(*values, strict=True)
-    kinds = np.array(kind)
-    first = np.r_[True, kinds[1:] != kinds[:-1]]
-    group = np.cumsum(first) - 1
-    order = np.lexsort((np.arange(len(kinds)), -np.array(score, dtype=float), group))
-    rank = np.empty(len(kinds), np.int64)
-    rank[order] = np.arange(len(kinds)) - np.flatnonzero(first)[group[order]] + 1
-    return list(zip(kind, id, score, patterns, rank.tolist(), reasons, strict=True))
+    # Rows in (kind, id) order, the ids sorted as strings within each kind (faster than
+    # comparing tuples); the rank, best first within a kind and ties by id, from one
+    # numpy sort rather than a Python key per row.
+    per_kind: dict[str, list[str]] = defaultdict(list)
+    for k, i in rows:
+        per_kind[k].append(i)
+    kinds = sorted(per_kind)
+    kind = [k for k in kinds for _ in per_kind[k]]
+    id = [i for k in kinds for i in sorted(per_kind[k])]
+    values = list(map(rows.__getitem__, zip(kind, id, strict=True)))
+    score = [v[0] for v in values]
+    size = np.array([len(per_kind[k]) for k in kinds])
+    start = np.cumsum(size) - size
+    group = np.repeat(np.arange(len(kinds)), size)
+    order = np.lexsort((np.arange(len(kind)), -np.array(score, dtype=float), group))
+    rank = np.empty(len(kind), np.int64)
+    rank[order] = np.arange(len(kind)) - start[group[order]] + 1
+    return [(k, i, v[0], v[1], r, v[2])
+            for k, i, v, r in zip(kind, id, values, rank.tolist(), strict=True)]
 
 
 def _reasons(parts: list[tuple[str, float, float]]) -> str:
@@ -153,34 +170,34 @@ def _fmt(v: float) -> str:
 
 def _in_case_rows(graph, cases: list[dict]) -> np.ndarray:
     """The rows of the claims in cases, sorted."""
-    return graph.rows_of([i for c in cases for i in c["claim_ids"]])
+    return graph.rows_of(list(chain.from_iterable(c["claim_ids"] for c in cases)))
 
 
-def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
-                per_claim: PerClaim, peers: np.ndarray) -> dict:
+class CaseFree(NamedTuple):
+    """A ranked kind's half of the score that needs no cases, per entity: its ``id``, its
+    ``amount``, its peer anomaly ``a`` and the features it stands out on (``hot``: entity
+    position to ``(reason key, shown value, strength)``, in feature order)."""
+
+    ids: list[str]
+    amount: np.ndarray
+    anomaly: np.ndarray
+    hot: dict[int, list]
+
+
+def _score_kind(graph, kind: str, free: CaseFree, evidence: dict, in_case: np.ndarray) -> dict:
+    """Per entity of ``kind``, its row: the case-free half joined with its cases."""
     n = graph.n(kind)
-    # Claims without the entity are in slot 0 (sums in claim order, as without them).
-    slot = per_claim.slot[kind]
-    amount = np.bincount(slot, weights=graph.amount, minlength=n + 1)[1:]
-    case_amount = np.bincount(slot[in_case], weights=graph.amount[in_case],
-                              minlength=n + 1)[1:]
+    # As the amounts of peer_features, summed over the claims in cases only.
+    slot = (graph.codes(kind)[in_case] + 1).astype(np.intp)
+    case_amount = np.bincount(slot, weights=graph.amount[in_case], minlength=n + 1)[1:]
+    amount = free.amount
     share = np.divide(case_amount, amount, out=np.zeros(n), where=amount > 0)
-    z = _peer_z(graph, kind, peers, per_claim)
-    top = np.sort(z, axis=1)[:, ::-1][:, :3]
-    floor = 1.0 / (1.0 + np.exp(1.5 * 2.5))
-    anomaly = (1.0 / (1.0 + np.exp(-1.5 * (top.mean(axis=1) - 2.5))) - floor) / (1 - floor)
-    ids = [str(i) for i in graph.index(kind)]
+    ids = free.ids
     none = {"score": 0.0, "cases": 0, "patterns": ""}
     evs = [evidence.get((kind, i), none) for i in ids]
     case_score = np.array([ev["score"] for ev in evs], dtype=float)
-    score = 1.0 - (1.0 - case_score) * (1.0 - 0.6 * share) * (1.0 - 0.6 * anomaly)
-    # The features each entity stands out on (z >= 1), in feature order.
-    hot: dict[int, list] = defaultdict(list)
-    names = [f"peer_z_{f}" for f in FEATURES]
-    high = z >= 1.0
-    at, feature = (a.tolist() for a in np.nonzero(high))
-    for i, j, v in zip(at, feature, z[high].tolist(), strict=True):
-        hot[i].append((names[j], round(v, 1), v))
+    score = 1.0 - (1.0 - case_score) * (1.0 - 0.6 * share) * (1.0 - 0.6 * free.anomaly)
+    hot = free.hot
     out = {}
     for i, (id, ev, score_i, share_i) in enumerate(zip(ids, evs, score.tolist(),
                                                         share.tolist(), strict=True)):
@@ -190,9 +207,9 @@ def _score_kind(graph, kind: str, evidence: dict, in_case: np.ndarray,
     return out
 
 
-def peer_features(graph) -> tuple[PerClaim, dict[str, np.ndarray]]:
-    """What the ranking learns from the claims alone, whatever the cases: the per-claim
-    observations and each ranked kind's peer groups.
+def peer_features(graph) -> dict[str, CaseFree]:
+    """What the ranking learns from the claims alone, whatever the cases: per ranked kind
+    present, its :class:`CaseFree` half.
 
     Made once per graph (:func:`graphdetect.detectors._arrays.cached`), so that a run can
     work it out on a thread of its own while the detectors run.
@@ -201,8 +218,29 @@ def peer_features(graph) -> tuple[PerClaim, dict[str, np.ndarray]]:
         inst_peers = _peers(graph, "institution")
         peers = {kind: inst_peers if kind == "institution" else _peers(graph, kind, inst_peers)
                  for kind in _RANKED if graph.n(kind)}
-        return PerClaim(graph, inst_peers), peers
+        per_claim = PerClaim(graph, inst_peers)
+        return {kind: _case_free(graph, kind, per_claim, group)
+                for kind, group in peers.items()}
     return cached(graph, "ranking.peer_features", make)
+
+
+def _case_free(graph, kind: str, per_claim: PerClaim, peers: np.ndarray) -> CaseFree:
+    """A kind's amounts, peer z's, anomaly and the reasons they give (no cases needed)."""
+    n = graph.n(kind)
+    # Claims without the entity are in slot 0 (sums in claim order, as without them).
+    amount = np.bincount(per_claim.slot[kind], weights=graph.amount, minlength=n + 1)[1:]
+    z = _peer_z(graph, kind, peers, per_claim)
+    top = np.sort(z, axis=1)[:, ::-1][:, :3]
+    floor = 1.0 / (1.0 + np.exp(1.5 * 2.5))
+    anomaly = (1.0 / (1.0 + np.exp(-1.5 * (top.mean(axis=1) - 2.5))) - floor) / (1 - floor)
+    # The features each entity stands out on (z >= 1), in feature order.
+    hot: dict[int, list] = defaultdict(list)
+    names = [f"peer_z_{f}" for f in FEATURES]
+    high = z >= 1.0
+    at, feature = (a.tolist() for a in np.nonzero(high))
+    for i, j, v in zip(at, feature, z[high].tolist(), strict=True):
+        hot[i].append((names[j], round(v, 1), v))
+    return CaseFree([str(i) for i in graph.index(kind)], amount, anomaly, dict(hot))
 
 
 def _peers(graph, kind: str, inst_peers: np.ndarray | None = None) -> np.ndarray:
