@@ -14,9 +14,10 @@ from ._arrays import cached, side_column
 
 def amount_cv(amounts: np.ndarray) -> float:
     """Coefficient of variation of the amounts (0 for fewer than two)."""
-    if len(amounts) < 2 or amounts.mean() <= 0:
+    if len(amounts) < 2:
         return 0.0
-    return float(amounts.std() / amounts.mean())
+    mean = amounts.mean()
+    return 0.0 if mean <= 0 else float(amounts.std() / mean)
 
 
 def in_hospital_elsewhere(graph, rows: np.ndarray, stays: pd.DataFrame) -> np.ndarray:
@@ -59,33 +60,6 @@ def _stay_arrays(stays: pd.DataFrame) -> tuple[np.ndarray, ...]:
 
 def logistic(z: float) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
-
-
-def place_rows(graph, place: int, exclude: np.ndarray | None = None,
-               visits: tuple[int, ...] | None = None) -> np.ndarray:
-    """The claims of one institution, minus ``exclude``, optionally of some visit types
-    (sorted rows)."""
-    def make():
-        m = graph.members("institution")
-        rows = m.indices[m.indptr[place]:m.indptr[place + 1]]
-        if not np.all(rows[1:] >= rows[:-1]):
-            rows = np.sort(rows)
-        if visits is not None:
-            v = graph.visit[rows]
-            ok = np.zeros(len(rows), bool)
-            for x in visits:
-                ok |= v == x
-            rows = rows[ok]
-        return rows
-    rows = cached(graph, ("place_rows", place, visits), make)
-    if exclude is not None and len(exclude) and len(rows):
-        at = np.searchsorted(rows, exclude).clip(max=len(rows) - 1)
-        hit = at[rows[at] == exclude]
-        if len(hit):
-            keep = np.ones(len(rows), bool)
-            keep[hit] = False
-            rows = rows[keep]
-    return rows
 
 
 def birth_years(graph) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -22,6 +22,7 @@ from ._lockstep_features import (
     off_hours,
     pairs,
     place_tables,
+    place_walk,
     segment_median,
     shared,
     split,
@@ -101,7 +102,8 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     place = np.array([g.place for g in groups], np.int64)
     places, pi = np.unique(place, return_inverse=True)
     here = graph.codes("institution")[rows] == place[gid]
-    hours, *people = place_tables(graph, places)
+    walk = place_walk(graph, places)
+    hours, people = place_tables(graph, walk, len(places))
     amounts = graph.amount[rows]
     visits = graph.visit[rows]
     out_share = (np.bincount(gid, weights=visits == OUTPATIENT, minlength=n) / size).tolist()
@@ -113,7 +115,7 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     holders = cards if graph.cards_are_patients else ids(
         graph, "patient", gid, graph.codes("patient")[rows], n)
     calendar_days, per_week, weekday_share = (x.tolist() for x in calendar(
-        graph, rows, gid, place, n))
+        graph, rows, gid, pi, walk, n))
     in_hosp = np.bincount(gid, weights=in_hospital_elsewhere(graph, rows, stay_table),
                           minlength=n).astype(np.int64).tolist()
     off, night = off_hours(graph, rows, gid, pi, here, hours, n)
@@ -123,7 +125,7 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     address = shared(graph, pg, patient, n_holders, n, "address_hash")
     phone = shared(graph, pg, patient, n_holders, n, "phone_hash")
     old = elderly(graph, pg, patient, first_day, n)
-    bills = usual_bills(graph, groups, [x >= 0.5 for x in out_share])
+    bills = usual_bills(graph, groups, pi, walk, [x >= 0.5 for x in out_share])
     host = graph.index("institution").take(place).tolist()
     median = segment_median(amounts, gid, n)
     # the robust spread: 1.4826 times the median distance from the median, over the median

@@ -11,10 +11,11 @@ elements, shares are counts over counts, float sums stay per group.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ..graph import OUTPATIENT, PHARMACY
-from ._arrays import attribute_codes, cached, run_lengths, sorted_unique
-from ._features import amount_cv, birth_years, place_rows
+from ._arrays import attribute_codes, side_column, sorted_unique, stable_order
+from ._features import amount_cv, birth_years
 
 
 def segment_median(values: np.ndarray, gid: np.ndarray, n: int) -> np.ndarray:
@@ -23,7 +24,10 @@ def segment_median(values: np.ndarray, gid: np.ndarray, n: int) -> np.ndarray:
     >>> segment_median(np.array([3, 1, 2, 9, 4]), np.array([0, 0, 0, 2, 2]), 3).tolist()
     [2.0, nan, 6.5]
     """
-    v = values[np.lexsort((values, gid))].astype(float)
+    # np.lexsort((values, gid)) (equal values keep their order), several times faster:
+    # a stable sort of the values, then a stable one of their groups
+    order = np.argsort(values, kind="stable")
+    v = values[order[stable_order(gid[order])]].astype(float)
     count = np.bincount(gid, minlength=n)
     start = np.cumsum(count) - count
     out = np.full(n, np.nan)
@@ -36,10 +40,16 @@ def segment_median(values: np.ndarray, gid: np.ndarray, n: int) -> np.ndarray:
 def pairs(gid: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (group, code) pairs, codes >= 0, by group then code, with their counts."""
     known = codes >= 0
-    key = np.sort(gid[known].astype(np.int64) << 32 | codes[known])
-    n = run_lengths(key)
-    key = sorted_unique(key)
+    key, n = _runs(np.sort(gid[known].astype(np.int64) << 32 | codes[known]))
     return key >> 32, key & 0xFFFFFFFF, n
+
+
+def _runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and their counts (no second sort)."""
+    new = np.ones(len(key), bool)
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    return key[first], np.diff(np.append(first, len(key)))
 
 
 def split(values: list, gid: np.ndarray, n: int) -> list[list]:
@@ -65,20 +75,25 @@ def commonest(graph, kind: str, gid: np.ndarray, codes: np.ndarray,
                  g[order], n)
 
 
-def place_tables(graph, places: np.ndarray):
-    """The rows of some places (positions ``pi`` into ``places``), in one pass: per place,
-    its timed claims by hour of day, and the distinct (place, patient) keys with their
-    claim counts there."""
+def place_walk(graph, places: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of some places, each place's in row order, and each row's place (its
+    position in ``places``): one gather, read by every feature that needs whole places."""
     m = graph.members("institution")
     start, stop = m.indptr[places], m.indptr[places + 1]
     size = stop - start
     pi = np.repeat(np.arange(len(places), dtype=np.int64), size)
     rows = m.indices[np.repeat(start - np.cumsum(size) + size, size) + np.arange(int(size.sum()))]
+    return rows, pi
+
+
+def place_tables(graph, walk: tuple[np.ndarray, np.ndarray], n_places: int):
+    """Per place of a :func:`place_walk`, its timed claims by hour of day, and the
+    distinct (place, patient) keys with their claim counts there."""
+    rows, pi = walk
     timed = graph.claims["has_time"].to_numpy()[rows]
     hours = np.bincount(pi[timed] * 24 + (graph.seconds[rows[timed]] % 86400) // 3600,
-                        minlength=24 * len(places)).reshape(-1, 24)
-    key = np.sort(pi << 32 | graph.codes("patient")[rows])
-    return hours, sorted_unique(key), run_lengths(key)
+                        minlength=24 * n_places).reshape(-1, 24)
+    return hours, _runs(np.sort(pi << 32 | graph.codes("patient")[rows]))
 
 
 def off_hours(graph, rows, gid, pi, here, hours, n) -> list[list]:
@@ -155,7 +170,7 @@ def strangers(graph, rows, gid, pi, here, people, n, prefix: int = 9) -> list:
     return [None if np.isnan(x) else x for x in out.tolist()]
 
 
-def calendar(graph, rows, gid, place, n) -> tuple[np.ndarray, ...]:
+def calendar(graph, rows, gid, pi, walk, n) -> tuple[np.ndarray, ...]:
     """Per group, how treatment-like its holders' own calendar at its place is, over all
     of their outpatient and pharmacy claims there (not only the group's rows).
 
@@ -163,7 +178,8 @@ def calendar(graph, rows, gid, place, n) -> tuple[np.ndarray, ...]:
     there, and the share of them on its own three commonest weekdays. Returns per group
     the medians over its cards of the three (zeros for a group with none): a dialysis
     patient comes about three times a week on the same weekdays all period long,
-    whichever of those sessions a group happened to pick up. ``place`` is each group's.
+    whichever of those sessions a group happened to pick up. ``pi`` is each group's place
+    in ``walk``, the :func:`place_walk` of the places.
 
     >>> import pandas as pd
     >>> from graphdetect.graph import ClaimsGraph
@@ -173,20 +189,29 @@ def calendar(graph, rows, gid, place, n) -> tuple[np.ndarray, ...]:
     ...     columns=["claim_id", "patient_id", "start_time"]).assign(
     ...     institution_id="H1", visit_type="outpatient", total_amount=420.0)
     >>> g = ClaimsGraph(claims)
+    >>> walk = place_walk(g, np.zeros(1, np.int64))
     >>> [x.round(2).tolist() for x in calendar(g, np.arange(9), np.zeros(9, np.int64),
-    ...                                        np.zeros(1, np.int64), 1)]
+    ...                                        np.zeros(1, np.int64), walk, 1)]
     [[36.0], [3.07], [1.0]]
     """
     g, card, _ = pairs(gid, graph.codes("card")[rows])
-    m = graph.members("card")
-    start, stop = m.indptr[card], m.indptr[card + 1]
-    size = stop - start
-    pair = np.repeat(np.arange(len(card), dtype=np.int64), size)
-    near = m.indices[np.repeat(start - np.cumsum(size) + size, size) + np.arange(int(size.sum()))]
-    v = graph.visit[near]
-    ok = (graph.codes("institution")[near] == place[g[pair]]) & ((v == OUTPATIENT)
-                                                                 | (v == PHARMACY))
-    card_day = sorted_unique(pair[ok] << 32 | graph.day[near[ok]].astype(np.int64))
+    # each (group, card) pair's rows: its card's outpatient and pharmacy rows among its
+    # place's, matched by (place, card) (no index of every card's claims)
+    at, where = walk
+    c = graph.codes("card")[at]
+    v = graph.visit[at]
+    wanted = np.zeros(graph.n("card"), bool)
+    wanted[card] = True
+    sel = np.flatnonzero((c >= 0) & wanted[c] & ((v == OUTPATIENT) | (v == PHARMACY)))
+    key = pi[g] << 32 | card
+    order = np.argsort(key)
+    key = key[order]
+    found = where[sel] << 32 | c[sel]
+    lo = np.searchsorted(key, found)
+    size = np.searchsorted(key, found, "right") - lo
+    pair = order[np.repeat(lo - np.cumsum(size) + size, size) + np.arange(int(size.sum()))]
+    day = graph.day[at[np.repeat(sel, size)]].astype(np.int64)
+    card_day = sorted_unique(pair << 32 | day)
     pair, day = card_day >> 32, card_day & 0xFFFFFFFF
     first = np.flatnonzero(np.concatenate(([True], pair[1:] != pair[:-1])))
     n_days = np.diff(np.append(first, len(pair)))
@@ -204,10 +229,16 @@ def shared(graph, gid, patient, holders, n, column: str) -> list:
     """Per group, the largest share of its holders at one address (or sharing ``column``);
     None without the column or with no holder's value known. ``gid`` and ``patient`` are
     the distinct (group, patient) pairs, ``holders`` each group's count of them."""
-    codes = attribute_codes(graph, "patient", column)
-    if codes is None:
+    col = side_column(graph, "patient", column)
+    if col is None:
         return [None] * n
-    g, _, same = pairs(gid, codes[patient])
+    # the holders' values only (not every patient's), equal as text, as attribute_codes
+    # takes them
+    mine = col.iloc[patient]
+    known = mine.notna().to_numpy()
+    codes = np.full(len(patient), -1, np.int64)
+    codes[known] = pd.factorize(mine[known].astype(str))[0]
+    g, _, same = pairs(gid, codes)
     most = np.zeros(n, np.int64)
     np.maximum.at(most, g, same)
     return [float(a / b) if a else None for a, b in zip(most.tolist(), holders.tolist(),
@@ -234,21 +265,29 @@ def elderly(graph, gid, patient, first_day: np.ndarray, n) -> list:
     return out
 
 
-def usual_bills(graph, groups, outpatient: list[bool]) -> list[tuple]:
+def usual_bills(graph, groups, pi, walk, outpatient: list[bool]) -> list[tuple]:
     """Per group, the median, CV and robust spread (1.4826 times the median absolute
     deviation over the median; 0 when the median is not positive) of its place's other
     bills, outpatient ones where ``outpatient`` else pharmacy ones (Nones under five).
+    ``pi`` is each group's place in ``walk``, the :func:`place_walk` of the places.
 
-    Each place's bills are sorted once, so the two medians need no selection per group:
+    Each place's bills are sorted once, so the two medians need no sort per group:
     leaving a group's bills out of a sorted array keeps it sorted, and the distances
-    from the median, a falling then a rising run, sort in one merge.
+    from the median are a falling then a rising run (:func:`_median_distance`).
     """
+    walked, where = walk
+    bounds = np.searchsorted(where, np.arange(int(pi.max()) + 2))
+    made = {}
     out = []
-    for group, op in zip(groups, outpatient, strict=True):
-        visits = (OUTPATIENT,) if op else (PHARMACY,)
-        rows = place_rows(graph, group.place, None, visits)
-        bills, order, ranked = cached(graph, ("bills", group.place, visits),
-                                      lambda rows=rows: _sorted_bills(graph.amount[rows]))
+    for group, p, op in zip(groups, pi.tolist(), outpatient, strict=True):
+        visit = OUTPATIENT if op else PHARMACY
+        if (p, visit) not in made:
+            rows = walked[bounds[p]:bounds[p + 1]]
+            if not np.all(rows[1:] >= rows[:-1]):
+                rows = np.sort(rows)
+            rows = rows[graph.visit[rows] == visit]
+            made[p, visit] = (rows, *_sorted_bills(graph.amount[rows]))
+        rows, bills, order, ranked = made[p, visit]
         keep = np.ones(len(rows), bool)
         if len(rows):
             at = np.searchsorted(rows, group.rows).clip(max=len(rows) - 1)
@@ -262,8 +301,8 @@ def usual_bills(graph, groups, outpatient: list[bool]) -> list[tuple]:
         mid = float((ranked_left[(n - 1) // 2] + ranked_left[n // 2]) / 2)
         spread = 0.0
         if mid > 0:
-            gap = np.sort(np.abs(ranked_left - mid), kind="stable")
-            spread = round(1.4826 * float((gap[(n - 1) // 2] + gap[n // 2]) / 2) / mid, 4)
+            mad = float(_median_distance(ranked_left, mid))
+            spread = round(1.4826 * mad / mid, 4)
         out.append((mid, amount_cv(amounts), spread))
     return out
 
@@ -273,3 +312,36 @@ def _sorted_bills(bills: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     any order: only their values are used)."""
     order = np.argsort(bills)
     return bills, order, bills[order]
+
+
+def _median_distance(ranked: np.ndarray, mid: float) -> np.float64:
+    """``np.median(np.abs(ranked - mid))`` of sorted values, without sorting the distances.
+
+    The distances of the values below ``mid`` fall and those of the rest rise: two sorted
+    runs, whose middle elements are found by bisection (the same floats a sort puts there).
+
+    >>> x = np.array([1.0, 2.0, 2.0, 4.0, 7.0, 9.0])
+    >>> float(_median_distance(x, 3.0)) == float(np.median(np.abs(x - 3.0)))
+    True
+    """
+    gap = np.abs(ranked - mid)
+    n = len(gap)
+    if np.isnan(ranked[-1]) or not np.isfinite(mid):    # NaN distances: no bisection
+        gap.sort()
+        return (gap[(n - 1) // 2] + gap[n // 2]) / 2
+    cut = int(np.searchsorted(ranked, mid))
+    a, b = gap[:cut][::-1], gap[cut:]
+    return (_kth(a, b, (n - 1) // 2) + _kth(a, b, n // 2)) / 2
+
+
+def _kth(a: np.ndarray, b: np.ndarray, k: int) -> np.float64:
+    """The ``k``-th smallest (from 0) of two sorted arrays together."""
+    # the fewest taken from a such that a's next is no smaller than b's last taken
+    lo, hi = max(0, k + 1 - len(b)), min(k + 1, len(a))
+    while lo < hi:
+        i = (lo + hi) // 2
+        if a[i] < b[k - i]:
+            lo = i + 1
+        else:
+            hi = i
+    return max(a[lo - 1] if lo else -np.inf, b[k - lo] if lo <= k else -np.inf)
