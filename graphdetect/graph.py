@@ -57,10 +57,6 @@ class ClaimsGraph:
         Claims as :func:`graphdetect.read_folder` returns them (categorical id columns).
     patients, institutions, doctors : pandas.DataFrame, optional
         The optional tables, indexed by their id column.
-    unique_ids : bool
-        Whether no claim id repeats (true of :func:`graphdetect.read_folder`'s claims, and
-        so of :meth:`from_data`): :meth:`rows_of` then finds the claims that
-        :meth:`claim_ids` named without matching every claim id.
 
     Examples
     --------
@@ -84,9 +80,8 @@ class ClaimsGraph:
 
     def __init__(self, claims: pd.DataFrame, *, patients: pd.DataFrame | None = None,
                  institutions: pd.DataFrame | None = None,
-                 doctors: pd.DataFrame | None = None, unique_ids: bool = False):
+                 doctors: pd.DataFrame | None = None):
         self.claims = claims = _complete(claims)
-        self.unique_ids = unique_ids
         self.patients = patients
         self.institutions = institutions
         self.doctors = doctors
@@ -118,18 +113,15 @@ class ClaimsGraph:
         self._members: dict[str, sp.csr_matrix] = {}
         self._attributes: dict[tuple[str, str], np.ndarray | None] = {}
         self._incidence: dict[tuple[str, str], sp.csr_matrix] = {}
-        # The ids claim_ids gave out and their rows, one (ids, rows) pair per call.
-        self._named: list[tuple[pa.Array, np.ndarray]] = []
 
     @classmethod
     def from_data(cls, data) -> ClaimsGraph:
-        """Build from a :class:`graphdetect.io.ClaimsData` (whose reader drops repeated
-        claim ids)."""
+        """Build from a :class:`graphdetect.io.ClaimsData`."""
         def indexed(frame, key):
             return None if frame is None else frame.set_index(key, drop=False)
         return cls(data.claims, patients=indexed(data.patients, "patient_id"),
                    institutions=indexed(data.institutions, "institution_id"),
-                   doctors=indexed(data.doctors, "doctor_id"), unique_ids=True)
+                   doctors=indexed(data.doctors, "doctor_id"))
 
     # -- ids ---------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -184,18 +176,13 @@ class ClaimsGraph:
 
     def claim_ids(self, rows: np.ndarray) -> list[str]:
         """The claim ids of some rows, in the rows' order."""
-        rows = np.asarray(rows, dtype=np.intp)
-        ids = self.claim_id_array.take(rows)
-        if self.unique_ids:
-            self._named.append((ids, rows))
-        return ids.to_pylist()
+        return self.claim_id_array.take(np.asarray(rows, dtype=np.intp)).to_pylist()
 
     def rows_of(self, ids: Collection[str]) -> np.ndarray:
         """The rows whose claim id is one of ``ids``, sorted; unknown ids are left out.
 
-        With unique ids that all came from :meth:`claim_ids` (a run's cases), they are
-        looked up among those (far fewer than the claims); otherwise every claim id is
-        hashed and matched.
+        One Arrow hash of ``ids``, probed by every claim id (a quarter of a second for a
+        run's case claims among ten million).
 
         >>> claims = pd.DataFrame({"claim_id": ["C1", "C2", "C3"], "patient_id": "P1",
         ...     "institution_id": "H1", "start_time": pd.to_datetime(["2024-01-01"] * 3),
@@ -204,18 +191,7 @@ class ClaimsGraph:
         [0, 2]
         """
         values = self.claim_id_array
-        wanted = pa.array(list(ids), values.type)
-        found = np.zeros(len(self), bool)
-        if self.unique_ids and self._named:
-            if len(self._named) > 1:        # one lookup table from here on
-                self._named = [(pa.concat_arrays([i for i, _ in self._named]),
-                                np.concatenate([r for _, r in self._named]))]
-            named, rows = self._named[0]
-            at = pc.index_in(wanted, value_set=named)
-            if not at.null_count:
-                found[rows[at.to_numpy()]] = True
-                return np.flatnonzero(found)
-        found = pc.is_in(values, value_set=wanted)
+        found = pc.is_in(values, value_set=pa.array(list(ids), values.type))
         return np.flatnonzero(found.fill_null(False).to_numpy(zero_copy_only=False))
 
     def ids(self, kind: str, rows: np.ndarray) -> list[str]:
