@@ -300,7 +300,7 @@ class ClaimsGraph:
         out[order] = np.cumsum(new) - 1
         return out
 
-    # -- display graphs ----------------------------------------------------------------
+    # -- display graphs (made in graphdetect._display) ----------------------------------
     def ego_network(self, kind: str, id: str, *, radius: int = 1,
                     max_neighbors: int = 50) -> nx.Graph:
         """The entity and its neighbours as a networkx graph, for display.
@@ -313,17 +313,9 @@ class ClaimsGraph:
             raise ParameterError("radius", "ego_network", "an int >= 0", radius)
         if max_neighbors < 1:
             raise ParameterError("max_neighbors", "ego_network", "an int >= 1", max_neighbors)
-        import networkx as nx
+        from ._display import ego_network
 
-        G = nx.Graph(hidden=0)
-        frontier = [(kind, self.code_of(kind, id))]
-        self._add_node(G, kind, frontier[0][1])
-        for _ in range(radius):
-            nxt = []
-            for k, code in frontier:
-                nxt.extend(self._expand(G, k, code, max_neighbors))
-            frontier = nxt
-        return G
+        return ego_network(self, kind, id, radius, max_neighbors)
 
     def subgraph(self, rows: np.ndarray, *, roles: dict[tuple[str, str], str] | None = None
                  ) -> nx.Graph:
@@ -341,59 +333,9 @@ class ClaimsGraph:
         >>> sorted(G.edges(data="weight"))
         [('patient:P1', 'institution:H1', 1), ('patient:P2', 'institution:H1', 1)]
         """
-        import networkx as nx
+        from ._display import subgraph
 
-        G = nx.Graph(hidden=0)
-        for (kind, id), role in (roles or {}).items():
-            G.add_node(node_key(kind, id), kind=kind, id=id, role=role, claims=0, hidden=0)
-        codes = {k: self._codes[k][rows] for k in KINDS}
-        keys = {}
-        for kind in KINDS:
-            present = codes[kind][codes[kind] >= 0]
-            for code, n in zip(*np.unique(present, return_counts=True), strict=True):
-                key = node_key(kind, str(self._index[kind][code]))
-                keys[(kind, int(code))] = key
-                if key not in G:
-                    G.add_node(key, kind=kind, id=str(self._index[kind][code]), role="linked",
-                               claims=0, hidden=0)
-                G.nodes[key]["claims"] = int(n)
-        for a, b in self._edges:
-            ok = (codes[a] >= 0) & (codes[b] >= 0)
-            pair = codes[a][ok].astype(np.int64) << 32 | codes[b][ok]
-            for p, n in zip(*np.unique(pair, return_counts=True), strict=True):
-                ka, kb = keys[(a, int(p >> 32))], keys[(b, int(p & 0xFFFFFFFF))]
-                if ka != kb:
-                    G.add_edge(ka, kb, weight=int(n))
-        return G
-
-    def _add_node(self, G: nx.Graph, kind: str, code: int) -> str:
-        key = node_key(kind, self._index[kind][code])
-        if key not in G:
-            G.add_node(key, kind=kind, id=str(self._index[kind][code]),
-                       claims=int(self.members(kind).indptr[code + 1]
-                                  - self.members(kind).indptr[code]), hidden=0)
-        return key
-
-    def _expand(self, G: nx.Graph, kind: str, code: int, cap: int) -> list[tuple[str, int]]:
-        m = self.members(kind)
-        rows = m.indices[m.indptr[code]:m.indptr[code + 1]]
-        here = self._add_node(G, kind, code)
-        found = []
-        for other in self._neighbours[kind]:
-            oc = self._codes[other][rows]
-            counts = np.bincount(oc[oc >= 0])
-            found.extend((int(counts[j]), other, int(j)) for j in np.flatnonzero(counts))
-        found.sort(key=lambda t: (-t[0], t[1], t[2]))
-        kept, left = found[:cap], len(found) - min(cap, len(found))
-        G.nodes[here]["hidden"] = left
-        G.graph["hidden"] += left
-        out = []
-        for weight, other, j in kept:
-            there = self._add_node(G, other, j)
-            if there != here:
-                G.add_edge(here, there, weight=weight)
-                out.append((other, j))
-        return out
+        return subgraph(self, rows, roles or {})
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}s={self.n(k)}" for k in KINDS if self.n(k))
