@@ -136,33 +136,26 @@ def _detect(graph: ClaimsGraph, settings: dict, timer: Timer, progress: bool,
     """
     names = sorted(REGISTRY)
 
-    def run(name: str) -> tuple[list, float]:
+    def timed(make, *args, **kwargs) -> tuple[object, float]:
         t0 = time.perf_counter()
-        found = REGISTRY[name].func(graph, **for_detector(settings, name))
-        return found, round(time.perf_counter() - t0, 3)
+        return make(*args, **kwargs), round(time.perf_counter() - t0, 3)
 
-    def peers() -> tuple[None, float]:
-        t0 = time.perf_counter()
-        peer_features(graph)
-        return None, round(time.perf_counter() - t0, 3)
+    def submit(name: str):
+        return pool.submit(timed, REGISTRY[name].func, graph, **for_detector(settings, name))
 
     findings = []
     with progress_bar(progress, total=len(names), desc="detect") as bar, \
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detect") as pool:
-        # the first come first: a detector that reuses another's work (Pattern.after) is
-        # queued behind the others, and the ranking's case-free half beside them all
-        futures = {f"detect.{name}": pool.submit(run, name) for name in names
-                   if not PATTERNS[name].after}
-        futures["ranking.peers"] = pool.submit(peers)
-        futures |= {f"detect.{name}": pool.submit(run, name) for name in names
-                    if PATTERNS[name].after}
-        for stage in [f"detect.{name}" for name in names] + ["ranking.peers"]:
-            future = futures[stage]
-            found, seconds = future.result()
-            timer.seconds[stage] = seconds
-            if found is not None:
-                findings += found
-                bar.update()
+        # a detector that reuses another's work (Pattern.after) is queued behind the
+        # others; the ranking's case-free half goes beside them
+        futures = {f"detect.{n}": submit(n) for n in names if not PATTERNS[n].after}
+        futures["ranking.peers"] = pool.submit(timed, peer_features, graph)
+        futures |= {f"detect.{n}": submit(n) for n in names if PATTERNS[n].after}
+        for name in names:
+            found, timer.seconds[f"detect.{name}"] = futures[f"detect.{name}"].result()
+            findings += found
+            bar.update()
+        timer.seconds["ranking.peers"] = futures["ranking.peers"].result()[1]
     return findings
 
 
