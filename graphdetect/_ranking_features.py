@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .detectors._arrays import side_column
+from .detectors._arrays import group_medians, side_column, unique_counts
 from .detectors._stays import stays
 from .graph import INPATIENT, VISITS
 
@@ -343,23 +343,6 @@ def _stay_flags(graph) -> dict[str, np.ndarray]:
     return flags
 
 
-def unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(x, return_counts=True)`` by one sort (numpy's hash-based unique is many
-    times slower on large integer arrays).
-
-    >>> [a.tolist() for a in unique_counts(np.array([3, 1, 3, 2]))]
-    [[1, 2, 3], [1, 1, 2]]
-    """
-    s = np.sort(x)
-    if not len(s):
-        return s, np.zeros(0, np.int64)
-    new = np.empty(len(s), bool)
-    new[0] = True
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    start = np.flatnonzero(new)
-    return s[start], np.diff(start, append=len(s))
-
-
 def robust_z(value: np.ndarray, weight: np.ndarray, floor_sd: np.ndarray,
              peers: np.ndarray) -> np.ndarray:
     """Shrink each value toward its peers' median by their median weight, then z it.
@@ -376,23 +359,13 @@ def robust_z(value: np.ndarray, weight: np.ndarray, floor_sd: np.ndarray,
     if not len(ok):
         return z
     groups, group = np.unique(peers[ok], return_inverse=True)
-    sizes = np.bincount(group, minlength=len(groups))
     v, w = value[ok], weight[ok]
-    m = _group_median(w, group, sizes)
+    m = group_medians(w, group, len(groups))
     mine = m[group]
-    shrunk = (w * v + mine * _group_median(v, group, sizes)[group]) / (w + mine)
-    centre = _group_median(shrunk, group, sizes)
-    mad = 1.4826 * _group_median(np.abs(shrunk - centre[group]), group, sizes)
-    chance = _group_median(floor_sd[ok], group, sizes) / np.sqrt(np.maximum(m, 1.0))
+    shrunk = (w * v + mine * group_medians(v, group, len(groups))[group]) / (w + mine)
+    centre = group_medians(shrunk, group, len(groups))
+    mad = 1.4826 * group_medians(np.abs(shrunk - centre[group]), group, len(groups))
+    chance = group_medians(floor_sd[ok], group, len(groups)) / np.sqrt(np.maximum(m, 1.0))
     scale = np.maximum(np.maximum(mad, chance), 1e-9)
     z[ok] = (shrunk - centre[group]) / scale[group]
     return z
-
-
-def _group_median(x: np.ndarray, group: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Per group, ``np.median`` of its values (by one sort for all groups; the same
-    float: the middle value, or the two middle ones added and halved)."""
-    s = x[np.lexsort((x, group))]
-    start = np.cumsum(sizes) - sizes
-    lo, hi = s[start + (sizes - 1) // 2], s[start + sizes // 2]
-    return np.where(sizes % 2 == 1, lo, (lo + hi) / 2)

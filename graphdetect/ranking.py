@@ -49,9 +49,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._ranking_features import FEATURES, PerClaim, robust_z, unique_counts
+from ._ranking_features import FEATURES, PerClaim, robust_z
 from .detectors import PATTERNS
-from .detectors._arrays import cached
+from .detectors._arrays import cached, unique_counts
 from .graph import INPATIENT, PHARMACY
 
 __all__ = ["case_evidence", "rank_entities", "FEATURES"]

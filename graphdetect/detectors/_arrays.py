@@ -172,3 +172,43 @@ def commonest(graph, kind: str, codes: np.ndarray) -> list[tuple[str, int]]:
     u, n = np.unique(known, return_counts=True)
     order = np.lexsort((u, -n))
     return [(str(graph.index(kind)[u[i]]), int(n[i])) for i in order]
+
+
+def unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_counts=True)`` by one sort (numpy's hash-based unique is many
+    times slower on large integer arrays, and slow to set up on small ones).
+
+    >>> [a.tolist() for a in unique_counts(np.array([3, 1, 3, 2]))]
+    [[1, 2, 3], [1, 1, 2]]
+    """
+    s = np.sort(x)
+    if not len(s):
+        return s, np.zeros(0, np.int64)
+    new = np.empty(len(s), bool)
+    new[0] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    start = np.flatnonzero(new)
+    return s[start], np.diff(start, append=len(s))
+
+
+def group_medians(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """Per group ``0 .. n-1``, ``np.median`` of its values, bit for bit, from one sort of
+    all groups' values: the middle value, or the two middle ones added and halved in
+    float64; NaN for a group without values or with a NaN among them.
+
+    >>> group_medians(np.array([3, 1, 2, 9, 4]), np.array([0, 0, 0, 2, 2]), 3).tolist()
+    [2.0, nan, 6.5]
+    """
+    # np.lexsort((values, group)) (equal values keep their order), several times faster:
+    # a stable sort of the values, then a stable one of their groups
+    order = np.argsort(values, kind="stable")
+    v = values[order[stable_order(group[order])]].astype(float)
+    count = np.bincount(group, minlength=n)
+    end = np.cumsum(count)
+    start = end - count
+    out = np.full(n, np.nan)
+    has = count > 0
+    s, c = start[has], count[has]
+    out[has] = (v[s + (c - 1) // 2] + v[s + c // 2]) / 2
+    out[has] = np.where(np.isnan(v[end[has] - 1]), np.nan, out[has])   # sorts put NaN last
+    return out

@@ -34,10 +34,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..graph import INPATIENT
-from ._arrays import cached, run_lengths, sorted_unique, stable_order
+from ._arrays import cached, group_medians, run_lengths, sorted_unique, stable_order
 from ._lockstep_bursts import find_bursts, place_time_order, sorted_key_order, streams
 from ._lockstep_facts import classify, describe, facts
-from ._lockstep_features import segment_median, split
+from ._lockstep_features import split
 from ._stays import components
 
 __all__ = ["Group", "lockstep_groups", "groups_of", "describe", "facts", "classify",
@@ -236,7 +236,7 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     gi = np.searchsorted(block[start], gb >> 32)
     bursts = gb & 0xFFFFFFFF
     place = b_place[bursts[np.searchsorted(gi, np.arange(n))]].tolist()
-    density = segment_median(b_density[bursts], gi, n).tolist()
+    density = group_medians(b_density[bursts], gi, n).tolist()
     gk = sorted_unique(gi << 8 | b_kind[bursts])
     kinds = split([STREAM_KINDS[k] for k in (gk & 0xFF).tolist()], gk >> 8, n)
     out = [Group(p, x, timed, d, tuple(k)) for p, x, d, k in zip(
@@ -283,7 +283,7 @@ def _trim(graph, rows: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.nd
     same = (b[1:] == b[:-1]) & (day[1:] == day[:-1])
     bi = np.cumsum(np.concatenate(([True], b[1:] != b[:-1]))) - 1
     # a block without two swipes on one day is kept whole (its median gap is NaN)
-    cut = np.maximum(4 * segment_median(step[same], bi[1:][same], int(bi[-1]) + 1), 60.0)
+    cut = np.maximum(4 * group_medians(step[same], bi[1:][same], int(bi[-1]) + 1), 60.0)
     new = np.ones(len(t), bool)
     new[1:] = ~same | (step > cut[bi[1:]])
     piece = np.cumsum(new) - 1

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..graph import OUTPATIENT
-from ._arrays import sorted_unique
+from ._arrays import group_medians, sorted_unique
 from ._features import amount_cv, in_hospital_elsewhere
 from ._lockstep_features import (
     calendar,
@@ -23,7 +23,6 @@ from ._lockstep_features import (
     pairs,
     place_tables,
     place_walk,
-    segment_median,
     shared,
     split,
     strangers,
@@ -127,9 +126,9 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     old = elderly(graph, pg, patient, first_day, n)
     bills = usual_bills(graph, groups, pi, walk, [x >= 0.5 for x in out_share])
     host = graph.index("institution").take(place).tolist()
-    median = segment_median(amounts, gid, n)
+    median = group_medians(amounts, gid, n)
     # the robust spread: 1.4826 times the median distance from the median, over the median
-    mad = segment_median(np.abs(amounts - median[gid]), gid, n).tolist()
+    mad = group_medians(np.abs(amounts - median[gid]), gid, n).tolist()
     median = median.tolist()
     out = []
     for k, group in enumerate(groups):
@@ -227,7 +226,7 @@ def _occasions(graph, rows, gid, n) -> tuple[list[list[tuple]], np.ndarray, np.n
     # gaps between same-day swipes, in time order within each group
     order = np.lexsort((t, gid))
     same = (np.diff(gid[order]) == 0) & (np.diff(day[order]) == 0)
-    gaps = segment_median(np.diff(t[order])[same], gid[order][1:][same], n) / 60
+    gaps = group_medians(np.diff(t[order])[same], gid[order][1:][same], n) / 60
     return occasions, first_day, gaps
 
 

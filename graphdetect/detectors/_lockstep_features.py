@@ -14,27 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..graph import OUTPATIENT, PHARMACY
-from ._arrays import attribute_codes, side_column, sorted_unique, stable_order
+from ._arrays import attribute_codes, group_medians, side_column, sorted_unique
 from ._features import amount_cv, birth_years
-
-
-def segment_median(values: np.ndarray, gid: np.ndarray, n: int) -> np.ndarray:
-    """Per group, ``np.median`` of its values as a float, bit for bit (NaN for none).
-
-    >>> segment_median(np.array([3, 1, 2, 9, 4]), np.array([0, 0, 0, 2, 2]), 3).tolist()
-    [2.0, nan, 6.5]
-    """
-    # np.lexsort((values, gid)) (equal values keep their order), several times faster:
-    # a stable sort of the values, then a stable one of their groups
-    order = np.argsort(values, kind="stable")
-    v = values[order[stable_order(gid[order])]].astype(float)
-    count = np.bincount(gid, minlength=n)
-    start = np.cumsum(count) - count
-    out = np.full(n, np.nan)
-    has = count > 0
-    # the mean of the one or two middle values, as np.median takes it
-    out[has] = (v[start[has] + (count[has] - 1) // 2] + v[start[has] + count[has] // 2]) / 2
-    return out
 
 
 def pairs(gid: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -221,7 +202,7 @@ def calendar(graph, rows, gid, pi, walk, n) -> tuple[np.ndarray, ...]:
     dow = np.bincount(which * 7 + (day + 3) % 7, minlength=7 * len(first)).reshape(-1, 7)
     top3 = np.sort(dow, axis=1)[:, -3:].sum(axis=1) / n_days
     owner = g[pair[first]]
-    return tuple(np.nan_to_num(segment_median(x, owner, n))
+    return tuple(np.nan_to_num(group_medians(x, owner, n))
                  for x in (n_days, per_week, top3))
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._ring_sets import counts, distinct, firsts, median, medians, member
+from ._arrays import group_medians, unique_counts
+from ._ring_sets import distinct, firsts, median, member
 from ._stays import components
 
 __all__ = ["HostDays", "StayIndex", "campaigns", "extend_stream", "outline"]
@@ -65,8 +66,8 @@ def outline(part: dict) -> dict:
     """A part's host (the institution of most of its stays; the lowest code among
     equals), its doctors (each on 15% of its stays or more) and its period (first and
     last admission day)."""
-    inst, cnt = counts(part["institution"])
-    docs, dcnt = counts(part["doctor"][part["doctor"] >= 0])
+    inst, cnt = unique_counts(part["institution"])
+    docs, dcnt = unique_counts(part["doctor"][part["doctor"] >= 0])
     return {"host": int(inst[np.argmax(cnt)]),
             "doctors": set(docs[dcnt >= 0.15 * len(part["doctor"])].tolist()),
             "first": int(part["start"].min()), "last": int(part["start"].max())}
@@ -88,7 +89,7 @@ def _summaries(parts: list[dict], st: dict | None = None, index: StayIndex | Non
     col = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
     start = col["start"]
     # the host: the commonest institution, the lowest code among equals
-    key, cnt = counts(pid << 32 | col["institution"])
+    key, cnt = unique_counts(pid << 32 | col["institution"])
     key = key[np.lexsort((key, -cnt, key >> 32))]
     host = key[firsts(key >> 32)[1]] & 0xFFFFFFFF
     docs = _common(pid, col["doctor"], 0.15 * length)
@@ -113,12 +114,12 @@ def _summaries(parts: list[dict], st: dict | None = None, index: StayIndex | Non
         size = np.bincount(distinct(at.astype(np.int64) << 32 | col["patient"]) >> 32,
                            minlength=len(pairs))
         held = np.ones(len(pairs), bool)
-    size = medians(size[held], ppid[held], n)
+    size = group_medians(size[held], ppid[held], n)
     bill = {}
     if amount is not None:
         x = np.log(np.maximum(amount[col["row"]].astype(float), 1.0))
-        mid = medians(x, pid, n)
-        bill = {"bill": mid, "bill_spread": 1.4826 * medians(np.abs(x - mid[pid]), pid, n)}
+        mid = group_medians(x, pid, n)
+        bill = {"bill": mid, "bill_spread": 1.4826 * group_medians(np.abs(x - mid[pid]), pid, n)}
     cut = {"days": np.searchsorted(days >> 32, np.arange(n + 1)),
            "docs": np.searchsorted(docs >> 32, np.arange(n + 1)),
            "dx": np.searchsorted(dx >> 32, np.arange(n + 1))}
@@ -141,7 +142,7 @@ def _common(pid: np.ndarray, codes: np.ndarray, least: np.ndarray) -> np.ndarray
     """The known codes (``pid << 32 | code``, sorted) on at least ``least[pid]`` of each
     part's stays."""
     known = codes >= 0
-    key, cnt = counts(pid[known] << 32 | codes[known])
+    key, cnt = unique_counts(pid[known] << 32 | codes[known])
     return key[cnt >= least[key >> 32]]
 
 
@@ -258,7 +259,7 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
     at = at[free[at]]
     at = at[member(st["doctor"][at], list(info["doctors"]))]
     at = at[~member(st["occasion"][at], sub["occasion"]) & ~member(st["row"][at], sub["row"])]
-    occ, cnt = counts(st["occasion"][at])
+    occ, cnt = unique_counts(st["occasion"][at])
     two = cnt >= 2
     if not two.any():   # most pools: nothing to add, and no need of the rest of the summary
         return sub

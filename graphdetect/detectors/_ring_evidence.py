@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._arrays import unique_counts
 from ._ring_campaign import StayIndex
-from ._ring_sets import counts, distinct, firsts, median, member
+from ._ring_sets import distinct, firsts, median, member
 
 __all__ = ["occasion_table", "pool_parts", "sites_alike", "take"]
 
@@ -89,7 +90,7 @@ def _usual(codes: np.ndarray, core: np.ndarray, pool: np.ndarray, n: int) -> np.
     known = core & (codes >= 0)
     total = np.bincount(pool[known], minlength=n)
     key = pool << 32 | codes.clip(min=0)
-    vals, cnt = counts(key[known])
+    vals, cnt = unique_counts(key[known])
     often = vals[cnt >= 0.1 * total[vals >> 32]]
     return (codes < 0) | (total[pool] == 0) | member(key, often)
 
@@ -108,7 +109,7 @@ def sites_alike(sub: dict, amount: np.ndarray) -> dict:
     if (sub["doctor"] >= 0).any() or not len(inst) or (inst == inst[0]).all():
         return sub
     x = np.log(np.maximum(amount[sub["row"]].astype(float), 1.0))
-    sites, count = counts(inst)
+    sites, count = unique_counts(inst)
     main = sites[np.lexsort((sites, -count))[0]]
     keep = inst == main
     mid = median(x[keep])

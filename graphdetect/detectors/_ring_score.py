@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import attribute_codes
+from ._arrays import attribute_codes, unique_counts
 from ._base import Finding
 from ._features import amount_cv, elderly_share, logistic
-from ._ring_sets import counts, distinct, median
+from ._ring_sets import distinct, median
 from ._stays import day_str, id_array
 
 __all__ = ["ring_finding", "categories"]
@@ -56,7 +56,7 @@ def _schedule_cv(patient: np.ndarray, start: np.ndarray) -> float | None:
 
 def _repeat_stays(patient: np.ndarray) -> np.ndarray:
     """Whether each stay is of a patient with two or more stays in the group."""
-    vals, n = counts(patient)
+    vals, n = unique_counts(patient)
     return n[np.searchsorted(vals, patient)] >= 2
 
 
@@ -65,7 +65,7 @@ def _top_share(codes: np.ndarray) -> tuple[int, float | None]:
     known = codes[codes >= 0]
     if not len(known):
         return -1, None
-    vals, cnt = counts(known)
+    vals, cnt = unique_counts(known)
     i = int(np.argmax(cnt))
     return int(vals[i]), float(cnt[i] / len(codes))
 
@@ -96,7 +96,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     order = np.argsort(sub["row"], kind="stable")
     rows = sub["row"][order]
     inst_ids = id_array(graph, "institution")
-    vals, cnt = counts(sub["institution"])
+    vals, cnt = unique_counts(sub["institution"])
     insts = [int(x) for x in vals[np.lexsort((vals, -cnt))]]
     host = insts[0]
     by_day = np.lexsort((table["institution"], table["first"]))
@@ -195,7 +195,7 @@ def _category(graph, code: int, cats: np.ndarray | None = None) -> str | None:
 
 def _doctors(graph, codes: np.ndarray) -> tuple[list[str], float]:
     """The doctors behind most of the stays (up to 4) and the share of stays they cover."""
-    u, n = counts(codes[codes >= 0])
+    u, n = unique_counts(codes[codes >= 0])
     order = np.lexsort((u, -n))            # commonest first, ties by id (codes are sorted)
     top = order[n[order] >= 0.15 * len(codes)][:4]
     if not len(top):

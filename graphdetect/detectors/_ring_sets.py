@@ -1,4 +1,4 @@
-"""Distinct values, counts, membership and medians of one ring's small arrays.
+"""Distinct values, membership and the median of one ring's small arrays.
 
 A ring's stays number tens or hundreds, and the detector asks such questions of each
 of thousands of pools, parts and campaigns: ``np.unique``, ``np.isin`` and
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["counts", "distinct", "firsts", "median", "medians", "member"]
+__all__ = ["distinct", "firsts", "median", "member"]
 
 
 def _starts(s: np.ndarray) -> np.ndarray:
@@ -31,22 +31,6 @@ def distinct(x: np.ndarray) -> np.ndarray:
     s = x.copy()
     s.sort()
     return s[_starts(s)]
-
-
-def counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted distinct values of ``x`` and how often each occurs
-    (``np.unique(x, return_counts=True)``).
-
-    >>> [v.tolist() for v in counts(np.array([3, 1, 3]))]
-    [[1, 3], [1, 2]]
-    """
-    s = x.copy()
-    s.sort()
-    at = _starts(s)
-    n = np.empty(len(at), np.int64)
-    n[:-1] = at[1:] - at[:-1]
-    n[-1:] = len(s) - at[-1:]
-    return s[at], n
 
 
 def firsts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -91,21 +75,3 @@ def median(x: np.ndarray) -> float:
     if len(s) % 2:
         return float(s[m])
     return (float(s[m - 1]) + float(s[m])) / 2
-
-
-def medians(x: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
-    """Per group ``0 .. n-1``, :func:`median` of its values of ``x`` (each group has
-    one or more), bit for bit, from one sort of all groups' values.
-
-    >>> medians(np.array([4, 1, 2, 9, 7]), np.array([0, 0, 0, 0, 1]), 2).tolist()
-    [3.0, 7.0]
-    """
-    order = np.lexsort((x, group))
-    s = x[order].astype(float)
-    end = np.cumsum(np.bincount(group, minlength=n))
-    size = end - np.concatenate([[0], end[:-1]])
-    hi = end - size + size // 2
-    lo = np.where(size % 2, hi, hi - 1)
-    out = (s[lo] + s[hi]) / 2   # the middle value itself when there is one
-    out[np.isnan(s[end - 1])] = np.nan   # the sort puts NaN last
-    return out
