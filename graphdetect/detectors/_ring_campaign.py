@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import group_medians, unique_counts
-from ._ring_sets import distinct, firsts, median, member
+from ._arrays import group_medians, sorted_unique, unique_counts
+from ._ring_sets import firsts, median, member
 from ._stays import components
 
 __all__ = ["HostDays", "StayIndex", "campaigns", "extend_stream", "outline"]
@@ -97,7 +97,7 @@ def _summaries(parts: list[dict], st: dict | None = None, index: StayIndex | Non
         np.empty(0, np.int64)
     # the parts' occasions (pid << 32 | occasion, sorted) and the day each first appears
     pairs, first = firsts(pid << 32 | col["occasion"])
-    days = distinct(pid[first] << 32 | start[first])
+    days = sorted_unique(pid[first] << 32 | start[first])
     ppid = pairs >> 32
     if st is not None:
         rows, per = (index or StayIndex(st["occasion"])).runs(pairs & 0xFFFFFFFF)
@@ -111,7 +111,7 @@ def _summaries(parts: list[dict], st: dict | None = None, index: StayIndex | Non
         held = np.arange(len(pairs)) <= last[ppid]
     else:
         at = np.searchsorted(pairs, pid << 32 | col["occasion"])
-        size = np.bincount(distinct(at.astype(np.int64) << 32 | col["patient"]) >> 32,
+        size = np.bincount(sorted_unique(at.astype(np.int64) << 32 | col["patient"]) >> 32,
                            minlength=len(pairs))
         held = np.ones(len(pairs), bool)
     size = group_medians(size[held], ppid[held], n)
@@ -191,7 +191,7 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
         # a part whose period runs far beyond the others' (a pool that also holds
         # occasions of other times) is left out, the longest first, until the rest
         # form a stream
-        while len(group) > 1 and _stream(distinct(np.concatenate(
+        while len(group) > 1 and _stream(sorted_unique(np.concatenate(
                 [info[i]["days"] for i in group]))) > stream_gap:
             worst = max(group, key=lambda i: (info[i]["last"] - info[i]["first"], i))
             group.remove(worst)
@@ -272,7 +272,7 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
     # each added occasion's first day: the stays sorted by occasion and day
     order = np.lexsort((st["start"][add], st["occasion"][add]))
     first = st["start"][add][order][np.searchsorted(st["occasion"][add][order], occ)]
-    days = distinct(np.concatenate([info["days"], first]))
+    days = sorted_unique(np.concatenate([info["days"], first]))
     if _stream(days) > stream_gap:
         return sub
     return {c: np.concatenate([sub[c], st[c][add]]) for c in sub}

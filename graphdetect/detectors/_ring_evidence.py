@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import unique_counts
+from ._arrays import sorted_unique, unique_counts
 from ._ring_campaign import StayIndex
-from ._ring_sets import distinct, firsts, median, member
+from ._ring_sets import firsts, median, member
 
 __all__ = ["occasion_table", "pool_parts", "sites_alike", "take"]
 
@@ -41,7 +41,7 @@ def pool_parts(groups: list[tuple[np.ndarray, np.ndarray]], owner: np.ndarray,
     n_held = np.array([len(h) for _, h in groups], np.int64)
     gid = np.repeat(np.arange(len(groups), dtype=np.int64), n_held)
     held = np.concatenate([h for _, h in groups]) if groups else np.empty(0, np.int64)
-    pair = distinct(gid << 32 | node_occ[held])
+    pair = sorted_unique(gid << 32 | node_occ[held])
     pool = pair >> 32
     pair = pair[np.bincount(pool, minlength=len(groups))[pool] >= 2]
     # their stays, pool by pool, each pool's by occasion and then in stay order
@@ -59,15 +59,15 @@ def pool_parts(groups: list[tuple[np.ndarray, np.ndarray]], owner: np.ndarray,
     gk = gk[keep]
     # occasions bringing two or more of a pool's patients; a pool needs two of them
     key = gk << 32 | sub["occasion"]
-    occ = distinct(key)
-    seen = distinct(np.searchsorted(occ, key).astype(np.int64) << 32 | sub["patient"]) >> 32
+    occ = sorted_unique(key)
+    seen = sorted_unique(np.searchsorted(occ, key).astype(np.int64) << 32 | sub["patient"]) >> 32
     good = occ[np.bincount(seen, minlength=len(occ)) >= 2]
     good = good[np.bincount(good >> 32, minlength=len(groups))[good >> 32] >= 2]
     keep = member(key, good)
     sub = take(sub, keep)
     gk = gk[keep]
     n_occ = np.bincount(good >> 32, minlength=len(groups))
-    n_pat = np.bincount(distinct(gk << 32 | sub["patient"]) >> 32, minlength=len(groups))
+    n_pat = np.bincount(sorted_unique(gk << 32 | sub["patient"]) >> 32, minlength=len(groups))
     bound = np.searchsorted(gk, np.arange(len(groups) + 1))
     parts, strong = [], []
     for k in np.flatnonzero(n_occ):
@@ -75,7 +75,8 @@ def pool_parts(groups: list[tuple[np.ndarray, np.ndarray]], owner: np.ndarray,
         part = sites_alike(whole, amount)
         occasions, patients = int(n_occ[k]), int(n_pat[k])
         if part is not whole:
-            occasions, patients = len(distinct(part["occasion"])), len(distinct(part["patient"]))
+            occasions = len(sorted_unique(part["occasion"]))
+            patients = len(sorted_unique(part["patient"]))
         if occasions >= 2:
             parts.append(part)
             if occasions >= min_occasions and patients >= min_members:
@@ -142,7 +143,7 @@ def occasion_table(sub: dict) -> dict:
     day = sub["start"][order].astype(np.int64)
     claims = np.bincount(inv, minlength=len(occ))
     end = np.cumsum(claims)
-    pairs = distinct(inv.astype(np.int64) << 32 | sub["patient"]) >> 32
+    pairs = sorted_unique(inv.astype(np.int64) << 32 | sub["patient"]) >> 32
     return {"occasion": occ, "institution": sub["institution"][first],
             "first": day[end - claims], "last": day[end - 1],
             "patients": np.bincount(pairs, minlength=len(occ)), "claims": claims}

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import attribute_codes, unique_counts
+from ._arrays import attribute_codes, sorted_unique, unique_counts
 from ._base import Finding
 from ._features import amount_cv, elderly_share, logistic
-from ._ring_sets import distinct, median
+from ._ring_sets import median
 from ._stays import day_str, id_array
 
 __all__ = ["ring_finding", "categories"]
@@ -106,7 +106,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     burst = median(table["claims"] / np.maximum(expected, 0.5))
     per_occ = table["patients"]
     n_occ = len(per_occ)
-    patients = distinct(sub["patient"])
+    patients = sorted_unique(sub["patient"])
     amounts = graph.amount[rows]
     length = (sub["end"] - sub["start"]).astype(float)
     cv, los_cv = amount_cv(amounts), amount_cv(length + 1)

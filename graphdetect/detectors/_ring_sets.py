@@ -1,4 +1,4 @@
-"""Distinct values, membership and the median of one ring's small arrays.
+"""First occurrences, membership and the median of one ring's small arrays.
 
 A ring's stays number tens or hundreds, and the detector asks such questions of each
 of thousands of pools, parts and campaigns: ``np.unique``, ``np.isin`` and
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["distinct", "firsts", "median", "member"]
+__all__ = ["firsts", "median", "member"]
 
 
 def _starts(s: np.ndarray) -> np.ndarray:
@@ -20,17 +20,6 @@ def _starts(s: np.ndarray) -> np.ndarray:
     new[:1] = True
     np.not_equal(s[1:], s[:-1], out=new[1:])
     return new.nonzero()[0]
-
-
-def distinct(x: np.ndarray) -> np.ndarray:
-    """The sorted distinct values of ``x`` (``np.unique(x)``).
-
-    >>> distinct(np.array([3, 1, 3])).tolist()
-    [1, 3]
-    """
-    s = x.copy()
-    s.sort()
-    return s[_starts(s)]
 
 
 def firsts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._arrays import sorted_unique
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._ring_campaign import HostDays, StayIndex, campaigns, extend_stream, outline
 from ._ring_evidence import occasion_table, pool_parts, sites_alike, take
 from ._ring_groups import bill_levels, pools
 from ._ring_occasions import occasions
 from ._ring_score import categories, ring_finding
-from ._ring_sets import distinct, firsts, member
+from ._ring_sets import firsts, member
 from ._stays import stays, with_claim_ids
 
 __all__ = ["collusion_ring", "PATTERN"]
@@ -196,7 +197,7 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     st["diagnosis"] = _groups(graph, adm["diagnosis"].to_numpy()[keep], cats)
     n_occ = int(st["occasion"].max()) + 1
     load = np.bincount(st["occasion"], minlength=n_occ)
-    people = np.bincount(distinct(st["patient"].astype(np.int64) << 32 | st["occasion"])
+    people = np.bincount(sorted_unique(st["patient"].astype(np.int64) << 32 | st["occasion"])
                          & 0xFFFFFFFF, minlength=n_occ)
     keep = (people[st["occasion"]] >= 3) & (load[st["occasion"]] <= max_load)
     st = {c: v[keep] for c, v in st.items()}
@@ -204,9 +205,9 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     # nodes: (occasion, doctor): two rings admitting in the same days under other doctors
     # stay apart, and a ring's occasion under several doctors is several nodes
     node = st["occasion"].astype(np.int64) << 32 | (st["doctor"].astype(np.int64) + 1)
-    keys = distinct(node)
+    keys = sorted_unique(node)
     st["node"] = np.searchsorted(keys, node)
-    pair = distinct(st["patient"].astype(np.int64) << 32 | st["node"])
+    pair = sorted_unique(st["patient"].astype(np.int64) << 32 | st["node"])
     groups, owner = pools(pair >> 32, pair & 0xFFFFFFFF, int(st["node"].max(initial=-1)) + 1,
                           resolution=resolution, seed=seed, parent=keys >> 32)
     host_admissions = np.bincount(h, minlength=graph.n("institution"))
@@ -237,7 +238,7 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         piece = sites_alike(piece, graph.amount)
         table = occasion_table(piece)
         if len(table["occasion"]) < min_occasions or \
-                len(distinct(piece["patient"])) < min_members:
+                len(sorted_unique(piece["patient"])) < min_members:
             continue
         found, rows = ring_finding(graph, piece, table, rate, host_admissions, usual_stay,
                                    cats)
