@@ -31,6 +31,8 @@ SNIFF_BYTES = 1 << 20
 #: Bytes per value under which a Parquet text column chunk holds dictionary indices, not
 #: strings (a writer falls back to plain pages when the dictionary grows past ~1 MiB).
 DICTIONARY_BYTES = 4
+#: The bureau's local time zone: times that carry an offset or a zone are converted to it.
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Batch:
     raw: pa.RecordBatch
     first_record: int
     names: dict[str, str] = field(default_factory=dict)
+    time_zone: str = DEFAULT_TIME_ZONE
 
     def __len__(self) -> int:
         return self.raw.num_rows
@@ -66,6 +69,7 @@ class Source:
     constants: dict[str, str] = field(default_factory=dict)
     mapping: dict[int, str] = field(default_factory=dict)
     malformed: list[tuple[int, str, str]] = field(default_factory=list)
+    time_zone: str = DEFAULT_TIME_ZONE
 
     def __post_init__(self):
         self.name = self.name or self.path.name
@@ -126,12 +130,14 @@ def _csv_header(path: Path, encoding: str, name: str) -> list[str]:
     return [c.strip().lstrip("\ufeff") for c in row]
 
 
-def open_source(path: Path, table: Table, name: str | None = None) -> Source:
+def open_source(path: Path, table: Table, name: str | None = None, *,
+                time_zone: str = DEFAULT_TIME_ZONE) -> Source:
     """Check a file's header against its table before any row is read.
 
-    ``name`` is the file's path relative to the data folder (default: its file name).
+    ``name`` is the file's path relative to the data folder (default: its file name);
+    ``time_zone`` the local zone its zoned times are converted to.
     """
-    src = Source(path=path, table=table, name=name or "")
+    src = Source(path=path, table=table, name=name or "", time_zone=time_zone)
     if path.suffix.lower() == ".parquet":
         src.kind = "parquet"
         try:
@@ -179,7 +185,8 @@ def _batch(src: Source, raw: pa.RecordBatch, record: int) -> Batch:
                              for v in src.constants.values())],
             names=[*raw.schema.names, *src.constants])
     return Batch({name: raw.column(i) for i, name in src.mapping.items()}, raw, record,
-                 {name: raw.schema.names[i] for i, name in src.mapping.items()})
+                 {name: raw.schema.names[i] for i, name in src.mapping.items()},
+                 src.time_zone)
 
 
 def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
