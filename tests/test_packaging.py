@@ -113,6 +113,24 @@ def test_start_up_imports_no_heavy_libraries(tmp_path):
     assert out.splitlines() == ["[]", "[]"], out
 
 
+def test_detection_loads_igraph_without_matplotlib(tmp_path):
+    """Finding communities imports igraph without the matplotlib its drawing code would
+    load, and matplotlib still imports afterwards (the export draws with it)."""
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from graphdetect.detectors._pairs import leiden\n"
+        "print(leiden(4, np.array([0, 2]), np.array([1, 3]), np.ones(2), resolution=1.0,"
+        " seed=0).tolist())\n"
+        "print(sorted(m for m in ('igraph', 'leidenalg', 'matplotlib') if m in sys.modules))\n"
+        "import matplotlib.pyplot\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.splitlines() == ["[0, 0, 1, 1]", "['igraph', 'leidenalg']", "True"], out
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

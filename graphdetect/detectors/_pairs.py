@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 
 from ._stays import components
@@ -35,8 +38,7 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     """
     if not len(a):
         return np.arange(n)
-    import igraph as ig  # here: igraph loads matplotlib, slow for every start-up
-    import leidenalg
+    ig, leidenalg = _igraph()
 
     comp = components(n, a, b)
     n_comp = int(comp.max()) + 1
@@ -69,3 +71,24 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
         label[nodes] = nxt + mem
         nxt += int(mem.max()) + 1
     return label
+
+
+_IMPORT = threading.Lock()
+
+
+def _igraph():
+    """igraph and leidenalg, imported without the matplotlib that igraph's drawing code
+    loads when it can (a third of a second or more, holding the GIL that the other
+    detectors' threads need). graphdetect never draws with igraph; a process that has
+    already imported matplotlib keeps it, and matplotlib imports as usual afterwards."""
+    with _IMPORT:
+        block = "igraph" not in sys.modules and "matplotlib" not in sys.modules
+        if block:
+            sys.modules["matplotlib"] = None      # makes ``import matplotlib`` fail
+        try:
+            import igraph
+            import leidenalg
+        finally:
+            if block:
+                del sys.modules["matplotlib"]
+    return igraph, leidenalg
