@@ -59,18 +59,24 @@ def main(lang: str | None) -> None:
               "day (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="Read only claims that start on or before this "
               "day (YYYY-MM-DD).")
+@click.option("--time-zone", "time_zone", metavar="ZONE", default="Asia/Shanghai",
+              show_default=True, help="The local time zone (IANA name) that times written "
+              "with a UTC offset (2024-03-01T07:30:00Z) are converted to.")
 def detect(data: Path, out: Path, config: Path | None, overrides: tuple[str, ...],
-           quiet: bool, previous: Path | None, since: str | None, until: str | None) -> None:
+           quiet: bool, previous: Path | None, since: str | None, until: str | None,
+           time_zone: str) -> None:
     """Read the data folder DATA, detect fraud patterns, write the run folder.
 
     'graphdetect settings' lists every setting with its default.
     """
+    from .io import check_time_zone
     from .run import detect_folder
     from .settings import resolve
 
+    check_time_zone(time_zone, "detect")
     values = resolve(config, overrides)
     summary = detect_folder(data, out, settings=values, previous=previous,
-                            since=since, until=until,
+                            since=since, until=until, time_zone=time_zone,
                             progress=not quiet and sys.stderr.isatty())
     if not quiet:
         _print_summary(summary, out)
@@ -92,6 +98,9 @@ def _print_summary(s: dict, out: Path, lang: str | None = None) -> None:
         accepted=rows["accepted"], rejected=rows["rejected"])
     for why, n in s["rejected_by_reason"].items():
         say("summary.rejected", n=n, reason=reason(why, lang))
+    for name, f in s["inputs"].items():
+        if f.get("unclosed_quote"):
+            say("summary.unclosed_quote", file=name, **f["unclosed_quote"])
     window = s.get("window") or {}
     if window.get("since") or window.get("until"):
         say("summary.window", n=rows.get("outside_window", 0), since=window["since"] or "…",
@@ -118,15 +127,14 @@ def _print_summary(s: dict, out: Path, lang: str | None = None) -> None:
               help="Where to write evaluation.json (default: RUN/evaluation.json).")
 def evaluate(data: Path, run: Path, out: Path | None) -> None:
     """Score the run folder RUN against DATA/truth.json (planted data)."""
-    import json
-
     from .evaluate import evaluate as score
     from .evaluate import format_table
+    from .run import strict_json
 
     result = score(data, run)
     click.echo(format_table(result))
     target = out or Path(run) / "evaluation.json"
-    target.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    target.write_text(strict_json(result, target, indent=2) + "\n", encoding="utf-8")
     click.echo(f"wrote {target}")
 
 

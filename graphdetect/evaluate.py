@@ -37,7 +37,7 @@ from .cells import read_cell
 from .errors import DataError, RunError
 from .graph import ClaimsGraph
 from .io import read_folder
-from .run import load_summary, read_cases
+from .run import load_summary, read_cases, time_zone_of
 
 __all__ = ["evaluate", "auc", "format_table"]
 
@@ -105,7 +105,8 @@ def evaluate(data: str | Path, run: str | Path) -> dict:
         raise RunError(f"{run}: unreadable run folder ({exc})") from None
     window = summary.get("window") or {}
     graph = ClaimsGraph.from_data(read_folder(data, since=window.get("since"),
-                                              until=window.get("until")))
+                                              until=window.get("until"),
+                                              time_zone=time_zone_of(summary)))
     if window.get("since") or window.get("until"):
         truth = _within(truth, set(graph.claims["claim_id"].astype(str)))
     by_pattern: dict[str, list[dict]] = {}

@@ -78,6 +78,19 @@ MESSAGES: dict[str, dict[str, str]] = {
               "（以 '.' 或 '_' 开头的名称会被跳过）"},
     "data.empty_folder": {"en": "no .csv or .parquet file in {folder}",
                           "zh": "{folder} 中没有 .csv 或 .parquet 文件"},
+    "data.not_a_file": {"en": "exists but is not a readable file (a folder, a broken link or "
+                              "a link loop)",
+                        "zh": "存在但不是可读取的文件（是文件夹、失效链接或循环链接）"},
+    # a Parquet column whose Arrow type cannot hold its values
+    "data.column_type": {"en": "column {column} is of type {type}, which cannot hold {what}",
+                         "zh": "列 {column} 的类型为 {type}，不能存放{what}"},
+    "data.column_not_utf8": {"en": "column {column} is of type {type} and holds bytes that "
+                                   "are not UTF-8 text",
+                             "zh": "列 {column} 的类型为 {type}，其中的字节不是 UTF-8 文本"},
+    "data.column_holds.time": {"en": "dates or times", "zh": "日期或时间"},
+    "data.column_holds.amount": {"en": "amounts", "zh": "金额"},
+    "data.column_holds.int": {"en": "whole numbers", "zh": "整数"},
+    "data.column_holds.text": {"en": "text", "zh": "文本"},
     # the summary of 'graphdetect detect'
     "summary.rows": {
         "en": "graphdetect {version}: {read:,} rows read, {accepted:,} accepted, "
@@ -85,6 +98,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "graphdetect {version}：读取 {read:,} 行，接受 {accepted:,} 行，"
               "拒收 {rejected:,} 行"},
     "summary.rejected": {"en": "  rejected  {n:>8,}  {reason}", "zh": "  拒收  {n:>8,}  {reason}"},
+    "summary.unclosed_quote": {
+        "en": "  {file}: a quote opened on line {line:,} is never closed; the {lines:,} lines "
+              "after it were read into that one rejected row",
+        "zh": "  {file}：第 {line:,} 行的引号没有闭合；其后 {lines:,} 行都被读进了这一个拒收行"},
     "summary.window": {"en": "  {n:,} outside the window {since} to {until}",
                        "zh": "  {n:,} 行不在时间窗口 {since} 至 {until} 内"},
     "summary.graph": {"en": "graph: {entities}", "zh": "图：{entities}"},
@@ -112,11 +129,16 @@ REASONS: dict[str, str] = {
     "unreadable number": "无法识别的数字",
     "unknown {column} value": "{column} 的值无法识别",
     "negative amount": "金额为负数",
+    "implausible amount (over 10 million yuan)": "金额不合理（超过 1000 万元）",
+    "implausible date (before 1950 or after 2100)": "日期不合理（早于 1950 年或晚于 2100 年）",
+    "implausible date (before 1900 or after 2100)": "日期不合理（早于 1900 年或晚于 2100 年）",
     "level must be 0-3": "等级必须为 0-3",
     "inpatient claim needs an end_time": "住院结算需要 end_time（出院时间）",
     "end_time precedes start_time": "end_time（出院时间）早于 start_time",
     "repeated {column}; the first row is kept": "{column} 重复；保留第一行",
     "wrong number of fields": "字段个数不对",
+    "undecodable text": "文本无法按文件的编码解码",
+    "unclosed quote": "引号未闭合",
 }
 
 

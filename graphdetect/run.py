@@ -26,7 +26,7 @@ from .cells import write_csv
 from .detectors import PATTERNS, REGISTRY
 from .errors import ParameterError, RunError
 from .graph import KINDS, ClaimsGraph
-from .io import REJECT_COLUMNS, read_folder
+from .io import DEFAULT_TIME_ZONE, REJECT_COLUMNS, read_folder
 from .lineage import link
 from .ranking import peer_features
 from .settings import for_detector, resolve
@@ -53,7 +53,7 @@ class Timer:
 
 def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = None,
                   progress: bool = False, previous: str | Path | None = None,
-                  since=None, until=None) -> dict:
+                  since=None, until=None, time_zone: str = DEFAULT_TIME_ZONE) -> dict:
     """Run graphdetect on a data folder and write the run folder; return the summary.
 
     Parameters
@@ -74,6 +74,14 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
         The window: only claims whose ``start_time`` falls on these days or between them
         (ISO dates, inclusive) are read (:func:`graphdetect.read_folder`); the summary
         records it as ``window`` and counts the others in ``rows.outside_window``.
+    time_zone : str, default "Asia/Shanghai"
+        The bureau's local time zone, which times written with a UTC offset are converted
+        to; the summary records it as ``time_zone``.
+
+    Raises
+    ------
+    RunError
+        When a number of an output is not finite (NaN or infinity): a bug, never written.
     """
     from .runs import newest_run
 
@@ -84,7 +92,8 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
     settings = resolve() if settings is None else settings
     timer = Timer()
     with timer.stage("read"):
-        claims_data = read_folder(data, since=since, until=until, progress=progress)
+        claims_data = read_folder(data, since=since, until=until, progress=progress,
+                                  time_zone=time_zone)
         # Arrow's allocator keeps what reading freed (raw batches, text columns) for
         # reuse; nothing after reading needs it, and a 10M-claim run's peak is lower
         # without it
@@ -188,9 +197,11 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, setting
                  **({"outside_window": data.outside_window}
                     if data.since or data.until else {})},
         "window": data.window,
+        "time_zone": data.time_zone,
         "rejected_by_reason": data.reject_counts(),
         "inputs": {name: {k: f[k] for k in ("table", "format", "encoding", "sha256", "rows_read",
-                                             "accepted", "rejected")}
+                                             "accepted", "rejected", "unclosed_quote")
+                          if k in f}
                    for name, f in sorted(data.files.items())},
         "entities": {k: graph.n(k) for k in KINDS},
         "claims": {
@@ -216,10 +227,13 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, setting
 
 
 def run_id(summary: dict) -> str:
-    """A run's id: a hash of what made it (input files, parameters, version, window).
+    """A run's id: a hash of what made it (input files, parameters, version, window,
+    time zone).
 
     The same input and parameters give the same id on any machine. A run linked to an
     earlier run is also made of that run's cases (the SHA-256 of its ``cases.jsonl``).
+    The window and the time zone count only when given (a zone other than the default),
+    so runs made before either existed keep their ids.
     """
     made_of = {"inputs": {k: v["sha256"] for k, v in summary["inputs"].items()},
                "parameters": summary["parameters"], "version": summary["graphdetect_version"]}
@@ -228,6 +242,8 @@ def run_id(summary: dict) -> str:
     window = summary.get("window") or {}
     if window.get("since") or window.get("until"):
         made_of["window"] = window
+    if summary.get("time_zone", DEFAULT_TIME_ZONE) != DEFAULT_TIME_ZONE:
+        made_of["time_zone"] = summary["time_zone"]
     digest = hashlib.sha256(json.dumps(made_of, sort_keys=True).encode("utf-8")).hexdigest()
     return f"run-{digest[:12]}"
 
@@ -321,15 +337,25 @@ def _atomic_folder(out: Path) -> Iterator[Path]:
         raise
 
 
+def strict_json(obj, path: Path, **kwargs) -> str:
+    """``json.dumps`` that refuses NaN and infinity (which are not JSON) with a
+    :class:`RunError` naming the file: a number that is not finite is a bug, and a run
+    writes nothing rather than a file a strict reader cannot read."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, allow_nan=False, **kwargs)
+    except ValueError as exc:
+        raise RunError(f"{path.name}: a number is not finite ({exc}); nothing was written. "
+                       "This is a bug in graphdetect: please report it") from None
+
+
 def _write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(strict_json(obj, path, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
 def _write_cases(path: Path, cases: list[dict]) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         for case in cases:
-            f.write(json.dumps(case, ensure_ascii=False, separators=(", ", ": ")) + "\n")
+            f.write(strict_json(case, path, separators=(", ", ": ")) + "\n")
 
 
 def _write_entity_scores(path: Path, rows) -> None:
@@ -372,3 +398,9 @@ def load_summary(run: str | Path) -> dict:
     if not p.is_file():
         raise RunError("run.no_summary", path=str(run))
     return json.loads(p.read_text(encoding="utf-8"))
+
+
+def time_zone_of(summary: dict) -> str:
+    """The time zone a run read its data in: its summary's ``time_zone``, else the
+    default (a run made in the default zone, or before runs recorded it)."""
+    return summary.get("time_zone") or DEFAULT_TIME_ZONE

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from ..io import iter_batches, open_source, read_folder, sha256_file
 from ..regions import region_names
+from ..run import time_zone_of
 from ..schema import TABLES, canonical_names
 from ._common import ExportError
 
@@ -102,7 +103,7 @@ def load_evidence(summary: dict, claim_ids: list[str], *, data: str | Path | Non
                 _gather(files[table], table, key, ids[table], Path(tmp))
         if "regions" in files:  # a small table of place names: all of it
             _gather(files["regions"], "regions", "region_code", None, Path(tmp))
-        typed = read_folder(tmp)
+        typed = read_folder(tmp, time_zone=time_zone_of(summary))
     src_header, positions = _union([cols for cols, _ in parts])
     rows = []
     for k, (_, raw) in enumerate(parts):

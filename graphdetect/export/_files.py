@@ -33,7 +33,8 @@ def write_package(out: Path, name: str, files: dict[str, bytes], manifest: dict,
            key: bytes | None) -> Path:
     """Write folder and zip beside each other, each replaced whole or not at all."""
     files = dict(files)
-    files[MANIFEST] = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
+    files[MANIFEST] = (json.dumps(manifest, ensure_ascii=False, indent=2, allow_nan=False)
+                       + "\n").encode()
     if key:
         files[SIGNATURE] = (sign(files[MANIFEST], key) + "\n").encode()
     out.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)  # a folder it makes: the owner's

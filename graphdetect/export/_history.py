@@ -186,4 +186,4 @@ def _link(previous: dict | None) -> dict | None:
 
 
 def _json(obj) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")

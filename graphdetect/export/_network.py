@@ -81,7 +81,7 @@ def to_json(G: nx.Graph) -> str:
                     for a, b, d in G.edges(data=True)), key=lambda e: (e["source"], e["target"]))
     doc = {"graph": dict(sorted(G.graph.items())), "directed": False, "nodes": nodes,
            "edges": edges}
-    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    return json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
 
 
 def write_graphml(G: nx.Graph, path: Path) -> None:

@@ -36,11 +36,21 @@ from ..errors import DataError
 from ..schema import TABLES, VISIT_CODES, Table
 from ._encode import CATEGORICAL, FOLLOWS, Lead, common_types, led_categorical
 from ._files import parse_window, table_files
-from ._read import Source, iter_batches, open_source, read_ahead, record_to_line, sha256_file
+from ._parse import check_time_zone
+from ._read import (
+    DEFAULT_TIME_ZONE,
+    Source,
+    file_lines,
+    iter_batches,
+    open_source,
+    read_ahead,
+    record_to_line,
+    sha256_file,
+)
 from ._validate import validate
 
 __all__ = ["ClaimsData", "read_folder", "REJECT_COLUMNS", "open_source", "iter_batches",
-           "sha256_file", "parse_window"]
+           "sha256_file", "parse_window", "DEFAULT_TIME_ZONE", "check_time_zone"]
 
 REJECT_COLUMNS = ["file", "line", "column", "reason", "value", "row"]
 _WORDS = {
@@ -67,9 +77,12 @@ class ClaimsData:
         own header (``入院时间``), ``reason`` English (``graphdetect.messages.REASONS``).
     files : dict
         Per input file, by that relative path: table, path, format, encoding, sha256, rows
-        read, accepted, rejected, outside_window.
+        read, accepted, rejected, outside_window; and unclosed_quote (``{"line", "lines"}``)
+        for a CSV file whose last record is inside a quote never closed.
     since, until : datetime.date or None
         The window of days the claims were taken from (inclusive; None when open).
+    time_zone : str
+        The local time zone that times written with a UTC offset were converted to.
     """
 
     claims: pd.DataFrame
@@ -81,6 +94,7 @@ class ClaimsData:
     files: dict = field(default_factory=dict)
     since: date | None = None
     until: date | None = None
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @property
     def rows_read(self) -> int:
@@ -115,8 +129,8 @@ class ClaimsData:
         return dict(sorted(counts.items()))
 
 
-def read_folder(path: str | Path, *, since=None, until=None,
-                progress: bool = False) -> ClaimsData:
+def read_folder(path: str | Path, *, since=None, until=None, progress: bool = False,
+                time_zone: str = DEFAULT_TIME_ZONE) -> ClaimsData:
     """Read and validate every table of a data folder.
 
     Parameters
@@ -130,22 +144,28 @@ def read_folder(path: str | Path, *, since=None, until=None,
         are read whole.
     progress : bool
         Show a progress bar per file.
+    time_zone : str, default "Asia/Shanghai"
+        The bureau's local time zone (an IANA name): a time written with a UTC offset
+        (``2024-03-01T07:30:00+08:00``, ``…Z``) is converted to it and kept as local time.
 
     Raises
     ------
     DataError
         When a file cannot be read at all; bad rows never raise, they become rejects.
     ParameterError
-        When ``since`` or ``until`` is not an ISO date, or ``until`` precedes ``since``.
+        When ``since`` or ``until`` is not an ISO date, or ``until`` precedes ``since``,
+        or ``time_zone`` names no time zone.
     """
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(str(path), "data.not_folder")
     first, last = parse_window(since, until)
+    check_time_zone(time_zone)
     found = {name: table_files(folder, t) for name, t in TABLES.items()}
-    sources = {name: [open_source(p, TABLES[name], rel) for rel, p in files]
+    sources = {name: [open_source(p, TABLES[name], rel, time_zone=time_zone)
+                      for rel, p in files]
                for name, files in found.items() if files}
-    data = ClaimsData(claims=pd.DataFrame(), since=first, until=last)
+    data = ClaimsData(claims=pd.DataFrame(), since=first, until=last, time_zone=time_zone)
     rejects: list[dict] = []
     hasher = ThreadPoolExecutor(max_workers=1)  # hashlib releases the GIL: hash while reading
     reader = ThreadPoolExecutor(max_workers=1)
@@ -233,20 +253,23 @@ def _read_table(sources: list[Source], progress: bool, window: tuple | None,
     for k, src in enumerate(sources):
         part = _rejects(src, raw_rejects[k])
         rejects += part
-        read = rows[k] + len(src.malformed)
-        rejected = len({r["line"] for r in part})  # rows, not problems
+        read = rows[k] + len({m[0] for m in src.malformed})  # rows, not problems
+        rejected = len({r["line"] for r in part})
         counts.append({"rows_read": read, "accepted": read - rejected - int(outside[k]),
-                       "rejected": rejected, "outside_window": int(outside[k])})
+                       "rejected": rejected, "outside_window": int(outside[k]),
+                       **({"unclosed_quote": src.unclosed} if src.unclosed else {})})
     return frame, counts, rejects
 
 
 def _rejects(src: Source, raw: list[tuple[int, str, str, str, str]]) -> list[dict]:
-    """One file's rejects (record numbers of that file) as rows of rejects.csv, by line."""
+    """One file's rejects as rows of rejects.csv, by line: ``raw`` those found in its batches
+    (by record number), then the rows that never reached a batch (``src.malformed``)."""
     lines = record_to_line(src, [r[0] for r in raw])
     out = [{"file": src.name, "line": line, "column": c, "reason": r, "value": v, "row": row}
            for line, (_, c, r, v, row) in zip(lines, raw, strict=True)]
-    out += [{"file": src.name, "line": n, "column": "", "reason": "wrong number of fields",
-             "value": why, "row": text} for n, text, why in src.malformed]
+    lines = file_lines(src, [m[0] for m in src.malformed])
+    out += [{"file": src.name, "line": line, "column": c, "reason": r, "value": v, "row": row}
+            for line, (_, c, r, v, row) in zip(lines, src.malformed, strict=True)]
     out.sort(key=lambda r: r["line"])
     return out
 

@@ -14,6 +14,7 @@ as Spark and Arrow skip them.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -36,9 +37,15 @@ def table_files(folder: Path, table: Table) -> list[tuple[str, Path]]:
     ------
     DataError
         When the table is both a file and a folder (or both .csv and .parquet), when a
-        required table is missing, or when its folder holds no table file or another file.
+        required table is missing, when its folder holds no table file or another file, or
+        when a table's name is taken by something that is not a readable file (a folder
+        named ``patients.csv``, a broken link, a link loop).
     """
     hits = [folder / f"{table.name}{ext}" for ext in SUFFIXES]
+    for path in hits:
+        _readable_file(path, path.name)
+    if not (folder / table.name).is_dir():
+        _readable_file(folder / table.name, table.name)  # a broken or looping link
     names = [p.name for p in hits if p.is_file()]
     if (folder / table.name).is_dir():
         names.append(f"{table.name}/")
@@ -58,14 +65,31 @@ def _folder_files(root: Path, sub: Path) -> list[tuple[str, Path]]:
     out = []
     for path in sub.rglob("*"):
         rel = path.relative_to(root).as_posix()
-        if any(part[0] in "._" for part in path.relative_to(sub).parts) or not path.is_file():
+        if any(part[0] in "._" for part in path.relative_to(sub).parts) or path.is_dir():
             continue
+        _readable_file(path, rel)
         if path.suffix.lower() not in SUFFIXES:
             raise DataError(rel, "data.not_table_file")
         out.append((rel, path))
     if not out:
         raise DataError(f"{sub.name}/", "data.empty_folder", folder=str(sub))
     return sorted(out)
+
+
+def _lexists(path: Path) -> bool:
+    """Whether anything, a broken or looping link included, has this name."""
+    try:
+        path.lstat()
+    except OSError:
+        return False
+    return True
+
+
+def _readable_file(path: Path, name: str) -> None:
+    """Refuse a name taken by something other than a readable file (a folder, a broken
+    link, a link loop); a name that nothing takes is left to the caller."""
+    if _lexists(path) and not (path.is_file() and os.access(path, os.R_OK)):
+        raise DataError(name, "data.not_a_file")
 
 
 def partition_values(name: str) -> dict[str, str]:

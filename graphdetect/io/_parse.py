@@ -1,22 +1,64 @@
 """Vectorised parsers for the value kinds of the contract (see ``schema.Column.kind``).
 
 Each parser takes an arrow array of any type and returns the typed values and a
-mask of the rows whose value is present but cannot be read.
+mask of the rows whose value is present but cannot be read. Whether a readable value is
+plausible (:data:`MAX_AMOUNT`, :data:`CLAIM_YEARS`) is the row rules' to say.
 """
 
 from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import ParameterError
 from ..schema import INSTITUTION_KINDS, OWNERSHIP, SEX, VISIT_TYPES
 
+#: The largest amount of one settlement, yuan: ten times the dearest single treatments
+#: (CAR-T therapy, transplants and long ICU stays run to one or two million yuan), so a
+#: larger amount is a unit or keying error, never a bill.
+MAX_AMOUNT = 10_000_000
+#: The years a claim's times may fall in (inclusive); birth dates reach back further.
+CLAIM_YEARS = (1950, 2100)
+BIRTH_YEARS = (1900, 2100)
+#: Whole numbers are held exactly up to 2**53, as float64 reads them.
+_MAX_WHOLE = 2 ** 53
+
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+# An amount as settlement exports write it: a currency sign (¥ ￥ RMB CNY) before, 元
+# after, thousands separated by ',' in groups of three; '.' is the decimal point.
+_AMOUNT = (r"^(?:[¥￥]|(?i:rmb|cny))?\s*(?P<n>[+-]?(?:\d{1,3}(?:,\d{3})+(?:\.\d*)?"
+           r"|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?))\s*元?$")
 _TIME_FORMATS = (("%Y-%m-%d %H:%M:%S", True), ("%Y-%m-%d %H:%M", True), ("%Y-%m-%d", False))
-_MIN_YEAR, _MAX_YEAR = 1900, 2100
-_YEAR_SECONDS = 31_556_952  # 365.2425 days: a plausible time is within years 1900-2100
-_EARLIEST, _LATEST = (_MIN_YEAR - 1970) * _YEAR_SECONDS, (_MAX_YEAR + 1 - 1970) * _YEAR_SECONDS
+# A datetime with a UTC offset or Z (after '/' and 'T' became '-' and ' '); an offset
+# is at most 14 hours (UTC+14, Kiribati)
+_ZONED = (r"^(?P<local>\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?"
+          r"(?:(?P<z>[Zz])|(?P<sign>[+-])(?P<hh>0\d|1[0-4])(?::?(?P<mm>[0-5]\d))?)$")
+
+
+def check_time_zone(zone: str, owner: str = "read_folder") -> str:
+    """The IANA time zone name ``zone``, checked.
+
+    Raises
+    ------
+    ParameterError
+        When ``zone`` names no time zone this machine knows.
+
+    Examples
+    --------
+    >>> check_time_zone("Asia/Shanghai")
+    'Asia/Shanghai'
+    """
+    try:
+        ZoneInfo(zone)
+        pc.local_timestamp(pa.array([0], pa.timestamp("s", tz=zone)))
+    except (ZoneInfoNotFoundError, ValueError, TypeError, pa.ArrowException):
+        raise ParameterError("time_zone", owner, "an IANA time zone name such as "
+                             "Asia/Shanghai", zone) from None
+    return zone
 
 
 def text(arr: pa.Array) -> pa.Array:
@@ -103,28 +145,45 @@ def ownership(arr):
 
 
 def amount(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """Decimal yuan: numeric columns as they are; strings may carry ',' '¥' '元'."""
+    """Decimal yuan: numeric columns as they are, text as :data:`_AMOUNT` reads it.
+
+    ``1234.5``, ``1,234.50``, ``¥1,234.50``, ``RMB 88``, ``120.50元`` are read;
+    ``1.234,50``, ``12,5``, ``NaN`` and ``inf`` are not, nor is a value that overflows.
+    Values are kept whatever their size (the row rules check the sign and the ceiling).
+    """
     if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type) \
             or pa.types.is_decimal(raw.type):
-        vals = pc.cast(raw, pa.float64())
+        vals = pc.cast(raw, pa.float64(), safe=False)  # an integer past 2**53 rounds
         v = vals.to_numpy(zero_copy_only=False)
         bad = ~np.isfinite(v) & ~missing(vals)
         return vals, bad
-    s = pc.replace_substring_regex(arr, r"[,¥￥元\s]", "")
-    ok = pc.match_substring_regex(s, _NUMBER).fill_null(False)
+    plain = pc.match_substring_regex(arr, _NUMBER).fill_null(False)
+    present = ~missing(arr)
+    s, ok = arr, plain
+    if not np.array_equal(plain.to_numpy(zero_copy_only=False), present):
+        # the few values with a currency sign or thousands separators (or unreadable)
+        parts = pc.extract_regex(arr, _AMOUNT)
+        number = pc.replace_substring(pc.struct_field(parts, "n"), ",", "")
+        s = pc.if_else(plain, arr, number)
+        ok = pc.or_(plain, pc.is_valid(parts))
     vals = pc.cast(pc.if_else(ok, s, pa.scalar(None, pa.string())), pa.float64())
-    bad = ~ok.to_numpy(zero_copy_only=False) & ~missing(arr)
     v = vals.to_numpy(zero_copy_only=False)
-    bad |= ~np.isfinite(np.where(np.isnan(v), 0.0, v))
-    return vals, bad
+    return vals, present & ~np.isfinite(v)  # unread values are null (NaN); 1e999 is inf
 
 
 def integer(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    vals, bad = amount(raw, arr)
+    """Whole numbers: ``3``, ``3.0``, ``1e3``; a fraction or a number beyond 2**53 is bad."""
+    if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type) \
+            or pa.types.is_decimal(raw.type):
+        vals = pc.cast(raw, pa.float64(), safe=False)
+    else:
+        ok = pc.match_substring_regex(arr, _NUMBER).fill_null(False)
+        vals = pc.cast(pc.if_else(ok, arr, pa.scalar(None, pa.string())), pa.float64())
     v = vals.to_numpy(zero_copy_only=False)
-    frac = ~np.isnan(v) & (np.round(v) != v)
-    out = pa.array(np.where(np.isnan(v) | frac, 0, v).astype(np.int64), mask=np.isnan(v) | frac)
-    return out, bad | frac
+    with np.errstate(invalid="ignore"):  # NaN and inf are not whole, and say nothing
+        whole = (np.abs(v) <= _MAX_WHOLE) & (np.round(v) == v)
+    out = pa.array(np.where(whole, v, 0).astype(np.int64), mask=~whole)
+    return out, ~whole & ~missing(arr)
 
 
 def _reject_rolled_over(s: pa.Array, ts: pa.Array) -> pa.Array:
@@ -135,11 +194,15 @@ def _reject_rolled_over(s: pa.Array, ts: pa.Array) -> pa.Array:
     return pc.if_else(same.fill_null(True), ts, pa.scalar(None, pa.timestamp("s")))
 
 
-def time(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+def time(raw: pa.Array, arr: pa.Array, time_zone: str = "Asia/Shanghai"
+         ) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Dates and datetimes -> timestamp[s]; also says which values carried a time of day.
 
     Accepts ``2024-03-02``, ``2024-03-02 09:15[:00[.000]]``, ``2024-03-02T09:15:00``
-    and ``2024/3/2[ 9:15]``, and Parquet date or timestamp columns.
+    and ``2024/3/2[ 9:15]``, and Parquet date or timestamp columns. A datetime with a UTC
+    offset or ``Z`` (``2024-03-02T09:15:00+08:00``, ``+0800``, ``+08``) is converted to
+    the local time of ``time_zone`` and kept without its zone. Any year is read (the row
+    rules say which are plausible).
     """
     if pa.types.is_timestamp(raw.type) or pa.types.is_date(raw.type):
         ts = pc.cast(raw, pa.timestamp("s"), safe=False)
@@ -160,15 +223,67 @@ def time(raw: pa.Array, arr: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray
             if timed:
                 has_time |= hit.to_numpy(zero_copy_only=False)
         ts = _reject_rolled_over(s, ts)
-        secs = _seconds(ts)
-    implausible = (secs < _EARLIEST) | (secs > _LATEST)
-    bad = implausible if not ts.null_count else (missing(ts) & ~missing(arr)) | implausible
-    if implausible.any():
-        ts = pc.if_else(pa.array(implausible), pa.scalar(None, pa.timestamp("s")), ts)
+        unread = missing(ts) & ~missing(arr) if ts.null_count else None
+        if unread is not None and unread.any():  # the few with an offset, or unreadable
+            ts, has_time = _with_offsets(s, ts, has_time, np.flatnonzero(unread), time_zone)
+    bad = missing(ts) & ~missing(arr) if ts.null_count else np.zeros(len(ts), bool)
     return ts, bad, has_time
+
+
+def _with_offsets(s: pa.Array, ts: pa.Array, has_time: np.ndarray, rows: np.ndarray,
+                  time_zone: str) -> tuple[pa.Array, np.ndarray]:
+    """``ts`` and ``has_time`` with the ``rows`` of ``s`` that carry a UTC offset read,
+    as local times of ``time_zone``."""
+    sub = s.take(pa.array(rows))
+    parts = pc.extract_regex(sub, _ZONED)
+    local = pc.struct_field(parts, "local")
+    parsed = pa.nulls(len(sub), pa.timestamp("s"))
+    for fmt, _ in _TIME_FORMATS[:2]:
+        parsed = pc.coalesce(parsed, pc.strptime(local, format=fmt, unit="s",
+                                                 error_is_null=True))
+    parsed = _reject_rolled_over(local, parsed)
+    offset = pc.add(pc.multiply(_group_int(parts, "hh"), 3600),
+                    pc.multiply(_group_int(parts, "mm"), 60))
+    offset = pc.if_else(pc.equal(pc.struct_field(parts, "sign"), "-"), pc.negate(offset),
+                        offset)
+    offset = pc.if_else(pc.equal(pc.struct_field(parts, "z"), ""), offset, 0)
+    utc = pc.subtract(pc.cast(parsed, pa.int64()), offset)
+    wall = pc.local_timestamp(pc.cast(utc, pa.timestamp("s", tz=time_zone)))
+    read = pc.and_(pc.is_valid(parts), pc.is_valid(wall)).to_numpy(zero_copy_only=False)
+    secs = _seconds(ts).copy()
+    valid = ~missing(ts)
+    at = rows[read]
+    secs[at] = _seconds(wall)[read]
+    valid[at] = True
+    has_time = has_time.copy()
+    has_time[at] = True
+    return pa.array(secs, pa.timestamp("s"), mask=~valid), has_time
+
+
+def _group_int(parts: pa.Array, name: str) -> pa.Array:
+    """A group of digits that ``extract_regex`` found, as a number (0 when it is empty)."""
+    digits = pc.struct_field(parts, name)
+    return pc.cast(pc.if_else(pc.equal(digits, ""), "0", digits), pa.int64())
+
+
+def outside_years(ts: pa.Array, years: tuple[int, int]) -> np.ndarray:
+    """Which times fall before the first or after the last of ``years`` (null: no)."""
+    first = _epoch_seconds(date(years[0], 1, 1))
+    after = _epoch_seconds(date(years[1] + 1, 1, 1))
+    secs = _seconds(ts)
+    return (secs < first) | (secs >= after)
+
+
+def _epoch_seconds(day: date) -> int:
+    return (day - date(1970, 1, 1)).days * 86400
 
 
 def _seconds(ts: pa.Array) -> np.ndarray:
     """Seconds since 1970 (0 for null: a plausible time of no time of day)."""
     secs = ts.cast(pa.int64())
     return (secs.fill_null(0) if secs.null_count else secs).to_numpy(zero_copy_only=False)
+
+
+def seconds(ts: pa.Array) -> np.ndarray:
+    """Seconds since 1970 of a timestamp[s] array, 0 for null."""
+    return _seconds(ts)

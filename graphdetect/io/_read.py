@@ -8,26 +8,26 @@ contract column the file itself lacks; other keys (``year=2024``) are folder nam
 
 from __future__ import annotations
 
-import codecs
-import csv
 import hashlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import DataError
 from ..messages import join, text
 from ..schema import Column, Table, canonical_names
+from . import _csv, _records
 from ._encode import dictionary_columns
 from ._files import partition_values
+from ._records import csv_rows
+from ._types import ColumnTypeError, check_schema, column_error, normalise, untouched
 
 BATCH_ROWS = 1_000_000
-SNIFF_BYTES = 1 << 20
 #: Bytes per value under which a Parquet text column chunk holds dictionary indices, not
 #: strings (a writer falls back to plain pages when the dictionary grows past ~1 MiB).
 DICTIONARY_BYTES = 4
@@ -54,10 +54,16 @@ class Batch:
 
 @dataclass
 class Source:
-    """One input file being read; ``malformed`` collects rows the parser could not split.
+    """One input file being read; ``malformed`` collects the CSV rows that never reach a batch.
 
     ``name`` is the file's path relative to the data folder (``claims/2024-02.csv``), as
     rejects and the run's summary name it; ``constants`` the partition columns it gets.
+    A CSV's ``malformed`` rows are ``(record, column, reason, value, text)``, ``record``
+    counting every record of the file from 0 (the header not counted); ``offset`` is the
+    byte where its rows begin, ``recode`` whether it is read through ``_csv.Recoded`` (it is
+    not all valid UTF-8), ``bad_lines`` its lines that do not decode in ``encoding``,
+    ``records`` how ``csv`` splits it (``_records``, read only when needed) and
+    ``unclosed`` a quote never closed (``{"line": ..., "lines": ...}``).
     """
 
     path: Path
@@ -68,8 +74,13 @@ class Source:
     header: list[str] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)
     mapping: dict[int, str] = field(default_factory=dict)
-    malformed: list[tuple[int, str, str]] = field(default_factory=list)
+    malformed: list[tuple[int, str, str, str, str]] = field(default_factory=list)
     time_zone: str = DEFAULT_TIME_ZONE
+    offset: int = 0
+    recode: bool = False
+    bad_lines: list[int] = field(default_factory=list)
+    records: _records.Records | None = None
+    unclosed: dict | None = None
 
     def __post_init__(self):
         self.name = self.name or self.path.name
@@ -98,36 +109,29 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def detect_encoding(path: Path, name: str | None = None) -> str:
-    """Tell UTF-8 (with or without BOM) from GB18030 on the first megabyte.
+def detect_encoding(path: Path, name: str | None = None) -> tuple[str, bool]:
+    """A CSV file's encoding, decided on the whole file, and whether it is all valid UTF-8.
+
+    UTF-8 when the file is valid UTF-8 (the one fast pass most files need) or begins with a
+    BOM; otherwise lines from all through the file are weighed, and GB18030 is chosen only
+    when more of them are GB18030 and not UTF-8 than are UTF-8 with Chinese-width
+    characters. A row on a line that does not decode in the chosen encoding is rejected
+    when it is read, never the file.
 
     Raises
     ------
     DataError
-        When neither decodes the sample.
+        When more than half the file's lines are not text in either encoding.
     """
-    with open(path, "rb") as f:
-        sample = f.read(SNIFF_BYTES)
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8"
-    for enc in ("utf-8", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(enc)().decode(sample, final=False)
-            return enc
-        except UnicodeDecodeError:
-            continue
-    raise DataError(name or path.name, "data.unknown_encoding")
+    return _csv.decide_encoding(path, name or path.name)
 
 
-def _csv_header(path: Path, encoding: str, name: str) -> list[str]:
-    with open(path, encoding=encoding, newline="", errors="strict") as f:
-        try:
-            row = next(csv.reader(f), None)
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise DataError(name, "data.bad_header", detail=str(exc)) from None
+def _csv_header(path: Path, encoding: str, name: str) -> tuple[list[str], int]:
+    """The header's names and the byte where the rows begin."""
+    row, offset = _csv.read_header(path, encoding, name)
     if not row or not any(c.strip() for c in row):
         raise DataError(name, "data.empty")
-    return [c.strip().lstrip("\ufeff") for c in row]
+    return [c.strip().lstrip("\ufeff") for c in row], offset
 
 
 def open_source(path: Path, table: Table, name: str | None = None, *,
@@ -138,18 +142,23 @@ def open_source(path: Path, table: Table, name: str | None = None, *,
     ``time_zone`` the local zone its zoned times are converted to.
     """
     src = Source(path=path, table=table, name=name or "", time_zone=time_zone)
+    schema = None
     if path.suffix.lower() == ".parquet":
         src.kind = "parquet"
         try:
-            src.header = list(pq.read_schema(path).names)
+            schema = pq.read_schema(path)
+            src.header = list(schema.names)
         except (pa.ArrowException, OSError) as exc:
             raise DataError(src.name, "data.bad_parquet", detail=str(exc)) from None
     else:
         src.kind = "csv"
-        src.encoding = detect_encoding(path, src.name)
-        src.header = _csv_header(path, src.encoding, src.name)
-        if len(src.header) < 2 and b"," not in path.read_bytes()[:4096]:
-            raise DataError(src.name, "data.not_csv")
+        src.encoding, valid = detect_encoding(path, src.name)
+        src.recode = not valid
+        src.header, src.offset = _csv_header(path, src.encoding, src.name)
+        if len(src.header) < 2:
+            with open(path, "rb") as f:
+                if b"," not in f.read(4096):
+                    raise DataError(src.name, "data.not_csv")
     present = set(canonical_names(table, src.header).values())
     for key, value in partition_values(src.name).items():
         column = canonical_names(table, [key]).get(0)
@@ -160,6 +169,8 @@ def open_source(path: Path, table: Table, name: str | None = None, *,
     missing = [c for c in table.columns if c.required and c.name not in present]
     if missing:
         raise DataError(src.name, "data.missing_columns", **_missing_args(missing, src.header))
+    if schema is not None:
+        check_schema(schema, src.mapping, table, src.name)
     return src
 
 
@@ -184,9 +195,28 @@ def _batch(src: Source, raw: pa.RecordBatch, record: int) -> Batch:
             [*raw.columns, *(pa.repeat(pa.scalar(v, pa.string()), n)
                              for v in src.constants.values())],
             names=[*raw.schema.names, *src.constants])
-    return Batch({name: raw.column(i) for i, name in src.mapping.items()}, raw, record,
-                 {name: raw.schema.names[i] for i, name in src.mapping.items()},
-                 src.time_zone)
+    columns = {name: raw.column(i) for i, name in src.mapping.items()}
+    names = {name: raw.schema.names[i] for i, name in src.mapping.items()}
+    if src.kind == "parquet":
+        columns = _typed(src, columns, names)
+    return Batch(columns, raw, record, names, src.time_zone)
+
+
+def _typed(src: Source, columns: dict[str, pa.Array], names: dict[str, str]
+           ) -> dict[str, pa.Array]:
+    """A Parquet batch's columns with the types the row rules read (``_types``); columns
+    of text, numbers and plain times are passed on as they are."""
+    out = dict(columns)
+    for name, arr in columns.items():
+        column = src.table.column(name)
+        if untouched(column.kind, arr.type):
+            continue
+        try:
+            out[name] = normalise(arr, column, src.time_zone)
+        except ColumnTypeError as exc:
+            raise column_error(src.name, names[name], name, arr.type, column.kind,
+                               exc.key) from None
+    return out
 
 
 def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
@@ -205,48 +235,23 @@ def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
             raise DataError(src.name, "data.bad_parquet_rows", detail=str(exc)) from None
         return
 
-    def on_invalid(row) -> str:
-        src.malformed.append((row.number or 0, row.text or "",
-                              f"expected {row.expected_columns} fields, got {row.actual_columns}"))
-        return "skip"
+    yield from _grouped(src, csv_rows(src), batch_rows)
 
-    names = src.header
-    read = pacsv.ReadOptions(
-        use_threads=False, block_size=16 << 20, encoding=src.encoding,
-        column_names=[f"c{i}" for i in range(len(names))], skip_rows=1,
-    )
-    convert = pacsv.ConvertOptions(
-        column_types={f"c{i}": pa.string() for i in range(len(names))},
-        strings_can_be_null=False, quoted_strings_can_be_null=False,
-    )
-    try:
-        reader = pacsv.open_csv(
-            src.path, read_options=read, convert_options=convert,
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-        )
-        pending: list[pa.RecordBatch] = []
-        size = 0
-        for raw in reader:
-            raw = pa.RecordBatch.from_arrays(raw.columns, names=_unique(names))
-            pending.append(raw)
-            size += raw.num_rows
-            if size >= batch_rows:
-                merged = _merge(pending)
-                yield _batch(src, merged, record)
-                record += merged.num_rows
-                pending, size = [], 0
-        if pending:
+
+def _grouped(src: Source, raws: Iterator[pa.RecordBatch], batch_rows: int) -> Iterator[Batch]:
+    """Arrow's record batches merged into batches of at least ``batch_rows`` rows."""
+    pending: list[pa.RecordBatch] = []
+    size = record = 0
+    for raw in raws:
+        pending.append(raw)
+        size += raw.num_rows
+        if size >= batch_rows:
             merged = _merge(pending)
             yield _batch(src, merged, record)
-    except UnicodeDecodeError as exc:
-        raise DataError(src.name, "data.cannot_decode", encoding=src.encoding,
-                        detail=exc.reason) from None
-    except pa.ArrowInvalid as exc:
-        msg = str(exc).splitlines()[0]
-        if "utf8" in msg.lower():
-            raise DataError(src.name, "data.invalid_text", encoding=src.encoding,
-                            detail=msg) from None
-        raise DataError(src.name, "data.not_a_table", detail=msg) from None
+            record += merged.num_rows
+            pending, size = [], 0
+    if pending:
+        yield _batch(src, _merge(pending), record)
 
 
 def _dictionary_pages(src: Source, meta: pq.FileMetaData) -> list[str]:
@@ -302,21 +307,25 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def record_to_line(src: Source, records: list[int]) -> list[int]:
-    """Turn 0-based record numbers of parsed rows into file line numbers.
+    """Turn 0-based record numbers of parsed rows (as batches number them) into file lines.
 
-    A CSV's header is line 1 and rows the parser skipped as malformed keep their lines;
-    a Parquet file's "line" is its 1-based row number.
+    A CSV's lines are the file's own (1-based, the header's first line is 1), counted
+    through blank lines and line breaks inside quotes; rows that never reached a batch
+    (``src.malformed``) are counted where they stand. A Parquet file's "line" is its
+    1-based row number.
     """
     if src.kind == "parquet":
         return [r + 1 for r in records]
-    skipped = sorted(m[0] for m in src.malformed)
-    out = []
-    for r in records:
-        line = r + 2
-        for s in skipped:
-            if s <= line:
-                line += 1
-            else:
-                break
-        out.append(line)
-    return out
+    skipped = np.unique(np.array([m[0] for m in src.malformed], np.int64))
+    return file_lines(src, _records.physical(skipped, np.asarray(records, np.int64)))
+
+
+def file_lines(src: Source, records) -> list[int]:
+    """The file line each CSV record (numbered from 0 over every record) starts on; the
+    file is split again (``csv``) only when it has quotes or blank lines."""
+    if not len(records):
+        return []
+    if src.records is None:
+        src.records = _records.Records(None, 0) if _records.plain(src.path) else \
+            _records.records(src.path, src.encoding)
+    return src.records.lines(np.asarray(records, np.int64))

@@ -82,8 +82,11 @@ def _breakdown(counts: dict[str, int]) -> str:
 @click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(min=1),
               help="Rows per transaction.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no printed report.")
+@click.option("--time-zone", "time_zone", metavar="ZONE", default="Asia/Shanghai",
+              show_default=True, help="The local time zone (IANA name) that times written "
+              "with a UTC offset are converted to, as for 'graphdetect detect'.")
 @click.pass_obj
-def load(config, data: Path, batch_size: int, quiet: bool) -> None:
+def load(config, data: Path, batch_size: int, quiet: bool, time_zone: str) -> None:
     """Read the data folder DATA and load it into Neo4j (MERGE: safe to run again).
 
     Rows are checked and rejected exactly as 'graphdetect detect' does.
@@ -92,7 +95,8 @@ def load(config, data: Path, batch_size: int, quiet: bool) -> None:
     from .load import load_folder
 
     with connect(config) as conn:
-        report = load_folder(conn, data, batch_size=batch_size, progress=_progress(quiet))
+        report = load_folder(conn, data, batch_size=batch_size, progress=_progress(quiet),
+                             time_zone=time_zone)
     if quiet:
         return
     rows = report["rows"]

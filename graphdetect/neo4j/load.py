@@ -18,7 +18,7 @@ import pandas as pd
 
 from .._progress import progress_bar
 from ..errors import ParameterError
-from ..io import ClaimsData, read_folder
+from ..io import DEFAULT_TIME_ZONE, ClaimsData, read_folder
 from .connection import Connection, GraphServerError, LoadInterrupted
 
 __all__ = ["load_folder", "load_data", "graph_counts", "DEFAULT_BATCH_SIZE"]
@@ -52,7 +52,7 @@ _FIELDS: dict[str, tuple[str, tuple[tuple[str, str, bool], ...]]] = {
 
 
 def load_folder(conn: Connection, data: str | Path, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                progress: bool = False) -> dict:
+                progress: bool = False, time_zone: str = DEFAULT_TIME_ZONE) -> dict:
     """Read a data folder and load it into the connected database.
 
     Parameters
@@ -65,6 +65,9 @@ def load_folder(conn: Connection, data: str | Path, *, batch_size: int = DEFAULT
         Rows per transaction; memory on both sides grows with it.
     progress : bool
         Show progress bars on stderr.
+    time_zone : str, default "Asia/Shanghai"
+        The local time zone times with a UTC offset are converted to, as
+        ``graphdetect detect --time-zone`` does.
 
     Returns
     -------
@@ -79,7 +82,7 @@ def load_folder(conn: Connection, data: str | Path, *, batch_size: int = DEFAULT
         were written. Running the load again finishes it.
     """
     _check_batch_size(batch_size, "load_folder")
-    claims_data = read_folder(data, progress=progress)
+    claims_data = read_folder(data, progress=progress, time_zone=time_zone)
     report = load_data(conn, claims_data, batch_size=batch_size, progress=progress)
     report["data"] = str(data)
     return report

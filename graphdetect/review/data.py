@@ -20,7 +20,7 @@ from ..errors import RunError
 from ..graph import KINDS, ClaimsGraph
 from ..io import read_folder
 from ..regions import region_names
-from ..run import load_summary, read_cases
+from ..run import load_summary, read_cases, time_zone_of
 from .present import Redactor
 
 __all__ = ["RunView", "RunViews", "CLAIM_COLUMNS", "NAMED"]
@@ -86,7 +86,8 @@ class RunView:
         if not self.data_folder.is_dir():
             raise RunError(f"{self.path}: its data folder {self.data_folder} is not there")
         window = self.summary.get("window") or {}  # the claims the run read, no others
-        data = read_folder(self.data_folder, since=window.get("since"), until=window.get("until"))
+        data = read_folder(self.data_folder, since=window.get("since"), until=window.get("until"),
+                           time_zone=time_zone_of(self.summary))
         self.__dict__["_regions"] = region_names(data.regions)
         return ClaimsGraph.from_data(data)
 
