@@ -32,13 +32,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from ..graph import INPATIENT
 from ._arrays import cached, group_medians, run_lengths, sorted_unique, stable_order
-from ._lockstep_bursts import find_bursts, place_time_order, sorted_key_order, streams
+from ._lockstep_bursts import (
+    find_bursts,
+    hour_of_week,
+    place_time_order,
+    sorted_key_order,
+    streams,
+)
 from ._lockstep_facts import classify, describe, facts
 from ._lockstep_features import split
-from ._stays import components
 
 __all__ = ["Group", "lockstep_groups", "groups_of", "describe", "facts", "classify",
            "STREAM_KINDS"]
@@ -116,7 +122,8 @@ def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> 
 
 def _bursts(graph, density, min_run_cards):
     """Every stream kind's bursts: (rows, burst id per row, kind per burst, density per
-    burst, timed), or None when there are none."""
+    burst, their distinct cards as (burst ids, cards) by burst then card, timed), or None
+    when there are none."""
     keep = (graph.visit != INPATIENT) & (graph.codes("institution") >= 0) \
         & (graph.codes("card") >= 0)
     has_time = graph.claims["has_time"].to_numpy(dtype=bool)
@@ -124,15 +131,20 @@ def _bursts(graph, density, min_run_cards):
     if timed:
         keep &= has_time
     # positions fit in 32 bits; the per-row arrays below are the engine's largest
-    rows = np.flatnonzero(keep).astype(np.int32 if len(keep) < 2 ** 31 else np.int64)
-    del keep, has_time
+    small = np.int32 if len(keep) < 2 ** 31 else np.int64
+    rows = np.flatnonzero(keep).astype(small)
+    del has_time
     if len(rows) < min_run_cards:
         return None
     # rows in (place, time, row) order: every stream is a run of one place's rows
-    place = graph.codes("institution")[rows].astype(np.int64)
-    t = graph.seconds[rows]
-    order, place, t = place_time_order(place, t)
+    order, place, t = place_time_order(graph.codes("institution")[rows].astype(np.int64),
+                                       graph.seconds[rows])
     rows = rows[order]
+    # each kept row's position in that order, in row order: an actor kind's streams are
+    # sorted from keys read in row order, not gathered in (place, time) order (a random
+    # gather per kind)
+    position = np.empty(len(rows), small)
+    position[order] = np.arange(len(rows), dtype=small)
     del order
     place = place.astype(np.int32)
     # only differences of times are used from here on: seconds since the first swipe's
@@ -146,43 +158,44 @@ def _bursts(graph, density, min_run_cards):
     new_day = np.ones(len(rows), bool)
     new_day[1:] = (place[1:] != place[:-1]) | (day[1:] != day[:-1])
     open_days = np.bincount(place[new_day], minlength=n_place)
-    del new_day, day
+    del new_day
     whole = np.bincount(place, minlength=n_place)
-    # per position: seconds (days, hours and weekdays are made from them per stream, as
-    # cheaply as gathered), the first day's weekday and the card
-    at = (t, (day0 + 3) % 7, graph.codes("card")[rows])
+    # per position: seconds, hour of the week (worked out once for every stream kind,
+    # which gathers them in its own order) and card
+    at = (t, hour_of_week(t, day, (day0 + 3) % 7), graph.codes("card")[rows])
+    del day
     bursts, kinds, dens = [], [], []
     n_b = 0
     for k, kind in enumerate(STREAM_KINDS):
-        stream = streams(graph, kind, rows, place, whole)
+        stream = streams(graph, kind, keep, position, place, whole)
         if stream is None:
             continue
         found = find_bursts(rows, *stream, place, at, open_days, density, timed, min_run_cards)
         del stream
         if found is None:
             continue
-        b_rows, b_id, b_density = found
-        bursts.append((b_rows, b_id + n_b))
+        b_rows, b_id, b_density, p_id, p_card = found
+        bursts.append((b_rows, b_id + n_b, p_id + n_b, p_card))
         kinds.append(np.full(len(b_density), k, np.int8))
         dens.append(b_density)
         n_b += len(b_density)
+    del keep, position, at
     if not n_b:
         return None
-    b_rows = np.concatenate([b[0] for b in bursts])
-    b_id = np.concatenate([b[1] for b in bursts])
-    return b_rows, b_id, np.concatenate(kinds), np.concatenate(dens), timed
+    b_rows, b_id, pb, pc = (np.concatenate([b[k] for b in bursts]) for k in range(4))
+    return b_rows, b_id, np.concatenate(kinds), np.concatenate(dens), (pb, pc), timed
 
 
-def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
+def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_overlap,
           min_cards) -> list[Group]:
     n_b = len(b_density)
-    card = graph.codes("card")[b_rows].astype(np.int64)
-    pair = sorted_unique(b_id.astype(np.int64) << 32 | card)
-    pb, pc = pair >> 32, pair & 0xFFFFFFFF
-    b_place = np.zeros(n_b, np.int64)
-    b_place[b_id] = graph.codes("institution")[b_rows]
-    b_day = np.zeros(n_b, np.int64)
-    b_day[b_id] = graph.day[b_rows]
+    # the bursts' distinct cards, by burst then card (as the bursts' windows counted them)
+    pb, pc = pairs
+    # each burst's place, and its day: that of its last row (``b_id`` is ascending)
+    last = b_rows[np.searchsorted(b_id, np.arange(n_b), "right") - 1]
+    b_place = graph.codes("institution")[last].astype(np.int64)
+    b_day = graph.day[last].astype(np.int64)
+    del last
     # one column per (place, card): only bursts at one place are ever compared
     pc_id, n_pc = _ranks(b_place[pb] * graph.n("card") + pc)
     # overlap is measured on the cards a burst shares with the place's bursts on other
@@ -195,9 +208,10 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     indptr = np.concatenate(([0], np.cumsum(np.bincount(pb[shared], minlength=n_b))))
     bt = sp.csr_matrix((np.ones(int(indptr[-1]), np.int32), pc_id[shared], indptr),
                        shape=(n_b, n_pc))
-    a, b, common = _upper(bt @ bt.T)
+    # a link needs at least 3 cards in common
+    a, b, common = _upper(bt @ bt.T, 3)
     link = common >= np.maximum(min_overlap * np.minimum(size[a], size[b]), 3)
-    label = components(n_b, a[link], b[link])
+    label = _components(n_b, a[link], b[link])
     days = sorted_unique(label.astype(np.int64) << 32 | b_day)
     n_days = np.bincount(days >> 32, minlength=n_b)
     good = n_days[label] >= min_runs
@@ -214,9 +228,6 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     gc_i, n_gc = _ranks(g * graph.n("card") + c)
     gcd = sorted_unique(gc_i << 16 | d)
     core = (np.bincount(gcd >> 16, minlength=n_gc) >= 2)[gc_i]
-    # every row's bursts, for the groups' places, kinds and densities
-    ob = stable_order(b_rows)
-    sorted_rows = b_rows[ob].astype(np.int64)    # searched by int64 rows below
     found = _blocks(graph, r[core], g[core], min_cards, min_runs)
     if timed:
         found = _trim(graph, *found)
@@ -227,6 +238,14 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     rows, block = _blocks(graph, *found, min_cards, min_runs)
     if not len(rows):
         return []
+    # every kept row's bursts, for the groups' places, kinds and densities: only the
+    # bursts' rows that are kept rows are sorted
+    mine = np.zeros(len(graph), bool)
+    mine[rows] = True
+    ob = np.flatnonzero(mine[b_rows])
+    del mine
+    ob = ob[stable_order(b_rows[ob])]
+    sorted_rows = b_rows[ob].astype(np.int64)    # searched by int64 rows below
     first = np.searchsorted(sorted_rows, rows, "left")
     count = np.searchsorted(sorted_rows, rows, "right") - first
     at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
@@ -245,12 +264,25 @@ def _link(graph, b_rows, b_id, b_kind, b_density, timed, min_runs, min_overlap,
     return out
 
 
-def _upper(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The entries above the diagonal of a sparse matrix: rows, columns and values, as
-    ``sp.triu(m, k=1).tocoo()`` holds them (without building that matrix)."""
-    m = m.tocoo()
-    up = m.row < m.col
-    return m.row[up], m.col[up], m.data[up]
+def _upper(m: sp.csr_matrix, at_least) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries above the diagonal of a CSR matrix holding at least ``at_least``: rows
+    (ascending), columns and values, as ``sp.triu(m, k=1).tocoo()`` holds them (without
+    building either matrix)."""
+    row = np.repeat(np.arange(m.shape[0], dtype=m.indices.dtype), np.diff(m.indptr))
+    keep = row < m.indices
+    keep &= m.data >= at_least
+    at = np.flatnonzero(keep)
+    return row[at], m.indices[at], m.data[at]
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`._stays.components` of pairs whose ``a`` is ascending (as :func:`_upper`
+    gives them): the same labels, numbered in order of each component's first item,
+    from a CSR matrix made directly rather than converted from COO."""
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
+    m = sp.csr_matrix((np.ones(len(b)), b, indptr), shape=(n, n))
+    return connected_components(m, directed=False)[1]
 
 
 def _ranks(key: np.ndarray) -> tuple[np.ndarray, int]:
@@ -277,7 +309,7 @@ def _trim(graph, rows: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.nd
     rows, by block then row, and so is what is kept.
     """
     t = graph.seconds[rows]
-    order = np.lexsort((t, block))
+    order = _block_time_order(block, t)
     t, day, b = t[order], graph.day[rows][order], block[order]
     step = np.diff(t)
     same = (b[1:] == b[:-1]) & (day[1:] == day[:-1])
@@ -293,6 +325,16 @@ def _trim(graph, rows: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.nd
     keep = (np.bincount(piece)[piece] >= 0.25 * per_day) | np.isnan(cut[bi])
     kept = np.sort(b[keep] << 32 | rows[order[keep]])
     return kept & 0xFFFFFFFF, kept >> 32
+
+
+def _block_time_order(block: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``np.lexsort((t, block))`` for non-negative blocks, by one sort of both packed
+    with the position where they fit in 62 bits."""
+    t0 = int(t.min()) if len(t) else 0
+    bits = (int(t.max()) - t0).bit_length() if len(t) else 0
+    if not len(t) or bits + int(block.max()).bit_length() + (len(t) - 1).bit_length() > 62:
+        return np.lexsort((t, block))
+    return sorted_key_order(block.astype(np.int64) << bits | (t - t0))[0]
 
 
 def _blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
@@ -319,15 +361,18 @@ def _blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
     pair = sorted_unique(node << 32 | col)
     pn, pcol = pair >> 32, pair & 0xFFFFFFFF
     n_days = np.bincount(pn, minlength=n_node)
-    C = sp.csr_matrix((np.ones(len(pn), np.int32), (pn, pcol)), shape=(n_node, n_col))
-    a, b, common = _upper(C @ C.T)
+    # the pairs are distinct and in (node, day) order: the CSR matrix's own layout
+    indptr = np.zeros(n_node + 1, np.int64)
+    np.cumsum(n_days, out=indptr[1:])
+    C = sp.csr_matrix((np.ones(len(pn), np.int32), pcol, indptr), shape=(n_node, n_col))
+    a, b, common = _upper(C @ C.T, 2)     # a strong link needs at least 2 days in common
     strong = common >= np.maximum(2, 0.5 * np.maximum(n_days[a], n_days[b]))
-    comp = components(n_node, a[strong], b[strong]).astype(np.int64)
+    comp = _components(n_node, a[strong], b[strong]).astype(np.int64)
     size = np.bincount(comp)
     # a block's days: those holding a quarter of its cards (and 3)
     cc = np.sort(comp[pn] * n_col + pcol)
     held = run_lengths(cc)
-    cc = sorted_unique(cc)
+    cc = cc[np.cumsum(held) - held]     # the distinct values of the sorted cc
     good_cc = cc[held >= np.maximum(3, 0.25 * size[cc // n_col])]
     n_good = np.bincount(good_cc // n_col, minlength=len(size))
     r_comp = comp[node]

@@ -18,7 +18,11 @@ _MAX_GAP_S = 3600          # a window never bridges an hour without swipes
 def place_time_order(place: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]:
     """The stable order of rows by (place, time), with place and time in that order: one
     sort of both packed with the position when they fit in 62 bits, else a stable sort
-    by time, then by place."""
+    by time, then by place.
+
+    >>> [x.tolist() for x in place_time_order(np.array([1, 0, 1]), np.array([5, 7, 6]))]
+    [[1, 0, 2], [0, 1, 1], [7, 5, 6]]
+    """
     t0 = int(t.min())
     bits = (int(t.max()) - t0).bit_length()
     if bits + int(place.max()).bit_length() + (len(t) - 1).bit_length() <= 62:
@@ -29,20 +33,29 @@ def place_time_order(place: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]
     return order, place[order], t[order]
 
 
-def sorted_key_order(key: np.ndarray, *, own: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def sorted_key_order(key: np.ndarray, *, own: bool = False,
+                     at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``stable_order(key)`` and the sorted keys, from one sort of the packed pair; with
-    ``own``, an int64 ``key`` the caller no longer needs is reused (overwritten) for it."""
+    ``own``, an int64 ``key`` the caller no longer needs is reused (overwritten) for it.
+
+    With ``at`` (distinct non-negative integers, one per key), the order is that of
+    ``at`` rather than of the keys' places: ``at`` sorted by (key, at), as
+    ``at[np.lexsort((at, key))]``.
+
+    >>> [x.tolist() for x in sorted_key_order(np.array([5, 2, 5]), at=np.array([0, 9, 4]))]
+    [[9, 0, 4], [2, 5, 5]]
+    """
     n = len(key)
     lo = int(key.min())
-    bits = max((n - 1).bit_length(), 1)
+    bits = max(int(at.max() if at is not None else n - 1).bit_length(), 1)
     if (int(key.max()) - lo).bit_length() + bits > 62:
-        o = np.argsort(key, kind="stable")
-        return o, key[o]
+        o = np.argsort(key, kind="stable") if at is None else np.lexsort((at, key))
+        return (o if at is None else at[o]), key[o]
     # one array, shifted, packed and sorted in place
     packed = key if own and key.dtype == np.int64 else key.astype(np.int64)
     packed -= lo
     packed <<= bits
-    packed |= np.arange(n, dtype=np.int64)
+    packed |= np.arange(n, dtype=np.int64) if at is None else at
     packed.sort()
     order = packed & ((1 << bits) - 1)
     packed >>= bits
@@ -50,36 +63,36 @@ def sorted_key_order(key: np.ndarray, *, own: bool = False) -> tuple[np.ndarray,
     return order, packed
 
 
-def streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray | None, np.ndarray] | None:
-    """The rows of ``kind``'s streams in (stream, time) order: (positions into ``rows``,
-    or None for all of them in order, and the stream number per position), or None when
-    the kind adds no stream of its own.
+def streams(graph, kind: str, keep, position, place,
+            whole) -> tuple[np.ndarray | None, np.ndarray] | None:
+    """The rows of ``kind``'s streams in (stream, time) order: (positions into the rows
+    in (place, time) order, or None for all of them in order, and the stream number per
+    position), or None when the kind adds no stream of its own.
 
-    ``rows`` are in (place, time) order, so the place streams are ``rows`` themselves;
-    one sort of a packed key orders an actor kind's rows by stream.
+    ``keep`` marks the rows looked at, ``position`` gives each (in row order) its
+    position in (place, time) order, ``place`` the place at each position. The place
+    streams are the positions themselves; one sort of a packed key, read in row order,
+    orders an actor kind's positions by stream.
     """
     if kind == "institution":
         return None, place
-    code = graph.codes(kind)[rows]
+    code = graph.codes(kind)[keep]
     known = code >= 0
     # positions and stream numbers fit in 32 bits (the per-row arrays are the largest)
-    small = np.int32 if len(rows) < 2 ** 31 else np.int64
+    small = position.dtype
+    key = graph.codes("institution")[keep].astype(np.int64)
+    key *= graph.n(kind) + 1
+    key += code
     if known.all():
-        del known
-        key = place.astype(np.int64) * (graph.n(kind) + 1) + code
-        del code
-        order, key = sorted_key_order(key, own=True)
-        order = order.astype(small)
+        at = position
     else:
-        sel = np.flatnonzero(known)
-        del known
-        if not len(sel):
+        if not known.any():
             return None
-        key = place[sel].astype(np.int64) * (graph.n(kind) + 1) + code[sel]
-        del code
-        o, key = sorted_key_order(key, own=True)
-        order = sel[o].astype(small)
-        del o, sel
+        key, at = key[known], position[known]
+    del code, known
+    order, key = sorted_key_order(key, own=True, at=at)
+    order = order.astype(small)
+    del at
     start = np.ones(len(key), bool)
     start[1:] = key[1:] != key[:-1]
     first = np.flatnonzero(start)
@@ -96,41 +109,61 @@ def streams(graph, kind: str, rows, place, whole) -> tuple[np.ndarray | None, np
     return order[mine], s[mine]
 
 
+def hour_of_week(t: np.ndarray, day: np.ndarray, dow0: int) -> np.ndarray:
+    """The hour of the week (weekday * 24 + hour, from 0) of seconds ``t`` since a
+    midnight of weekday ``dow0``, given their whole days ``day``.
+
+    >>> hour_of_week(np.array([3600, 86400 * 6 + 7200]), np.array([0, 6]), 5).tolist()
+    [121, 98]
+    """
+    # numpy's division by a constant is far cheaper than its remainder
+    hour = (t - day * 86400) // 3600
+    dow = day + dow0
+    dow -= dow // 7 * 7
+    dow *= 24
+    dow += hour
+    return dow.astype(np.uint8)
+
+
 def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards):
-    """Bursts of one stream kind: (rows, burst id per row, density per burst).
+    """Bursts of one stream kind: (rows, burst id per row, density per burst, and the
+    bursts' distinct cards as burst ids and cards, by burst then card).
 
     ``order`` lists positions into ``rows`` in (stream, time) order (None: ``rows``'
-    own order), ``s`` their streams; ``at`` holds the positions' seconds since a midnight,
-    that midnight's weekday and the positions' cards. With times of day there are two
-    scales: windows cut at the stream's usual gap at that hour, and whole stream-days (a
-    run spread thinly over a day is still a day far busier than usual). Without times,
-    only stream-days. Rates are tables per stream, weekday and hour; only windows with
-    enough swipes are looked at row by row.
+    own order), ``s`` their streams; ``at`` holds the positions' seconds since a midnight
+    (whose whole days are days), their hours of the week (:func:`hour_of_week`) and
+    their cards. With times of day there are two scales: windows cut at the stream's
+    usual gap at that hour, and whole stream-days (a run spread thinly over a day is
+    still a day far busier than usual). Without times, only stream-days. Rates are
+    tables per stream, weekday and hour; only windows with enough swipes are looked at
+    row by row.
     """
     n = len(s)
     if n < min_run_cards:
         return None
     if order is None:
-        order = np.arange(n)
-        t = at[0]
+        order = np.arange(n, dtype=rows.dtype)    # positions fit as rows do
+        t, how = at[:2]
     else:
-        t = at[0][order]
-    # ``t`` counts from a midnight: its whole days are days (numpy's division by a
-    # constant is far cheaper than its remainder)
+        t, how = at[0][order], at[1][order]
     d = t // 86400
-    hour = (t - d * 86400) // 3600
-    dow = d + at[1]
-    dow -= dow // 7 * 7
     n_s = int(s[-1]) + 1
-    new_day = np.ones(n, bool)
-    new_day[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
+    # where a stream starts (kept for the windows below), and where a stream-day does
+    new_stream = np.ones(n, bool)
+    np.not_equal(s[1:], s[:-1], out=new_stream[1:])
+    new_day = new_stream.copy()
+    new_day[1:] |= d[1:] != d[:-1]
+    del d
     start = np.flatnonzero(new_day)
+    del new_day
     # ``s`` is sorted: each stream's place is that of its first position
     days_open = np.maximum(open_days[place[order[np.searchsorted(s, np.arange(n_s))]]], 1)
-    sd = s * 7 + dow
+    # by stream, weekday and hour, and by stream and weekday
+    key = (s if 168 * n_s < 2 ** 31 else s.astype(np.int64)) * 168 + how
+    del how
+    sd = key // 24
     if timed:
         # one count by stream, weekday and hour gives both the weekday and the hour profile
-        key = (sd if 168 * n_s < 2 ** 31 else sd.astype(np.int64)) * 24 + hour
         slot_n = np.bincount(key, minlength=168 * n_s).reshape(n_s, 7, 24)
         dow_n = slot_n.sum(axis=2)
     else:
@@ -157,8 +190,8 @@ def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_ca
         tau = np.minimum(1.0 / np.maximum(lam * density, 1e-12), _MAX_GAP_S)
         # whole seconds: a gap is over tau exactly when it is over tau's integer part
         tau = np.floor(tau).astype(np.int32)
-        new = np.ones(n, bool)
-        new[1:] = (s[1:] != s[:-1]) | (t[1:] - t[:-1] > tau[key[:-1]])
+        new = new_stream
+        new[1:] |= t[1:] - t[:-1] > tau[key[:-1]]
         start = np.flatnonzero(new)
         size = np.diff(np.append(start, n))
         big = size >= min_run_cards
@@ -176,7 +209,9 @@ def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_ca
     offset = np.cumsum([0] + [len(f[2]) for f in found])
     return (np.concatenate([f[0] for f in found]),
             np.concatenate([f[1] + int(o) for f, o in zip(found, offset, strict=False)]),
-            np.concatenate([f[2] for f in found]))
+            np.concatenate([f[2] for f in found]),
+            np.concatenate([f[3] + int(o) for f, o in zip(found, offset, strict=False)]),
+            np.concatenate([f[4] for f in found]))
 
 
 def usual_days(s, sd, size, days_open, density, min_run_cards) -> np.ndarray:
@@ -228,7 +263,8 @@ def windows(rows, order, card, start, size, expected, density, min_run_cards,
     Windows are runs of positions in ``order`` (``start``, ``size``) with ``expected``
     swipes at the stream's usual rate; sizes and densities are checked before distinct
     cards are counted, on the few windows left. Returns (rows, burst id per row, density
-    per burst) or None.
+    per burst, and per distinct (burst, card), by burst then card, its burst and card)
+    or None.
     """
     ratio = size / np.maximum(expected, 1e-9)
     ok = (size >= min_run_cards) & ((ratio >= density) if beyond is None
@@ -238,10 +274,14 @@ def windows(rows, order, card, start, size, expected, density, min_run_cards,
     start, size, ratio = start[ok], size[ok], ratio[ok]
     pos = order[expand(start, size)]
     w = np.repeat(np.arange(len(start), dtype=np.int64), size)
-    cards = np.bincount(sorted_unique(w << 32 | card[pos]) >> 32, minlength=len(start))
+    pair = sorted_unique(w << 32 | card[pos])
+    of = pair >> 32
+    cards = np.bincount(of, minlength=len(start))
     ok = cards >= min_run_cards
     if not ok.any():
         return None
     keep = ok[w]
     burst = (np.cumsum(ok) - 1).astype(np.int32 if len(ok) < 2 ** 31 else np.int64)
-    return rows[pos[keep]], burst[w[keep]], ratio[ok]
+    mine = ok[of]
+    return (rows[pos[keep]], burst[w[keep]], ratio[ok], burst[of[mine]],
+            (pair[mine] & 0xFFFFFFFF).astype(card.dtype))

@@ -130,6 +130,8 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     # the robust spread: 1.4826 times the median distance from the median, over the median
     mad = group_medians(np.abs(amounts - median[gid]), gid, n).tolist()
     median = median.tolist()
+    # each distinct day written once (groups share their days)
+    days = {d: day_str(d) for d in {d for occ in occasions for d, _, _, _ in occ}}
     out = []
     for k, group in enumerate(groups):
         a, b = cut[k]
@@ -145,8 +147,8 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
             "terminals": [i for i, _ in terminals[k]],
             "operators": [i for i, _ in operators[k]],
             "doctors": [i for i, _ in doctors[k]],
-            "first_day": day_str(occ[0][0]), "last_day": day_str(occ[-1][0]),
-            "occasions": [{"day": day_str(d), "cards": c,
+            "first_day": days[occ[0][0]], "last_day": days[occ[-1][0]],
+            "occasions": [{"day": days[d], "cards": c,
                            "from": _hhmm(f) if group.timed else None,
                            "to": _hhmm(e) if group.timed else None} for d, c, f, e in occ],
             "timed": group.timed, "streams": list(group.kinds),
@@ -231,7 +233,12 @@ def _occasions(graph, rows, gid, n) -> tuple[list[list[tuple]], np.ndarray, np.n
 
 
 def _hhmm(seconds: int) -> str:
-    return f"{int(seconds) // 3600:02d}:{int(seconds) % 3600 // 60:02d}"
+    return _HHMM[int(seconds) // 60] if 0 <= seconds < 86400 else \
+        f"{int(seconds) // 3600:02d}:{int(seconds) % 3600 // 60:02d}"
+
+
+#: every minute of the day as ``HH:MM``, written once
+_HHMM = [f"{m // 60:02d}:{m % 60:02d}" for m in range(1440)]
 
 
 def _r(x: float | None) -> float | None:
