@@ -88,6 +88,7 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
     out = Path(out)
     _check_target(out)
     workers = threads()
+    _one_malloc_arena()
     before = None if previous is None else newest_run(previous, exclude=out)
     settings = resolve() if settings is None else settings
     timer = Timer()
@@ -182,6 +183,26 @@ def threads() -> int:
     if not value.isdigit() or int(value) < 1:
         raise ParameterError("GRAPHDETECT_THREADS", "detect", "a whole number >= 1", value)
     return int(value)
+
+
+def _one_malloc_arena() -> None:
+    """Have glibc's malloc serve every thread from one arena. With an arena per thread
+    (its default), what one thread frees is kept for that thread's reuse: on a 10M-claim
+    run the peak grows by about 0.25 GB, with no gain in speed (the large arrays are
+    mapped pages of their own either way). Elsewhere than glibc, nothing is done."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    except (OSError, TypeError):
+        return
+    if hasattr(libc, "gnu_get_libc_version"):    # mallopt's options differ elsewhere
+        libc.mallopt(_M_ARENA_MAX, 1)
+
+
+#: glibc's mallopt option for the most arenas (malloc.h)
+_M_ARENA_MAX = -8
 
 
 def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, settings: dict,
