@@ -15,7 +15,7 @@ DEMO_PASSWORD ?= graphdetect-sample
 $(BIN)/graphdetect: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -U pip
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,spark]'
 	touch $@
 
 setup: $(BIN)/graphdetect
@@ -29,7 +29,8 @@ run: setup run-deps
 # Debian packages, installed with apt-get when missing and run as root (as CI does); otherwise
 # the target says what to install and stops. run-deps: the TrueType CJK font `graphdetect
 # export` embeds in its PDFs (fonts-wqy-microhei). system-deps adds what the tests need: a
-# browser for the page tests, Noto CJK for their screenshots, pdftotext for the PDF tests.
+# browser for the page tests, Noto CJK for their screenshots, pdftotext for the PDF tests,
+# and Java 17 for the Spark engine (`detect --engine spark`; its tests run on local[2]).
 APT_INSTALL = if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -46,6 +47,8 @@ system-deps: run-deps
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	{ [ -n "$$JAVA_HOME" ] && [ -x "$$JAVA_HOME/bin/java" ]; } || command -v java >/dev/null 2>&1 \
+	  || missing="$$missing openjdk-17-jre-headless"; \
 	$(APT_INSTALL)
 
 test: setup system-deps

@@ -62,9 +62,18 @@ def main(lang: str | None) -> None:
 @click.option("--time-zone", "time_zone", metavar="ZONE", default="Asia/Shanghai",
               show_default=True, help="The local time zone (IANA name) that times written "
               "with a UTC offset (2024-03-01T07:30:00Z) are converted to.")
+@click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded",
+              show_default=True, help="What reads and checks the data: this process, or Spark "
+              "(pip install 'graphdetect[spark]', Java 17). The outputs are the same bytes.")
+@click.option("--master", default="local[*]", show_default=True, metavar="URL",
+              help="Spark's master with --engine spark: local[N], spark://HOST:PORT, yarn, "
+                   "k8s://HOST:PORT.")
+@click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
+              help="A Spark setting with --engine spark, e.g. --spark-conf "
+                   "spark.executor.memory=4g (repeatable).")
 def detect(data: Path, out: Path, config: Path | None, overrides: tuple[str, ...],
            quiet: bool, previous: Path | None, since: str | None, until: str | None,
-           time_zone: str) -> None:
+           time_zone: str, engine: str, master: str, spark_conf: tuple[str, ...]) -> None:
     """Read the data folder DATA, detect fraud patterns, write the run folder.
 
     'graphdetect settings' lists every setting with its default.
@@ -75,9 +84,15 @@ def detect(data: Path, out: Path, config: Path | None, overrides: tuple[str, ...
 
     check_time_zone(time_zone, "detect")
     values = resolve(config, overrides)
+    conf = None
+    if engine == "spark":
+        from .engines.spark import parse_conf
+
+        conf = parse_conf(spark_conf)
     summary = detect_folder(data, out, settings=values, previous=previous,
                             since=since, until=until, time_zone=time_zone,
-                            progress=not quiet and sys.stderr.isatty())
+                            progress=not quiet and sys.stderr.isatty(),
+                            engine=engine, master=master, spark_conf=conf)
     if not quiet:
         _print_summary(summary, out)
 

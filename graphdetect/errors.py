@@ -6,7 +6,7 @@ it into a one-line message and exit code 2.
 
 from __future__ import annotations
 
-__all__ = ["GraphdetectError", "DataError", "ParameterError", "RunError"]
+__all__ = ["GraphdetectError", "DataError", "ParameterError", "RunError", "EngineError"]
 
 
 class GraphdetectError(Exception):
@@ -107,3 +107,14 @@ class RunError(GraphdetectError):
         from .messages import MESSAGES, text
 
         return text(self.key, lang, **self.args_) if self.key in MESSAGES else self.key
+
+
+class EngineError(RunError):
+    """The engine a run asked for cannot run it: PySpark or Java missing, a master URL
+    Spark cannot use, a Spark job that failed. Keys and arguments as :class:`RunError`.
+
+    Examples
+    --------
+    >>> EngineError("engine.bad_master", master="nowhere").text("en").split(":")[0]
+    '--master nowhere'
+    """

@@ -57,6 +57,26 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "zh": "{path}：此处没有 graphdetect 运行目录（都没有 summary.json）"},
     "run.not_runs": {"en": "{path}: not a run folder nor a folder of run folders",
                      "zh": "{path}：既不是运行目录，也不是存放运行目录的文件夹"},
+    # the Spark engine (graphdetect detect --engine spark)
+    "engine.no_pyspark": {
+        "en": "the Spark engine needs PySpark: pip install 'graphdetect[spark]' (or make setup)",
+        "zh": "Spark 引擎需要 PySpark：pip install 'graphdetect[spark]'（或 make setup）"},
+    "engine.no_java": {
+        "en": "the Spark engine needs Java 17 or later: apt-get install openjdk-17-jre-headless "
+              "(or make system-deps), or set JAVA_HOME",
+        "zh": "Spark 引擎需要 Java 17 或更高版本：apt-get install openjdk-17-jre-headless"
+              "（或 make system-deps），或设置 JAVA_HOME"},
+    "engine.bad_master": {
+        "en": "--master {master}: not a Spark master URL (local[*], local[N], spark://HOST:PORT, "
+              "yarn, k8s://HOST:PORT)",
+        "zh": "--master {master}：不是 Spark 主节点地址（local[*]、local[N]、spark://主机:端口、"
+              "yarn、k8s://主机:端口）"},
+    "engine.bad_conf": {"en": "--spark-conf {value}: expected KEY=VALUE (spark.executor.memory=4g)",
+                        "zh": "--spark-conf {value}：应为 键=值（spark.executor.memory=4g）"},
+    "engine.no_session": {"en": "cannot start Spark on {master}: {detail}",
+                          "zh": "无法在 {master} 上启动 Spark：{detail}"},
+    "engine.job_failed": {"en": "the Spark job failed ({detail}); nothing was written",
+                          "zh": "Spark 作业失败（{detail}）；没有写入任何文件"},
     "data.not_csv": {"en": "not a comma-separated table", "zh": "不是逗号分隔的表格"},
     "data.bad_parquet": {"en": "not a readable Parquet file ({detail})",
                          "zh": "无法读取的 Parquet 文件（{detail}）"},

@@ -24,9 +24,10 @@ from ._progress import progress_bar
 from .cases import build_cases, entity_scores
 from .cells import write_csv
 from .detectors import PATTERNS, REGISTRY
+from .engines import DEFAULT_MASTER, read_folder
 from .errors import ParameterError, RunError
 from .graph import KINDS, ClaimsGraph
-from .io import DEFAULT_TIME_ZONE, REJECT_COLUMNS, read_folder
+from .io import DEFAULT_TIME_ZONE, REJECT_COLUMNS
 from .lineage import link
 from .ranking import peer_features
 from .settings import for_detector, resolve
@@ -53,7 +54,9 @@ class Timer:
 
 def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = None,
                   progress: bool = False, previous: str | Path | None = None,
-                  since=None, until=None, time_zone: str = DEFAULT_TIME_ZONE) -> dict:
+                  since=None, until=None, time_zone: str = DEFAULT_TIME_ZONE,
+                  engine: str = "embedded", master: str = DEFAULT_MASTER,
+                  spark_conf: dict[str, str] | None = None) -> dict:
     """Run graphdetect on a data folder and write the run folder; return the summary.
 
     Parameters
@@ -77,15 +80,31 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
     time_zone : str, default "Asia/Shanghai"
         The bureau's local time zone, which times written with a UTC offset are converted
         to; the summary records it as ``time_zone``.
+    engine : {"embedded", "spark"}
+        What reads the data folder (:mod:`graphdetect.engines`); the outputs are the same
+        bytes either way. The summary records it as ``engine`` (and for Spark ``spark``:
+        its master and version).
+    master : str, default "local[*]"
+        Spark's master URL (``local[2]``, ``spark://host:7077``, ``yarn``); Spark only.
+    spark_conf : dict, optional
+        Spark settings (``{"spark.executor.memory": "4g"}``); Spark only.
 
     Raises
     ------
     RunError
         When a number of an output is not finite (NaN or infinity): a bug, never written.
+    EngineError
+        When the Spark engine cannot run: PySpark or Java missing, a master that is not a
+        master URL (checked before anything is read), a Spark job that failed.
     """
     from .runs import newest_run
 
     out = Path(out)
+    if engine == "spark":
+        from .engines.spark import check_master, require
+
+        require()
+        check_master(master)
     _check_target(out)
     workers = threads()
     _one_malloc_arena()
@@ -93,8 +112,9 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
     settings = resolve() if settings is None else settings
     timer = Timer()
     with timer.stage("read"):
-        claims_data = read_folder(data, since=since, until=until, progress=progress,
-                                  time_zone=time_zone)
+        claims_data, about = read_folder(data, engine=engine, master=master, conf=spark_conf,
+                                         since=since, until=until, progress=progress,
+                                         time_zone=time_zone)
         # Arrow's allocator keeps what reading freed (raw batches, text columns) for
         # reuse; nothing after reading needs it, and a 10M-claim run's peak is lower
         # without it
@@ -108,7 +128,7 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
                             max_cases=settings["cases.max_cases"],
                             name=lambda k, i, lang: graph.label(k, i, en=lang == "en"))
         scores = entity_scores(cases, graph)
-    summary = _summary(claims_data, graph, cases, len(findings), settings, Path(data))
+    summary = _summary(claims_data, graph, cases, len(findings), settings, Path(data), about)
     with timer.stage("link"):
         if before is not None:
             summary["previous_run"] = {"run_id": before.run_id,
@@ -206,7 +226,7 @@ _M_ARENA_MAX = -8
 
 
 def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, settings: dict,
-             folder: Path) -> dict:
+             folder: Path, engine: dict | None = None) -> dict:
     patterns: dict[str, int] = {}
     for c in cases:
         patterns[c["pattern"]] = patterns.get(c["pattern"], 0) + 1
@@ -214,6 +234,7 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, setting
     accepted = sum(f["accepted"] for f in data.files.values())
     summary = {
         "graphdetect_version": __version__,
+        **(engine or {"engine": "embedded"}),  # not part of the run id: same bytes either way
         "rows": {"read": data.rows_read, "accepted": accepted, "rejected": data.rows_rejected,
                  **({"outside_window": data.outside_window}
                     if data.since or data.until else {})},

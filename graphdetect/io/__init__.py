@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -214,19 +214,10 @@ def _read_table(sources: list[Source], progress: bool, window: tuple | None,
     for k, src in enumerate(sources):
         bases[k] = base = sum(rows)
         with progress_bar(progress, desc=f"read {src.name}", unit="rows") as bar:
-            for batch in read_ahead(iter_batches(src)):
-                good, bad = validate(batch, table)
-                first = base + batch.first_record
-                records = np.arange(first, first + len(batch))
-                good = good.append_column("_record", pa.array(
-                    records[_kept(len(batch), bad, batch.first_record)]))
+            for good, n in file_rows(src, base, raw_rejects[k]):
                 goods.append(good)
-                header = batch.raw.schema.names
-                for record, column, reason, value in bad:
-                    row = batch.raw.slice(record - batch.first_record, 1).to_pylist()[0]
-                    raw_rejects[k].append((record, column, reason, value, _row_json(row, header)))
-                rows[k] += len(batch)
-                bar.update(len(batch))
+                rows[k] += n
+                bar.update(n)
 
     when_read()
 
@@ -259,6 +250,28 @@ def _read_table(sources: list[Source], progress: bool, window: tuple | None,
                        "rejected": rejected, "outside_window": int(outside[k]),
                        **({"unclosed_quote": src.unclosed} if src.unclosed else {})})
     return frame, counts, rejects
+
+
+def file_rows(src: Source, base: int, raw_rejects: list
+              ) -> Iterator[tuple[pa.Table, int]]:
+    """One file's rows, checked batch by batch: per batch its good rows (typed, with
+    ``_record``, the record number counted from ``base``) and how many rows it had.
+
+    Each problem of a rejected row is appended to ``raw_rejects`` as ``(record within the
+    file, column, reason, value, row as JSON)``. The engines read a file through this one
+    function (:mod:`graphdetect.engines`), so a row meets the same rules on any of them.
+    """
+    for batch in read_ahead(iter_batches(src)):
+        good, bad = validate(batch, src.table)
+        first = base + batch.first_record
+        records = np.arange(first, first + len(batch))
+        good = good.append_column("_record", pa.array(
+            records[_kept(len(batch), bad, batch.first_record)]))
+        header = batch.raw.schema.names
+        for record, column, reason, value in bad:
+            row = batch.raw.slice(record - batch.first_record, 1).to_pylist()[0]
+            raw_rejects.append((record, column, reason, value, _row_json(row, header)))
+        yield good, len(batch)
 
 
 def _rejects(src: Source, raw: list[tuple[int, str, str, str, str]]) -> list[dict]:
@@ -312,16 +325,20 @@ def _drop_duplicates(t: pa.Table, key: str) -> tuple[pa.Table, list]:
     if not dup.any():
         return t, []
     rec = t.column("_record").to_numpy()
-    out = []
-    for i in np.flatnonzero(dup):
-        row = {k: v for k, v in t.slice(int(i), 1).to_pylist()[0].items() if k[0] != "_"}
-        for name, values in _WORDS.items():
-            if isinstance(row.get(name), int):
-                row[name] = values[row[name]]
-        why = f"repeated {key}; the first row is kept"
-        out.append((int(rec[i]), key, why, row[key],
-                    json.dumps(row, ensure_ascii=False, default=str)))
+    out = [(int(rec[i]), *repeated(t.slice(int(i), 1).to_pylist()[0], key))
+           for i in np.flatnonzero(dup)]
     return t.filter(pa.array(~dup)), out
+
+
+def repeated(row: dict, key: str) -> tuple[str, str, Any, str]:
+    """The reject of a typed row (``to_pylist``) whose ``key`` an earlier row holds:
+    ``(column, reason, value, row as JSON)``; columns beginning with ``_`` are left out."""
+    row = {k: v for k, v in row.items() if k[0] != "_"}
+    for name, values in _WORDS.items():
+        if isinstance(row.get(name), int):
+            row[name] = values[row[name]]
+    why = f"repeated {key}; the first row is kept"
+    return key, why, row[key], json.dumps(row, ensure_ascii=False, default=str)
 
 
 def _increasing(col: pa.ChunkedArray) -> bool:

@@ -1,0 +1,163 @@
+"""The SparkSession a run uses: checked requirements, a master URL, quiet logging.
+
+>>> check_master("local[2]")
+'local[2]'
+>>> parse_conf(["spark.executor.memory=4g", "spark.sql.shuffle.partitions = 8"])
+{'spark.executor.memory': '4g', 'spark.sql.shuffle.partitions': '8'}
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import sys
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from importlib.resources import files
+from pathlib import Path
+
+from ...errors import EngineError
+
+__all__ = ["check_master", "parse_conf", "require", "spark_session", "quiet_warnings"]
+
+#: The master URLs Spark accepts (``SparkContext``'s own list), checked before a JVM starts.
+_MASTER = re.compile(
+    r"local(\[(\*|[1-9]\d*)(,\s*[1-9]\d*)?\])?"
+    r"|local-cluster\[[1-9]\d*,\s*[1-9]\d*,\s*[1-9]\d*\]"
+    r"|spark://[^\s/:]+(:\d+)?(,[^\s/:]+(:\d+)?)*"
+    r"|yarn|k8s://\S+")
+#: What graphdetect sets unless ``--spark-conf`` says otherwise. The driver collects the
+#: typed claims for the detectors (they run there for now): its results are not capped,
+#: and on a local master, where the executors live in the driver's JVM, it gets 4 GB and
+#: two shuffle partitions a core (Spark's 200 are for clusters).
+DEFAULTS = {
+    "spark.driver.maxResultSize": "0",
+    "spark.app.name": "graphdetect",
+    "spark.ui.showConsoleProgress": "false",  # graphdetect prints its own progress
+    "spark.ui.enabled": "false",
+    "spark.sql.session.timeZone": "UTC",  # times are local wall clocks (timestamp_ntz)
+}
+
+
+def check_master(master: str) -> str:
+    """``master`` when it is a Spark master URL, else an :class:`EngineError` (one line)."""
+    if not isinstance(master, str) or not _MASTER.fullmatch(master.strip()):
+        raise EngineError("engine.bad_master", master=master)
+    return master.strip()
+
+
+def parse_conf(items: Iterable[str]) -> dict[str, str]:
+    """``--spark-conf KEY=VALUE`` options as a mapping (the last of a key wins)."""
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise EngineError("engine.bad_conf", value=item)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def java(environ=os.environ, which=shutil.which) -> str | None:
+    """The ``java`` Spark will start: ``$JAVA_HOME/bin/java``, else the one on the PATH."""
+    home = environ.get("JAVA_HOME")
+    if home:
+        exe = Path(home) / "bin" / "java"
+        return str(exe) if exe.is_file() else None
+    return which("java")
+
+
+def require(*, find_spec=importlib.util.find_spec, java_path=java) -> None:
+    """Stop with one line saying what to install when PySpark or Java is missing.
+
+    Raises
+    ------
+    EngineError
+        ``engine.no_pyspark`` or ``engine.no_java``.
+    """
+    if find_spec("pyspark") is None:
+        raise EngineError("engine.no_pyspark")
+    if java_path() is None:
+        raise EngineError("engine.no_java")
+
+
+@contextmanager
+def quiet_warnings() -> Iterator[None]:
+    """PySpark's warning that it does not yet vouch for pandas 3 (graphdetect hands it
+    Arrow batches, never pandas frames), silenced where graphdetect calls it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                                category=FutureWarning)
+        yield
+
+
+@contextmanager
+def spark_session(master: str, conf: dict[str, str] | None = None) -> Iterator:
+    """A SparkSession on ``master`` with ``conf``; stopped at the end if started here.
+
+    A session already active in this process (a notebook's, a test's) is used as it is:
+    a JVM holds one SparkContext. The executors run this Python (``PYSPARK_PYTHON``
+    unless set), which must have graphdetect installed; on a cluster they must also see
+    the data folder at the same path.
+
+    Raises
+    ------
+    EngineError
+        When PySpark or Java is missing, the master is not a master URL, or Spark cannot
+        start on it.
+    """
+    require()
+    master = check_master(master)
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        yield active
+        return
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    local = {"spark.driver.memory": "4g",
+             "spark.sql.shuffle.partitions": str(2 * _cores(master))} \
+        if master.startswith("local") else {}
+    settings = {**DEFAULTS, **local, **(conf or {})}
+    log4j = files(__package__).joinpath("log4j2.properties")
+    quiet = f"-Dlog4j2.configurationFile=file:{log4j}"
+    for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+        settings[key] = f"{quiet} {settings[key]}" if key in settings else quiet
+    builder = SparkSession.builder.master(master)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        with quiet_warnings():
+            session = builder.getOrCreate()
+    except Exception as exc:  # Py4J and PySpark errors: the JVM's reason, on one line
+        raise EngineError("engine.no_session", master=master, detail=first_line(exc)) from None
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        with suppress(Exception):  # a JVM that died already has nothing to stop
+            session.stop()
+
+
+def _cores(master: str) -> int:
+    """The cores a local master runs on (``local``: one, ``local[*]``: all)."""
+    n = re.search(r"\[(\*|\d+)", master)
+    if n is None:
+        return 1
+    return (os.cpu_count() or 1) if n.group(1) == "*" else int(n.group(1))
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one line: a JVM error's first line, without its trace
+    (its class name when the JVM is gone and cannot say more)."""
+    try:
+        words = getattr(exc, "java_exception", None)
+        text = str(words.toString()) if words is not None else str(exc)
+    except Exception:  # the JVM died (out of memory): it cannot render its error
+        text = type(exc).__name__
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if any(ln.startswith("Traceback") for ln in lines):  # a Python worker's: its last line
+        return lines[-1]
+    return lines[0] if lines else type(exc).__name__
