@@ -28,7 +28,7 @@ class PerClaim:
         self.graph = graph
         kinds = [k for k in ("institution", "doctor") if graph.n(k)]
         # Slot 0 gathers the claims without that entity; float32 sums in claim order.
-        self.slot = slot = {k: (graph.codes(k) + 1).astype(np.intp) for k in kinds}
+        self.slot = slot = {k: np.add(graph.codes(k), 1, dtype=np.intp) for k in kinds}
         size = {k: graph.n(k) + 1 for k in kinds}
         flags = _FlagCounts(slot, size)
         self.names: list[str] = []
@@ -42,7 +42,9 @@ class PerClaim:
             known = next((t for t in masks if t[0] is m), None)
             if known is None:
                 seen = int(np.count_nonzero(m))
-                known = (m, seen == len(m), seen, flags.add(m))
+                # A mask true everywhere counts what any other such mask counts.
+                full = next((t for t in masks if t[1]), None) if seen == len(m) else None
+                known = (m, seen == len(m), seen, full[3] if full else flags.add(m, seen))
                 masks.append(known)
             _, everywhere, seen, counted = known
             if rate:        # x is a flag
@@ -52,7 +54,7 @@ class PerClaim:
                 self.sd.append(np.sqrt(mu * (1 - mu)))
                 # A float32 sum of ones in claim order is the exact count (below 2**24
                 # per entity), so count the flagged claims instead.
-                hits = counted if hit is m else flags.add(hit)
+                hits = counted if hit is m else flags.add(hit, flagged)
                 for k in kinds:
                     sums[k].append(hits)
             else:
@@ -100,52 +102,66 @@ class PerClaim:
 
 
 class _FlagCounts:
-    """Per entity of each kind, the claims of each of several flags, seven flags a pass.
+    """Per entity of each kind, the claims of each of several flags.
 
-    A claim's flags are packed as the bits of a small code, and one ``bincount`` of
-    (slot, code) per kind counts them all, where a ``bincount`` per flag would first
-    gather the slots of its claims (a slow, branchy copy each time).
+    A flag on few claims is counted from its rows. The others are packed as the bits of
+    a small code, seven a pass, and one ``bincount`` of (slot, code) per kind counts them
+    all, where a ``bincount`` per flag would first gather the slots of its claims (a
+    slow, branchy copy each time).
     """
 
     _BITS = 7
+    _FEW = 8        # a flag on under 1/8 of the claims is counted from its rows
 
     def __init__(self, slot: dict[str, np.ndarray], size: dict[str, int]):
-        self.base = {k: s << self._BITS for k, s in slot.items()}
+        self.slot = slot
         self.size = size
-        self.done: dict[str, list[np.ndarray]] = {k: [] for k in slot}
+        self.done: dict[str, dict[int, np.ndarray]] = {k: {} for k in slot}
         self.code: np.ndarray | None = None
-        self.bits = 0
+        self.packed: list[int] = []     # the flags in the code, by bit
         self.added = 0
 
-    def add(self, flag: np.ndarray) -> int:
-        """Count a boolean per claim; returns its place in each kind's :meth:`counts`."""
+    def add(self, flag: np.ndarray, seen: int | None = None) -> int:
+        """Count a boolean per claim (``seen`` of them true, when known); returns its
+        place in each kind's :meth:`counts`."""
+        at = self.added
+        self.added += 1
+        if seen is None:
+            seen = int(np.count_nonzero(flag))
+        if self._FEW * seen < len(flag):
+            rows = np.flatnonzero(flag)
+            for k, s in self.slot.items():
+                self.done[k][at] = np.bincount(s[rows], minlength=self.size[k])[1:]
+            return at
         bit = flag.astype(np.uint8)
-        if self.bits:
-            bit <<= np.uint8(self.bits)
+        if self.packed:
+            bit <<= np.uint8(len(self.packed))
             self.code |= bit
         else:
             self.code = bit
-        self.bits += 1
-        self.added += 1
-        if self.bits == self._BITS:
+        self.packed.append(at)
+        if len(self.packed) == self._BITS:
             self._flush()
-        return self.added - 1
+        return at
 
     def _flush(self) -> None:
-        if not self.bits:
+        if not self.packed:
             return
         combos = 1 << self._BITS
-        has = (np.arange(combos)[:, None] >> np.arange(self.bits)) & 1 == 1
-        for k, base in self.base.items():
-            per = np.bincount(base + self.code, minlength=self.size[k] * combos)
-            per = per.reshape(-1, combos)[1:]
-            self.done[k] += [per[:, has[:, b]].sum(axis=1) for b in range(self.bits)]
-        self.code, self.bits = None, 0
+        has = (np.arange(combos)[:, None] >> np.arange(len(self.packed))) & 1 == 1
+        for k, s in self.slot.items():
+            key = s << self._BITS
+            key |= self.code
+            per = np.bincount(key, minlength=self.size[k] * combos).reshape(-1, combos)[1:]
+            del key
+            for b, at in enumerate(self.packed):
+                self.done[k][at] = per[:, has[:, b]].sum(axis=1)
+        self.code, self.packed = None, []
 
     def counts(self) -> dict[str, list[np.ndarray]]:
         """Per kind, per flag in the order added, the flagged claims of each entity."""
         self._flush()
-        return self.done
+        return {k: [done[i] for i in range(self.added)] for k, done in self.done.items()}
 
 
 def _observations(graph, inst_peers: np.ndarray):
@@ -172,22 +188,27 @@ def _observations(graph, inst_peers: np.ndarray):
     del end, rows
     yield "los", los, inpatient, False
     del los
-    elderly = _elderly(graph)
-    if elderly is not None:
-        yield "elderly", *elderly, True
-    del elderly
-    far = _far(graph)
-    if far is not None:
-        yield "far", *far, True
-    del far
+    # elderly (as _elderly gives it) and far, their two per-patient look-ups made as one
+    ages, towns = _first_day_at_65(graph), _towns(graph)
+    at, home = _by_patient(graph, None if ages is None else ages[0],
+                           None if towns is None else towns[0])
+    if ages is not None:
+        yield "elderly", graph.day >= at, at != ages[1], True
+    if towns is not None:
+        place = towns[1][graph.codes("institution")]
+        yield "far", home != place, (home >= 0) & (place >= 0), True
+        del place
+    del at, home
     timed = graph.claims["has_time"].to_numpy()
     if timed.any():
         # (peer group + 1, hour) per claim; a claim without institution (-1) takes group 0.
         group = np.r_[np.asarray(inst_peers) + 1, 0].astype(np.int32)
         cell = group[graph.codes("institution")]
         cell *= 24
-        # The hour: the seconds into the day (graph.day is their floor) fit 32 bits.
-        into = (graph.seconds - graph.day.astype(np.int64) * 86400).astype(np.int32)
+        # The hour: the seconds into the day (graph.day is their floor) fit 32 bits, so
+        # the difference is exact in int32 arithmetic even where both terms wrap around.
+        into = graph.seconds.astype(np.int32)
+        into -= graph.day * np.int32(86400)
         into //= 3600
         cell += into
         del into
@@ -218,10 +239,9 @@ def _doctor_days(graph) -> tuple[dict[str, np.ndarray], np.ndarray]:
     per_inst = graph.n("doctor") * days
     # Keys in (institution, doctor, day) order; 32 bits sort faster.
     wide = np.uint32 if graph.n("institution") * per_inst < 2**32 else np.int64
-    key = inst[rows].astype(wide)
-    key *= wide(per_inst)
-    key += doctor[rows].astype(wide) * wide(days)
-    key += (graph.day[rows] - first).astype(wide)
+    key = np.multiply(inst[rows], per_inst, dtype=wide, casting="unsafe")
+    key += np.multiply(doctor[rows], days, dtype=wide, casting="unsafe")
+    np.add(key, graph.day[rows] - first, out=key, casting="unsafe")
     uniq, cnt = unique_counts(key)
     owner = {"institution": (uniq // wide(per_inst)).astype(np.intp),
              "doctor": (uniq % wide(per_inst) // wide(days)).astype(np.intp)}
@@ -256,12 +276,39 @@ def _per_pair(e: np.ndarray, key: np.ndarray, mask: np.ndarray | None, n: int
     return v, w, np.full(n, float(x.std()))
 
 
+def _by_patient(graph, *tables: np.ndarray | None) -> list[np.ndarray | None]:
+    """Per claim, the entry of its patient in each of one or two int32 per-patient tables
+    (whose last entry is for claims without a patient; None stays None), from one
+    look-up: a look-up per claim among a million patients costs its cache misses, and
+    two columns read as one int64 cost about what one does."""
+    have = [t for t in tables if t is not None]
+    code = graph.codes("patient")
+    if len(have) < 2:
+        columns = iter([t[code] for t in have])
+    else:
+        both = np.stack(have, axis=1).view(np.int64).ravel()[code]
+        columns = iter(both.view(np.int32).reshape(-1, 2).T)
+    return [None if t is None else next(columns) for t in tables]
+
+
 def _elderly(graph) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per claim: whether its patient is 65 or older at the claim, and whether that is known.
+    """Per claim: whether its patient is 65 or older at the claim, and whether that is known."""
+    ages = _first_day_at_65(graph)
+    if ages is None:
+        return None
+    first, never = ages
+    at = first[graph.codes("patient")]
+    return graph.day >= at, at != never
+
+
+def _first_day_at_65(graph) -> tuple[np.ndarray, int] | None:
+    """Per patient (and last, for claims without one), the first day at 65, and the day
+    that stands for never (an unknown age); a claim is by a person 65 or older when its
+    day is at least its patient's.
 
     Age is ``1970 + day / 365.2425`` less the birth year (plus the day of the year / 366,
     or 0.5 with a year only); it grows with the day, so each patient has a first day at
-    65, found once per patient and compared with each claim's day.
+    65, found once per patient.
     """
     if graph.patients is None:
         return None
@@ -284,13 +331,12 @@ def _elderly(graph) -> tuple[np.ndarray, np.ndarray] | None:
         first += ((1970 + (guess + off) / 365.2425) - y < 65)
     # An unknown age's first day (hi + 2, which no known one has) is past every claim.
     first = np.where(known, np.clip(first, lo - 1, hi + 1), hi + 2).astype(np.int32)
-    at = np.r_[first, hi + 2][graph.codes("patient")]  # -1 (no patient) takes the last
-    return day >= at, at != hi + 2
+    return np.r_[first, hi + 2].astype(np.int32), hi + 2
 
 
-def _far(graph, prefix: int = 9) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per claim: whether the patient's township differs from the institution's, and
-    whether both are known."""
+def _towns(graph, prefix: int = 9) -> tuple[np.ndarray, np.ndarray] | None:
+    """The township of each patient's home and of each institution (-1 unknown, and
+    last for claims without one); a claim is far when the two differ, both known."""
     homes = _distinct(graph, "patient", "region_code")
     places = _distinct(graph, "institution", "region_code")
     if homes is None or places is None:
@@ -302,8 +348,7 @@ def _far(graph, prefix: int = 9) -> tuple[np.ndarray, np.ndarray] | None:
     town = np.r_[pd.factorize(values.str[:prefix])[0], -1].astype(np.int32)
     home = np.r_[town[home], -1]
     place = np.r_[town[np.where(place >= 0, place + len(home_values), -1)], -1]
-    a, b = home[graph.codes("patient")], place[graph.codes("institution")]
-    return a != b, (a >= 0) & (b >= 0)
+    return home.astype(np.int32), place.astype(np.int32)
 
 
 def _distinct(graph, kind: str, column: str) -> tuple[np.ndarray, np.ndarray] | None:

@@ -51,7 +51,7 @@ import pandas as pd
 
 from ._ranking_features import FEATURES, PerClaim, robust_z
 from .detectors import PATTERNS
-from .detectors._arrays import cached, unique_counts
+from .detectors._arrays import cached, claim_counts, unique_counts
 from .graph import INPATIENT, PHARMACY
 
 __all__ = ["case_evidence", "rank_entities", "FEATURES"]
@@ -253,8 +253,7 @@ def _peers(graph, kind: str, inst_peers: np.ndarray | None = None) -> np.ndarray
         return np.where(inst >= 0, base[np.maximum(inst, 0)], -1) if len(base) else \
             np.zeros(graph.n("doctor"), int)
     n = graph.n("institution")
-    volume = np.bincount(graph.codes("institution")[graph.codes("institution") >= 0],
-                         minlength=n)
+    volume = claim_counts(graph, "institution")
     kinds = graph.attribute("institution", "kind")
     if kinds is None:
         return _inferred_peers(graph, volume)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import attribute_codes, commonest
+from ._arrays import attribute_codes, claim_counts, unique_counts
 from ._features import birth_years
+from ._stays import id_array
 
 
 class Places:
@@ -26,10 +27,15 @@ class Places:
     def count(self, inst: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Claims at each (institution, day offset from the first day) asked for."""
         if self._count is None:
-            h = self.graph.codes("institution").astype(np.int64)
-            ok = h >= 0
-            key = h[ok] * self.span + (self.graph.day[ok] - self.first)
+            h = self.graph.codes("institution")
             cells = self.graph.n("institution") * self.span
+            # 32 bits where the keys fit: half the memory to write and read
+            wide = np.int32 if cells < 2**31 else np.int64
+            key = h.astype(wide)
+            key *= wide(self.span)
+            key += self.graph.day - self.first
+            if (h < 0).any():
+                key = key[h >= 0]
             # a count per (institution, day) where that table is no bigger than the claims
             # (so for a city's hospitals); else the keys, sorted
             self._dense = cells <= 4 * len(key)
@@ -37,6 +43,7 @@ class Places:
         want = inst.astype(np.int64) * self.span + day
         if self._dense:
             return np.where(inst >= 0, self._count[want.clip(0)], 0)
+        want = want.astype(self._count.dtype)   # as the sorted keys (the wanted ones fit)
         return np.searchsorted(self._count, want, "right") - \
             np.searchsorted(self._count, want, "left")
 
@@ -85,9 +92,12 @@ class People:
             return None
         g = self.graph
         if self._village_claims is None:
-            per_claim = code[g.codes("patient")]
-            self._village_claims = np.bincount(per_claim[per_claim >= 0],
-                                               minlength=int(code.max()) + 1)
+            # Claims per village: each patient's claim count, added up by village (whole
+            # numbers, exact as floats), not a village looked up per claim.
+            known = code >= 0
+            self._village_claims = np.bincount(
+                code[known], weights=claim_counts(g, "patient")[known],
+                minlength=int(code.max()) + 1).astype(np.int64)
         villages = np.unique(code[members])
         villages = villages[villages >= 0]
         if not len(villages):
@@ -121,5 +131,9 @@ class People:
 
 def billers(graph, kind: str, rows: np.ndarray) -> list[str]:
     """The doctors (or operators) behind at least 15% of the rows, at most 3."""
-    top = commonest(graph, kind, graph.codes(kind)[rows])[:3]
-    return sorted(i for i, n in top if n >= 0.15 * len(rows))
+    codes = graph.codes(kind)[rows]
+    code, n = unique_counts(codes[codes >= 0])
+    # commonest first, ties by code (as :func:`commonest`); only these few ids looked up
+    top = np.lexsort((code, -n))[:3]
+    ids = id_array(graph, kind)
+    return sorted(str(ids[code[i]]) for i in top if n[i] >= 0.15 * len(rows))

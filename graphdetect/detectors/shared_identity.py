@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import pdtrc  # poisson.sf, without scipy.stats' import
 
+from ._arrays import claim_counts, stable_order
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._features import logistic
 from ._identity_people import People, Places, billers, distinct
@@ -189,32 +190,50 @@ def _groups(graph, key: str, min_occasions: int, occasion_p: float, q: float,
         return []
     who = np.flatnonzero(np.isin(group, candidate))
     who = who[np.argsort(group[who], kind="stable")]
-    hosts = _joint_days(graph, who, group[who], min_occasions, occasion_p, people.places)
-    lo = np.searchsorted(group[who], np.array(sorted(hosts), dtype=np.int64), "left")
-    hi = np.searchsorted(group[who], np.array(sorted(hosts), dtype=np.int64), "right")
+    rows, gid = _claims_of(graph, who, group[who])
+    # Each group's claims together, in row order within it.
+    order = stable_order(gid)
+    rows, gid = rows[order], gid[order]
+    hosts = _joint_days(graph, rows, gid, sizes, min_occasions, occasion_p, people.places)
+    keys = np.array(sorted(hosts), dtype=np.int64)
+    lo, hi = np.searchsorted(group[who], keys, "left"), np.searchsorted(group[who], keys, "right")
+    at, to = np.searchsorted(gid, keys, "left"), np.searchsorted(gid, keys, "right")
     out, evidence = [], []
-    for g, a, b in zip(sorted(hosts), lo, hi, strict=True):
+    for g, a, b, c, d in zip(keys.tolist(), lo, hi, at, to, strict=True):
         members, table = who[a:b], hosts[g]
         if distinct(people.codes[_KEYS[key][0]], members) == 1:
             continue                # one household: one phone and one address
-        found, rows = _finding(graph, key, members, table, scale, q, people)
+        found, mine = _finding(graph, key, members, rows[c:d], table, scale, q, people)
         out.append(found)
-        evidence.append(rows)
+        evidence.append(mine)
     return with_claim_ids(graph, out, evidence)
 
 
-def _joint_days(graph, people: np.ndarray, gid: np.ndarray, min_occasions: int,
-                occasion_p: float, places: Places) -> dict[int, dict[str, np.ndarray]]:
+def _claims_of(graph, people: np.ndarray, gid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of some people's claims, in row order, and each row's group (``gid`` per
+    person): one look-up per claim, cheaper than building the patient x claim matrix
+    for the candidates, a small part of the people."""
+    code = graph.codes("patient")
+    # A table of one byte per patient stays in cache: look up whether, then which group.
+    chosen = np.zeros(graph.n("patient") + 1, bool)     # the last: no patient (-1)
+    chosen[people] = True
+    rows = np.flatnonzero(chosen[code])
+    group_of = np.zeros(graph.n("patient"), np.int32)
+    group_of[people] = gid
+    return rows, group_of[code[rows]]
+
+
+def _joint_days(graph, rows: np.ndarray, g: np.ndarray, sizes: np.ndarray,
+                min_occasions: int, occasion_p: float,
+                places: Places) -> dict[int, dict[str, np.ndarray]]:
     """Per group, its table at its hosts: arrays inst, day, together, joint, one entry
-    per (institution, day), in that order."""
-    m = graph.members("patient")
-    start, count = m.indptr[people], m.indptr[people + 1] - m.indptr[people]
-    rows = m.indices[np.repeat(start, count) + _ranges(count)]
+    per (institution, day), in that order. ``rows`` are the groups' claims, ``g`` their
+    groups (ascending, rows in row order within each), ``sizes`` the people of each group."""
     if not len(rows):
         return {}
-    g, inst = np.repeat(gid, count), graph.codes("institution")[rows]
-    day, pat = graph.day[rows], np.repeat(people, count)
-    order = np.lexsort((pat, day, inst, g))
+    inst, day = graph.codes("institution")[rows], graph.day[rows]
+    pat = graph.codes("patient")[rows]
+    order = _day_order(g, inst, day - places.first, pat, graph.n("institution"), places.span)
     g, inst, day, pat = g[order], inst[order], day[order], pat[order]
     # one entry per (group, institution, day): its claims (mine) and its people (together)
     new_day = np.ones(len(g), bool)
@@ -232,10 +251,9 @@ def _joint_days(graph, people: np.ndarray, gid: np.ndarray, min_occasions: int,
     place = np.cumsum(new_place) - 1
     # The group's visits there, spread over the days as everyone else's visits there are
     # (plus one a day): a place's own weekly rhythm is not togetherness.
-    d0, span = int(graph.day.min()), int(graph.day.max() - graph.day.min() + 1)
+    d0, span = places.first, places.span
     others = places.count(di, dd - d0) - mine + 1
-    inst_total = np.bincount(graph.codes("institution")[graph.codes("institution") >= 0],
-                             minlength=graph.n("institution"))
+    inst_total = claim_counts(graph, "institution")
     others_total = inst_total[di] - np.add.reduceat(mine, first)[place] + span
     rate = np.add.reduceat(together, first)[place] * others / others_total
     joint = (together >= 3) & (pdtrc(together - 1, rate) < occasion_p)
@@ -245,7 +263,7 @@ def _joint_days(graph, people: np.ndarray, gid: np.ndarray, min_occasions: int,
     on_joint = visit & (joint & kept)[entry]
     who = np.unique(place[entry][on_joint].astype(np.int64) << 32 | pat[on_joint])
     seen = np.bincount(who >> 32, minlength=len(first))
-    host = kept & (seen[place] / np.bincount(gid)[dg] >= _HOST_SHARE)
+    host = kept & (seen[place] / sizes[dg] >= _HOST_SHARE)
     dg, cols = dg[host], {"inst": di[host], "day": dd[host], "together": together[host],
                           "joint": joint[host]}
     groups, lo = np.unique(dg, return_index=True)
@@ -254,19 +272,29 @@ def _joint_days(graph, people: np.ndarray, gid: np.ndarray, min_occasions: int,
             for k, a, b in zip(groups, lo, hi, strict=True)}
 
 
-def _ranges(count: np.ndarray) -> np.ndarray:
-    """``concatenate([arange(c) for c in count])`` without the loop."""
-    total = int(count.sum())
-    return np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+def _day_order(g: np.ndarray, inst: np.ndarray, day: np.ndarray, pat: np.ndarray,
+               n_inst: int, span: int) -> np.ndarray:
+    """The claims in (group, institution, day, patient) order, ``g`` ascending and
+    ``day`` counted from 0: one sort of the four packed in 63 bits where they fit
+    (claims tied on all four are interchangeable here), else a lexsort."""
+    rank = np.zeros(len(g), np.int64)        # the groups numbered 0, 1, ...
+    np.cumsum(g[1:] != g[:-1], out=rank[1:])
+    bits = [int(rank[-1]).bit_length(), n_inst.bit_length(), (span - 1).bit_length(),
+            int(pat.max()).bit_length()]
+    if sum(bits) > 63:
+        return np.lexsort((pat, day, inst, g))
+    key = rank
+    for col, b in zip((inst + 1, day, pat), bits[1:], strict=True):   # inst -1: none
+        key <<= b
+        key |= col
+    return np.argsort(key)
 
 
-def _finding(graph, key: str, members: np.ndarray, table: dict, scale: float,
-             q: float, people: People) -> tuple[Finding, np.ndarray]:
-    """The finding for one group, without its claim ids, and its evidence rows in order."""
+def _finding(graph, key: str, members: np.ndarray, rows: np.ndarray, table: dict,
+             scale: float, q: float, people: People) -> tuple[Finding, np.ndarray]:
+    """The finding for one group (its claims: ``rows``, sorted), without its claim ids,
+    and its evidence rows in order."""
     n = len(members)
-    mine = graph.members("patient")
-    rows = np.sort(np.concatenate([mine.indices[mine.indptr[p]:mine.indptr[p + 1]]
-                                   for p in members]))
     table = _main_hosts(table, graph, people.places)
     host_codes = np.unique(table["inst"])
     inst = graph.codes("institution")[rows]
@@ -300,7 +328,7 @@ def _finding(graph, key: str, members: np.ndarray, table: dict, scale: float,
     if score >= 0.5:
         rules.append("冒名就医")
     hosts = [str(h) for h in id_array(graph, "institution")[host_codes]]
-    holders = [str(p) for p in id_array(graph, "patient")[members]]
+    holders = list(map(str, id_array(graph, "patient")[members].tolist()))
     out_members = [("institution", h, "host") for h in hosts]
     out_members += [("doctor", d, "doctor") for d in doctors]
     out_members += [("operator", o, "operator") for o in operators]
@@ -330,7 +358,7 @@ def _main_hosts(table: dict, graph, places: Places) -> dict:
     visits = np.bincount(at, weights=table["together"][joint]).astype(np.int64)
     order = np.lexsort((sites, -visits))     # most visits first, ties by institution
     keep = [sites[order[0]]]
-    d0 = graph.day.min()
+    d0 = places.first
     for h, v in zip(sites[order[1:]], visits[order[1:]], strict=True):
         rows = places.rows(int(h), table["day"][joint & (table["inst"] == h)])
         seen = len(np.unique(graph.codes("patient")[rows].astype(np.int64) << 20
