@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,16 +23,29 @@ from .cases import build_cases, entity_scores
 from .cells import write_csv
 from .detectors import PATTERNS, REGISTRY
 from .engines import DEFAULT_MASTER, read_folder
-from .errors import ParameterError, RunError
+from .errors import ParameterError
 from .graph import KINDS, ClaimsGraph
 from .io import DEFAULT_TIME_ZONE, REJECT_COLUMNS
 from .lineage import link
 from .ranking import peer_features
+from .run_folder import (
+    RUN_FILES,
+    atomic_folder,
+    check_target,
+    load_summary,
+    read_cases,
+    strict_json,
+    time_zone_of,
+    write_cases,
+    write_entity_scores,
+    write_json,
+)
 from .settings import for_detector, resolve
 
-__all__ = ["detect_folder", "RUN_FILES", "CAPABILITIES", "capabilities", "limitations"]
-
-RUN_FILES = ("cases.jsonl", "entity_scores.csv", "summary.json", "rejects.csv")
+# the run folder's files are read and written by .run_folder; its readers are also
+# importable from here, where they have always been
+__all__ = ["detect_folder", "CAPABILITIES", "capabilities", "limitations", "threads",
+           "run_id", "RUN_FILES", "load_summary", "read_cases", "strict_json", "time_zone_of"]
 
 
 class Timer:
@@ -105,7 +116,7 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
 
         require()
         check_master(master)
-    _check_target(out)
+    check_target(out)
     workers = threads()
     _one_malloc_arena()
     before = None if previous is None else newest_run(previous, exclude=out)
@@ -139,14 +150,14 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
                      previous_run_id=None if before is None else before.run_id,
                      run_id=summary["run_id"], min_overlap=settings["lineage.min_overlap"])
     with timer.stage("write"):
-        with _atomic_folder(out) as tmp:
-            _write_cases(tmp / "cases.jsonl", cases)
-            _write_entity_scores(tmp / "entity_scores.csv", scores)
+        with atomic_folder(out) as tmp:
+            write_cases(tmp / "cases.jsonl", cases)
+            write_entity_scores(tmp / "entity_scores.csv", scores)
             rejects = claims_data.rejects
             write_csv(tmp / "rejects.csv", REJECT_COLUMNS,
                       rejects[list(REJECT_COLUMNS)].itertuples(index=False, name=None))
             summary["timings"] = dict(timer.seconds)
-            _write_json(tmp / "summary.json", summary)
+            write_json(tmp / "summary.json", summary)
     summary["timings"] = dict(timer.seconds)
     return summary
 
@@ -352,97 +363,3 @@ def limitations(data, graph: ClaimsGraph) -> list[str]:
                                    else need]
                 out.append(f"{name}: {why}, so {lost}")
     return out
-
-
-def _check_target(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                              and not (out / "summary.json").exists())):
-        raise RunError("run.not_target", path=str(out))
-
-
-@contextmanager
-def _atomic_folder(out: Path) -> Iterator[Path]:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def strict_json(obj, path: Path, **kwargs) -> str:
-    """``json.dumps`` that refuses NaN and infinity (which are not JSON) with a
-    :class:`RunError` naming the file: a number that is not finite is a bug, and a run
-    writes nothing rather than a file a strict reader cannot read."""
-    try:
-        return json.dumps(obj, ensure_ascii=False, allow_nan=False, **kwargs)
-    except ValueError as exc:
-        raise RunError(f"{path.name}: a number is not finite ({exc}); nothing was written. "
-                       "This is a bug in graphdetect: please report it") from None
-
-
-def _write_json(path: Path, obj) -> None:
-    path.write_text(strict_json(obj, path, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-
-
-def _write_cases(path: Path, cases: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for case in cases:
-            f.write(strict_json(case, path, separators=(", ", ": ")) + "\n")
-
-
-def _write_entity_scores(path: Path, rows) -> None:
-    write_csv(path, ["kind", "id", "score", "patterns", "rank", "reasons"], rows)
-
-
-_CASE_KEYS = frozenset({"case_id", "pattern", "members", "claim_ids"})
-
-
-def read_cases(run: str | Path) -> list[dict]:
-    """A run folder's cases (``cases.jsonl``), best first.
-
-    Raises
-    ------
-    RunError
-        When the folder has no cases.jsonl or a line of it is not a case.
-    """
-    path = Path(run) / "cases.jsonl"
-    if not path.is_file():
-        raise RunError("run.no_cases", path=str(run))
-    cases = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                case = json.loads(line)
-            except ValueError as exc:
-                raise RunError(f"{path}: line {n} is not JSON ({exc})") from None
-            if not isinstance(case, dict) or not _CASE_KEYS <= case.keys():
-                raise RunError(f"{path}: line {n} is not a case (it needs "
-                               f"{', '.join(sorted(_CASE_KEYS))})")
-            cases.append(case)
-    return cases
-
-
-def load_summary(run: str | Path) -> dict:
-    """Read a run folder's summary.json; ``RunError`` when it is not a run folder."""
-    p = Path(run) / "summary.json"
-    if not p.is_file():
-        raise RunError("run.no_summary", path=str(run))
-    return json.loads(p.read_text(encoding="utf-8"))
-
-
-def time_zone_of(summary: dict) -> str:
-    """The time zone a run read its data in: its summary's ``time_zone``, else the
-    default (a run made in the default zone, or before runs recorded it)."""
-    return summary.get("time_zone") or DEFAULT_TIME_ZONE

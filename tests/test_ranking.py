@@ -203,7 +203,7 @@ def test_generated_city_signal_beyond_volume(tmp_path):
 def test_elderly_from_first_day_at_65_equals_age_per_claim(column):
     """Each patient's first day at 65, compared with the claim's day, says what the age at
     each claim says: on birthdays, with unknown and absurd birth years, over decades."""
-    from graphdetect._ranking_features import _elderly
+    from graphdetect._ranking_people import _elderly
 
     rng = np.random.default_rng(7)
     n, people = 20000, 400
