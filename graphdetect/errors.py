@@ -6,7 +6,8 @@ it into a one-line message and exit code 2.
 
 from __future__ import annotations
 
-__all__ = ["GraphdetectError", "DataError", "ParameterError", "RunError", "EngineError"]
+__all__ = ["GraphdetectError", "DataError", "ParameterError", "RunError", "EngineError",
+           "LedgerError", "RulesError"]
 
 
 class GraphdetectError(Exception):
@@ -118,3 +119,48 @@ class EngineError(RunError):
     >>> EngineError("engine.bad_master", master="nowhere").text("en").split(":")[0]
     '--master nowhere'
     """
+
+
+class LedgerError(GraphdetectError):
+    """A recording or revocation the integrity ledger refuses (``graphdetect ledger``).
+
+    ``key`` is a key of :data:`graphdetect.messages.MESSAGES` filled with ``args`` (an
+    argument may be ``callable(lang)``), shown in the user's language.
+
+    Examples
+    --------
+    >>> err = LedgerError("ledger.no_entry", entry=7)
+    >>> str(err), err.text("zh")
+    ('no ledger entry 7', '台账中没有第 7 条')
+    """
+
+    def __init__(self, key: str, **args):
+        self.key, self.args_ = key, args
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str = "en") -> str:
+        from .messages import text
+
+        return text(self.key, lang, **{k: v(lang) if callable(v) else v
+                                       for k, v in self.args_.items()})
+
+
+class RulesError(LedgerError):
+    """A scoring table of the ledger that cannot be used: the message names the file and
+    the entry (``points.聚敛盗刷.grave.doctor``); ``problem`` is a message key.
+
+    Examples
+    --------
+    >>> err = RulesError("rules.toml", "points.odd", "rules.not_rule")
+    >>> str(err)
+    'rules.toml: points.odd: not a pattern name or rule category of graphdetect'
+    >>> err.text("zh")
+    'rules.toml：points.odd：不是 graphdetect 的模式名或规则类别'
+    """
+
+    def __init__(self, file, entry: str, problem: str, **args):
+        from .messages import text
+
+        self.file, self.entry = str(file), entry
+        super().__init__("rules.in_entry", file=str(file), entry=entry,
+                         problem=lambda lang: text(problem, lang, **args))

@@ -189,6 +189,8 @@ def test_wheel_carries_every_package_and_data_file(installed):
     data = {f"graphdetect/{p.relative_to(source)}" for folder in ("web", "cypher")
             for p in (source / folder).rglob("*")
             if p.is_file() and "__pycache__" not in p.parts and p.name != "babel.cfg"}
+    data |= {str(p.relative_to(source)) for p in (source / "graphdetect").rglob("*")
+             if p.suffix in (".toml", ".txt", ".properties")}  # the ledger's rules.toml ...
     assert data <= names, sorted(data - names)
     assert not any(name.startswith("datasets/") for name in names)
 

@@ -11,7 +11,7 @@ import os
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -213,7 +213,8 @@ class ReviewStore(Accounts):
     def decide(self, case_key: str, *, run_id: str, case_id: str, user: str,
                status: str | None = None, assignee: str | None = None, reason: str = "",
                body: str = "", suppress_until: str | None = None, snapshot: dict | None = None,
-               audit: dict | None = None) -> dict:
+               audit: dict | None = None,
+               on_confirm: Callable[[sqlite3.Connection, dict], None] | None = None) -> dict:
         """Record a note on the case ``case_key``, and optionally a status change or a new
         assignee, atomically.
 
@@ -222,7 +223,11 @@ class ReviewStore(Accounts):
         ``suppress_until`` (an ISO date: no re-alert until then, see :mod:`.alerts`); a
         decision keeps ``snapshot``, the case as it stood (:func:`.alerts.snapshot`).
         With ``audit`` (``{"role": ..., "ip": ...}``) the decision's audit row is written
-        in the same transaction: both are stored, or neither.
+        in the same transaction: both are stored, or neither. ``on_confirm(db, note)`` is
+        called in that transaction too when the decision confirms the case, with the
+        connection and the new note (the integrity ledger's points for a confirmation,
+        :meth:`graphdetect.ledger.Ledger.scorer`): what it writes is stored with the
+        decision, and what it raises undoes the decision.
 
         Raises
         ------
@@ -273,6 +278,9 @@ class ReviewStore(Accounts):
                                 target=case_id, ip=audit.get("ip", ""),
                                 detail=f"{current} -> {new_status}; assignee={new_assignee or ''}"
                                        f"; reason={reason}; key={case_key}; run={run_id}{until}")
+                if on_confirm is not None and new_status == "confirmed" and current != new_status:
+                    on_confirm(db, _note(db.execute("SELECT * FROM notes WHERE id = ?",
+                                                    (cur.lastrowid,)).fetchone()))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
