@@ -206,7 +206,7 @@ def time(raw: pa.Array, arr: pa.Array, time_zone: str = "Asia/Shanghai"
     """
     if pa.types.is_timestamp(raw.type) or pa.types.is_date(raw.type):
         ts = pc.cast(raw, pa.timestamp("s"), safe=False)
-        secs = _seconds(ts)
+        secs = seconds(ts)
         # not midnight; numpy divides by a constant faster than it takes a remainder
         has_time = secs // 86400 * 86400 != secs if not pa.types.is_date(raw.type) \
             else np.zeros(len(raw), bool)
@@ -250,10 +250,10 @@ def _with_offsets(s: pa.Array, ts: pa.Array, has_time: np.ndarray, rows: np.ndar
     utc = pc.subtract(pc.cast(parsed, pa.int64()), offset)
     wall = pc.local_timestamp(pc.cast(utc, pa.timestamp("s", tz=time_zone)))
     read = pc.and_(pc.is_valid(parts), pc.is_valid(wall)).to_numpy(zero_copy_only=False)
-    secs = _seconds(ts).copy()
+    secs = seconds(ts).copy()
     valid = ~missing(ts)
     at = rows[read]
-    secs[at] = _seconds(wall)[read]
+    secs[at] = seconds(wall)[read]
     valid[at] = True
     has_time = has_time.copy()
     has_time[at] = True
@@ -268,22 +268,18 @@ def _group_int(parts: pa.Array, name: str) -> pa.Array:
 
 def outside_years(ts: pa.Array, years: tuple[int, int]) -> np.ndarray:
     """Which times fall before the first or after the last of ``years`` (null: no)."""
-    first = _epoch_seconds(date(years[0], 1, 1))
-    after = _epoch_seconds(date(years[1] + 1, 1, 1))
-    secs = _seconds(ts)
+    first = _epochseconds(date(years[0], 1, 1))
+    after = _epochseconds(date(years[1] + 1, 1, 1))
+    secs = seconds(ts)
     return (secs < first) | (secs >= after)
 
 
-def _epoch_seconds(day: date) -> int:
+def _epochseconds(day: date) -> int:
     return (day - date(1970, 1, 1)).days * 86400
 
 
-def _seconds(ts: pa.Array) -> np.ndarray:
-    """Seconds since 1970 (0 for null: a plausible time of no time of day)."""
+def seconds(ts: pa.Array) -> np.ndarray:
+    """Seconds since 1970 of a timestamp[s] array (0 for null: a plausible time of no time
+    of day)."""
     secs = ts.cast(pa.int64())
     return (secs.fill_null(0) if secs.null_count else secs).to_numpy(zero_copy_only=False)
-
-
-def seconds(ts: pa.Array) -> np.ndarray:
-    """Seconds since 1970 of a timestamp[s] array, 0 for null."""
-    return _seconds(ts)
