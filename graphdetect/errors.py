@@ -164,3 +164,16 @@ class RulesError(LedgerError):
         self.file, self.entry = str(file), entry
         super().__init__("rules.in_entry", file=str(file), entry=entry,
                          problem=lambda lang: text(problem, lang, **args))
+
+
+class ProcedureError(LedgerError):
+    """A step of the review procedure that is refused: a committee, a vote, a random
+    draw, an affiliation or an appeal (:mod:`graphdetect.review.committee`,
+    :mod:`graphdetect.review.draw`, :mod:`graphdetect.ledger.appeals`).
+
+    Examples
+    --------
+    >>> err = ProcedureError("procedure.voted_already", committee=3, name="rev")
+    >>> str(err), err.text("zh")
+    ('committee #3: rev has voted already', '会审 #3：rev 已投票')
+    """

@@ -17,11 +17,12 @@ from collections.abc import Callable
 
 from ..errors import LedgerError
 from ..review.accounts import now
+from ..review.committee import Committees, committee_confirmed
 from ..review.store import ReviewStore, visible
 from ..statuses import status_word
 from .rules import Rules
 
-__all__ = ["Ledger", "LedgerError", "SCORED_STATUSES", "COLUMNS"]
+__all__ = ["Ledger", "LedgerError", "SCORED_STATUSES", "COLUMNS", "revoke_in", "open_entry_ids"]
 
 #: A case scores only when its current status is one of these (a referral follows a
 #: confirmation, so a referred case is a confirmed one).
@@ -73,6 +74,7 @@ class Ledger:
 
     def __init__(self, store: ReviewStore):
         self.store = store
+        Committees(store)  # its tables, which a confirmation may have to consult
         with store.connect() as db:
             for stmt in _SCHEMA:
                 db.execute(stmt)
@@ -148,33 +150,10 @@ class Ledger:
             When there is no such entry, it is itself a revocation, it was revoked
             already, or no reason is given.
         """
-        reason = visible(reason)
-        if not reason:
-            raise LedgerError("ledger.needs_reason", entry=entry_id)
-        at = now()
         with self.store.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                row = db.execute("SELECT * FROM ledger WHERE id = ?", (entry_id,)).fetchone()
-                if row is None:
-                    raise LedgerError("ledger.no_entry", entry=entry_id)
-                if row["revokes"] is not None:
-                    raise LedgerError("ledger.is_revocation", entry=entry_id)
-                if db.execute("SELECT 1 FROM ledger WHERE revokes = ?", (entry_id,)).fetchone():
-                    raise LedgerError("ledger.revoked_already", entry=entry_id)
-                new = db.execute(
-                    "INSERT INTO ledger (entity_kind, entity_id, year, points, case_key, "
-                    "run_id, case_id, rule, severity, decided_by, decided_at, recorded_by, "
-                    "recorded_at, reason, revokes) "
-                    "SELECT entity_kind, entity_id, year, -points, case_key, run_id, case_id, "
-                    "rule, severity, decided_by, decided_at, ?, ?, ?, id FROM ledger "
-                    "WHERE id = ?", (user, at, reason, entry_id)).lastrowid
-                ReviewStore._audit(
-                    db, at=at, user=user, role=role, action="ledger revoked",
-                    target=row["case_id"], ip="",
-                    detail=f"entry={entry_id}; revocation={new}; {row['entity_kind']} "
-                           f"{row['entity_id']} -{row['points']}; year={row['year']}; "
-                           f"key={row['case_key']}; reason={reason}")
+                new = revoke_in(db, entry_id, user=user, reason=reason, role=role)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -216,9 +195,10 @@ class Ledger:
         return sorted(out, key=lambda r: (-r["points"], r["entity_kind"], r["entity_id"]))
 
 
-def _plan(case: dict, severity: str, rules: Rules, pharmacies) -> tuple[dict, dict, list]:
-    """The points per kind of ``case`` at ``severity``, the entry that gave them, and the
-    (kind, id) of each entity that scores; refused when no entity does."""
+def _plan(case: dict, severity: str, rules: Rules, pharmacies) -> tuple[dict, dict, list, bool]:
+    """The points per kind of ``case`` at ``severity``, the entry that gave them, the
+    (kind, id) of each entity that scores (refused when none does), and whether the
+    bureau's rules want a committee's confirmation first."""
     points, source = rules.points(case, severity)
     kinds = ("pharmacy" if m["kind"] == "institution" and m["id"] in pharmacies
              else m["kind"] for m in case["members"])
@@ -228,7 +208,7 @@ def _plan(case: dict, severity: str, rules: Rules, pharmacies) -> tuple[dict, di
     if not targets:
         raise LedgerError("ledger.no_targets", case_id=case["case_id"],
                           kinds=", ".join(rules.kinds))
-    return points, source, targets
+    return points, source, targets, rules.procedure["committee_required"]
 
 
 def _write(db: sqlite3.Connection, case: dict, confirm: dict, plan: tuple, *, run_id: str,
@@ -236,8 +216,10 @@ def _write(db: sqlite3.Connection, case: dict, confirm: dict, plan: tuple, *, ru
     """Insert a confirmed case's entries and their audit row (inside the caller's
     transaction), in the year of the confirming note ``confirm``; their ids."""
     key, case_id = case["case_key"], case["case_id"]
-    points, source, targets = plan
-    if _open_entries(db, key):
+    points, source, targets, needs_committee = plan
+    if needs_committee and not committee_confirmed(db, key):
+        raise LedgerError("ledger.needs_committee", case_id=case_id)
+    if open_entry_ids(db, key):
         raise LedgerError("ledger.already", case_id=case_id)
     at, year = now(), int(confirm["created_at"][:4])
     reason = visible(reason) or confirm["reason"]
@@ -256,8 +238,39 @@ def _write(db: sqlite3.Connection, case: dict, confirm: dict, plan: tuple, *, ru
     return ids
 
 
-def _open_entries(db: sqlite3.Connection, case_key: str) -> int:
-    """How many of a case's entries were not revoked."""
-    return db.execute("SELECT COUNT(*) FROM ledger e WHERE e.case_key = ? AND e.revokes IS NULL "
-                      "AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.revokes = e.id)",
-                      (case_key,)).fetchone()[0]
+def revoke_in(db: sqlite3.Connection, entry_id: int, *, user: str, reason: str,
+              role: str | None, ip: str = "") -> int:
+    """:meth:`Ledger.revoke` inside the caller's transaction (an upheld appeal revokes a
+    case's entries with its decision); the revocation's id."""
+    reason = visible(reason)
+    if not reason:
+        raise LedgerError("ledger.needs_reason", entry=entry_id)
+    at = now()
+    row = db.execute("SELECT * FROM ledger WHERE id = ?", (entry_id,)).fetchone()
+    if row is None:
+        raise LedgerError("ledger.no_entry", entry=entry_id)
+    if row["revokes"] is not None:
+        raise LedgerError("ledger.is_revocation", entry=entry_id)
+    if db.execute("SELECT 1 FROM ledger WHERE revokes = ?", (entry_id,)).fetchone():
+        raise LedgerError("ledger.revoked_already", entry=entry_id)
+    new = db.execute(
+        "INSERT INTO ledger (entity_kind, entity_id, year, points, case_key, "
+        "run_id, case_id, rule, severity, decided_by, decided_at, recorded_by, "
+        "recorded_at, reason, revokes) "
+        "SELECT entity_kind, entity_id, year, -points, case_key, run_id, case_id, "
+        "rule, severity, decided_by, decided_at, ?, ?, ?, id FROM ledger "
+        "WHERE id = ?", (user, at, reason, entry_id)).lastrowid
+    ReviewStore._audit(
+        db, at=at, user=user, role=role, action="ledger revoked",
+        target=row["case_id"], ip=ip,
+        detail=f"entry={entry_id}; revocation={new}; {row['entity_kind']} "
+               f"{row['entity_id']} -{row['points']}; year={row['year']}; "
+               f"key={row['case_key']}; reason={reason}")
+    return new
+
+
+def open_entry_ids(db: sqlite3.Connection, case_key: str) -> list[int]:
+    """The ids of a case's entries that were not revoked."""
+    return [r[0] for r in db.execute(
+        "SELECT e.id FROM ledger e WHERE e.case_key = ? AND e.revokes IS NULL AND NOT EXISTS "
+        "(SELECT 1 FROM ledger r WHERE r.revokes = e.id) ORDER BY e.id", (case_key,))]

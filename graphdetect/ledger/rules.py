@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
@@ -56,7 +56,8 @@ class Rules:
     ``severities`` and ``kinds`` map keys to ``{"zh", "en"}``; ``table`` maps a pattern or
     rule name to severity to kind to points; ``bands`` are ``{"from_yuan", kind: points}``
     in ascending order; ``tiers`` map a kind to its tiers (``min``, ``max`` or None, ``zh``,
-    ``en``) in ascending order.
+    ``en``) in ascending order; ``procedure`` holds the review procedure's settings
+    (``committee_required``, ``committee_size``).
     """
 
     path: Path
@@ -65,6 +66,10 @@ class Rules:
     table: dict[str, dict[str, dict[str, int]]]
     bands: list[dict]
     tiers: dict[str, list[dict]]
+    #: ``committee_required``: a confirmation scores only after a committee's
+    #: (认定会审) outcome confirmed the case; ``committee_size``: members by default.
+    procedure: dict = field(default_factory=lambda: {"committee_required": False,
+                                                     "committee_size": 3})
 
     def points(self, case: dict, severity: str) -> tuple[dict[str, int], dict[str, str]]:
         """Per entity kind, the points ``case`` costs at ``severity``, and the entry that
@@ -115,6 +120,12 @@ class Rules:
             for b in self.bands:
                 out.append(f"  >= {b['from_yuan']:<12,} " + "  ".join(
                     f"{k}=+{b.get(k, 0)}" for k in kinds))
+        p = self.procedure
+        out += ["", ("会审：确认须经认定会审" if zh else "committee: a confirmation scores only "
+                     "after a committee confirmed it") if p["committee_required"] else
+                ("会审：可选" if zh else "committee: optional"),
+                (f"会审默认人数：{p['committee_size']}" if zh
+                 else f"committee members by default: {p['committee_size']}")]
         for kind, tiers in self.tiers.items():
             out += ["", f"{self.kinds[kind]['zh' if zh else 'en']} ({kind})"]
             for t in tiers:
@@ -165,7 +176,8 @@ def _table(path: Path, raw: dict, key: str) -> dict:
 
 
 def _check(path: Path, raw: dict) -> Rules:
-    unknown = set(raw) - {"severities", "kinds", "points", "amount_bands", "tiers"}
+    unknown = set(raw) - {"severities", "kinds", "points", "amount_bands", "tiers",
+                          "procedure"}
     if unknown:
         raise RulesError(path, sorted(unknown)[0], "rules.unknown_section")
     severities = {k: _words(path, f"severities.{k}", v)
@@ -200,7 +212,19 @@ def _check(path: Path, raw: dict) -> Rules:
     if set(tiers_raw) != set(kinds):
         raise RulesError(path, "tiers", "rules.tiers_each_kind", names=", ".join(kinds))
     tiers = {kind: _tiers(path, kind, tiers_raw[kind]) for kind in kinds}
-    return Rules(path, severities, kinds, table, bands, tiers)
+    return Rules(path, severities, kinds, table, bands, tiers, _procedure(path, raw))
+
+
+def _procedure(path: Path, raw: dict) -> dict:
+    """The review procedure's settings, checked, with their defaults."""
+    got = raw.get("procedure", {})
+    if not isinstance(got, dict) or not set(got) <= {"committee_required", "committee_size"}:
+        raise RulesError(path, "procedure", "rules.procedure_keys")
+    required = got.get("committee_required", False)
+    if not isinstance(required, bool):
+        raise RulesError(path, "procedure.committee_required", "rules.bool", got=required)
+    size = _int(path, "procedure.committee_size", got.get("committee_size", 3), 1, 15)
+    return {"committee_required": required, "committee_size": size}
 
 
 def _tiers(path: Path, kind: str, raw) -> list[dict]:

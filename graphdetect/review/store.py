@@ -214,7 +214,8 @@ class ReviewStore(Accounts):
                status: str | None = None, assignee: str | None = None, reason: str = "",
                body: str = "", suppress_until: str | None = None, snapshot: dict | None = None,
                audit: dict | None = None,
-               on_confirm: Callable[[sqlite3.Connection, dict], None] | None = None) -> dict:
+               on_confirm: Callable[[sqlite3.Connection, dict], None] | None = None,
+               on_note: Callable[[sqlite3.Connection, dict], None] | None = None) -> dict:
         """Record a note on the case ``case_key``, and optionally a status change or a new
         assignee, atomically.
 
@@ -227,7 +228,8 @@ class ReviewStore(Accounts):
         called in that transaction too when the decision confirms the case, with the
         connection and the new note (the integrity ledger's points for a confirmation,
         :meth:`graphdetect.ledger.Ledger.scorer`): what it writes is stored with the
-        decision, and what it raises undoes the decision.
+        decision, and what it raises undoes the decision. ``on_note(db, note)`` is called
+        likewise for any note (a committee's outcome, written with the note it causes).
 
         Raises
         ------
@@ -278,9 +280,14 @@ class ReviewStore(Accounts):
                                 target=case_id, ip=audit.get("ip", ""),
                                 detail=f"{current} -> {new_status}; assignee={new_assignee or ''}"
                                        f"; reason={reason}; key={case_key}; run={run_id}{until}")
-                if on_confirm is not None and new_status == "confirmed" and current != new_status:
-                    on_confirm(db, _note(db.execute("SELECT * FROM notes WHERE id = ?",
-                                                    (cur.lastrowid,)).fetchone()))
+                confirms = new_status == "confirmed" and current != new_status
+                if on_note is not None or (on_confirm is not None and confirms):
+                    note = _note(db.execute("SELECT * FROM notes WHERE id = ?",
+                                            (cur.lastrowid,)).fetchone())
+                    if on_confirm is not None and confirms:
+                        on_confirm(db, note)
+                    if on_note is not None:
+                        on_note(db, note)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
