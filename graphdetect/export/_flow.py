@@ -8,8 +8,10 @@ allows is cut with "…" (``CELL`` characters in a table cell, ``WIDE`` in a wid
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.units import cm
@@ -20,10 +22,12 @@ from ..cells import shorten
 from ._common import printable
 from ._fonts import reportlab_fonts
 
-__all__ = ["CELL", "WIDE", "TEXT", "P", "money", "fit", "table", "image", "together", "kv"]
+__all__ = ["CELL", "WIDE", "TEXT", "P", "money", "fit", "table", "image", "together", "kv",
+           "beijing"]
 
 _ROWS_KEPT = 40
 _ROOM = 5 * cm
+_TZ = ZoneInfo("Asia/Shanghai")
 _GRID = colors.HexColor("#999999")
 _HEAD = colors.HexColor("#e8e8e8")
 #: The most characters of one value shown in a table cell, in a wide cell (a key-value
@@ -43,6 +47,18 @@ def P(text: object, style, limit: int = TEXT) -> Paragraph:  # noqa: N802 - read
     """
     text = printable(shorten(text, limit))
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+
+def beijing(at: str) -> str:
+    """A stored UTC time as Beijing time to the minute (the text as it is when unreadable).
+
+    >>> beijing("2024-03-01T16:30:00+00:00"), beijing("soon")
+    ('2024-03-02 00:30', 'soon')
+    """
+    try:
+        return datetime.fromisoformat(at).astimezone(_TZ).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(at)
 
 
 def money(x: float) -> str:

@@ -8,8 +8,6 @@ of the package keep every value whole.
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.units import cm
@@ -18,13 +16,12 @@ from reportlab.platypus import CondPageBreak, NextPageTemplate, PageBreak, Space
 from ..cells import shorten
 from ..explain import metric_label, metric_value, pattern_name
 from ..statuses import status_word
-from ._flow import CELL, WIDE, P, fit, image, kv, money, table, together
+from ._flow import CELL, WIDE, P, beijing, fit, image, kv, money, table, together
 from ._fonts import reportlab_fonts
 from ._tables import KIND_ZH, ROLE_ZH, SEX_ZH, STATUS_ZH, VISIT_ZH
 
 _ROLE_USER = {"investigator": "调查员", "reviewer": "复核员", "admin": "管理员"}
 _LINEAGE_ZH = {"new": "新出现", "recurring": "持续", "grown": "扩大", "shrunk": "缩小"}
-_TZ = ZoneInfo("Asia/Shanghai")
 _MAX_DAYS = 40
 _STAYS_TEXT = ("每条泳道为一次住院，标明所在机构；横条自入院至出院。同一患者两次住院时间重叠之处以"
                "黄色标出，出院至再入院的间隔以紫色标出；圆点为门诊，三角为购药。")
@@ -232,25 +229,32 @@ def _changed(r: dict) -> str:
 
 
 def _history(d, st, width) -> list:
-    out = [CondPageBreak(6 * cm), P("七、复核记录", st["h1"])]
+    """七、复核记录: the review history, then each outcome the review database holds
+    (``d.parts``: the ledger entries)."""
+    out = [CondPageBreak(6 * cm), P("七、复核记录", st["h1"]), *_notes(d, st, width)]
+    for part in d.parts:
+        out += part.section(st, width)
+    return out
+
+
+def _notes(d, st, width) -> list:
     if d.status is None:
-        return out + [P("导出时未提供复核数据库：本案件尚未经过复核，以下无复核记录。", st["note"])]
+        return [P("导出时未提供复核数据库：本案件尚未经过复核，以下无复核记录。", st["note"])]
     if not d.notes:
-        return out + [P(f"当前状态：{STATUS_ZH.get(d.status, d.status)}；尚无复核记录。",
-                        st["body"])]
+        return [P(f"当前状态：{STATUS_ZH.get(d.status, d.status)}；尚无复核记录。", st["body"])]
     w = [2.7, 1.8, 2.7, 1.8, 8.4]
     cols = [x * width / sum(w) for x in w]
     rows, spans = [], set()
     for n in d.notes:  # the note itself on a row of its own, the table's whole width
-        rows.append([P(_beijing(n["created_at"]), st["cell"]), P(n["author"], st["cell"], CELL),
+        rows.append([P(beijing(n["created_at"]), st["cell"]), P(n["author"], st["cell"], CELL),
                      P(_change(n), st["cell"]), P(n.get("assignee") or "", st["cell"], CELL),
                      P(n.get("reason") or "", st["cell"], WIDE)])
         if (n.get("body") or "").strip():
             spans.add(len(rows))
             rows.append([P(f"备注：{n['body']}", st["cell"]), "", "", "", ""])
-    out.append(P(f"当前状态：{STATUS_ZH.get(d.status, d.status)}。时间为北京时间。", st["body"]))
-    return out + table(["时间", "操作人", "状态变化", "指派", "理由"], rows, cols,
-                        spans=frozenset(spans))
+    return [P(f"当前状态：{STATUS_ZH.get(d.status, d.status)}。时间为北京时间。", st["body"]),
+            *table(["时间", "操作人", "状态变化", "指派", "理由"], rows, cols,
+                   spans=frozenset(spans))]
 
 
 def _change(n: dict) -> str:
@@ -258,13 +262,6 @@ def _change(n: dict) -> str:
     if not b or a == b:
         return "（备注）"
     return f"{status_word(a)} → {status_word(b)}"
-
-
-def _beijing(at: str) -> str:
-    try:
-        return datetime.fromisoformat(at).astimezone(_TZ).strftime("%Y-%m-%d %H:%M")
-    except (TypeError, ValueError):
-        return str(at)
 
 
 def _method(d, st, width) -> list:

@@ -4,8 +4,9 @@ A package holds the referral report (``report.pdf``), the evidence claims with e
 column of the source file (``claims.csv``), the members (``members.csv``), the case
 network (``network.graphml``, ``network.json``), the figures as PNG, a ``README.txt``,
 the case's history across runs (``history.json``) and the hash chain of those runs
-(``chain.json``, see ``_history``), and ``manifest.json``: every file's SHA-256 and
-size, who exported it, when, from which run. With a signing key
+(``chain.json``, see ``_history``), the case's integrity-ledger entries (``ledger.csv``,
+when exported with the review database; see ``_ledger``), and ``manifest.json``: every
+file's SHA-256 and size, who exported it, when, from which run. With a signing key
 (``$GRAPHDETECT_SIGNING_KEY``) ``manifest.sig`` holds the hex HMAC-SHA256 of the exact
 bytes of ``manifest.json``.
 
@@ -28,6 +29,7 @@ from pathlib import Path
 from .. import __version__
 from ..cells import csv_bytes, shorten
 from ..explain import explain
+from ..ledger.book import Ledger
 from ..lineage import with_keys
 from ..review.roles import can_export, may_export
 from ..review.store import ROLES, ReviewStore
@@ -47,6 +49,7 @@ from ._evidence import load_evidence
 from ._files import write_package, zip_path
 from ._fonts import font_path
 from ._history import CaseHistory, case_history
+from ._ledger import review_parts
 from ._network import case_network, to_json, write_graphml
 from ._readme import README
 from ._tables import (
@@ -155,7 +158,8 @@ def export_case(run: str | Path, case_id: str, out: str | Path, *,
     with _LOCK:  # matplotlib's and reportlab's settings are process-wide
         files = build_files(case, summary, ev, user=user, role=role, status=status,
                             notes=store.history(case_key) if store else [],
-                            created=_run_time(run), mask_ids=mask_ids, history=history)
+                            created=_run_time(run), mask_ids=mask_ids, history=history,
+                            ledger=Ledger(store).entries(case_key=case_key) if store else None)
     key = signing_key(key)
     manifest = _manifest(files, summary, case, case_key=case_key, user=user, role=role,
                          status=status, masked=bool(mask_ids), key=key)
@@ -237,8 +241,10 @@ def _run_time(run: Path) -> datetime:
 
 def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: str | None,
                 notes: list[dict], created: datetime, mask_ids: bool = False,
-                history: CaseHistory | None = None) -> dict[str, bytes]:
-    """Every file of the package but the manifest, as name -> bytes."""
+                history: CaseHistory | None = None,
+                ledger: list[dict] | None = None) -> dict[str, bytes]:
+    """Every file of the package but the manifest, as name -> bytes (``ledger``: the
+    case's ledger entries, None without the review database; see ``_ledger``)."""
     from ._timelines import timeline_figures
     from .figures import amounts_figure, network_figure
     from .pdf import ReportData, write_report
@@ -253,11 +259,13 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
     days = days_table(df)
     occasions = occasions_table(days, (case.get("details") or {}).get("occasions") or [])
     G = case_network(shown, df, ev, masker)
+    parts = review_parts(ledger, masker)
     files: dict[str, bytes] = {"claims.csv": _claims_csv(ev, masker),
                                "members.csv": _csv(MEMBER_COLUMNS, members),
                                "amounts_by_day.csv": _csv(DAY_COLUMNS, days),
                                "network.json": to_json(G).encode("utf-8"),
-                               **(history.files() if history else {})}
+                               **(history.files() if history else {}),
+                               **{n: b for part in parts for n, b in part.files.items()}}
     names = {h: name_of(ev, "institution", h) for h in df["institution_id"].dropna().unique()}
     with tempfile.TemporaryDirectory(prefix="graphdetect-export-") as tmp:
         t = Path(tmp)
@@ -284,7 +292,7 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
             notes=[dict(n, reason=masker.text(n.get("reason") or ""),
                         body=masker.text(n.get("body") or "")) for n in notes],
             attachments=attachments, masked=masker.active, names=names, created=created,
-            history=history)
+            history=history, parts=parts)
         files["report.pdf"] = write_report(report, t / "report.pdf").read_bytes()
     return files
 

@@ -8,6 +8,7 @@ detection run's time, so the same case, run and review history give the same byt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,12 +22,13 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 from reportlab.platypus.doctemplate import LayoutError
 
+from .. import __version__
 from ..cells import shorten
 from ._common import ExportError, printable
 from ._fonts import reportlab_fonts
 from ._history import CaseHistory
 
-__all__ = ["ReportData", "write_report"]
+__all__ = ["ReportData", "write_report", "build_pdf", "styles", "PAGES"]
 
 MARGIN = 1.8 * cm
 
@@ -67,6 +69,9 @@ class ReportData:
         The date written into the PDF (the run's time, for reproducible bytes).
     history : CaseHistory or None
         The case across runs and the runs' hash chain (``_history``); None: no section.
+    parts : list of Part
+        The case's outcomes from the review database (``_ledger``: the ledger entries),
+        each a section after the review history.
     """
 
     case: dict
@@ -85,6 +90,7 @@ class ReportData:
     names: dict[str, str] = field(default_factory=dict)
     created: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     history: CaseHistory | None = None
+    parts: list = field(default_factory=list)
 
 
 def styles() -> dict[str, ParagraphStyle]:
@@ -121,6 +127,7 @@ class _NumberedCanvas(Canvas):
 
     header = ""
     footer = ""
+    pages = "第 {n} 页 / 共 {total} 页"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,11 +152,94 @@ class _NumberedCanvas(Canvas):
         self.setFont(sans, 7.5)
         self.setFillColor(colors.HexColor("#555555"))
         self.drawString(MARGIN, height - 1.1 * cm, self.header)
-        self.drawRightString(width - MARGIN, height - 1.1 * cm, f"第 {number} 页 / 共 {total} 页")
+        self.drawRightString(width - MARGIN, height - 1.1 * cm,
+                             self.pages.format(n=number, total=total))
         self.setStrokeColor(colors.HexColor("#bbbbbb"))
         self.line(MARGIN, height - 1.25 * cm, width - MARGIN, height - 1.25 * cm)
         self.drawString(MARGIN, 0.9 * cm, self.footer)
         self.restoreState()
+
+
+#: The page number of each page, per language.
+PAGES = {"zh": "第 {n} 页 / 共 {total} 页", "en": "page {n} of {total}"}
+
+
+def build_pdf(path: Path, story: Callable[[dict, float, float, float], list], *, title: str,
+              subject: str, header: str, footer: str, created: datetime, what: str,
+              lang: str = "zh", first: str = "portrait", version: str = __version__) -> Path:
+    """Lay out a reproducible A4 PDF in the embedded CJK font and write it to ``path``.
+
+    The shared frame of every PDF graphdetect writes (the referral report, the ledger's
+    yearly report): a header and footer line and "page n of m" on every page,
+    reportlab's invariant mode and ``created`` as its dates, so the same input gives the
+    same bytes.
+
+    Parameters
+    ----------
+    path : Path
+        The PDF to write.
+    story : callable
+        ``story(styles, width, wide, height)``: the flowables, given :func:`styles`, the
+        text width of a portrait page, that of a landscape page, and the portrait height.
+        A ``NextPageTemplate("landscape")`` (or ``"portrait"``) switches the page shape.
+    title, subject : str
+        The PDF's metadata.
+    header, footer : str
+        The line atop and below every page (cut to fit, controls removed).
+    created : datetime
+        The PDF's creation and modification date.
+    what : str
+        What is laid out, for the error when it cannot be ("the report of case R-0001").
+    lang : str
+        ``"zh"`` or ``"en"``: the page numbers' words and the PDF's language.
+    first : str
+        ``"portrait"`` or ``"landscape"``: the shape of the first page.
+    version : str
+        The graphdetect version the PDF names as its creator (the referral report names
+        the version that made the run).
+
+    Raises
+    ------
+    ExportError
+        When some part cannot be laid out on a page (never expected: every value is cut
+        to fit; this turns reportlab's error into a clear one).
+    """
+    sans, _ = reportlab_fonts()
+    version = _clip(version, 30)
+    stamp = created.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
+
+    class Canvas_(_NumberedCanvas):
+        pages = PAGES.get(lang, PAGES["zh"])
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.header = _clip(header, 120)
+            self.footer = printable(footer)
+            self.setDateFormatter(lambda *_: stamp)
+
+    doc = BaseDocTemplate(
+        str(path), pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=1.7 * cm,
+        bottomMargin=1.5 * cm, invariant=True, initialFontName=sans,
+        title=_clip(title, 120), author="graphdetect", subject=_clip(subject, 120),
+        creator=f"graphdetect {version}", producer=f"graphdetect {version} (reportlab)",
+        lang="zh-CN" if lang == "zh" else "en",
+    )
+    portrait = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="p")
+    lw, lh = landscape(A4)
+    wide = Frame(MARGIN, 1.5 * cm, lw - 2 * MARGIN, lh - 3.2 * cm, id="l")
+    templates = [PageTemplate("portrait", [portrait], pagesize=A4),
+                 PageTemplate("landscape", [wide], pagesize=landscape(A4))]
+    doc.addPageTemplates(templates if first == "portrait" else templates[::-1])
+    flowables = story(styles(), doc.width, lw - 2 * MARGIN, doc.height)
+    a85, rl_config.useA85 = rl_config.useA85, 0  # binary streams: smaller, and 3x faster
+    try:
+        doc.build(flowables, canvasmaker=Canvas_)
+    except LayoutError as exc:
+        raise ExportError(f"{what} cannot be laid out: a part of it does not fit on a page "
+                          f"({_clip(exc, 200)})") from None
+    finally:
+        rl_config.useA85 = a85
+    return path
 
 
 def write_report(data: ReportData, path: Path) -> Path:
@@ -158,8 +248,7 @@ def write_report(data: ReportData, path: Path) -> Path:
     Raises
     ------
     ExportError
-        When some part of the report cannot be laid out on a page (never expected: every
-        value is cut to fit; this turns reportlab's error into a clear one).
+        When some part of the report cannot be laid out on a page (see :func:`build_pdf`).
 
     Examples
     --------
@@ -167,43 +256,16 @@ def write_report(data: ReportData, path: Path) -> Path:
     """
     from ._report import story
 
-    sans, _ = reportlab_fonts()
     case_id = _clip(data.case["case_id"], 60)
     run_id = _clip(data.summary.get("run_id", ""), 60)
     version = _clip(data.summary.get("graphdetect_version", ""), 30)
-    stamp = data.created.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
-
-    class Canvas_(_NumberedCanvas):
-        header = _clip(f"医保基金监管 · 案件 {case_id} · 检测运行 {run_id}", 90)
-        footer = (f"graphdetect {version} 依检测运行 {run_id} 自动生成；检测结果为线索，"
-                  "须经调查核实。各文件的 SHA-256 见 manifest.json。")
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.setDateFormatter(lambda *_: stamp)
-
-    doc = BaseDocTemplate(
-        str(path), pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=1.7 * cm,
-        bottomMargin=1.5 * cm, invariant=True, initialFontName=sans,
-        title=f"案件 {case_id} 移送材料", author="graphdetect",
-        subject=f"{run_id} / {case_id}", creator=f"graphdetect {version}",
-        producer=f"graphdetect {version} (reportlab)", lang="zh-CN",
-    )
-    portrait = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="p")
-    lw, lh = landscape(A4)
-    wide = Frame(MARGIN, 1.5 * cm, lw - 2 * MARGIN, lh - 3.2 * cm, id="l")
-    doc.addPageTemplates([PageTemplate("portrait", [portrait], pagesize=A4),
-                          PageTemplate("landscape", [wide], pagesize=landscape(A4))])
-    flowables = story(data, styles(), doc.width, lw - 2 * MARGIN, doc.height)
-    a85, rl_config.useA85 = rl_config.useA85, 0  # binary streams: smaller, and 3x faster
-    try:
-        doc.build(flowables, canvasmaker=Canvas_)
-    except LayoutError as exc:
-        raise ExportError(f"the report of case {case_id} cannot be laid out: a part of it "
-                          f"does not fit on a page ({_clip(exc, 200)})") from None
-    finally:
-        rl_config.useA85 = a85
-    return path
+    return build_pdf(
+        path, lambda st, width, wide, height: story(data, st, width, wide, height),
+        title=f"案件 {case_id} 移送材料", subject=f"{run_id} / {case_id}",
+        header=_clip(f"医保基金监管 · 案件 {case_id} · 检测运行 {run_id}", 90),
+        footer=(f"graphdetect {version} 依检测运行 {run_id} 自动生成；检测结果为线索，"
+                "须经调查核实。各文件的 SHA-256 见 manifest.json。"),
+        created=data.created, what=f"the report of case {case_id}", version=version)
 
 
 def _clip(text: object, n: int) -> str:

@@ -1,4 +1,5 @@
-"""``graphdetect ledger``: the scoring table, recording and revoking points, a year's standing.
+"""``graphdetect ledger``: the scoring table, recording and revoking points, a year's standing
+and its report (CSV and PDF).
 
 Recording and revoking are admin commands: ``--user`` must be an enabled admin of the
 review database, and each one is written to its audit log with the entries.
@@ -137,3 +138,33 @@ def ledger_show(year: int, kind: str | None, as_csv: bool, db: Path,
                    f"{r['points']:>4}  {r['entries']:>3}  {r[sanction]}")
     if not rows:
         click.echo(f"no ledger entries in {year}")
+
+
+@ledger_group.command("report")
+@click.option("--year", required=True, metavar="YEAR", help="The scoring year (1900-2100).")
+@click.option("--db", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Review database (SQLite).")
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder to write ledger-YEAR.csv and ledger-YEAR.pdf into.")
+@click.option("--kind", help="Only entities of this kind (institution, pharmacy, doctor); the "
+                             "files are then named ledger-YEAR-KIND.*.")
+@_rules_option
+def ledger_report(year: str, db: Path, out: Path, kind: str | None,
+                  rules_file: Path | None) -> None:
+    """Write the year's ledger report: ledger-YEAR.csv (an entry a row, with its entity's
+    points, tier and sanction) and ledger-YEAR.pdf (per entity, most points first: points
+    net of revocations, tier, sanction, and the cases behind them), both or neither. The
+    PDF is in the command's language; a year without entries gives a report saying so."""
+    from ..messages import command_language
+    from .report import check_year, open_ledger, words, write_year_report, year_report
+    from .rules import load_rules
+
+    lang = command_language()
+    number = check_year(year)
+    rules = load_rules(rules_file)
+    entities = year_report(open_ledger(db), number, rules, kind)
+    csv_path, pdf_path = write_year_report(entities, out, year=number, rules=rules, lang=lang,
+                                           kind=kind, source=db.name)
+    entries = sum(len(e["cases"]) for e in entities)
+    click.echo(words("wrote" if entities else "wrote_empty", lang, csv=csv_path, pdf=pdf_path,
+                     year=number, entities=len(entities), entries=entries))

@@ -131,6 +131,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .views_admin import bp as admin_bp
     from .views_cases import bp as cases_bp
     from .views_entities import bp as entities_bp
+    from .views_ledger import bp as ledger_bp
+    from .views_procedure import bp as procedure_bp
 
     @login.user_loader
     def load_user(token: str):
@@ -145,7 +147,7 @@ def create_app(config: dict | None = None) -> Flask:
         from flask import redirect, url_for
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    for bp in (auth_bp, cases_bp, entities_bp, admin_bp):
+    for bp in (auth_bp, cases_bp, entities_bp, admin_bp, ledger_bp, procedure_bp):
         app.register_blueprint(bp)
 
     @app.before_request
@@ -311,6 +313,19 @@ def _error(status: int, message: str):
 def store() -> ReviewStore:
     from flask import current_app
     return current_app.extensions["review_store"]
+
+
+def ledger_rules():
+    """The bureau's scoring table (:func:`graphdetect.ledger.rules.load_rules`): the file
+    named by the ``LEDGER_RULES`` setting, else ``GRAPHDETECT_LEDGER_RULES``, else the
+    shipped one; read once per app."""
+    from flask import current_app
+
+    from ..ledger.rules import load_rules
+    ext = current_app.extensions
+    if "ledger_rules" not in ext:
+        ext["ledger_rules"] = load_rules(current_app.config.get("LEDGER_RULES"))
+    return ext["ledger_rules"]
 
 
 def runs() -> Runs:

@@ -211,9 +211,10 @@ def case_page(case_id: str):
     users = [] if is_blind(current_user.role) else [u for u in store().users() if u["enabled"]]
     form.assignee.choices = [("", "—")] + [(u["name"], u["name"]) for u in users]
     claims = presenter(case).claims(_claims_records(case))
+    from .views_procedure import panel
     return render_template("case.html", case=payload, form=form, claims=claims,
                            patterns=pattern_labels(), statuses=status_labels(),
-                           alert_labels=alert_labels())
+                           alert_labels=alert_labels(), procedure=panel(case))
 
 
 @bp.route("/api/cases/<case_id>")

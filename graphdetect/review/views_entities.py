@@ -11,6 +11,7 @@ from .app import view
 from .auth import roles_required
 from .present import Presenter
 from .views_cases import _neighbourhood
+from .views_ledger import entity_points
 
 bp = Blueprint("entities", __name__)
 
@@ -43,13 +44,15 @@ def entity_page(kind: str, id: str):
     claims = claims.iloc[::-1]  # latest first
     return render_template("entity.html", entity=info,
                            claims=claims.astype(object).where(claims.notna(), None)
-                           .to_dict("records"), cases=[view().case(c) for c in info["cases"]])
+                           .to_dict("records"), cases=[view().case(c) for c in info["cases"]],
+                           ledger=entity_points(kind, id))
 
 
 @bp.route("/api/entities/<kind>/<path:id>")
 @roles_required(*OPEN_ROLES)
 def api_entity(kind: str, id: str):
-    return jsonify({"run_id": view().run_id, **_entity(kind, id)})
+    return jsonify({"run_id": view().run_id, **_entity(kind, id),
+                    "ledger": entity_points(kind, id)})
 
 
 @bp.route("/api/entities/<kind>/<path:id>/network")
