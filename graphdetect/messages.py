@@ -229,8 +229,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                               "zh": "须为每类主体列出档次：{names}"},
     "rules.tiers_list": {"en": "must be a list of [[tiers.KIND]] tables",
                          "zh": "应为 [[tiers.主体类别]] 表的列表"},
-    "rules.tier_keys": {"en": "must hold min, max (not on the last), zh and en",
-                        "zh": "须包含 min、max（最后一档不设）、zh 和 en"},
+    "rules.tier_keys": {"en": "must hold min, max (not on the last), zh and en, and may hold "
+                              "months",
+                        "zh": "须包含 min、max（最后一档不设）、zh 和 en，可另设 months"},
     "rules.tier_min": {"en": "must be {expect} (tiers follow on from 0 without gaps); got {got}",
                        "zh": "应为 {expect}（各档从 0 起连续相接）；实际为 {got}"},
     "rules.last_no_max": {"en": "the last tier has no max", "zh": "最后一档不设 max"},

@@ -214,7 +214,7 @@ def test_show_csv_parses_with_points_tiers_and_sanctions(planted_run, review_db,
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert list(rows[0]) == ["year", "entity_kind", "entity_id", "points", "entries", "tier",
-                             "sanction_zh", "sanction_en"]
+                             "sanction_zh", "sanction_en", "since", "until"]
     rules = load_rules()
     points, _ = rules.points(case, "grave")
     for r in rows:

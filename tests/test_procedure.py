@@ -364,3 +364,49 @@ def test_procedure_tables_refuse_update_and_delete(store, table):
         for stmt in (f"UPDATE {table} SET id = id + 100", f"DELETE FROM {table}"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 db.execute(stmt)
+
+
+# -- the bureau's year and the sanctions' dates ---------------------------------------------
+def scored_at(store, n: int, when: str, severity: str = "grave", rules=None) -> None:
+    """Confirm and score case ``n`` with its confirmation and recording stamped ``when``."""
+    from unittest import mock
+
+    case = make_case(n)
+    with mock.patch("graphdetect.review.store.now", return_value=when), \
+            mock.patch("graphdetect.ledger.book.now", return_value=when):
+        in_review(store, case)
+        store.decide(case["case_key"], run_id=RUN, case_id=case["case_id"], user="li",
+                     status="confirmed", reason="已核实")
+        Ledger(store).record_confirmation(case, run_id=RUN, severity=severity, user="admin",
+                                          rules=rules or load_rules())
+
+
+def test_points_fall_in_the_bureaus_year_not_utcs(store):
+    scored_at(store, 1, "2025-12-31T20:00:00+00:00")  # 04:00 on 1 January in Shanghai
+    assert {e["year"] for e in Ledger(store).entries()} == {2026}
+    utc = Ledger(store, time_zone="UTC")
+    scored_at(store, 2, "2025-12-31T20:00:00+00:00")
+    assert {e["year"] for e in utc.entries(case_key=make_case(2)["case_key"])} == {2026}
+
+
+@pytest.mark.parametrize("cases, tier, since, until", [
+    (1, 1, "2026-03-02", ""),            # 12 points: interview and a cut, no end date
+    (2, 2, "2026-04-02", "2026-05-02"),  # 24: suspended 1 month from the second case
+    (3, 4, "2026-05-31", ""),            # 36: designation cancelled, no end date
+])
+def test_sanctions_run_from_the_day_the_tier_was_reached(store, cases, tier, since, until):
+    stamps = ("2026-03-02T01:00:00+00:00", "2026-04-02T01:00:00+00:00",
+              "2026-05-30T17:00:00+00:00")  # the last is 31 May in Shanghai
+    for n, when in list(enumerate(stamps, 1))[:cases]:
+        scored_at(store, n, when)
+    row = next(r for r in Ledger(store).standing(2026, load_rules(), "institution"))
+    assert (row["tier"], row["since"], row["until"]) == (tier, since, until)
+
+
+def test_a_revocation_ends_the_tier_and_its_dates(store):
+    scored_at(store, 1, "2026-03-02T01:00:00+00:00")
+    ledger = Ledger(store)
+    for e in ledger.entries():
+        ledger.revoke(e["id"], user="admin", reason="申诉成立")
+    row = ledger.standing(2026, load_rules(), "institution")[0]
+    assert (row["points"], row["tier"], row["since"], row["until"]) == (0, 0, "", "")

@@ -11,11 +11,15 @@ decision in the review workflow is what :meth:`Ledger.record_confirmation` check
 
 from __future__ import annotations
 
+import calendar
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from ..errors import LedgerError
+from ..io import DEFAULT_TIME_ZONE
 from ..review.accounts import now
 from ..review.committee import Committees, committee_confirmed
 from ..review.store import ReviewStore, visible
@@ -46,11 +50,14 @@ _SCHEMA = (
 
 #: The columns of ``ledger show --csv``, in order.
 COLUMNS = ("year", "entity_kind", "entity_id", "points", "entries", "tier", "sanction_zh",
-           "sanction_en")
+           "sanction_en", "since", "until")
 
 
 class Ledger:
     """The ledger in the review database ``store`` (its table made on first use).
+
+    Years and sanction dates are the bureau's, in ``time_zone``: a case confirmed at
+    2025-12-31T20:00Z scores in 2026 in Shanghai.
 
     Examples
     --------
@@ -72,8 +79,8 @@ class Ledger:
     [('institution', 'H1', 6), ('doctor', 'D1', 4)]
     """
 
-    def __init__(self, store: ReviewStore):
-        self.store = store
+    def __init__(self, store: ReviewStore, time_zone: str = DEFAULT_TIME_ZONE):
+        self.store, self.time_zone = store, time_zone
         Committees(store)  # its tables, which a confirmation may have to consult
         with store.connect() as db:
             for stmt in _SCHEMA:
@@ -113,7 +120,7 @@ class Ledger:
                                if n["status_to"] == "confirmed"
                                and n["status_from"] != "confirmed")
                 ids = _write(db, case, confirm, plan, run_id=run_id, severity=severity,
-                             user=user, reason=reason, role=role)
+                             user=user, reason=reason, role=role, time_zone=self.time_zone)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -137,7 +144,7 @@ class Ledger:
 
         def score(db: sqlite3.Connection, note: dict) -> None:
             _write(db, case, note, plan, run_id=run_id, severity=severity, user=user,
-                   reason="", role=role)
+                   reason="", role=role, time_zone=self.time_zone)
         return score
 
     def revoke(self, entry_id: int, *, user: str, reason: str,
@@ -179,20 +186,57 @@ class Ledger:
 
     def standing(self, year: int, rules: Rules, kind: str | None = None) -> list[dict]:
         """Per entity with entries in ``year``: its points net of revocations, how many
-        entries, its tier and the sanction due (:data:`COLUMNS`), most points first."""
-        totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-        for e in self.entries(year=year):
+        entries, its tier and the sanction due (:data:`COLUMNS`), most points first.
+
+        ``since`` is the bureau's day the entity's points last rose into that tier (when
+        the entry that took it there was recorded: the sanction is due from then), and
+        ``until`` that day plus the tier's ``months`` where the table gives them (a
+        suspension's end); both empty in the lowest tier.
+        """
+        totals: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, None, -1])
+        for e in self.entries(year=year):  # in the order recorded
             if kind is None or e["entity_kind"] == kind:
                 t = totals[e["entity_kind"], e["entity_id"]]
+                tiers = e["entity_kind"] in rules.tiers
+                before = rules.tier(e["entity_kind"], t[0])["n"] if tiers else 0
                 t[0] += e["points"]
                 t[1] += e["revokes"] is None
+                after = rules.tier(e["entity_kind"], t[0])["n"] if tiers else 0
+                if after != before:
+                    t[2], t[3] = (e["recorded_at"] if after > before else t[2]), after
         out = []
-        for (k, eid), (points, n) in totals.items():
+        for (k, eid), (points, n, rose, _) in totals.items():
             tier = rules.tier(k, points) if k in rules.tiers else {"n": "", "zh": "", "en": ""}
+            since = until = ""
+            if tier["n"] and rose:
+                day = local_date(rose, self.time_zone)
+                since = day.isoformat()
+                if tier.get("months"):
+                    until = add_months(day, tier["months"]).isoformat()
             out.append({"year": year, "entity_kind": k, "entity_id": eid, "points": points,
                         "entries": n, "tier": tier["n"], "sanction_zh": tier["zh"],
-                        "sanction_en": tier["en"]})
+                        "sanction_en": tier["en"], "since": since, "until": until})
         return sorted(out, key=lambda r: (-r["points"], r["entity_kind"], r["entity_id"]))
+
+
+def local_date(iso: str, time_zone: str = DEFAULT_TIME_ZONE) -> date:
+    """The bureau's day of an ISO instant.
+
+    >>> local_date("2025-12-31T20:00:00+00:00").isoformat()
+    '2026-01-01'
+    """
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(time_zone)).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months, on the last day of a shorter month.
+
+    >>> add_months(date(2026, 1, 31), 1).isoformat(), add_months(date(2026, 11, 15), 3).isoformat()
+    ('2026-02-28', '2027-02-15')
+    """
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _plan(case: dict, severity: str, rules: Rules, pharmacies) -> tuple[dict, dict, list, bool]:
@@ -212,16 +256,18 @@ def _plan(case: dict, severity: str, rules: Rules, pharmacies) -> tuple[dict, di
 
 
 def _write(db: sqlite3.Connection, case: dict, confirm: dict, plan: tuple, *, run_id: str,
-           severity: str, user: str, reason: str, role: str | None) -> list[int]:
+           severity: str, user: str, reason: str, role: str | None,
+           time_zone: str) -> list[int]:
     """Insert a confirmed case's entries and their audit row (inside the caller's
-    transaction), in the year of the confirming note ``confirm``; their ids."""
+    transaction), in the bureau's year (``time_zone``) of the confirming note
+    ``confirm``; their ids."""
     key, case_id = case["case_key"], case["case_id"]
     points, source, targets, needs_committee = plan
     if needs_committee and not committee_confirmed(db, key):
         raise LedgerError("ledger.needs_committee", case_id=case_id)
     if open_entry_ids(db, key):
         raise LedgerError("ledger.already", case_id=case_id)
-    at, year = now(), int(confirm["created_at"][:4])
+    at, year = now(), local_date(confirm["created_at"], time_zone).year
     reason = visible(reason) or confirm["reason"]
     ids = [db.execute(
         "INSERT INTO ledger (entity_kind, entity_id, year, points, case_key, run_id, case_id, "

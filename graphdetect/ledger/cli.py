@@ -69,6 +69,7 @@ def ledger_record(run: Path, case_id: str, db: Path, severity: str, user: str, r
     the confirming decision. A case not confirmed is refused."""
     from ..errors import LedgerError
     from ..review.store import ReviewStore
+    from ..run_folder import time_zone_of
     from ..runs import Run
     from .book import Ledger
     from .rules import load_rules
@@ -80,9 +81,10 @@ def ledger_record(run: Path, case_id: str, db: Path, severity: str, user: str, r
     case = next((c for c in folder.cases if c["case_id"] == case_id), None)
     if case is None:
         raise LedgerError("ledger.no_case", run=run, case_id=case_id)
-    rows = Ledger(store).record_confirmation(case, run_id=folder.run_id, severity=severity,
-                                             user=user, rules=rules, reason=reason,
-                                             pharmacies=set(pharmacies), role=who["role"])
+    ledger = Ledger(store, time_zone=time_zone_of(folder.summary))  # the bureau's year
+    rows = ledger.record_confirmation(case, run_id=folder.run_id, severity=severity, user=user,
+                                      rules=rules, reason=reason, pharmacies=set(pharmacies),
+                                      role=who["role"])
     for r in rows:
         click.echo(f"entry {r['id']}: {r['year']} {r['entity_kind']} {r['entity_id']} "
                    f"+{r['points']} ({r['rule']}, {r['severity']})")
@@ -134,8 +136,10 @@ def ledger_show(year: int, kind: str | None, as_csv: bool, db: Path,
         return
     sanction = "sanction_zh" if command_language() == "zh" else "sanction_en"
     for r in rows:
+        dates = f" ({r['since']} – {r['until']})" if r["until"] else \
+            (f" ({r['since']})" if r["since"] else "")
         click.echo(f"{r['year']}  {r['entity_kind']:<12} {r['entity_id']:<16} "
-                   f"{r['points']:>4}  {r['entries']:>3}  {r[sanction]}")
+                   f"{r['points']:>4}  {r['entries']:>3}  {r[sanction]}{dates}")
     if not rows:
         click.echo(f"no ledger entries in {year}")
 

@@ -33,6 +33,7 @@ from .book import Ledger
 from .rules import Rules
 
 __all__ = ["ENTRY_COLUMNS", "REPORT_COLUMNS", "entry_rows", "year_report", "write_year_report",
+           "sanction_dates",
            "report_names", "check_year", "open_ledger", "entries_table", "entry_note", "words",
            "TABLE_COLUMNS"]
 
@@ -42,7 +43,7 @@ ENTRY_COLUMNS = ("entry", "entity_kind", "entity_id", "year", "points", "case_id
                  "recorded_at", "revokes", "revoked_by", "reason")
 #: Each entity's standing, repeated on each of its entries in ``ledger-YEAR.csv``.
 _ENTITY = ("year", "entity_kind", "entity_id", "total_points", "entries", "tier",
-           "sanction_zh", "sanction_en")
+           "sanction_zh", "sanction_en", "since", "until")
 #: The columns of ``ledger-YEAR.csv``, in order.
 REPORT_COLUMNS = _ENTITY + tuple(c for c in ENTRY_COLUMNS if c not in _ENTITY)
 #: The years a report may be asked for.
@@ -178,6 +179,22 @@ def year_report(ledger: Ledger, year: int, rules: Rules, kind: str | None = None
                 == (s["entity_kind"], s["entity_id"])]
         out.append({**s, "cases": mine})
     return out
+
+
+def sanction_dates(standing: dict, lang: str) -> str:
+    """When a standing's sanction runs, as text to follow it ("" in the lowest tier).
+
+    >>> sanction_dates({"since": "2026-04-02", "until": "2026-05-02"}, "zh")
+    '（2026-04-02 至 2026-05-02）'
+    >>> sanction_dates({"since": "2026-03-02", "until": ""}, "en")
+    ' (from 2026-03-02)'
+    """
+    since, until = standing.get("since"), standing.get("until")
+    if not since:
+        return ""
+    if lang == "zh":
+        return f"（{since} 至 {until}）" if until else f"（自 {since} 起）"
+    return f" ({since} to {until})" if until else f" (from {since})"
 
 
 def report_names(year: int, kind: str | None = None) -> tuple[str, str]:
@@ -371,7 +388,8 @@ def _story(entities: list[dict], st: dict, width: float, *, year: int, rules: Ru
     rows = [[i, fit(kind_word(e["entity_kind"], lang, rules), cols[1] - 6, 7.8),
              fit(e["entity_id"], cols[2] - 6, 7.8), e["points"], e["entries"],
              fit(_tier_span(e["entity_kind"], e["tier"], rules, lang), cols[5] - 6, 7.8),
-             P(e[sanction], st["cell"], CELL)] for i, e in enumerate(entities, start=1)]
+             P(e[sanction] + sanction_dates(e, lang), st["cell"], CELL)]
+            for i, e in enumerate(entities, start=1)]
     out += together([P(words("overview", lang), st["h1"]),
                      P(words("net", lang, csv=csv_name), st["body"])],
                     table(list(words("overview_head", lang)), rows, cols, right=(0, 3, 4)))

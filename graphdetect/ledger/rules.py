@@ -235,8 +235,8 @@ def _tiers(path: Path, kind: str, raw) -> list[dict]:
     out, expect = [], 0
     for n, t in enumerate(raw, 1):
         entry = f"tiers.{kind}[{n}]"
-        if not isinstance(t, dict) or not {"min", "zh", "en"} <= set(t) <= {"min", "max", "zh",
-                                                                             "en"}:
+        if not isinstance(t, dict) or not {"min", "zh", "en"} <= set(t) <= {
+                "min", "max", "zh", "en", "months"}:
             raise RulesError(path, entry, "rules.tier_keys")
         low = _int(path, f"{entry}.min", t["min"], 0, None)
         if low != expect:
@@ -246,6 +246,7 @@ def _tiers(path: Path, kind: str, raw) -> list[dict]:
             raise RulesError(path, f"{entry}.max", "rules.last_no_max")
         high = None if last else _int(path, f"{entry}.max", t.get("max"), low, None)
         _words(path, entry, {"zh": t["zh"], "en": t["en"]})
-        out.append({"min": low, "max": high, "zh": t["zh"], "en": t["en"]})
+        months = _int(path, f"{entry}.months", t["months"], 1, 120) if "months" in t else None
+        out.append({"min": low, "max": high, "zh": t["zh"], "en": t["en"], "months": months})
         expect = (high or 0) + 1
     return out

@@ -39,7 +39,7 @@ def this_year() -> int:
 
 
 def _ledger() -> Ledger:
-    return Ledger(store())
+    return Ledger(store(), time_zone=current_app.config["TIMEZONE"])
 
 
 def _tier(rules: Rules, kind: str, points: int) -> dict:

@@ -9,7 +9,7 @@ own audit row (in the procedure's transaction), and a step the procedure refuses
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..errors import LedgerError
@@ -232,7 +232,7 @@ def score(case_id: str):
     case = _get_case(case_id)
     key = key_of(case, view().run_id)
     try:
-        Ledger(store()).record_confirmation(
+        Ledger(store(), time_zone=current_app.config["TIMEZONE"]).record_confirmation(
             {**case, "case_key": key}, run_id=view().run_id,
             severity=request.form.get("severity", ""), user=current_user.id,
             rules=ledger_rules(), reason=_text("reason", REASON_LIMIT),
