@@ -272,12 +272,14 @@ from ._clihelp import plain_help  # noqa: E402
 from .export.cli import register as _register_export  # noqa: E402
 from .ledger.cli import ledger_group  # noqa: E402
 from .neo4j.cli import neo4j_group  # noqa: E402
-from .review.cli import users_group  # noqa: E402
+from .review.cli import assign_command, draws_command, users_group  # noqa: E402
 
 _register_export(main)
 main.add_command(neo4j_group)
 main.add_command(users_group)
 main.add_command(ledger_group)
+main.add_command(assign_command)
+main.add_command(draws_command)
 plain_help(main)  # click prints docstrings as they are: no ``RST`` markup in --help
 
 if __name__ == "__main__":  # pragma: no cover

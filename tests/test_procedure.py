@@ -410,3 +410,45 @@ def test_a_revocation_ends_the_tier_and_its_dates(store):
         ledger.revoke(e["id"], user="admin", reason="申诉成立")
     row = ledger.standing(2026, load_rules(), "institution")[0]
     assert (row["points"], row["tier"], row["since"], row["until"]) == (0, 0, "", "")
+
+
+# -- the command line ---------------------------------------------------------------------
+def test_assign_and_draws_commands(planted_run, users_db, tmp_path):
+    from click.testing import CliRunner
+
+    from graphdetect.cli import main
+    from graphdetect.runs import Run
+
+    db = tmp_path / "review.sqlite"
+    shutil.copyfile(users_db, db)
+
+    def cli(*args):
+        return CliRunner().invoke(main, ["--lang", "en", *map(str, args)])
+
+    cases = Run(planted_run).cases
+    host = next(m["id"] for m in cases[0]["members"] if m["kind"] == "institution")
+    res = cli("users", "affiliate", "li", host, "--relation", "曾在该院任职", "--db", db)
+    assert res.exit_code == 0, res.output
+    assert host in cli("users", "affiliations", "--db", db).output
+    res = cli("assign", planted_run, "--db", db, "--user", "li")
+    assert res.exit_code == 2 and "not an enabled admin" in res.output
+    res = cli("assign", planted_run, "--db", db, "--user", "admin", "--seed", "monthly-7")
+    assert res.exit_code == 0, res.output
+    assert f"{len(cases)} cases assigned" in res.output
+    store = ReviewStore(db)
+    first = store.state(cases[0]["case_key"])
+    assert first["assignee"] and first["assignee"] != "li"
+    assert "recused: li" in res.output
+    # a second run of the command assigns nothing: every case has its investigator
+    again = cli("assign", planted_run, "--db", db, "--user", "admin")
+    assert again.exit_code == 0 and "0 cases assigned" in again.output
+    res = cli("draws", "--db", db)
+    assert res.exit_code == 0 and res.output.count("replays") == len(cases)
+    # a draw altered behind the triggers' back is caught
+    with sqlite3.connect(db) as con:
+        con.execute("DROP TRIGGER draws_no_update")
+        con.execute("""UPDATE draws SET picked = '["inv6-by-hand"]' WHERE id = 1""")
+    res = cli("draws", "--db", db, "--case", cases[0]["case_id"])
+    assert res.exit_code == 1 and "DOES NOT REPLAY" in res.output
+    res = cli("users", "unaffiliate", "li", host, "--reason", "申报有误", "--db", db)
+    assert res.exit_code == 0 and cli("users", "affiliations", "--db", db).output == ""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["users_group"]
+__all__ = ["users_group", "assign_command", "draws_command"]
 
 
 @click.group("users")
@@ -129,3 +129,130 @@ def users_list(db: Path) -> None:
         click.echo(f"{u['name']:<20} {u['role']:<13} {state:<9} {u['created_at']}{lock}")
     for name, until in sorted(locks.items()):  # names tried that are no user's
         click.echo(f"{name:<20} {'(no user)':<13} {'':<9} {'':<25}  locked until {until}")
+
+
+def _operator() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+@users_group.command("affiliate")
+@click.argument("name")
+@click.argument("institution")
+@click.option("--relation", required=True,
+              help="How NAME is tied to it (worked there until 2023, spouse works there …).")
+@_existing_db
+def users_affiliate(name: str, institution: str, relation: str, db: Path) -> None:
+    """Declare that NAME is tied to INSTITUTION: random draws never give NAME a case
+    naming it, nor a seat on its committee."""
+    from .draw import Draws
+
+    Draws(_accounts(db)).declare(name, institution, relation, by=_operator(), role="cli")
+    click.echo(f"{name}: tied to {institution} ({relation}) in {db}")
+
+
+@users_group.command("unaffiliate")
+@click.argument("name")
+@click.argument("institution")
+@click.option("--reason", required=True, help="Why the tie ended or was declared wrongly.")
+@_existing_db
+def users_unaffiliate(name: str, institution: str, reason: str, db: Path) -> None:
+    """Withdraw NAME's tie to INSTITUTION (the declaration stays on record)."""
+    from .draw import Draws
+
+    Draws(_accounts(db)).withdraw(name, institution, by=_operator(), reason=reason, role="cli")
+    click.echo(f"{name}: no longer tied to {institution} in {db}")
+
+
+@users_group.command("affiliations")
+@click.argument("name", required=False)
+@_existing_db
+def users_affiliations(name: str | None, db: Path) -> None:
+    """List the declared ties: of NAME, or of every user."""
+    from .draw import Draws
+
+    ties = Draws(_accounts(db)).affiliations()
+    for user in sorted(ties) if name is None else [name]:
+        for institution, relation in sorted(ties.get(user, {}).items()):
+            click.echo(f"{user:<20} {institution:<24} {relation}")
+
+
+@click.command("assign")
+@click.argument("run", type=click.Path(path_type=Path))
+@_existing_db
+@click.option("--user", "-u", required=True, help="The admin making the draw.")
+@click.option("--case", "case_ids", multiple=True, metavar="ID",
+              help="A case of RUN to assign (repeatable); default: every case of RUN with no "
+                   "assignee that is not decided yet.")
+@click.option("--seed", help="The draw's seed (default: drawn at random; it is audited "
+                             "either way, so the draw replays).")
+def assign_command(run: Path, db: Path, user: str, case_ids: tuple[str, ...],
+                   seed: str | None) -> None:
+    """Assign cases of the run folder RUN to investigators drawn at random (双随机), never
+    one tied to an institution of the case (回避). Each draw is stored and audited with
+    its seed and candidates; `graphdetect assign` prints them."""
+    from ..errors import LedgerError
+    from ..ledger.cli import _admin
+    from ..runs import Run
+    from .alerts import key_of
+    from .draw import Draws
+
+    store = _accounts(db)
+    _admin(store, user)
+    folder = Run(run)
+    by_id = {c["case_id"]: c for c in folder.cases}
+    if case_ids:
+        missing = [c for c in case_ids if c not in by_id]
+        if missing:
+            raise LedgerError("ledger.no_case", run=run, case_id=missing[0])
+        chosen = [by_id[c] for c in case_ids]
+    else:
+        states = store.states()
+        chosen = [c for c in folder.cases
+                  if (st := states.get(key_of(c, folder.run_id))) is None
+                  or (not st["assignee"] and st["status"] in ("new", "in_review"))]
+    draws = Draws(store).assign_at_random([(c, key_of(c, folder.run_id)) for c in chosen],
+                                          run_id=folder.run_id, by=user, seed=seed,
+                                          role="cli")
+    for d in draws:
+        excluded = "; ".join(f"{u} ({', '.join(i)})" for u, i in sorted(d["excluded"].items()))
+        click.echo(f"{d['case_id']}: {d['picked'][0]}  (draw {d['id']}, seed {d['seed']}, "
+                   f"{len(d['candidates'])} candidates"
+                   + (f"; recused: {excluded}" if excluded else "") + ")")
+    click.echo(f"{len(draws)} cases assigned in {db}")
+
+
+@click.command("draws")
+@_existing_db
+@click.option("--case", "case_id", metavar="ID", help="Only the draws of this case id.")
+def draws_command(db: Path, case_id: str | None) -> None:
+    """List the random draws (case assignments and committees) with their seed, candidates,
+    recusals and picks, and replay each: "replays" when its seed and candidates give its
+    picks again, "DOES NOT REPLAY" (exit 1) when they do not."""
+    import json
+
+    from .draw import Draws, replay
+
+
+    store = _accounts(db)
+    Draws(store)  # its tables, in a database that has made no draw yet
+    with store.connect() as con:
+        rows = [dict(r) for r in con.execute("SELECT * FROM draws ORDER BY id")]
+    bad = 0
+    for d in rows:
+        if case_id is not None and d["case_id"] != case_id:
+            continue
+        picked = json.loads(d["picked"])
+        ok = replay(d) == picked
+        bad += not ok
+        click.echo(f"draw {d['id']} {d['at']} {d['purpose']:<9} {d['case_id']:<10} by "
+                   f"{d['by']}: {', '.join(picked)}  seed {d['seed']}  candidates "
+                   f"{', '.join(json.loads(d['candidates']))}  recused "
+                   f"{json.loads(d['excluded']) or '-'}  "
+                   + ("replays" if ok else "DOES NOT REPLAY"))
+    if bad:
+        sys.exit(1)
