@@ -61,6 +61,9 @@ def test_committee_appeal_and_ledger_through_the_pages(app, ring, review_db):
     reviewers = {name: as_user(app, name) for name in ("rev", *MORE_REVIEWERS)}
     secrets = {m["id"] for m in ring["members"]}
     first, *rest = reviewers.items()
+    # every page tells each member that the committee waits for them
+    assert f"#procedure\">{cid}" in first[1].get("/").get_data(as_text=True).replace(
+        "<bdi>", "").replace("</bdi>", "")
     # the first member votes dismiss, with a reason naming a real id
     who = ring["members"][0]["id"]
     assert post(first[1], f"/cases/{cid}/committee/1/vote", vote="dismiss",
@@ -73,6 +76,7 @@ def test_committee_appeal_and_ledger_through_the_pages(app, ring, review_db):
     for _name, client in rest:
         assert post(client, f"/cases/{cid}/committee/1/vote", vote="confirm",
                     reason="时段高度集中，与住院记录冲突").status_code == 302
+    assert "#procedure" not in rest[0][1].get("/").get_data(as_text=True)  # voted: no notice
     # closed: every member now sees every vote, ids still blind
     text = rest[0][1].get(f"/cases/{cid}").get_data(as_text=True)
     assert "不足以认定" in text and not [s for s in secrets if s in text]

@@ -31,6 +31,21 @@ bp = Blueprint("procedure", __name__)
 TEXT_LIMIT, REASON_LIMIT = 20_000, 2_000
 
 
+@bp.app_context_processor
+def awaiting_votes() -> dict:
+    """Every page tells a reviewer which committees wait for their vote, in the picked
+    run (a case of another run is reached by picking that run)."""
+    if not current_user.is_authenticated or current_user.role != "reviewer":
+        return {}
+    waiting = Committees(store()).awaiting(current_user.id)
+    if not waiting:
+        return {}
+    run = view()
+    here = {key_of(c, run.run_id): c["case_id"] for c in run.cases}
+    return {"awaiting_votes": [{**c, "case_id": here[c["case_key"]]} for c in waiting
+                               if c["case_key"] in here]}
+
+
 def _who() -> dict:
     return {"role": current_user.role, "ip": request.remote_addr or ""}
 
