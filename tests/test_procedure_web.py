@@ -168,3 +168,21 @@ def test_every_procedure_form_needs_its_csrf_token(make_app, ring):
     page = client.get(f"/cases/{cid}").get_data(as_text=True)
     forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", page, flags=re.S)
     assert forms and all("csrf_token" in f for f in forms)
+
+
+def test_the_case_json_carries_the_procedure_as_each_role_may_see_it(app, ring):
+    cid = ring["case_id"]
+    admin, li = as_user(app, "admin"), as_user(app, "li")
+    in_review(li, cid)
+    assert post(admin, f"/cases/{cid}/committee", size="3").status_code == 302
+    rev = as_user(app, "rev")
+    assert post(rev, f"/cases/{cid}/committee/1/vote", vote="confirm",
+                reason="时段集中").status_code == 302
+    seen = {name: c.get(f"/api/cases/{cid}").json["procedure"]
+            for name, c in (("admin", admin), ("li", li), ("rev", rev))}
+    assert seen["admin"]["committees"][0]["voted"] == ["rev"]
+    assert seen["admin"]["committees"][0]["votes"] == []  # not even the admin, while open
+    assert [v["vote"] for v in seen["rev"]["committees"][0]["votes"]] == ["confirm"]
+    assert "rev2" not in str(seen["rev"]) and "entries" not in seen["rev"]
+    assert seen["li"]["reviewers"] == [] and seen["li"]["affiliated"] == {}
+    assert set(seen["admin"]["reviewers"]) == {"rev", *MORE_REVIEWERS}

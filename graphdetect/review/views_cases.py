@@ -220,7 +220,11 @@ def case_page(case_id: str):
 @bp.route("/api/cases/<case_id>")
 @login_required
 def api_case(case_id: str):
-    return jsonify(_case_payload(_get_case(case_id)))
+    from .views_procedure import panel
+    case = _get_case(case_id)
+    procedure = panel(case)
+    procedure["pharmacies"] = sorted(procedure.get("pharmacies", ()))
+    return jsonify({**_case_payload(case), "procedure": procedure})
 
 
 def _claims_records(case: dict) -> list[dict]:

@@ -124,8 +124,8 @@ def panel(case: dict) -> dict:
         entries=Ledger(store()).entries(case_key=key),
         institutions=institutions_of(case),
         reviewers=[u["name"] for u in store().users()
-                   if u["role"] == "reviewer" and u["enabled"]],
-        affiliated=Draws(store()).affiliations(),
+                   if u["role"] == "reviewer" and u["enabled"]] if role == "admin" else [],
+        affiliated=Draws(store()).affiliations() if role == "admin" else {},
         severities=[(k, v[_lang(v)]) for k, v in rules.severities.items()],
         severity_words={k: v[_lang(v)] for k, v in rules.severities.items()},
         kinds={k: v[_lang(v)] for k, v in rules.kinds.items()},
