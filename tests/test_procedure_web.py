@@ -186,3 +186,25 @@ def test_the_case_json_carries_the_procedure_as_each_role_may_see_it(app, ring):
     assert "rev2" not in str(seen["rev"]) and "entries" not in seen["rev"]
     assert seen["li"]["reviewers"] == [] and seen["li"]["affiliated"] == {}
     assert set(seen["admin"]["reviewers"]) == {"rev", *MORE_REVIEWERS}
+
+
+def test_an_appeal_goes_to_a_committee_from_the_case_page(app, ring, review_db):
+    cid = ring["case_id"]
+    admin, li = as_user(app, "admin"), as_user(app, "li")
+    in_review(li, cid)
+    assert post(li, f"/cases/{cid}/decision", status="confirmed", reason="已核实").status_code \
+        == 302
+    host = next(m["id"] for m in ring["members"] if m["kind"] == "institution")
+    assert post(li, f"/cases/{cid}/appeals", appellant=host, text="不服").status_code == 302
+    assert post(admin, f"/cases/{cid}/committee", appeal_id="99").status_code == 404
+    assert post(admin, f"/cases/{cid}/committee", appeal_id="1").status_code == 302
+    for name in ("rev", *MORE_REVIEWERS):
+        client = as_user(app, name)
+        page = client.get(f"/cases/{cid}").get_data(as_text=True)
+        assert "不服" in page and host not in page  # the appeal's text, blind
+        assert post(client, f"/cases/{cid}/committee/1/vote", vote="uphold",
+                    reason="证据存疑").status_code == 302
+    from graphdetect.ledger.appeals import Appeals
+    got = Appeals(ReviewStore(review_db)).get(1)
+    assert got["outcome"]["outcome"] == "upheld" and got["outcome"]["committee_id"] == 1
+    assert li.get(f"/api/cases/{cid}").json["status"] == "in_review"

@@ -157,9 +157,8 @@ def open_committee(case_id: str):
         appeal = int(request.form["appeal_id"]) if request.form.get("appeal_id") else None
     except ValueError:
         abort(400, "size, quorum and appeal_id are whole numbers")
-    if appeal is not None and (a := Appeals(store()).get(appeal)) is None or \
-            appeal is not None and a["case_key"] != key_of(case, view().run_id):
-        abort(404, f"no appeal {appeal} on {case_id}")
+    if appeal is not None:
+        _appeal_of(case, appeal)
     try:
         Committees(store()).open(case, case_key=key_of(case, view().run_id),
                                  run_id=view().run_id, by=current_user.id, members=members,
