@@ -44,6 +44,7 @@ def write_package(out: Path, name: str, files: dict[str, bytes], manifest: dict,
         pkg.mkdir()
         os.chmod(pkg, DIR_MODE)
         for n, b in sorted(files.items()):
+            _make_dirs(pkg, n)
             _write_private(pkg / n, b)
         _write_private(tmp / "package.zip", _zip(name, files))
         folder = out / name
@@ -67,6 +68,16 @@ def _zip(name: str, files: dict[str, bytes]) -> bytes:
             info.create_system = 3
             zf.writestr(info, b, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
     return buf.getvalue()
+
+
+def _make_dirs(pkg: Path, name: str) -> None:
+    """The folders of a file in a subfolder (``appeals/1/...``), the owner's alone."""
+    folder = pkg
+    for part in Path(name).parts[:-1]:
+        folder = folder / part
+        if not folder.is_dir():
+            folder.mkdir()
+            os.chmod(folder, DIR_MODE)
 
 
 def _write_private(path: Path, data: bytes) -> Path:

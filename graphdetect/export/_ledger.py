@@ -3,9 +3,9 @@
 Each outcome is one *part*: the package's files of it and its section of the report,
 made by one function from the rows the review database holds. :func:`ledger_part` makes
 the part of the integrity ledger (``ledger.csv`` and "诚信记分" in the report's review
-section) from the case's ledger entries. The appeal's part (its text, attachments with
-SHA-256, outcome) is meant to stand beside it here, as ``appeal_part(appeals)`` returning a
-:class:`Part`, added to the list :func:`review_parts` gives.
+section) from the case's ledger entries. The committees' and appeals' part (their
+outcomes, the agreement, the appeals' attachments with SHA-256) is made beside it by
+:func:`graphdetect.export._appeals.appeal_part`, and follows it in the report.
 
 A package exported without the review database holds no ``ledger.csv`` and its report
 says the ledger was not consulted; with the database, ``ledger.csv`` is always there (its

@@ -5,7 +5,9 @@ column of the source file (``claims.csv``), the members (``members.csv``), the c
 network (``network.graphml``, ``network.json``), the figures as PNG, a ``README.txt``,
 the case's history across runs (``history.json``) and the hash chain of those runs
 (``chain.json``, see ``_history``), the case's integrity-ledger entries (``ledger.csv``,
-when exported with the review database; see ``_ledger``), and ``manifest.json``: every
+when exported with the review database; see ``_ledger``), its committees and appeals with
+the appeals' attachments (``committees.csv``, ``committee_votes.csv``, ``appeals.csv``,
+``appeal_files.csv``, ``appeals/``; likewise, see ``_appeals``), and ``manifest.json``: every
 file's SHA-256 and size, who exported it, when, from which run. With a signing key
 (``$GRAPHDETECT_SIGNING_KEY``) ``manifest.sig`` holds the hex HMAC-SHA256 of the exact
 bytes of ``manifest.json``.
@@ -35,6 +37,7 @@ from ..review.roles import can_export, may_export
 from ..review.store import ROLES, ReviewStore
 from ..run import load_summary, read_cases
 from ..runs import Runs
+from ._appeals import Procedure, appeal_part, read_procedure
 from ._common import (
     FORMAT,
     MANIFEST,
@@ -159,7 +162,8 @@ def export_case(run: str | Path, case_id: str, out: str | Path, *,
         files = build_files(case, summary, ev, user=user, role=role, status=status,
                             notes=store.history(case_key) if store else [],
                             created=_run_time(run), mask_ids=mask_ids, history=history,
-                            ledger=Ledger(store).entries(case_key=case_key) if store else None)
+                            ledger=Ledger(store).entries(case_key=case_key) if store else None,
+                            procedure=read_procedure(store, case_key) if store else None)
     key = signing_key(key)
     manifest = _manifest(files, summary, case, case_key=case_key, user=user, role=role,
                          status=status, masked=bool(mask_ids), key=key)
@@ -242,9 +246,11 @@ def _run_time(run: Path) -> datetime:
 def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: str | None,
                 notes: list[dict], created: datetime, mask_ids: bool = False,
                 history: CaseHistory | None = None,
-                ledger: list[dict] | None = None) -> dict[str, bytes]:
+                ledger: list[dict] | None = None,
+                procedure: Procedure | None = None) -> dict[str, bytes]:
     """Every file of the package but the manifest, as name -> bytes (``ledger``: the
-    case's ledger entries, None without the review database; see ``_ledger``)."""
+    case's ledger entries, ``procedure``: its committees and appeals, each None without
+    the review database; see ``_ledger`` and ``_appeals``)."""
     from ._timelines import timeline_figures
     from .figures import amounts_figure, network_figure
     from .pdf import ReportData, write_report
@@ -259,7 +265,7 @@ def build_files(case: dict, summary: dict, ev, *, user: str, role: str, status: 
     days = days_table(df)
     occasions = occasions_table(days, (case.get("details") or {}).get("occasions") or [])
     G = case_network(shown, df, ev, masker)
-    parts = review_parts(ledger, masker)
+    parts = [*review_parts(ledger, masker), appeal_part(procedure, masker)]
     files: dict[str, bytes] = {"claims.csv": _claims_csv(ev, masker),
                                "members.csv": _csv(MEMBER_COLUMNS, members),
                                "amounts_by_day.csv": _csv(DAY_COLUMNS, days),
