@@ -208,3 +208,17 @@ def test_an_appeal_goes_to_a_committee_from_the_case_page(app, ring, review_db):
     got = Appeals(ReviewStore(review_db)).get(1)
     assert got["outcome"]["outcome"] == "upheld" and got["outcome"]["committee_id"] == 1
     assert li.get(f"/api/cases/{cid}").json["status"] == "in_review"
+
+
+def test_the_queue_assigns_every_unassigned_open_case_at_random(app, cases, review_db):
+    admin, li = as_user(app, "admin"), as_user(app, "li")
+    assert "assign-random" in admin.get("/").get_data(as_text=True)
+    assert "assign-random" not in li.get("/").get_data(as_text=True)
+    assert post(li, "/assign-random").status_code == 403
+    assert post(admin, "/assign-random").status_code == 302
+    states = ReviewStore(review_db).states()
+    assert all(states[c["case_key"]]["assignee"] == "li" for c in cases)
+    draws = [r for r in ReviewStore(review_db).audit_log(limit=1000)[0]
+             if r["action"] == "random draw assign"]
+    assert len(draws) == len(cases) and len({r["detail"].split('"seed":')[1][:20]
+                                             for r in draws}) == 1  # one seed, the batch's

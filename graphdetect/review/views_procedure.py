@@ -214,6 +214,23 @@ def assign_random(case_id: str):
     return _back(case_id)
 
 
+@bp.route("/assign-random", methods=["POST"])
+@roles_required("admin")
+def assign_batch():
+    """Give every open case of the picked run that has no assignee (new or in review) to
+    an investigator drawn at random, one seed for the batch."""
+    run = view()
+    states = store().states()
+    batch = [(c, key) for c in run.cases if (st := states.get(key := key_of(c, run.run_id)))
+             is None or (not st["assignee"] and st["status"] in ("new", "in_review"))]
+    try:
+        Draws(store()).assign_at_random(batch, run_id=run.run_id, by=current_user.id, **_who())
+    except LedgerError as exc:
+        _refused(exc)
+    g.audited = True
+    return redirect(url_for("cases.queue"))
+
+
 @bp.route("/affiliations", methods=["GET", "POST"])
 @login_required
 def affiliations():
