@@ -22,7 +22,7 @@ from ._progress import progress_bar
 from .cases import build_cases, entity_scores
 from .cells import write_csv
 from .detectors import PATTERNS, REGISTRY
-from .engines import DEFAULT_MASTER, read_folder
+from .engines import DEFAULT_MASTER, attach, open_engine
 from .errors import ParameterError
 from .graph import KINDS, ClaimsGraph
 from .io import DEFAULT_TIME_ZONE, REJECT_COLUMNS
@@ -92,9 +92,9 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
         The bureau's local time zone, which times written with a UTC offset are converted
         to; the summary records it as ``time_zone``.
     engine : {"embedded", "spark"}
-        What reads the data folder (:mod:`graphdetect.engines`); the outputs are the same
-        bytes either way. The summary records it as ``engine`` (and for Spark ``spark``:
-        its master and version).
+        What reads the data folder and runs the detectors' relational steps
+        (:mod:`graphdetect.engines`); the outputs are the same bytes either way. The
+        summary records it as ``engine`` (and for Spark ``spark``: its master and version).
     master : str, default "local[*]"
         Spark's master URL (``local[2]``, ``spark://host:7077``, ``yarn``); Spark only.
     spark_conf : dict, optional
@@ -122,18 +122,20 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
     before = None if previous is None else newest_run(previous, exclude=out)
     settings = resolve() if settings is None else settings
     timer = Timer()
-    with timer.stage("read"):
-        claims_data, about = read_folder(data, engine=engine, master=master, conf=spark_conf,
-                                         since=since, until=until, progress=progress,
-                                         time_zone=time_zone)
-        # Arrow's allocator keeps what reading freed (raw batches, text columns) for
-        # reuse; nothing after reading needs it, and a 10M-claim run's peak is lower
-        # without it
-        pa.default_memory_pool().release_unused()
-    with timer.stage("graph"):
-        graph = ClaimsGraph.from_data(claims_data)
-    with timer.stage("detect"):
-        findings = _detect(graph, settings, timer, progress, workers)
+    # the engine is open from reading to the end of detection: the detectors ask it for
+    # their relational steps (a Spark session is stopped when the block ends, however)
+    with open_engine(engine, master=master, conf=spark_conf) as running:
+        with timer.stage("read"):
+            claims_data, about = running.read(data, since=since, until=until,
+                                              progress=progress, time_zone=time_zone)
+            # Arrow's allocator keeps what reading freed (raw batches, text columns) for
+            # reuse; nothing after reading needs it, and a 10M-claim run's peak is lower
+            # without it
+            pa.default_memory_pool().release_unused()
+        with timer.stage("graph"):
+            graph = ClaimsGraph.from_data(claims_data)
+        with timer.stage("detect"), attach(graph, running):
+            findings = _detect(graph, settings, timer, progress, workers)
     with timer.stage("cases"):
         cases = build_cases(findings, min_score=settings["cases.min_score"],
                             max_cases=settings["cases.max_cases"],

@@ -1,4 +1,9 @@
-"""Inpatient stays as a small table, shared by the stay detectors."""
+"""Inpatient stays as a small table, shared by the stay detectors.
+
+The stay detectors' relational steps (which stays overlap, which are readmissions) are
+the engine's (:func:`graphdetect.engines.engine_of`); the detectors find the rows the
+engine names in these tables and assemble the findings.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,24 @@ def stays(graph) -> pd.DataFrame:
     and the ranking: callers must not modify it (derive new frames instead).
     """
     return cached(graph, "stays", lambda: _stays(graph))
+
+
+def stays_by_place(graph) -> pd.DataFrame:
+    """:func:`stays` sorted by patient, institution, start, end and row (each patient's
+    stays at one place in a run, in time order); made once per graph, not to be modified."""
+    return cached(graph, "stays_by_place", lambda: stays(graph).sort_values(
+        ["patient", "institution", "start", "end", "row"], kind="stable", ignore_index=True))
+
+
+def positions(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where each of the ``wanted`` claim rows lies in ``rows`` (distinct rows, each
+    wanted one among them).
+
+    >>> positions(np.array([7, 2, 5]), np.array([5, 7])).tolist()
+    [2, 0]
+    """
+    order = np.argsort(rows, kind="stable")
+    return order[np.searchsorted(rows[order], wanted)]
 
 
 def _stays(graph) -> pd.DataFrame:

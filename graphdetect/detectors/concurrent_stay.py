@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engines import engine_of
 from ..graph import INPATIENT
 from ._base import Finding, Param, Pattern, detector, int_at_least
-from ._stays import components, day_str, id_array, stays, with_claim_ids
+from ._stays import components, day_str, id_array, positions, stays, with_claim_ids
 
 __all__ = ["concurrent_stay", "PATTERN"]
 
@@ -79,20 +80,15 @@ def concurrent_stay(graph, *, min_overlap_days: int = 1) -> list[Finding]:
     [['A', 'B']]
     """
     s = stays(graph)
-    multi = s["patient"].duplicated(keep=False)
-    s = s[multi].reset_index(drop=True)
+    s = s[s["patient"].duplicated(keep=False)].reset_index(drop=True)
     if not len(s):
         return []
-    s["i"] = np.arange(len(s))
-    pairs = s.merge(s, on="patient", suffixes=("_a", "_b"))
-    pairs = pairs[(pairs["i_a"] < pairs["i_b"])
-                  & (pairs["institution_a"] != pairs["institution_b"])]
-    overlap = np.minimum(pairs["end_a"], pairs["end_b"]) - np.maximum(pairs["start_a"],
-                                                                       pairs["start_b"])
-    pairs = pairs[overlap >= min_overlap_days]
-    if not len(pairs):
+    # the relational step is the engine's: the overlapping pairs, as claim rows
+    a, b = engine_of(graph).overlapping_stays(graph, min_overlap_days=min_overlap_days)
+    if not len(a):
         return []
-    a, b = pairs["i_a"].to_numpy(), pairs["i_b"].to_numpy()
+    row = s["row"].to_numpy()
+    a, b = positions(row, a), positions(row, b)
     label = components(len(s), a, b)
     linked = np.unique(np.concatenate([a, b]))
     # the stays of each group, in the table's order: one sort, then a slice per group

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engines import engine_of
 from ._base import Finding, Param, Pattern, detector, int_at_least
-from ._stays import day_str, id_array, stays, with_claim_ids
+from ._stays import day_str, id_array, positions, stays_by_place, with_claim_ids
 
 __all__ = ["split_stay", "PATTERN"]
 
@@ -72,19 +73,19 @@ def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 0) -> li
     >>> [f.claim_ids for f in split_stay(ClaimsGraph(claims))]
     [['A', 'B']]
     """
-    s = stays(graph)
+    s = stays_by_place(graph)
     if len(s) < 2:
         return []
-    s = s.sort_values(["patient", "institution", "start", "end", "row"], kind="stable",
-                      ignore_index=True)
-    dx = _diagnosis_keys(graph, s["diagnosis"].to_numpy(), diagnosis_prefix)
-    p, h = s["patient"].to_numpy(), s["institution"].to_numpy()
+    # the relational step is the engine's: the readmissions, as claim rows
+    earlier, _ = engine_of(graph).readmissions(graph, max_gap_days=max_gap_days,
+                                               diagnosis_prefix=diagnosis_prefix)
+    if not len(earlier):
+        return []
+    # a readmission joins a stay to the next in this table: the link after the earlier
+    link = np.zeros(len(s) - 1, bool)
+    link[positions(s["row"].to_numpy(), earlier)] = True
     start, end = s["start"].to_numpy(), s["end"].to_numpy()
     gap = start[1:] - end[:-1]
-    link = (p[1:] == p[:-1]) & (h[1:] == h[:-1]) & (gap >= 0) & (gap <= max_gap_days) \
-        & (dx[1:] >= 0) & (dx[1:] == dx[:-1])
-    if not link.any():
-        return []
     # links join consecutive stays, so a chain is a run of links: from a link with none
     # before it to the stay after the last link of the run
     first = np.flatnonzero(link & ~np.concatenate([[False], link[:-1]]))
@@ -95,14 +96,6 @@ def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 0) -> li
               for a, b in zip(first, last, strict=True)]
     found = [_finding(graph, chain, gaps, max_gap_days) for chain, gaps in chains]
     return with_claim_ids(graph, found, [chain["row"] for chain, _ in chains])
-
-
-def _diagnosis_keys(graph, codes: np.ndarray, prefix: int) -> np.ndarray:
-    if not prefix or "diagnosis_code" not in graph.claims:
-        return codes
-    cats = graph.claims["diagnosis_code"].cat.categories.str[:prefix]
-    keys = np.unique(cats, return_inverse=True)[1] if len(cats) else np.zeros(0, int)
-    return np.where(codes >= 0, keys[np.maximum(codes, 0)] if len(keys) else -1, -1)
 
 
 def _finding(graph, chain: dict, gaps: np.ndarray, max_gap: int) -> Finding:

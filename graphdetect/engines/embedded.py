@@ -1,18 +1,22 @@
 """The embedded engine: every stage in this process.
 
 Reading is :func:`graphdetect.io.read_folder` (pyarrow batches, checked with vectorised
-kernels, a thread per table); the graph and the detectors are those of
-:func:`graphdetect.run.detect_folder`, which this engine leaves where they are.
+kernels, a thread per table). The detectors' relational steps that an engine provides
+(:class:`graphdetect.engines.Steps`) run here on the graph's arrays with numpy and pandas:
+the overlapping stays of :func:`~graphdetect.detectors.concurrent_stay` and the
+readmissions of :func:`~graphdetect.detectors.split_stay`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..io import DEFAULT_TIME_ZONE, ClaimsData
 from ..io import read_folder as _read_folder
 
-__all__ = ["read_folder"]
+__all__ = ["EmbeddedEngine", "read_folder", "overlapping_stays", "readmissions"]
 
 
 def read_folder(data: str | Path, *, since=None, until=None, progress: bool = False,
@@ -21,3 +25,85 @@ def read_folder(data: str | Path, *, since=None, until=None, progress: bool = Fa
     and what the run's summary records of the engine."""
     return (_read_folder(data, since=since, until=until, progress=progress,
                          time_zone=time_zone), {"engine": "embedded"})
+
+
+def overlapping_stays(graph, *, min_overlap_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of inpatient stays of one patient at two institutions that overlap by at
+    least ``min_overlap_days`` days (``min(end) - max(start)``, in days): their claim rows
+    ``(a, b)``, ``a < b``, sorted by ``a`` then ``b``.
+
+    A self-join of the stays on the patient (:func:`graphdetect.detectors._stays.stays`).
+    """
+    from ..detectors._stays import stays
+
+    s = stays(graph)
+    s = s[s["patient"].duplicated(keep=False)].reset_index(drop=True)
+    if not len(s):
+        return _pairs(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    s["i"] = np.arange(len(s))
+    pairs = s.merge(s, on="patient", suffixes=("_a", "_b"))
+    pairs = pairs[(pairs["i_a"] < pairs["i_b"])
+                  & (pairs["institution_a"] != pairs["institution_b"])]
+    overlap = np.minimum(pairs["end_a"], pairs["end_b"]) - np.maximum(pairs["start_a"],
+                                                                       pairs["start_b"])
+    pairs = pairs[overlap >= min_overlap_days]
+    return _pairs(pairs["row_a"].to_numpy(), pairs["row_b"].to_numpy())
+
+
+def readmissions(graph, *, max_gap_days: int, diagnosis_prefix: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The readmissions: pairs of consecutive inpatient stays of one patient at one
+    institution (in start, end, row order), the later admitted 0..``max_gap_days`` days
+    after the earlier's discharge, with the same diagnosis (its first
+    ``diagnosis_prefix`` characters when not 0; none matches a missing one). Their claim
+    rows ``(earlier, later)``, sorted by the earlier.
+
+    A lag over the stays by patient and institution
+    (:func:`graphdetect.detectors._stays.stays_by_place`).
+    """
+    from ..detectors._stays import stays_by_place
+
+    s = stays_by_place(graph)
+    if len(s) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    dx = _diagnosis_keys(graph, s["diagnosis"].to_numpy(), diagnosis_prefix)
+    p, h = s["patient"].to_numpy(), s["institution"].to_numpy()
+    start, end = s["start"].to_numpy(), s["end"].to_numpy()
+    gap = start[1:] - end[:-1]
+    link = (p[1:] == p[:-1]) & (h[1:] == h[:-1]) & (gap >= 0) & (gap <= max_gap_days) \
+        & (dx[1:] >= 0) & (dx[1:] == dx[:-1])
+    row = s["row"].to_numpy().astype(np.int64)
+    earlier, later = row[:-1][link], row[1:][link]
+    order = np.argsort(earlier, kind="stable")
+    return earlier[order], later[order]
+
+
+def _diagnosis_keys(graph, codes: np.ndarray, prefix: int) -> np.ndarray:
+    """Per stay, a key equal for equal diagnoses (on their first ``prefix`` characters
+    when not 0), -1 where the diagnosis is missing."""
+    if not prefix or "diagnosis_code" not in graph.claims:
+        return codes
+    cats = graph.claims["diagnosis_code"].cat.categories.str[:prefix]
+    keys = np.unique(cats, return_inverse=True)[1] if len(cats) else np.zeros(0, int)
+    return np.where(codes >= 0, keys[np.maximum(codes, 0)] if len(keys) else -1, -1)
+
+
+def _pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of rows, each as (smaller, larger), sorted."""
+    a, b = a.astype(np.int64), b.astype(np.int64)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    order = np.lexsort((hi, lo))
+    return lo[order], hi[order]
+
+
+class EmbeddedEngine:
+    """The embedded engine as :func:`graphdetect.engines.open_engine` gives it."""
+
+    name = "embedded"
+
+    @staticmethod
+    def read(data, **options) -> tuple[ClaimsData, dict]:
+        return read_folder(data, **options)
+
+    overlapping_stays = staticmethod(overlapping_stays)
+    readmissions = staticmethod(readmissions)

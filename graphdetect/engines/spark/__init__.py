@@ -1,32 +1,107 @@
-"""The Spark engine (``graphdetect detect --engine spark``): the read stage on Spark.
+"""The Spark engine (``graphdetect detect --engine spark``): the read stage and the stay
+detectors' relational steps on Spark.
 
 Where the engine boundary lies today: reading and checking every row, repeated keys across
-files and the window run on Spark (:mod:`.read`); the graph and the detectors still run in
-the driver, on the typed tables the read stage collects. The next slices move the
-detectors' relational steps (sessions and bursts, co-occurring pairs, connected components).
-Needs ``pip install 'graphdetect[spark]'`` and Java 17 or later.
+files and the window run on Spark (:mod:`.read`); the read stage keeps the claims in Spark
+for the detectors' steps that run there — the overlapping stays and the readmissions
+(:mod:`.stays`). The graph and the other detectors still run in the driver, on the typed
+tables the read stage collects; the next slices move their relational steps (sessions and
+bursts, co-occurring pairs, connected components). Needs ``pip install 'graphdetect[spark]'``
+and Java 17 or later.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+
+import numpy as np
 
 from ...io import DEFAULT_TIME_ZONE, ClaimsData
 from .session import check_master, parse_conf, require, spark_session
 
-__all__ = ["read_folder", "check_master", "parse_conf", "require", "spark_session"]
+__all__ = ["SparkEngine", "open_spark", "read_folder", "check_master", "parse_conf",
+           "require", "spark_session"]
+
+
+class SparkEngine:
+    """The Spark engine on one session, as :func:`graphdetect.engines.open_engine` gives
+    it: :meth:`read`, then the detectors' steps (:class:`graphdetect.engines.Steps`) on the
+    claims it read."""
+
+    name = "spark"
+
+    def __init__(self, session):
+        self.session = session
+        self.claims = None  # the kept claims, numbered with their graph rows (persisted)
+        self._rows = 0
+
+    def read(self, data: str | Path, *, since=None, until=None, progress: bool = False,
+             time_zone: str = DEFAULT_TIME_ZONE) -> tuple[ClaimsData, dict]:
+        """The data folder's typed tables and rejects, read on Spark; and what the run's
+        summary records of the engine (``engine``, ``spark``: master and version)."""
+        from .read import read
+        from .stays import COLUMNS
+
+        self.close()
+        data_out, self.claims = read(self.session, data, since=since, until=until,
+                                     progress=progress, time_zone=time_zone, keep=COLUMNS)
+        self._rows = len(data_out.claims)
+        return data_out, {"engine": "spark",
+                          "spark": {"master": self.session.sparkContext.master,
+                                    "version": self.session.version}}
+
+    def overlapping_stays(self, graph, *, min_overlap_days: int
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        from .read import _job_errors
+        from .stays import overlapping_stays
+
+        with _job_errors():
+            return overlapping_stays(self._stays(graph), min_overlap_days=min_overlap_days)
+
+    def readmissions(self, graph, *, max_gap_days: int, diagnosis_prefix: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        from .read import _job_errors
+        from .stays import readmissions
+
+        with _job_errors():
+            return readmissions(self._stays(graph), max_gap_days=max_gap_days,
+                                diagnosis_prefix=diagnosis_prefix)
+
+    def _stays(self, graph):
+        """The inpatient stays of the claims read, which ``graph`` must be made of."""
+        from .stays import stay_frame
+
+        if self.claims is None or len(graph) != self._rows:
+            raise RuntimeError("the Spark engine's steps need the graph of the claims it read")
+        return stay_frame(self.claims)
+
+    def close(self) -> None:
+        """Let go of the claims kept in Spark."""
+        if self.claims is not None:
+            with suppress(Exception):  # after a failed job the JVM may be gone
+                self.claims.unpersist()
+            self.claims = None
+
+
+@contextmanager
+def open_spark(master: str, conf: dict[str, str] | None = None) -> Iterator[SparkEngine]:
+    """A :class:`SparkEngine` on a session on ``master`` (:func:`.session.spark_session`),
+    its kept claims let go and its session stopped (if started here) when the block ends."""
+    with spark_session(master, conf) as session:
+        engine = SparkEngine(session)
+        try:
+            yield engine
+        finally:
+            engine.close()
 
 
 def read_folder(data: str | Path, *, master: str, conf: dict[str, str] | None = None,
-         since=None, until=None, progress: bool = False,
-         time_zone: str = DEFAULT_TIME_ZONE) -> tuple[ClaimsData, dict]:
+                since=None, until=None, progress: bool = False,
+                time_zone: str = DEFAULT_TIME_ZONE) -> tuple[ClaimsData, dict]:
     """The data folder's typed tables and rejects, read on Spark; and what the run's
     summary records of the engine (``engine``, ``spark``: master and version)."""
-    from .read import read
-
-    with spark_session(master, conf) as spark:
-        data_out = read(spark, data, since=since, until=until, progress=progress,
-                              time_zone=time_zone)
-        about = {"engine": "spark",
-                 "spark": {"master": spark.sparkContext.master, "version": spark.version}}
-    return data_out, about
+    with open_spark(master, conf) as engine:
+        return engine.read(data, since=since, until=until, progress=progress,
+                           time_zone=time_zone)

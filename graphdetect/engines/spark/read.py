@@ -9,7 +9,9 @@ The executors return one DataFrame of good rows, rejects and per-file facts. Spa
 keeps each key's first row in path order (as the embedded reader keeps the first across
 the files of a folder) and applies the window of days; what the next stage needs is
 collected: the typed tables, cast back to the types the embedded reader gives them, and
-the rejects.
+the rejects. The kept claims also stay in Spark, numbered with their row in the claims
+table the driver collects and persisted, for the detectors' steps that run on Spark
+(:mod:`.stays`).
 """
 
 from __future__ import annotations
@@ -47,9 +49,11 @@ __all__ = ["read"]
 
 
 def read(spark, data: str | Path, *, since=None, until=None, progress: bool = False,
-         time_zone: str = DEFAULT_TIME_ZONE) -> ClaimsData:
+         time_zone: str = DEFAULT_TIME_ZONE, keep: tuple[str, ...] = ()) -> tuple:
     """Read and check a data folder on Spark; the same tables and rejects as
-    :func:`graphdetect.io.read_folder`.
+    :func:`graphdetect.io.read_folder`, and the kept claims as a persisted DataFrame:
+    ``row``, each claim's row in the collected claims table (the graph's row), and the
+    claims' columns ``keep``. The caller unpersists it.
 
     Raises
     ------
@@ -99,6 +103,7 @@ def read(spark, data: str | Path, *, since=None, until=None, progress: bool = Fa
                                        if n in COLUMNS))
             got = kept.select("_table", "_file", "_record", *names).toArrow()
             tables = {name: _collect(got, name, schemas[name]) for name in schemas}
+            claims = _numbered(spark, kept, keep)
             bar.update()
         finally:
             with suppress(Exception):  # after a failed job the JVM may be gone
@@ -121,7 +126,29 @@ def read(spark, data: str | Path, *, since=None, until=None, progress: bool = Fa
         # a table whose files hold no row at all: the embedded reader's empty frame
         setattr(data_out, name, tables[name] if name in tables else _to_frame({}, TABLES[name]))
     data_out.rejects = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
-    return data_out
+    return data_out, claims
+
+
+def _numbered(spark, kept, keep: tuple[str, ...]):
+    """The kept claims with their row in the claims table :func:`_collect` makes (files
+    in order, records in order within each), persisted and made while the executors'
+    rows still are: a count per file gives each file's first row, a window within each
+    file the rest."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    claims = kept.where(F.col("_table") == "claims")
+    offsets, at = [], 0
+    for r in sorted(claims.groupBy("_file").count().collect()):
+        offsets.append((r["_file"], at))
+        at += r["count"]
+    offsets = spark.createDataFrame(offsets, "_file int, _first long")
+    within = Window.partitionBy("_file").orderBy("_record")
+    numbered = claims.join(F.broadcast(offsets), on="_file") \
+        .select((F.col("_first") + F.row_number().over(within) - 1).alias("row"), *keep) \
+        .persist()
+    numbered.count()
+    return numbered
 
 
 @contextmanager
