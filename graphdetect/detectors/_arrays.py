@@ -123,6 +123,30 @@ def sorted_unique(x: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
+def distinct_counts(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """Per group ``0 .. n-1``, its number of distinct values (integers), from one sort of
+    the (group, value) pairs packed, in 32 bits where they fit (twice as fast as 64).
+
+    >>> distinct_counts(np.array([2, 0, 2, 2]), np.array([5, 7, 5, -1]), 3).tolist()
+    [1, 0, 2]
+    """
+    if not len(group):
+        return np.zeros(n, np.int64)
+    lo = int(value.min())
+    bits = max((int(value.max()) - lo).bit_length(), 1)
+    wide = max(int(n) - 1, 1).bit_length() + bits
+    if wide > 62:
+        order = np.lexsort((value, group))
+        g, v = group[order], value[order]
+        new = np.ones(len(g), bool)
+        new[1:] = (g[1:] != g[:-1]) | (v[1:] != v[:-1])
+        return np.bincount(g[new], minlength=n)
+    dtype = np.int32 if wide <= 31 else np.int64
+    key = group.astype(dtype) << bits
+    key |= (value - lo).astype(dtype)
+    return np.bincount(sorted_unique(key) >> bits, minlength=n)
+
+
 def run_lengths(s: np.ndarray) -> np.ndarray:
     """The lengths of the runs of equal values in a sorted array.
 
@@ -151,6 +175,25 @@ def stable_order(key: np.ndarray) -> np.ndarray:
         return np.argsort(key, kind="stable")
     packed = np.sort((key.astype(np.int64) - lo) << bits | np.arange(n, dtype=np.int64))
     return packed & ((1 << bits) - 1)
+
+
+def pair_order(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """``np.lexsort((minor, major))`` for integers, by one sort of both packed with the
+    position where they fit in 62 bits (a lexsort is several times slower).
+
+    >>> pair_order(np.array([1, 0, 1, 0]), np.array([5, 7, 2, 7])).tolist()
+    [1, 3, 2, 0]
+    """
+    if len(major) < 2:
+        return np.arange(len(major))
+    m0, t0 = int(major.min()), int(minor.min())
+    bits = (int(minor.max()) - t0).bit_length()
+    if bits + (int(major.max()) - m0).bit_length() + (len(major) - 1).bit_length() > 62:
+        return np.lexsort((minor, major))
+    key = major.astype(np.int64) - m0
+    key <<= bits
+    key |= minor.astype(np.int64) - t0
+    return stable_order(key)
 
 
 def commonest(graph, kind: str, codes: np.ndarray) -> list[tuple[str, int]]:
@@ -199,10 +242,7 @@ def group_medians(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     >>> group_medians(np.array([3, 1, 2, 9, 4]), np.array([0, 0, 0, 2, 2]), 3).tolist()
     [2.0, nan, 6.5]
     """
-    # np.lexsort((values, group)) (equal values keep their order), several times faster:
-    # a stable sort of the values, then a stable one of their groups
-    order = np.argsort(values, kind="stable")
-    v = values[order[stable_order(group[order])]].astype(float)
+    v = _by_group_then_value(values, group, n).astype(float)
     count = np.bincount(group, minlength=n)
     end = np.cumsum(count)
     start = end - count
@@ -212,6 +252,39 @@ def group_medians(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     out[has] = (v[s + (c - 1) // 2] + v[s + c // 2]) / 2
     out[has] = np.where(np.isnan(v[end[has] - 1]), np.nan, out[has])   # sorts put NaN last
     return out
+
+
+def _by_group_then_value(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """The values sorted by group (``0 .. n-1``), then value: what
+    ``values[np.lexsort((values, group))]`` holds, several times faster.
+
+    Integers are sorted packed with their group, where both fit in 62 bits: one sort of
+    the values themselves, no argsort. Otherwise a sort of the values, then a stable one
+    of their groups. That first sort need only be stable where equal values can differ
+    (0 and -0): elsewhere equal values are alike, and numpy's stable sort of floats is
+    several times slower than its default one.
+
+    >>> _by_group_then_value(np.array([3, -1, 2, 9]), np.array([1, 1, 0, 1]), 2).tolist()
+    [2, -1, 3, 9]
+    """
+    if not len(values):
+        return values
+    if values.dtype.kind == "i":
+        lo = int(values.min())
+        bits = max((int(values.max()) - lo).bit_length(), 1)
+        if bits + max(int(n) - 1, 1).bit_length() <= 62:
+            packed = group.astype(np.int64) << bits
+            packed |= values.astype(np.int64) - lo
+            packed.sort()
+            packed &= (1 << bits) - 1
+            packed += lo
+            return packed.astype(values.dtype, copy=False)
+    alike = values.dtype.kind in "iub"
+    if values.dtype.kind == "f":
+        negative_zero = np.signbit(values[values == 0])
+        alike = negative_zero.all() or not negative_zero.any()
+    order = np.argsort(values, kind="quicksort" if alike else "stable")
+    return values[order[stable_order(group[order])]]
 
 
 def claim_counts(graph, kind: str) -> np.ndarray:

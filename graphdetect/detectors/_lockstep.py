@@ -35,7 +35,15 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ..graph import INPATIENT
-from ._arrays import cached, group_medians, run_lengths, sorted_unique, stable_order
+from ._arrays import (
+    cached,
+    distinct_counts,
+    group_medians,
+    pair_order,
+    run_lengths,
+    sorted_unique,
+    stable_order,
+)
 from ._lockstep_bursts import (
     find_bursts,
     hour_of_week,
@@ -136,9 +144,10 @@ def _bursts(graph, density, min_run_cards):
     del has_time
     if len(rows) < min_run_cards:
         return None
+    # each kept row's place, in row order (read again by every actor kind's streams)
+    home = graph.codes("institution")[rows]
     # rows in (place, time, row) order: every stream is a run of one place's rows
-    order, place, t = place_time_order(graph.codes("institution")[rows].astype(np.int64),
-                                       graph.seconds[rows])
+    order, place, t = place_time_order(home.astype(np.int64), graph.seconds[rows])
     rows = rows[order]
     # each kept row's position in that order, in row order: an actor kind's streams are
     # sorted from keys read in row order, not gathered in (place, time) order (a random
@@ -157,17 +166,18 @@ def _bursts(graph, density, min_run_cards):
     n_place = graph.n("institution")
     new_day = np.ones(len(rows), bool)
     new_day[1:] = (place[1:] != place[:-1]) | (day[1:] != day[:-1])
+    del day
     open_days = np.bincount(place[new_day], minlength=n_place)
     del new_day
-    whole = np.bincount(place, minlength=n_place)
+    # each place's number of positions: ``place`` is sorted, so a search per place does
+    whole = np.diff(np.searchsorted(place, np.arange(n_place + 1, dtype=place.dtype)))
     # per position: seconds, hour of the week (worked out once for every stream kind,
     # which gathers them in its own order) and card
-    at = (t, hour_of_week(t, day, (day0 + 3) % 7), graph.codes("card")[rows])
-    del day
+    at = (t, hour_of_week(t, (day0 + 3) % 7), graph.codes("card")[rows])
     bursts, kinds, dens = [], [], []
     n_b = 0
     for k, kind in enumerate(STREAM_KINDS):
-        stream = streams(graph, kind, keep, position, place, whole)
+        stream = streams(graph, kind, keep, home, position, place, whole)
         if stream is None:
             continue
         found = find_bursts(rows, *stream, place, at, open_days, density, timed, min_run_cards)
@@ -179,7 +189,7 @@ def _bursts(graph, density, min_run_cards):
         kinds.append(np.full(len(b_density), k, np.int8))
         dens.append(b_density)
         n_b += len(b_density)
-    del keep, position, at
+    del keep, home, position, at
     if not n_b:
         return None
     b_rows, b_id, pb, pc = (np.concatenate([b[k] for b in bursts]) for k in range(4))
@@ -192,7 +202,7 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_ov
     # the bursts' distinct cards, by burst then card (as the bursts' windows counted them)
     pb, pc = pairs
     # each burst's place, and its day: that of its last row (``b_id`` is ascending)
-    last = b_rows[np.searchsorted(b_id, np.arange(n_b), "right") - 1]
+    last = b_rows[np.searchsorted(b_id, np.arange(n_b, dtype=b_id.dtype), "right") - 1]
     b_place = graph.codes("institution")[last].astype(np.int64)
     b_day = graph.day[last].astype(np.int64)
     del last
@@ -200,8 +210,7 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_ov
     pc_id, n_pc = _ranks(b_place[pb] * graph.n("card") + pc)
     # overlap is measured on the cards a burst shares with the place's bursts on other
     # days: a busy place's ordinary customers, there once, do not dilute a run's day
-    pcd = sorted_unique(pc_id << 16 | (b_day[pb] - b_day.min()))
-    again = np.bincount(pcd >> 16, minlength=n_pc)[pc_id] >= 2
+    again = distinct_counts(pc_id, b_day[pb], n_pc)[pc_id] >= 2
     size = np.maximum(np.bincount(pb, weights=again, minlength=n_b), 1)
     shared = (np.bincount(pc_id, minlength=n_pc) >= 2)[pc_id]
     # B.T, burst × (place, card), from the pairs already in (burst, card) order
@@ -212,22 +221,20 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_ov
     a, b, common = _upper(bt @ bt.T, 3)
     link = common >= np.maximum(min_overlap * np.minimum(size[a], size[b]), 3)
     label = _components(n_b, a[link], b[link])
-    days = sorted_unique(label.astype(np.int64) << 32 | b_day)
-    n_days = np.bincount(days >> 32, minlength=n_b)
+    n_days = distinct_counts(label, b_day, n_b)
     good = n_days[label] >= min_runs
     if not good.any():
         return []
     # evidence: the group's rows (once each), then cards seen on two or more of its days
     sel = good[b_id]
-    rl = sorted_unique(label[b_id][sel].astype(np.int64) << 32 | b_rows[sel])
+    rl = sorted_unique(label[b_id[sel]].astype(np.int64) << 32 | b_rows[sel])
     g, r = rl >> 32, rl & 0xFFFFFFFF
     c = graph.codes("card")[r].astype(np.int64)
     d = graph.day[r].astype(np.int64)
     d -= d.min()
     # (label, card) runs in rl order are not contiguous; rank them, then count their days
     gc_i, n_gc = _ranks(g * graph.n("card") + c)
-    gcd = sorted_unique(gc_i << 16 | d)
-    core = (np.bincount(gcd >> 16, minlength=n_gc) >= 2)[gc_i]
+    core = (distinct_counts(gc_i, d, n_gc) >= 2)[gc_i]
     found = _blocks(graph, r[core], g[core], min_cards, min_runs)
     if timed:
         found = _trim(graph, *found)
@@ -245,9 +252,18 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_ov
     ob = np.flatnonzero(mine[b_rows])
     del mine
     ob = ob[stable_order(b_rows[ob])]
-    sorted_rows = b_rows[ob].astype(np.int64)    # searched by int64 rows below
-    first = np.searchsorted(sorted_rows, rows, "left")
-    count = np.searchsorted(sorted_rows, rows, "right") - first
+    # each kept row's run of bursts: one search among the distinct rows (int64, as the
+    # rows searched), not a left and a right one among them all
+    sorted_rows = b_rows[ob]
+    new = np.ones(len(sorted_rows), bool)
+    np.not_equal(sorted_rows[1:], sorted_rows[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    count = np.diff(np.append(first, len(sorted_rows)))
+    distinct = sorted_rows[first].astype(np.int64)
+    del new, sorted_rows
+    u = np.searchsorted(distinct, rows).clip(max=len(distinct) - 1)
+    first, count = first[u], np.where(distinct[u] == rows, count[u], 0)
+    del distinct, u
     at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
     gb = sorted_unique(np.repeat(block, count) << 32 | b_id[ob[at]])
     start = np.flatnonzero(np.concatenate(([True], block[1:] != block[:-1])))
@@ -309,7 +325,7 @@ def _trim(graph, rows: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.nd
     rows, by block then row, and so is what is kept.
     """
     t = graph.seconds[rows]
-    order = _block_time_order(block, t)
+    order = pair_order(block, t)
     t, day, b = t[order], graph.day[rows][order], block[order]
     step = np.diff(t)
     same = (b[1:] == b[:-1]) & (day[1:] == day[:-1])
@@ -325,16 +341,6 @@ def _trim(graph, rows: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.nd
     keep = (np.bincount(piece)[piece] >= 0.25 * per_day) | np.isnan(cut[bi])
     kept = np.sort(b[keep] << 32 | rows[order[keep]])
     return kept & 0xFFFFFFFF, kept >> 32
-
-
-def _block_time_order(block: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``np.lexsort((t, block))`` for non-negative blocks, by one sort of both packed
-    with the position where they fit in 62 bits."""
-    t0 = int(t.min()) if len(t) else 0
-    bits = (int(t.max()) - t0).bit_length() if len(t) else 0
-    if not len(t) or bits + int(block.max()).bit_length() + (len(t) - 1).bit_length() > 62:
-        return np.lexsort((t, block))
-    return sorted_key_order(block.astype(np.int64) << bits | (t - t0))[0]
 
 
 def _blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
@@ -380,8 +386,7 @@ def _blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
     at = np.searchsorted(good_cc, key).clip(max=max(len(good_cc) - 1, 0))
     keep = (size[r_comp] >= min_cards) & (n_good[r_comp] >= min_runs)
     keep &= good_cc[at] == key if len(good_cc) else False
-    kept_cards = np.bincount(sorted_unique(r_comp[keep] << 32 | node[keep]) >> 32,
-                             minlength=len(size))
+    kept_cards = distinct_counts(r_comp[keep], node[keep], len(size))
     keep &= kept_cards[r_comp] >= min_cards
     cr = np.sort(r_comp[keep] << 32 | rows[keep].astype(np.int64))
     return cr & 0xFFFFFFFF, cr >> 32

@@ -63,16 +63,16 @@ def sorted_key_order(key: np.ndarray, *, own: bool = False,
     return order, packed
 
 
-def streams(graph, kind: str, keep, position, place,
+def streams(graph, kind: str, keep, home, position, place,
             whole) -> tuple[np.ndarray | None, np.ndarray] | None:
     """The rows of ``kind``'s streams in (stream, time) order: (positions into the rows
     in (place, time) order, or None for all of them in order, and the stream number per
     position), or None when the kind adds no stream of its own.
 
-    ``keep`` marks the rows looked at, ``position`` gives each (in row order) its
-    position in (place, time) order, ``place`` the place at each position. The place
-    streams are the positions themselves; one sort of a packed key, read in row order,
-    orders an actor kind's positions by stream.
+    ``keep`` marks the rows looked at, ``home`` gives each (in row order) its place and
+    ``position`` its position in (place, time) order, ``place`` the place at each
+    position. The place streams are the positions themselves; one sort of a packed key,
+    read in row order, orders an actor kind's positions by stream.
     """
     if kind == "institution":
         return None, place
@@ -80,7 +80,7 @@ def streams(graph, kind: str, keep, position, place,
     known = code >= 0
     # positions and stream numbers fit in 32 bits (the per-row arrays are the largest)
     small = position.dtype
-    key = graph.codes("institution")[keep].astype(np.int64)
+    key = home.astype(np.int64)
     key *= graph.n(kind) + 1
     key += code
     if known.all():
@@ -109,20 +109,19 @@ def streams(graph, kind: str, keep, position, place,
     return order[mine], s[mine]
 
 
-def hour_of_week(t: np.ndarray, day: np.ndarray, dow0: int) -> np.ndarray:
+def hour_of_week(t: np.ndarray, dow0: int) -> np.ndarray:
     """The hour of the week (weekday * 24 + hour, from 0) of seconds ``t`` since a
-    midnight of weekday ``dow0``, given their whole days ``day``.
+    midnight of weekday ``dow0``.
 
-    >>> hour_of_week(np.array([3600, 86400 * 6 + 7200]), np.array([0, 6]), 5).tolist()
+    >>> hour_of_week(np.array([3600, 86400 * 6 + 7200]), 5).tolist()
     [121, 98]
     """
-    # numpy's division by a constant is far cheaper than its remainder
-    hour = (t - day * 86400) // 3600
-    dow = day + dow0
-    dow -= dow // 7 * 7
-    dow *= 24
-    dow += hour
-    return dow.astype(np.uint8)
+    # hours since that midnight, less whole weeks: floor divisions all, so the same for
+    # times before it; numpy's division by a constant is far cheaper than its remainder
+    hour = t // 3600
+    hour += dow0 * 24
+    hour -= hour // 168 * 168
+    return hour.astype(np.uint8)
 
 
 def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards):
@@ -156,8 +155,11 @@ def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_ca
     del d
     start = np.flatnonzero(new_day)
     del new_day
-    # ``s`` is sorted: each stream's place is that of its first position
-    days_open = np.maximum(open_days[place[order[np.searchsorted(s, np.arange(n_s))]]], 1)
+    # ``s`` is sorted: each stream's place is that of its first position (needles of
+    # ``s``'s own dtype: others make searchsorted copy all of ``s`` to theirs)
+    first = np.searchsorted(s, np.arange(n_s, dtype=s.dtype))
+    days_open = np.maximum(open_days[place[order[first]]], 1)
+    del first
     # by stream, weekday and hour, and by stream and weekday
     key = (s if 168 * n_s < 2 ** 31 else s.astype(np.int64)) * 168 + how
     del how
@@ -227,13 +229,23 @@ def usual_days(s, sd, size, days_open, density, min_run_cards) -> np.ndarray:
     run days do not widen it; at least the Poisson spread of the usual count).
     """
     n_s = len(days_open)
-    ranked = np.sort(s.astype(np.int64) << 32 | size) & 0xFFFFFFFF     # sizes, by stream then size
-    first = np.searchsorted(s, np.arange(n_s))
-    count = np.bincount(s, minlength=n_s)
+    # sizes, by stream then size: one sort of both packed, in 32 bits where they fit
+    # (twice as fast to sort as 64; 30 bits, so that two sizes add up without overflow)
+    bits = max(int(size.max()).bit_length(), 1)
+    if (n_s - 1).bit_length() + bits <= 30:
+        ranked = np.sort(s.astype(np.int32) << bits | size.astype(np.int32)) & ((1 << bits) - 1)
+    else:
+        ranked = np.sort(s.astype(np.int64) << 32 | size) & 0xFFFFFFFF
+    first = np.searchsorted(s, np.arange(n_s, dtype=s.dtype))     # needles of s's dtype
+    count = np.diff(np.append(first, len(s)))
     last = len(s) - 1
     median = np.where(count > 0, (ranked[(first + (count - 1) // 2).clip(max=last)]
                                   + ranked[(first + count // 2).clip(max=last)]) / 2, 0)
-    quiet = ~((size >= min_run_cards) & (size >= density * median[s]))
+    # per stream-day, its stream's value: ``s`` is sorted, so a repeat (not a gather)
+    def each(x):
+        return np.repeat(x, count)
+
+    quiet = ~((size >= min_run_cards) & (size >= density * each(median)))
     dow_n = np.bincount(sd, weights=size * quiet, minlength=7 * n_s).reshape(n_s, 7)
     per_dow = np.bincount(sd, weights=quiet, minlength=7 * n_s).reshape(n_s, 7)
     total = dow_n.sum(axis=1)
@@ -241,13 +253,13 @@ def usual_days(s, sd, size, days_open, density, min_run_cards) -> np.ndarray:
     f_dow = (dow_n + 4 * mean_day[:, None]) / (per_dow + 4) / np.maximum(mean_day, 1e-9)[:, None]
     loud = np.bincount(s, weights=~quiet, minlength=n_s)
     per_day = total / np.maximum(days_open - loud, 1)
-    usual = per_day[s] * f_dow.ravel()[sd]
+    usual = each(per_day) * f_dow.ravel()[sd]
     dev2 = (size - usual) ** 2
     spread = np.inf
     for _ in range(2):      # the root mean square, then again within three of it
         quiet &= dev2 <= 9 * spread ** 2
-        spread = np.sqrt(np.bincount(s, weights=dev2 * quiet, minlength=n_s)
-                         / np.maximum(np.bincount(s, weights=quiet, minlength=n_s), 1))[s]
+        spread = each(np.sqrt(np.bincount(s, weights=dev2 * quiet, minlength=n_s)
+                              / np.maximum(np.bincount(s, weights=quiet, minlength=n_s), 1)))
     return usual, np.maximum(spread, np.sqrt(usual))
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..graph import OUTPATIENT
-from ._arrays import group_medians, sorted_unique
+from ._arrays import group_medians, pair_order, sorted_unique
 from ._features import amount_cv, in_hospital_elsewhere
 from ._lockstep_features import (
     calendar,
@@ -226,7 +226,7 @@ def _occasions(graph, rows, gid, n) -> tuple[list[list[tuple]], np.ndarray, np.n
                                lo.tolist(), hi.tolist(), strict=True)), dg, n)
     first_day = days[np.searchsorted(dg, np.arange(n))] & 0xFFFFFFFF
     # gaps between same-day swipes, in time order within each group
-    order = np.lexsort((t, gid))
+    order = pair_order(gid, t)
     same = (np.diff(gid[order]) == 0) & (np.diff(day[order]) == 0)
     gaps = group_medians(np.diff(t[order])[same], gid[order][1:][same], n) / 60
     return occasions, first_day, gaps

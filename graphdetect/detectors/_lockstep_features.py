@@ -19,9 +19,19 @@ from ._features import amount_cv, birth_years
 
 
 def pairs(gid: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct (group, code) pairs, codes >= 0, by group then code, with their counts."""
+    """The distinct (group, code) pairs, codes >= 0, by group then code, with their counts.
+
+    >>> [x.tolist() for x in pairs(np.array([1, 0, 1, 1]), np.array([4, -1, 4, 2]))]
+    [[1, 1], [2, 4], [1, 2]]
+    """
     known = codes >= 0
-    key, n = _runs(np.sort(gid[known].astype(np.int64) << 32 | codes[known]))
+    g, code = gid[known], codes[known]
+    bits = max(int(code.max()).bit_length(), 1) if len(code) else 32
+    if len(code) and bits + max(int(g.max()), 1).bit_length() <= 31:
+        # both packed in 32 bits, where they fit: twice as fast to sort as 64
+        key, n = _runs(np.sort(g.astype(np.int32) << bits | code.astype(np.int32)))
+        return (key >> bits).astype(np.int64), (key & ((1 << bits) - 1)).astype(np.int64), n
+    key, n = _runs(np.sort(g.astype(np.int64) << 32 | code))
     return key >> 32, key & 0xFFFFFFFF, n
 
 
@@ -74,7 +84,24 @@ def place_tables(graph, walk: tuple[np.ndarray, np.ndarray], n_places: int):
     timed = graph.claims["has_time"].to_numpy()[rows]
     hours = np.bincount(pi[timed] * 24 + (graph.seconds[rows[timed]] % 86400) // 3600,
                         minlength=24 * n_places).reshape(-1, 24)
-    return hours, _runs(np.sort(pi << 32 | graph.codes("patient")[rows]))
+    patient = graph.codes("patient")[rows]
+    return hours, _place_keys(pi, patient, n_places)
+
+
+def _place_keys(pi: np.ndarray, code: np.ndarray, n_places: int) -> tuple[np.ndarray, ...]:
+    """The distinct ``pi << 32 | code`` with their counts (:func:`_runs` of them sorted),
+    from a sort of both packed in 32 bits where they fit (twice as fast as 64).
+
+    >>> [x.tolist() for x in _place_keys(np.array([1, 0, 1]), np.array([5, 7, 5]), 2)]
+    [[7, 4294967301], [1, 2]]
+    """
+    bits = max(int(code.max()).bit_length(), 1) if len(code) else 1
+    if not len(code) or int(code.min()) < 0 or (n_places - 1).bit_length() + bits > 31:
+        return _runs(np.sort(pi << 32 | code))
+    key, n = _runs(np.sort(pi.astype(np.int32) << bits | code.astype(np.int32)))
+    out = (key >> bits).astype(np.int64) << 32
+    out |= key & ((1 << bits) - 1)
+    return out, n
 
 
 def off_hours(graph, rows, gid, pi, here, hours, n) -> list[list]:
@@ -186,10 +213,17 @@ def calendar(graph, rows, gid, pi, walk, n) -> tuple[np.ndarray, ...]:
     sel = np.flatnonzero((c >= 0) & wanted[c] & ((v == OUTPATIENT) | (v == PHARMACY)))
     key = pi[g] << 32 | card
     order = np.argsort(key)
-    key = key[order]
+    # each claim's run of equal keys: one search among the distinct keys (not a left and
+    # a right search among all of them)
+    key, count = _runs(key[order])
     found = where[sel] << 32 | c[sel]
-    lo = np.searchsorted(key, found)
-    size = np.searchsorted(key, found, "right") - lo
+    if len(key):
+        u = np.searchsorted(key, found).clip(max=len(key) - 1)
+        lo = (np.cumsum(count) - count)[u]
+        size = np.where(key[u] == found, count[u], 0)
+        del u
+    else:
+        lo = size = np.zeros(len(found), np.int64)
     pair = order[np.repeat(lo - np.cumsum(size) + size, size) + np.arange(int(size.sum()))]
     day = graph.day[at[np.repeat(sel, size)]].astype(np.int64)
     card_day = sorted_unique(pair << 32 | day)
@@ -271,13 +305,17 @@ def usual_bills(graph, groups, pi, walk, outpatient: list[bool]) -> list[tuple]:
         rows, bills, order, ranked = made[p, visit]
         keep = np.ones(len(rows), bool)
         if len(rows):
-            at = np.searchsorted(rows, group.rows).clip(max=len(rows) - 1)
-            keep[at[rows[at] == group.rows]] = False
+            # the group's rows in the rows' own dtype (else searchsorted converts all
+            # of the place's rows for each group)
+            mine = group.rows.astype(rows.dtype, copy=False)
+            at = np.searchsorted(rows, mine).clip(max=len(rows) - 1)
+            keep[at[rows[at] == mine]] = False
         amounts = bills[keep]
         if len(amounts) < 5:
             out.append((None, None, None))
             continue
-        ranked_left = ranked[keep[order]]
+        ranked_left = ranked[keep[order]] if order is not None else \
+            _without(ranked, bills[~keep])
         n = len(ranked_left)
         mid = float((ranked_left[(n - 1) // 2] + ranked_left[n // 2]) / 2)
         spread = 0.0
@@ -288,11 +326,36 @@ def usual_bills(graph, groups, pi, walk, outpatient: list[bool]) -> list[tuple]:
     return out
 
 
-def _sorted_bills(bills: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bills in row order, the order that sorts them and the sorted bills (equal bills in
-    any order: only their values are used)."""
-    order = np.argsort(bills)
-    return bills, order, bills[order]
+def _sorted_bills(bills: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Bills in row order, None (or, where they hold both a 0 and a -0, the order that
+    sorts them) and the sorted bills.
+
+    Equal bills are interchangeable, so a group's bills are taken out of the sorted ones
+    by value (:func:`_without`) and a sort of the values, several times faster than an
+    argsort, is enough. Only 0 and -0 are equal yet not alike: then each bill is taken
+    out where the argsort put it.
+    """
+    zero = bills == 0
+    if zero.any() and np.signbit(bills[zero]).any() and not np.signbit(bills[zero]).all():
+        order = np.argsort(bills)
+        return bills, order, bills[order]
+    return bills, None, np.sort(bills)
+
+
+def _without(ranked: np.ndarray, gone: np.ndarray) -> np.ndarray:
+    """Sorted values less some of them (a multiset, each taken out once), still sorted.
+
+    >>> _without(np.array([1.0, 2.0, 2.0, 2.0, 5.0, np.nan, np.nan]),
+    ...          np.array([np.nan, 2.0, 2.0])).tolist()
+    [1.0, 2.0, 5.0, nan]
+    """
+    gone = np.sort(gone)
+    # the k-th of equal values goes k places after the first of them (the sorts and the
+    # searches order NaN alike, last and equal to one another)
+    nth = np.arange(len(gone)) - np.searchsorted(gone, gone)
+    left = np.ones(len(ranked), bool)
+    left[np.searchsorted(ranked, gone) + nth] = False
+    return ranked[left]
 
 
 def _median_distance(ranked: np.ndarray, mid: float) -> np.float64:
