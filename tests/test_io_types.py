@@ -102,6 +102,17 @@ def test_epoch_nulls_are_missing_and_nonsense_is_unreadable(folder):
     assert data.rejects["value"].tolist()[-1] == "inf"
 
 
+@pytest.mark.parametrize("far", [-6.213562594300001e+16, -9.0e16, 9.9e16])
+def test_an_epoch_beyond_pythons_years_is_a_rejected_row_shown_as_it_was(folder, far):
+    """Found by the property test below: a float epoch taken as microseconds lands in
+    year 0 (or past 9999); the row is implausible, and its value must still be shown."""
+    write_claims(folder, start_time=pa.array([EPOCH_S, far], pa.float64()))
+    data = read(folder)
+    assert data.claims["start_time"].tolist() == [LOCAL]
+    assert data.rejects["line"].tolist() == [2]
+    assert data.rejects["value"].tolist()[0]  # Arrow's text of the far time, not a crash
+
+
 @pytest.mark.parametrize("values", [
     pa.array([20240302, 20240302, 20240302], pa.int32()),
     pa.array([20240302.0, 20240302.0, 20240302.0], pa.float64()),

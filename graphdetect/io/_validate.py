@@ -63,11 +63,29 @@ class Checks:
         out = []
         for mask, column, reason, vals in self.problems:
             for i in np.flatnonzero(mask):
-                value = "" if vals is None else vals[int(i)].as_py()
+                value = "" if vals is None else shown(vals[int(i)])
                 out.append((first_record + int(i), names.get(column, column), reason,
                             "" if value is None else str(value)))
         out.sort(key=lambda r: r[0])  # stable: a row's problems stay in rule order
         return out
+
+
+def shown(value: pa.Scalar):
+    """A rejected value as the rejects file shows it: its Python value, or for a time
+    beyond Python's years 1-9999 (a far epoch) Arrow's own text of it, or its raw count.
+
+    >>> shown(pa.scalar(-62135625943000000, pa.timestamp("us")))
+    '0000-12-31 15:54:17.000000'
+    >>> shown(pa.scalar(7, pa.int64()))
+    7
+    """
+    try:
+        return value.as_py()
+    except (OverflowError, ValueError):
+        try:
+            return pc.cast(value, pa.string()).as_py()
+        except pa.ArrowException:
+            return f"{value.value} ({value.type})"
 
 
 def _parse_column(kind: str, raw: pa.Array, words: bool, time_zone: str):
