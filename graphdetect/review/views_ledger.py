@@ -122,9 +122,16 @@ def _history(kind: str, id: str) -> dict:
         by_year.setdefault(e["year"], []).append(
             {**e, "revoked_by": revoked_by.get(e["id"]), "rule_words": _rule_words(e["rule"]),
              "case_in_run": _case_in_run(e["case_key"])})
+    ledger = _ledger()
+
+    def dates(year: int) -> dict:
+        """When the year's sanction runs (:meth:`Ledger.standing`'s since and until)."""
+        row = next((r for r in ledger.standing(year, rules, kind) if r["entity_id"] == id), {})
+        return {"since": row.get("since", ""), "until": row.get("until", "")}
+
     years = [{"year": y, "points": (p := sum(e["points"] for e in by_year[y])),
               "entries": sum(e["revokes"] is None for e in by_year[y]),
-              **_tier(rules, kind, p), "rows": by_year[y]}
+              **_tier(rules, kind, p), **dates(y), "rows": by_year[y]}
              for y in sorted(by_year, reverse=True)]
     as_kind, name = _in_run(kind, id)
     return {"kind": kind, "id": id, "name": name, "run_kind": as_kind, "years": years}
