@@ -44,7 +44,7 @@ def main(lang: str | None) -> None:
 
 
 @main.command()
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("data")  # text, not a Path: a URI's "//" (hdfs:///x) must survive
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
               help="Run folder to write (replaced whole if it is an earlier run).")
 @click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
@@ -71,7 +71,7 @@ def main(lang: str | None) -> None:
 @click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
               help="A Spark setting with --engine spark, e.g. --spark-conf "
                    "spark.executor.memory=4g (repeatable).")
-def detect(data: Path, out: Path, config: Path | None, overrides: tuple[str, ...],
+def detect(data: str, out: Path, config: Path | None, overrides: tuple[str, ...],
            quiet: bool, previous: Path | None, since: str | None, until: str | None,
            time_zone: str, engine: str, master: str, spark_conf: tuple[str, ...]) -> None:
     """Read the data folder DATA, detect fraud patterns, write the run folder.

@@ -77,6 +77,17 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "zh": "无法在 {master} 上启动 Spark：{detail}"},
     "engine.job_failed": {"en": "the Spark job failed ({detail}); nothing was written",
                           "zh": "Spark 作业失败（{detail}）；没有写入任何文件"},
+    "engine.no_reader": {"en": "cannot read {uri}: the executors read each file through "
+                               "pyarrow.fs, which cannot open it there ({said}); hdfs:// needs "
+                               "Hadoop's libhdfs (HADOOP_HOME or ARROW_LIBHDFS_DIR, JAVA_HOME "
+                               "and the Hadoop CLASSPATH), s3a:// the AWS credentials pyarrow "
+                               "reads",
+                         "zh": "无法读取 {uri}：执行器通过 pyarrow.fs 读取每个文件，但在执行器上"
+                               "无法打开它（{said}）；hdfs:// 需要 Hadoop 的 libhdfs（HADOOP_HOME "
+                               "或 ARROW_LIBHDFS_DIR、JAVA_HOME 和 Hadoop 的 CLASSPATH），s3a:// "
+                               "需要 pyarrow 可读取的 AWS 凭据"},
+    "engine.no_listing": {"en": "cannot list {uri}: {detail}",
+                          "zh": "无法列出 {uri} 中的文件：{detail}"},
     "data.not_csv": {"en": "not a comma-separated table", "zh": "不是逗号分隔的表格"},
     "data.bad_parquet": {"en": "not a readable Parquet file ({detail})",
                          "zh": "无法读取的 Parquet 文件（{detail}）"},

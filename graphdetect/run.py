@@ -23,6 +23,7 @@ from .cases import build_cases, entity_scores
 from .cells import write_csv
 from .detectors import PATTERNS, REGISTRY
 from .engines import DEFAULT_MASTER, attach, open_engine
+from .engines.spark.paths import uri_of
 from .errors import ParameterError
 from .graph import KINDS, ClaimsGraph
 from .io import DEFAULT_TIME_ZONE, REJECT_COLUMNS
@@ -141,7 +142,7 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
                             max_cases=settings["cases.max_cases"],
                             name=lambda k, i, lang: graph.label(k, i, en=lang == "en"))
         scores = entity_scores(cases, graph)
-    summary = _summary(claims_data, graph, cases, len(findings), settings, Path(data), about)
+    summary = _summary(claims_data, graph, cases, len(findings), settings, data, about)
     with timer.stage("link"):
         if before is not None:
             summary["previous_run"] = {"run_id": before.run_id,
@@ -239,7 +240,7 @@ _M_ARENA_MAX = -8
 
 
 def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, settings: dict,
-             folder: Path, engine: dict | None = None) -> dict:
+             folder: str | Path, engine: dict | None = None) -> dict:
     patterns: dict[str, int] = {}
     for c in cases:
         patterns[c["pattern"]] = patterns.get(c["pattern"], 0) + 1
@@ -272,7 +273,7 @@ def _summary(data, graph: ClaimsGraph, cases: list[dict], findings: int, setting
         "patterns": dict(sorted(patterns.items())),
         "parameters": settings,
         "run_id": None,
-        "data_folder": str(folder.resolve()),
+        "data_folder": uri_of(folder) or str(Path(folder).resolve()),
         "not_checked": limitations(data, graph),
         "previous_run": None,
         "timings": {},

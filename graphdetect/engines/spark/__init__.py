@@ -8,6 +8,12 @@ for the detectors' steps that run there — the overlapping stays and the readmi
 tables the read stage collects; the next slices move their relational steps (sessions and
 bursts, co-occurring pairs, connected components). Needs ``pip install 'graphdetect[spark]'``
 and Java 17 or later.
+
+The data folder may be any path Spark reads: a local folder, or a URI listed by Hadoop
+and read by the executors through ``pyarrow.fs`` (:mod:`.paths`). Spark's stages are shown
+as progress bars (:mod:`.progress`); a failed job, a lost executor or a lost connection
+to Spark is one :class:`~graphdetect.errors.EngineError` line, raised before anything is
+written.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ...io import DEFAULT_TIME_ZONE, ClaimsData
+from .progress import stage_progress
 from .session import check_master, parse_conf, require, spark_session
 
 __all__ = ["SparkEngine", "open_spark", "read_folder", "check_master", "parse_conf",
@@ -36,6 +43,7 @@ class SparkEngine:
         self.session = session
         self.claims = None  # the kept claims, numbered with their graph rows (persisted)
         self._rows = 0
+        self._progress = False  # the read's: the steps show Spark's stages when it did
 
     def read(self, data: str | Path, *, since=None, until=None, progress: bool = False,
              time_zone: str = DEFAULT_TIME_ZONE) -> tuple[ClaimsData, dict]:
@@ -45,6 +53,7 @@ class SparkEngine:
         from .stays import COLUMNS
 
         self.close()
+        self._progress = progress
         data_out, self.claims = read(self.session, data, since=since, until=until,
                                      progress=progress, time_zone=time_zone, keep=COLUMNS)
         self._rows = len(data_out.claims)
@@ -57,7 +66,8 @@ class SparkEngine:
         from .read import _job_errors
         from .stays import overlapping_stays
 
-        with _job_errors():
+        with _job_errors(), stage_progress(self.session, self._progress,
+                                           "spark overlapping stays"):
             return overlapping_stays(self._stays(graph), min_overlap_days=min_overlap_days)
 
     def readmissions(self, graph, *, max_gap_days: int, diagnosis_prefix: int
@@ -65,7 +75,7 @@ class SparkEngine:
         from .read import _job_errors
         from .stays import readmissions
 
-        with _job_errors():
+        with _job_errors(), stage_progress(self.session, self._progress, "spark readmissions"):
             return readmissions(self._stays(graph), max_gap_days=max_gap_days,
                                 diagnosis_prefix=diagnosis_prefix)
 

@@ -1,6 +1,7 @@
 """The executors' side of the Spark read stage: one task reads one input file.
 
-Each task runs graphdetect's own reader over its file —
+Each task runs graphdetect's own reader over its file (a local path; a file named by a
+URI is first copied to the executor's disk through ``pyarrow.fs``, :mod:`.paths`) —
 :func:`~graphdetect.io._read.open_source`, :func:`graphdetect.io.file_rows` (batches through
 :func:`~graphdetect.io._validate.validate`) and the reject lines of
 :func:`graphdetect.io._rejects` — and hands Spark Arrow batches of one schema holding three
@@ -26,6 +27,7 @@ from ...io._encode import common_types
 from ...io._read import record_to_line
 from ...messages import LANGUAGES
 from ...schema import TABLES
+from .paths import local_copy
 
 __all__ = ["COLUMNS", "SCHEMA", "ROW", "REJECT", "FILE", "reader", "ddl"]
 
@@ -70,9 +72,10 @@ def reader(time_zone: str):
 
     def read_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            for k, name, rel, path in zip(*(batch.column(i).to_pylist() for i in range(4)),
-                                          strict=True):
-                yield from _read_file(k, name, rel, Path(path), time_zone)
+            for k, name, rel, where in zip(*(batch.column(i).to_pylist() for i in range(4)),
+                                           strict=True):
+                with local_copy(where) as path:  # a file listed by its URI: copied here
+                    yield from _read_file(k, name, rel, path, time_zone)
 
     return read_files
 

@@ -1,7 +1,9 @@
 """The read stage on Spark: graphdetect's own reader, one task per input file.
 
-The driver only lists the files (:func:`graphdetect.io._files.table_files`). Each file is
-then read and checked inside an executor by the embedded reader's code (:mod:`._tasks`),
+The driver only lists the files: a local folder as the embedded reader lists it
+(:func:`graphdetect.io._files.table_files`), a URI (``file://``, ``hdfs://``, ``s3a://``)
+through Hadoop's FileSystem under the same rules (:mod:`.paths`). Each file is then read
+and checked inside an executor by the embedded reader's code (:mod:`._tasks`),
 so a row meets the same rules and makes the same rejects on either engine by
 construction, not by a second implementation in Spark SQL.
 
@@ -43,6 +45,8 @@ from ...io._encode import common_types
 from ...io._files import table_files
 from ...schema import TABLES
 from ._tasks import COLUMNS, FILE, REJECT, ROW, SCHEMA, ddl, reader
+from .paths import list_uri, probe, uri_of
+from .progress import stage_progress
 from .session import first_line, quiet_warnings
 
 __all__ = ["read"]
@@ -50,7 +54,8 @@ __all__ = ["read"]
 
 def read(spark, data: str | Path, *, since=None, until=None, progress: bool = False,
          time_zone: str = DEFAULT_TIME_ZONE, keep: tuple[str, ...] = ()) -> tuple:
-    """Read and check a data folder on Spark; the same tables and rejects as
+    """Read and check a data folder (a local path, or a URI Spark reads) on Spark; the
+    same tables and rejects as
     :func:`graphdetect.io.read_folder`, and the kept claims as a persisted DataFrame:
     ``row``, each claim's row in the collected claims table (the graph's row), and the
     claims' columns ``keep``. The caller unpersists it.
@@ -61,24 +66,28 @@ def read(spark, data: str | Path, *, since=None, until=None, progress: bool = Fa
         When a file cannot be read at all (the first such file, as the embedded reader
         would name it).
     EngineError
-        When a Spark job fails (an executor lost, out of memory).
+        When a Spark job fails (an executor lost, out of memory, the connection to Spark
+        lost), or a URI cannot be listed or read here (no Hadoop connector, no libhdfs).
     """
     from pyspark.sql import functions as F
 
-    folder = Path(data)
-    if not folder.is_dir():
+    uri = uri_of(data)
+    if uri is None and not Path(data).is_dir():
         raise DataError(str(data), "data.not_folder")
     first, last = parse_window(since, until)
     check_time_zone(time_zone)
-    found = [(name, rel, path) for name, table in TABLES.items()
-             for rel, path in table_files(folder, table)]
+    if uri is None:
+        found = [(name, rel, str(path)) for name, table in TABLES.items()
+                 for rel, path in table_files(Path(data), table)]
+    else:
+        found = _listed(spark, uri)
     data_out = ClaimsData(claims=pd.DataFrame(), since=first, until=last, time_zone=time_zone)
     steps = ("files", "repeated keys", "window", "collect")
     with progress_bar(progress, total=len(steps), desc="read (spark)") as bar, \
-            quiet_warnings(), _job_errors():
+            quiet_warnings(), _job_errors(), stage_progress(spark, progress, "spark read"):
         bar.set_postfix_str(f"{len(found)} files")
         tasks = spark.sparkContext.parallelize(
-            [(k, name, rel, str(path)) for k, (name, rel, path) in enumerate(found)],
+            [(k, name, rel, where) for k, (name, rel, where) in enumerate(found)],
             numSlices=len(found)).toDF("k int, table string, rel string, path string")
         rows = tasks.mapInArrow(reader(time_zone), ddl(SCHEMA)).persist()
         try:
@@ -117,7 +126,7 @@ def read(spark, data: str | Path, *, since=None, until=None, progress: bool = Fa
         outside = f.get("outside_window", 0)
         rejected = len({r["line"] for r in part})
         data_out.files[rel] = {
-            "table": name, "path": str(path), "format": f["kind"],
+            "table": name, "path": path, "format": f["kind"],
             "encoding": f["encoding"] or None, "sha256": f["sha256"],
             "rows_read": f["rows_read"], "accepted": f["rows_read"] - rejected - outside,
             "rejected": rejected, "outside_window": outside,
@@ -127,6 +136,22 @@ def read(spark, data: str | Path, *, since=None, until=None, progress: bool = Fa
         setattr(data_out, name, tables[name] if name in tables else _to_frame({}, TABLES[name]))
     data_out.rejects = pd.DataFrame(rejects, columns=REJECT_COLUMNS)
     return data_out, claims
+
+
+def _listed(spark, uri: str) -> list[tuple[str, str, str]]:
+    """The files of the data folder ``uri``, listed by Hadoop (:func:`.paths.list_uri`),
+    once an executor has shown it can open them: a URI Hadoop or pyarrow cannot reach
+    stops the run with one line."""
+    with quiet_warnings():
+        try:
+            probe(spark, uri)
+            return list_uri(spark, uri)
+        except (DataError, EngineError):
+            raise
+        except Exception as exc:
+            if not _is_spark_error(exc):
+                raise
+            raise EngineError("engine.no_listing", uri=uri, detail=_detail(exc)) from None
 
 
 def _numbered(spark, kept, keep: tuple[str, ...]):
@@ -161,7 +186,16 @@ def _job_errors() -> Iterator[None]:
     except Exception as exc:
         if not _is_spark_error(exc):
             raise
-        raise EngineError("engine.job_failed", detail=first_line(exc)) from None
+        raise EngineError("engine.job_failed", detail=_detail(exc)) from None
+
+
+def _detail(exc: BaseException) -> str:
+    """Why a job failed, in one line; a lost connection to the JVM said as such."""
+    from py4j.protocol import Py4JNetworkError
+
+    if isinstance(exc, (Py4JNetworkError, ConnectionError)):
+        return f"the connection to Spark was lost: {first_line(exc)}"
+    return first_line(exc)
 
 
 def _is_spark_error(exc: BaseException) -> bool:

@@ -1,4 +1,5 @@
-"""The SparkSession a run uses: checked requirements, a master URL, quiet logging.
+"""The SparkSession a run uses: checked requirements, a master URL that answers, quiet
+logging (the JVM's console to a log file that a failure's one line names).
 
 >>> check_master("local[2]")
 'local[2]'
@@ -8,11 +9,14 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import re
 import shutil
+import socket
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -21,7 +25,8 @@ from pathlib import Path
 
 from ...errors import EngineError
 
-__all__ = ["check_master", "parse_conf", "require", "spark_session", "quiet_warnings"]
+__all__ = ["check_master", "parse_conf", "require", "spark_session", "quiet_warnings",
+           "answering"]
 
 #: The master URLs Spark accepts (``SparkContext``'s own list), checked before a JVM starts.
 _MASTER = re.compile(
@@ -105,16 +110,18 @@ def spark_session(master: str, conf: dict[str, str] | None = None) -> Iterator:
     Raises
     ------
     EngineError
-        When PySpark or Java is missing, the master is not a master URL, or Spark cannot
-        start on it.
+        When PySpark or Java is missing, the master is not a master URL, no master of a
+        ``spark://`` URL answers (:func:`answering`), or Spark cannot start on it.
     """
     require()
     master = check_master(master)
+    answering(master)
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None:
-        yield active
+        with _naming_the_log():
+            yield active
         return
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     local = {"spark.driver.memory": "4g",
@@ -130,15 +137,112 @@ def spark_session(master: str, conf: dict[str, str] | None = None) -> Iterator:
         builder = builder.config(key, value)
     try:
         with quiet_warnings():
+            _launch(master, settings)
             session = builder.getOrCreate()
     except Exception as exc:  # Py4J and PySpark errors: the JVM's reason, on one line
-        raise EngineError("engine.no_session", master=master, detail=first_line(exc)) from None
+        raise EngineError("engine.no_session", master=master,
+                          detail=_logged(first_line(exc))) from None
     session.sparkContext.setLogLevel("ERROR")
+    _quiet_accumulators(session.sparkContext)
     try:
-        yield session
+        with _naming_the_log():
+            yield session
     finally:
         with suppress(Exception):  # a JVM that died already has nothing to stop
             session.stop()
+
+
+#: The log of the JVM this process launched (its stderr: Spark's errors, the Python
+#: workers' output), removed at exit unless a failure named it.
+_LOG: dict = {}
+
+
+def _launch(master: str, settings: dict[str, str]) -> None:
+    """Launch Spark's JVM, its stderr to a log file, unless this process has one: a JVM
+    prints every failure's traces (its own and its Python workers'), which graphdetect
+    says in one line instead (:func:`_logged`)."""
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if getattr(SparkContext, "_gateway", None) is not None \
+            or "PYSPARK_GATEWAY_PORT" in os.environ:  # a JVM there already (spark-submit)
+        return
+    conf = SparkConf(loadDefaults=False).setMaster(master).setAll(list(settings.items()))
+    fd, path = tempfile.mkstemp(prefix="graphdetect-spark-", suffix=".log")
+    if not _LOG:
+        atexit.register(_remove_log)
+    _LOG.update(path=path, keep=False)
+    with os.fdopen(fd, "wb") as log:
+        gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})
+    SparkContext(conf=conf, gateway=gateway)
+
+
+def _logged(detail: str) -> str:
+    """An error's detail, naming the JVM's log (kept, then) when this process made one."""
+    if not _LOG:
+        return detail
+    _LOG["keep"] = True
+    return f"{detail}; Spark's log: {_LOG['path']}"
+
+
+@contextmanager
+def _naming_the_log() -> Iterator[None]:
+    """A failed job's one line names the log that holds Spark's traces."""
+    try:
+        yield
+    except EngineError as exc:
+        if "detail" not in exc.args_ or not _LOG:
+            raise
+        raise EngineError(exc.key, **{**exc.args_, "detail": _logged(exc.args_["detail"])}
+                          ) from None
+
+
+def _remove_log() -> None:
+    if _LOG and not _LOG["keep"]:
+        with suppress(OSError):
+            os.unlink(_LOG["path"])
+
+
+def answering(master: str, timeout: float = 5.0) -> None:
+    """Stop with one line when no master of a ``spark://`` URL accepts a connection.
+
+    Spark itself would start and then retry registering for a minute before giving up
+    in the background, leaving the run's first job waiting; this asks first.
+
+    Raises
+    ------
+    EngineError
+        ``engine.no_session``, naming the addresses tried and why each failed.
+    """
+    if not master.startswith("spark://"):
+        return
+    tried = []
+    for address in master[len("spark://"):].split(","):
+        host, _, port = address.partition(":")
+        try:
+            socket.create_connection((host, int(port or 7077)), timeout=timeout).close()
+        except OSError as exc:
+            tried.append(f"{host}:{port or 7077}: {exc.strerror or type(exc).__name__}")
+        else:
+            return
+    raise EngineError("engine.no_session", master=master,
+                      detail=f"no Spark master answers ({'; '.join(tried)})")
+
+
+def _quiet_accumulators(sc) -> None:
+    """No traceback from PySpark's accumulator server when the JVM goes away (killed,
+    out of memory): the connection it loses is the run's, whose error says so in one line.
+    Its other errors are printed as before."""
+    server = getattr(sc, "_accumulatorServer", None)
+    if server is None:
+        return
+    handle_error = server.handle_error
+
+    def handle(request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (EOFError, ConnectionError)):
+            handle_error(request, client_address)
+
+    server.handle_error = handle
 
 
 def _cores(master: str) -> int:
