@@ -452,3 +452,17 @@ def test_assign_and_draws_commands(planted_run, users_db, tmp_path):
     assert res.exit_code == 1 and "DOES NOT REPLAY" in res.output
     res = cli("users", "unaffiliate", "li", host, "--reason", "申报有误", "--db", db)
     assert res.exit_code == 0 and cli("users", "affiliations", "--db", db).output == ""
+
+
+def test_a_tier_fallen_back_to_keeps_the_day_it_was_first_reached(store):
+    stamps = ("2026-03-02T01:00:00+00:00", "2026-04-02T01:00:00+00:00",
+              "2026-05-02T01:00:00+00:00")
+    for n, when in enumerate(stamps, 1):  # 12, 24 (suspended 1 month), 36 (cancelled)
+        scored_at(store, n, when)
+    ledger = Ledger(store)
+    third = [e for e in ledger.entries(case_key=make_case(3)["case_key"])
+             if e["entity_kind"] == "institution"][0]
+    ledger.revoke(third["id"], user="admin", reason="申诉成立")  # back to 24 points
+    row = ledger.standing(2026, load_rules(), "institution")[0]
+    assert (row["points"], row["tier"], row["since"], row["until"]) == \
+        (24, 2, "2026-04-02", "2026-05-02")

@@ -193,7 +193,8 @@ class Ledger:
         ``until`` that day plus the tier's ``months`` where the table gives them (a
         suspension's end); both empty in the lowest tier.
         """
-        totals: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, None, -1])
+        # per entity: points, entries, and when the points last rose into each tier
+        totals: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, {}])
         for e in self.entries(year=year):  # in the order recorded
             if kind is None or e["entity_kind"] == kind:
                 t = totals[e["entity_kind"], e["entity_id"]]
@@ -202,14 +203,14 @@ class Ledger:
                 t[0] += e["points"]
                 t[1] += e["revokes"] is None
                 after = rules.tier(e["entity_kind"], t[0])["n"] if tiers else 0
-                if after != before:
-                    t[2], t[3] = (e["recorded_at"] if after > before else t[2]), after
+                for n in range(before + 1, after + 1):
+                    t[2][n] = e["recorded_at"]
         out = []
-        for (k, eid), (points, n, rose, _) in totals.items():
+        for (k, eid), (points, n, rose) in totals.items():
             tier = rules.tier(k, points) if k in rules.tiers else {"n": "", "zh": "", "en": ""}
             since = until = ""
-            if tier["n"] and rose:
-                day = local_date(rose, self.time_zone)
+            if tier["n"] and tier["n"] in rose:
+                day = local_date(rose[tier["n"]], self.time_zone)
                 since = day.isoformat()
                 if tier.get("months"):
                     until = add_months(day, tier["months"]).isoformat()
