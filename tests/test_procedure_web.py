@@ -222,3 +222,13 @@ def test_the_queue_assigns_every_unassigned_open_case_at_random(app, cases, revi
              if r["action"] == "random draw assign"]
     assert len(draws) == len(cases) and len({r["detail"].split('"seed":')[1][:20]
                                              for r in draws}) == 1  # one seed, the batch's
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(make_app, review_db, ring):
+    app = make_app(MAX_CONTENT_LENGTH=1024)
+    li = as_user(app, "li")
+    host = next(m["id"] for m in ring["members"] if m["kind"] == "institution")
+    res = li.post(f"/cases/{ring['case_id']}/appeals", data={
+        "appellant": host, "text": "不服", "files": (io.BytesIO(b"x" * 4096), "scan.pdf")},
+        content_type="multipart/form-data")
+    assert res.status_code == 413

@@ -70,6 +70,8 @@ def create_app(config: dict | None = None) -> Flask:
         in memory), ``DB``, ``SECRET_KEY``, ``GRAPH_SOURCE`` (``embedded`` or
         ``neo4j``), ``SESSION_COOKIE_SECURE``, ``MAX_EXPAND`` …, and for logins:
 
+        ``MAX_CONTENT_LENGTH`` (64 MiB)
+            The largest request (an appeal with its attachments); a bigger one gets 413.
         ``PERMANENT_SESSION_LIFETIME`` (8 h)
             Seconds a session lives after login; older ones are refused.
         ``LOGIN_MAX_FAILURES`` (5), ``LOGIN_WINDOW`` (900), ``LOGIN_LOCKOUT`` (900)
@@ -103,6 +105,9 @@ def create_app(config: dict | None = None) -> Flask:
         GRAPH_SOURCE="embedded", MAX_EXPAND=50, TIMEZONE="Asia/Shanghai", PAGE_SIZE=50,
         LOGIN_MAX_FAILURES=5, LOGIN_MAX_FAILURES_PER_IP=20, LOGIN_WINDOW=900, LOGIN_LOCKOUT=900,
         GRAPHS_KEPT=2,
+        # the largest request: an appeal with a few scanned attachments (each at most
+        # ledger.appeals.MAX_ATTACHMENT); anything bigger is refused before it is read
+        MAX_CONTENT_LENGTH=64 * 2**20,
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("GRAPHDETECT")
