@@ -164,3 +164,15 @@ def add_big_case(run: Path, claims, case_id: str) -> None:
 def login(client, name: str) -> None:
     res = client.post("/login", data={"username": name, "password": PASSWORDS[name]})
     assert res.status_code == 302, res.data
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for every Spark test of the run (tests/spark_support.py
+    says when those tests skip or fail)."""
+    from spark_support import MASTER
+
+    from graphdetect.engines.spark import spark_session
+
+    with spark_session(MASTER, {"spark.sql.shuffle.partitions": "4"}) as session:
+        yield session

@@ -1,16 +1,16 @@
 """The Spark engine (``detect --engine spark``) on a real local[2] Spark: the same bytes as
 the embedded engine, and its errors as one line.
 
-One SparkSession serves the module (a JVM takes seconds to start); ``detect_folder`` uses
-the session already active. Without PySpark or Java these tests skip on a bare machine and
-FAIL when CI=true: ``make test`` installs both.
+One SparkSession serves every Spark test (a JVM takes seconds to start; the ``spark``
+fixture in conftest.py); ``detect_folder`` uses the session already active. Without PySpark
+or Java these tests skip on a bare machine and FAIL when CI=true: ``make test`` installs
+both (tests/spark_support.py).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -21,37 +21,15 @@ import pytest
 from click.testing import CliRunner
 from conftest import good_row, write_csv
 from generator_support import SMALL
+from spark_support import MASTER, SAME, SAMPLE, need_spark
 
 from graphdetect.cli import main
 from graphdetect.engines.spark.session import check_master, java, parse_conf, require
 from graphdetect.errors import EngineError
 from graphdetect.run import detect_folder
 
-SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
-SAME = ("cases.jsonl", "entity_scores.csv", "rejects.csv")
-MASTER = "local[2]"
+need_spark()
 
-
-def _missing() -> str | None:
-    try:
-        require()
-    except EngineError as exc:
-        return str(exc)
-    return None
-
-
-if _missing():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"{_missing()} (make test installs PySpark and Java)")
-    pytest.skip(_missing(), allow_module_level=True)
-
-
-@pytest.fixture(scope="session")
-def spark():
-    from graphdetect.engines.spark import spark_session
-
-    with spark_session(MASTER, {"spark.sql.shuffle.partitions": "4"}) as session:
-        yield session
 
 
 def both(data: Path, tmp: Path, spark, **options) -> tuple[dict, dict]:

@@ -24,42 +24,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from spark_support import MASTER, SAMPLE, need_spark, same_outputs
 
 from graphdetect.cli import main
-from graphdetect.engines.spark.session import require
-from graphdetect.errors import DataError, EngineError
+from graphdetect.errors import DataError
 from graphdetect.run import detect_folder
 
-SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
-SAME = ("cases.jsonl", "entity_scores.csv", "rejects.csv")
-MASTER = "local[2]"
+need_spark()
 
 
-def _missing() -> str | None:
-    try:
-        require()
-    except EngineError as exc:
-        return str(exc)
-    return None
-
-
-if _missing():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"{_missing()} (make test installs PySpark and Java)")
-    pytest.skip(_missing(), allow_module_level=True)
-
-
-@pytest.fixture(scope="session")
-def spark():
-    from graphdetect.engines.spark import spark_session
-
-    with spark_session(MASTER, {"spark.sql.shuffle.partitions": "4"}) as session:
-        yield session
-
-
-def same_outputs(a: Path, b: Path, names=SAME) -> None:
-    for name in names:
-        assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 from conftest import good_row, write_csv
-from test_spark import MASTER, both
+from spark_support import MASTER
+from test_spark import both
 
 from graphdetect.engines import embedded, engine_of, open_engine
 from graphdetect.engines.embedded import EmbeddedEngine
@@ -29,13 +30,6 @@ STEPS = [({"min_overlap_days": 1}, {"max_gap_days": 2, "diagnosis_prefix": 0}),
          ({"min_overlap_days": 3}, {"max_gap_days": 0, "diagnosis_prefix": 3}),
          ({"min_overlap_days": 0}, {"max_gap_days": 7, "diagnosis_prefix": 1})]
 
-
-@pytest.fixture(scope="session")
-def spark():
-    from graphdetect.engines.spark import spark_session
-
-    with spark_session(MASTER, {"spark.sql.shuffle.partitions": "4"}) as session:
-        yield session
 
 
 def steps_on_both(data: Path) -> list[tuple]:
