@@ -1,16 +1,25 @@
 """The review procedure on a real review database: committees (blind votes, quorum,
-agreement), random assignment with recusal that replays from its audit row, appeals that
-revoke points, and the append-only tables."""
+agreement), random assignment with recusal that replays from its audit row, the
+append-only tables, and the assign and draws commands."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
 from pathlib import Path
 
+import procedure_support
 import pytest
+from procedure_support import (
+    INVESTIGATORS,
+    RUN,
+    audit,
+    committee,
+    confirmed_with_points,
+    in_review,
+    make_case,
+)
 
 from graphdetect.errors import LedgerError, ProcedureError
 from graphdetect.ledger import Ledger, load_rules
@@ -20,55 +29,8 @@ from graphdetect.review.committee import Committees, outcome_of
 from graphdetect.review.draw import Draws, replay
 from graphdetect.review.store import ReviewStore
 
-RUN = "run-277ef379eb95"
-REVIEWERS = ("rev", "rev2", "rev3", "rev4", "rev5")
-INVESTIGATORS = ("li", "inv2", "inv3", "inv4", "inv5", "inv6")
-
-
-def make_case(n: int = 1, places: tuple[str, ...] = ("H1",)) -> dict:
-    members = [{"kind": "institution", "id": p, "role": "host"} for p in places]
-    members.append({"kind": "doctor", "id": "D1", "role": "doctor"})
-    return {"case_id": f"K-{n:04d}", "case_key": f"277ef379-K-{n:04d}", "pattern":
-            "card_pooling", "rules": ["聚敛盗刷"], "metrics": {"total_amount": 9000.0},
-            "members": members}
-
-
-@pytest.fixture(scope="module")
-def users_db(tmp_path_factory) -> Path:
-    """A review database with the users only (passwords are slow to hash on purpose:
-    made once, copied for each test)."""
-    path = tmp_path_factory.mktemp("procedure") / "review.sqlite"
-    s = ReviewStore(path)
-    s.add_user("admin", "admin", "keeper-of-keys-1")
-    for name in REVIEWERS:
-        s.add_user(name, "reviewer", "blind reading passphrase")
-    for name in INVESTIGATORS:
-        s.add_user(name, "investigator", "investigating passphrase")
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    s.close()
-    return path
-
-
-@pytest.fixture
-def store(users_db, tmp_path) -> ReviewStore:
-    copy = tmp_path / "review.sqlite"
-    shutil.copyfile(users_db, copy)
-    return ReviewStore(copy)
-
-
-def in_review(store: ReviewStore, case: dict) -> None:
-    store.decide(case["case_key"], run_id=RUN, case_id=case["case_id"], user="li",
-                 status="in_review", reason="开始核查")
-
-
-def committee(store, case, members=("rev", "rev2", "rev3"), **kw) -> dict:
-    return Committees(store).open(case, case_key=case["case_key"], run_id=RUN, by="admin",
-                                  members=list(members), role="admin", **kw)
-
-
-def audit(store: ReviewStore, action: str) -> list[dict]:
-    return [r for r in store.audit_log(limit=1000)[0] if r["action"] == action]
+#: the fixtures a test asks for by name
+users_db, store = procedure_support.users_db, procedure_support.store
 
 
 # -- committees ---------------------------------------------------------------------------
@@ -265,86 +227,6 @@ def test_affiliations_are_declared_and_withdrawn_on_record(store):
     assert [r["action"] for r in audit(store, "affiliation declare")] == ["affiliation declare"]
 
 
-# -- appeals ------------------------------------------------------------------------------
-def confirmed_with_points(store, n=1) -> dict:
-    case = make_case(n)
-    in_review(store, case)
-    store.decide(case["case_key"], run_id=RUN, case_id=case["case_id"], user="li",
-                 status="confirmed", reason="已核实")
-    Ledger(store).record_confirmation(case, run_id=RUN, severity="serious", user="admin",
-                                      rules=load_rules())
-    return case
-
-
-def test_an_upheld_appeal_revokes_the_points_and_reopens_the_case(store):
-    case = confirmed_with_points(store)
-    appeals = Appeals(store)
-    scan = b"%PDF-1.4 scanned letter"
-    a = appeals.file(case, case_key=case["case_key"], run_id=RUN, appellant="H1",
-                     text="刷卡为患者本人授权，附授权书", by="li",
-                     attachments=[("../../授权书.pdf", scan)], role="investigator")
-    assert a["files"][0]["name"] == "授权书.pdf"
-    assert a["files"][0]["sha256"] == hashlib.sha256(scan).hexdigest()
-    assert appeals.attachment(a["files"][0]["id"])[1] == scan
-    with pytest.raises(ProcedureError, match="still open"):
-        appeals.file(case, case_key=case["case_key"], run_id=RUN, appellant="H1", text="再诉",
-                     by="li")
-    done = appeals.decide(a["id"], outcome="upheld", reason="授权书属实", by="admin",
-                          role="admin")
-    assert done["outcome"]["outcome"] == "upheld"
-    standing = {r["entity_id"]: r["points"] for r in Ledger(store).standing(
-        int(done["outcome"]["decided_at"][:4]), load_rules())}
-    assert standing == {"H1": 0, "D1": 0}
-    revocations = [e for e in Ledger(store).entries(case_key=case["case_key"])
-                   if e["revokes"] is not None]
-    assert len(revocations) == 2 and all("授权书属实" in e["reason"] for e in revocations)
-    assert store.state(case["case_key"])["status"] == "in_review"
-    with pytest.raises(ProcedureError, match="decided already"):
-        appeals.decide(a["id"], outcome="rejected", reason="x", by="admin")
-
-
-def test_a_rejected_appeal_by_committee_leaves_the_points(store):
-    case = confirmed_with_points(store)
-    appeals = Appeals(store)
-    a = appeals.file(case, case_key=case["case_key"], run_id=RUN, appellant="H1",
-                     text="不服认定", by="li")
-    c = committee(store, case, appeal_id=a["id"])
-    cs = Committees(store)
-    with pytest.raises(ProcedureError, match="one of"):
-        cs.vote(c["id"], member="rev", vote="confirm", reason="理由")
-    for m, v in zip(c["members"], ("reject", "reject", "uphold"), strict=True):
-        cs.vote(c["id"], member=m, vote=v, reason="意见")
-    got = appeals.get(a["id"])
-    assert got["outcome"]["outcome"] == "rejected"
-    assert got["outcome"]["committee_id"] == c["id"]
-    assert store.state(case["case_key"])["status"] == "confirmed"
-    assert sum(e["points"] for e in Ledger(store).entries(case_key=case["case_key"])) == 10
-
-
-def test_only_a_confirmed_case_is_appealed_and_attachments_are_checked(store):
-    case = make_case()
-    in_review(store, case)
-    appeals = Appeals(store)
-    with pytest.raises(ProcedureError, match="confirmed or referred"):
-        appeals.file(case, case_key=case["case_key"], run_id=RUN, appellant="H1", text="x",
-                     by="li")
-    case = confirmed_with_points(store, 2)
-    with pytest.raises(ProcedureError, match="empty"):
-        appeals.file(case, case_key=case["case_key"], run_id=RUN, appellant="H1", text="x",
-                     by="li", attachments=[("a.pdf", b"")])
-    a = appeals.file(case, case_key=case["case_key"], run_id=RUN, appellant="H1", text="x",
-                     by="li", attachments=[("a.pdf", b"real")])
-    # the row cannot be changed through the triggers; a content swapped behind them
-    # (the file edited outside graphdetect) is caught on reading
-    with sqlite3.connect(store.path) as db:
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            db.execute("UPDATE appeal_files SET content = x'00'")
-        db.execute("DROP TRIGGER appeal_files_no_update")
-        db.execute("UPDATE appeal_files SET content = x'00'")
-    with pytest.raises(ProcedureError, match="does not match its SHA-256"):
-        appeals.attachment(a["files"][0]["id"])
-
-
 @pytest.mark.parametrize("table", ["committees", "committee_votes", "committee_outcomes",
                                    "draws", "affiliations", "appeals", "appeal_files",
                                    "appeal_outcomes"])
@@ -364,52 +246,6 @@ def test_procedure_tables_refuse_update_and_delete(store, table):
         for stmt in (f"UPDATE {table} SET id = id + 100", f"DELETE FROM {table}"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 db.execute(stmt)
-
-
-# -- the bureau's year and the sanctions' dates ---------------------------------------------
-def scored_at(store, n: int, when: str, severity: str = "grave", rules=None) -> None:
-    """Confirm and score case ``n`` with its confirmation and recording stamped ``when``."""
-    from unittest import mock
-
-    case = make_case(n)
-    with mock.patch("graphdetect.review.store.now", return_value=when), \
-            mock.patch("graphdetect.ledger.book.now", return_value=when):
-        in_review(store, case)
-        store.decide(case["case_key"], run_id=RUN, case_id=case["case_id"], user="li",
-                     status="confirmed", reason="已核实")
-        Ledger(store).record_confirmation(case, run_id=RUN, severity=severity, user="admin",
-                                          rules=rules or load_rules())
-
-
-def test_points_fall_in_the_bureaus_year_not_utcs(store):
-    scored_at(store, 1, "2025-12-31T20:00:00+00:00")  # 04:00 on 1 January in Shanghai
-    assert {e["year"] for e in Ledger(store).entries()} == {2026}
-    utc = Ledger(store, time_zone="UTC")
-    scored_at(store, 2, "2025-12-31T20:00:00+00:00")
-    assert {e["year"] for e in utc.entries(case_key=make_case(2)["case_key"])} == {2026}
-
-
-@pytest.mark.parametrize("cases, tier, since, until", [
-    (1, 1, "2026-03-02", ""),            # 12 points: interview and a cut, no end date
-    (2, 2, "2026-04-02", "2026-05-02"),  # 24: suspended 1 month from the second case
-    (3, 4, "2026-05-31", ""),            # 36: designation cancelled, no end date
-])
-def test_sanctions_run_from_the_day_the_tier_was_reached(store, cases, tier, since, until):
-    stamps = ("2026-03-02T01:00:00+00:00", "2026-04-02T01:00:00+00:00",
-              "2026-05-30T17:00:00+00:00")  # the last is 31 May in Shanghai
-    for n, when in list(enumerate(stamps, 1))[:cases]:
-        scored_at(store, n, when)
-    row = next(r for r in Ledger(store).standing(2026, load_rules(), "institution"))
-    assert (row["tier"], row["since"], row["until"]) == (tier, since, until)
-
-
-def test_a_revocation_ends_the_tier_and_its_dates(store):
-    scored_at(store, 1, "2026-03-02T01:00:00+00:00")
-    ledger = Ledger(store)
-    for e in ledger.entries():
-        ledger.revoke(e["id"], user="admin", reason="申诉成立")
-    row = ledger.standing(2026, load_rules(), "institution")[0]
-    assert (row["points"], row["tier"], row["since"], row["until"]) == (0, 0, "", "")
 
 
 # -- the command line ---------------------------------------------------------------------
@@ -452,17 +288,3 @@ def test_assign_and_draws_commands(planted_run, users_db, tmp_path):
     assert res.exit_code == 1 and "DOES NOT REPLAY" in res.output
     res = cli("users", "unaffiliate", "li", host, "--reason", "申报有误", "--db", db)
     assert res.exit_code == 0 and cli("users", "affiliations", "--db", db).output == ""
-
-
-def test_a_tier_fallen_back_to_keeps_the_day_it_was_first_reached(store):
-    stamps = ("2026-03-02T01:00:00+00:00", "2026-04-02T01:00:00+00:00",
-              "2026-05-02T01:00:00+00:00")
-    for n, when in enumerate(stamps, 1):  # 12, 24 (suspended 1 month), 36 (cancelled)
-        scored_at(store, n, when)
-    ledger = Ledger(store)
-    third = [e for e in ledger.entries(case_key=make_case(3)["case_key"])
-             if e["entity_kind"] == "institution"][0]
-    ledger.revoke(third["id"], user="admin", reason="申诉成立")  # back to 24 points
-    row = ledger.standing(2026, load_rules(), "institution")[0]
-    assert (row["points"], row["tier"], row["since"], row["until"]) == \
-        (24, 2, "2026-04-02", "2026-05-02")
