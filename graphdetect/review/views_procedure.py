@@ -4,7 +4,7 @@ user's declared affiliations.
 
 Every form posts with its CSRF token (Flask-WTF checks every POST), every step writes its
 own audit row (in the procedure's transaction), and a step the procedure refuses answers
-409 with its reason in the user's language.
+409 with its reason in the user's language (one error handler for the blueprint).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..errors import LedgerError
 from ..ledger import Ledger
 from ..ledger.appeals import MAX_ATTACHMENT, Appeals
 from ..ledger.book import SCORED_STATUSES
-from .app import _locale, ledger_rules, store, view
+from .app import _error, _locale, ledger_rules, store, view
 from .auth import roles_required
 from .committee import CHOICES, Committees
 from .draw import Draws, institutions_of
@@ -50,8 +50,11 @@ def _who() -> dict:
     return {"role": current_user.role, "ip": request.remote_addr or ""}
 
 
+@bp.errorhandler(LedgerError)
 def _refused(exc: LedgerError):
-    abort(409, exc.text(_locale()))
+    """A step the procedure refuses (a ProcedureError, or the ledger's): 409 with its
+    reason in the user's language."""
+    return _error(409, exc.text(_locale()))
 
 
 def _back(case_id: str):
@@ -159,12 +162,9 @@ def open_committee(case_id: str):
         abort(400, "size, quorum and appeal_id are whole numbers")
     if appeal is not None:
         _appeal_of(case, appeal)
-    try:
-        Committees(store()).open(case, case_key=key_of(case, view().run_id),
-                                 run_id=view().run_id, by=current_user.id, members=members,
-                                 size=size, quorum=quorum, appeal_id=appeal, **_who())
-    except LedgerError as exc:
-        _refused(exc)
+    Committees(store()).open(case, case_key=key_of(case, view().run_id),
+                             run_id=view().run_id, by=current_user.id, members=members,
+                             size=size, quorum=quorum, appeal_id=appeal, **_who())
     return _back(case_id)
 
 
@@ -180,12 +180,9 @@ def _committee_of(case: dict, committee_id: int) -> dict:
 def vote(case_id: str, committee_id: int):
     case = _get_case(case_id)
     _committee_of(case, committee_id)
-    try:
-        Committees(store()).vote(committee_id, member=current_user.id,
-                                 vote=request.form.get("vote", ""),
-                                 reason=_text("reason", REASON_LIMIT), **_who())
-    except LedgerError as exc:
-        _refused(exc)
+    Committees(store()).vote(committee_id, member=current_user.id,
+                             vote=request.form.get("vote", ""),
+                             reason=_text("reason", REASON_LIMIT), **_who())
     return _back(case_id)
 
 
@@ -194,10 +191,7 @@ def vote(case_id: str, committee_id: int):
 def close_committee(case_id: str, committee_id: int):
     case = _get_case(case_id)
     _committee_of(case, committee_id)
-    try:
-        Committees(store()).close(committee_id, by=current_user.id, **_who())
-    except LedgerError as exc:
-        _refused(exc)
+    Committees(store()).close(committee_id, by=current_user.id, **_who())
     return _back(case_id)
 
 
@@ -206,11 +200,8 @@ def close_committee(case_id: str, committee_id: int):
 @roles_required("admin")
 def assign_random(case_id: str):
     case = _get_case(case_id)
-    try:
-        Draws(store()).assign_at_random([(case, key_of(case, view().run_id))],
-                                        run_id=view().run_id, by=current_user.id, **_who())
-    except LedgerError as exc:
-        _refused(exc)
+    Draws(store()).assign_at_random([(case, key_of(case, view().run_id))],
+                                    run_id=view().run_id, by=current_user.id, **_who())
     return _back(case_id)
 
 
@@ -223,10 +214,7 @@ def assign_batch():
     states = store().states()
     batch = [(c, key) for c in run.cases if (st := states.get(key := key_of(c, run.run_id)))
              is None or (not st["assignee"] and st["status"] in ("new", "in_review"))]
-    try:
-        Draws(store()).assign_at_random(batch, run_id=run.run_id, by=current_user.id, **_who())
-    except LedgerError as exc:
-        _refused(exc)
+    Draws(store()).assign_at_random(batch, run_id=run.run_id, by=current_user.id, **_who())
     g.audited = True
     return redirect(url_for("cases.queue"))
 
@@ -238,16 +226,13 @@ def affiliations():
     an admin sees everyone's."""
     draws = Draws(store())
     if request.method == "POST":
-        try:
-            if request.form.get("action") == "withdraw":
-                draws.withdraw(current_user.id, request.form.get("institution_id", ""),
-                               by=current_user.id, reason=_text("reason", REASON_LIMIT),
-                               **_who())
-            else:
-                draws.declare(current_user.id, _text("institution_id", 200),
-                              _text("relation", 200), by=current_user.id, **_who())
-        except LedgerError as exc:
-            _refused(exc)
+        if request.form.get("action") == "withdraw":
+            draws.withdraw(current_user.id, request.form.get("institution_id", ""),
+                           by=current_user.id, reason=_text("reason", REASON_LIMIT),
+                           **_who())
+        else:
+            draws.declare(current_user.id, _text("institution_id", 200),
+                          _text("relation", 200), by=current_user.id, **_who())
         g.audited = True
         return redirect(url_for("procedure.affiliations"))
     everyone = draws.affiliations() if current_user.role == "admin" else {}
@@ -262,15 +247,12 @@ def score(case_id: str):
     """Record the confirmed case's points at the severity the admin picked."""
     case = _get_case(case_id)
     key = key_of(case, view().run_id)
-    try:
-        Ledger(store(), time_zone=current_app.config["TIMEZONE"]).record_confirmation(
-            {**case, "case_key": key}, run_id=view().run_id,
-            severity=request.form.get("severity", ""), user=current_user.id,
-            rules=ledger_rules(), reason=_text("reason", REASON_LIMIT),
-            pharmacies=set(request.form.getlist("pharmacies")) & set(institutions_of(case)),
-            role=current_user.role)
-    except LedgerError as exc:
-        _refused(exc)
+    Ledger(store(), time_zone=current_app.config["TIMEZONE"]).record_confirmation(
+        {**case, "case_key": key}, run_id=view().run_id,
+        severity=request.form.get("severity", ""), user=current_user.id,
+        rules=ledger_rules(), reason=_text("reason", REASON_LIMIT),
+        pharmacies=set(request.form.getlist("pharmacies")) & set(institutions_of(case)),
+        role=current_user.role)
     return _back(case_id)
 
 
@@ -284,12 +266,9 @@ def file_appeal(case_id: str):
         abort(400, "the appellant is an institution of the case")
     files = [(f.filename or "attachment", f.read(MAX_ATTACHMENT + 1))
              for f in request.files.getlist("files") if f and f.filename]
-    try:
-        Appeals(store()).file(case, case_key=key_of(case, view().run_id), run_id=view().run_id,
-                              appellant=appellant, text=_text("text", TEXT_LIMIT),
-                              attachments=files, by=current_user.id, **_who())
-    except LedgerError as exc:
-        _refused(exc)
+    Appeals(store()).file(case, case_key=key_of(case, view().run_id), run_id=view().run_id,
+                          appellant=appellant, text=_text("text", TEXT_LIMIT),
+                          attachments=files, by=current_user.id, **_who())
     return _back(case_id)
 
 
@@ -305,12 +284,9 @@ def _appeal_of(case: dict, appeal_id: int) -> dict:
 def decide_appeal(case_id: str, appeal_id: int):
     case = _get_case(case_id)
     _appeal_of(case, appeal_id)
-    try:
-        Appeals(store()).decide(appeal_id, outcome=request.form.get("outcome", ""),
-                                reason=_text("reason", REASON_LIMIT), by=current_user.id,
-                                **_who())
-    except LedgerError as exc:
-        _refused(exc)
+    Appeals(store()).decide(appeal_id, outcome=request.form.get("outcome", ""),
+                            reason=_text("reason", REASON_LIMIT), by=current_user.id,
+                            **_who())
     return _back(case_id)
 
 
@@ -325,10 +301,7 @@ def attachment(case_id: str, appeal_id: int, file_id: int):
     a = _appeal_of(case, appeal_id)
     if file_id not in {f["id"] for f in a["files"]}:
         abort(404, f"no attachment {file_id}")
-    try:
-        meta, content = Appeals(store()).attachment(file_id)
-    except LedgerError as exc:
-        _refused(exc)
+    meta, content = Appeals(store()).attachment(file_id)
     from urllib.parse import quote
     return Response(content, mimetype="application/octet-stream", headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(meta['name'])}",
