@@ -52,9 +52,7 @@ class Appeals:
     def __init__(self, store: ReviewStore):
         self.store = store
         Ledger(store)  # the ledger's tables, which an upheld appeal writes to
-        with store.connect() as db:
-            for stmt in _SCHEMA:
-                db.execute(stmt)
+        store.ensure("appeals", _SCHEMA)
 
     def file(self, case: dict, *, case_key: str, run_id: str, appellant: str, text: str,
              by: str, attachments: list[tuple[str, bytes]] = (), role: str | None = None,

@@ -82,9 +82,7 @@ class Ledger:
     def __init__(self, store: ReviewStore, time_zone: str = DEFAULT_TIME_ZONE):
         self.store, self.time_zone = store, time_zone
         Committees(store)  # its tables, which a confirmation may have to consult
-        with store.connect() as db:
-            for stmt in _SCHEMA:
-                db.execute(stmt)
+        store.ensure("ledger", _SCHEMA)
 
     # -- writing -----------------------------------------------------------------------
     def record_confirmation(self, case: dict, *, run_id: str, severity: str, user: str,

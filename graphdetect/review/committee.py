@@ -80,9 +80,7 @@ class Committees:
     def __init__(self, store: ReviewStore):
         self.store = store
         self.draws = Draws(store)
-        with store.connect() as db:
-            for stmt in _SCHEMA:
-                db.execute(stmt)
+        store.ensure("committees", _SCHEMA)
 
     # -- opening -----------------------------------------------------------------------
     def open(self, case: dict, *, case_key: str, run_id: str, by: str,

@@ -76,9 +76,7 @@ class Draws:
 
     def __init__(self, store: ReviewStore):
         self.store = store
-        with store.connect() as db:
-            for stmt in _SCHEMA:
-                db.execute(stmt)
+        store.ensure("draws", _SCHEMA)
 
     # -- affiliations ------------------------------------------------------------------
     def declare(self, user: str, institution_id: str, relation: str, *, by: str,

@@ -148,6 +148,7 @@ class ReviewStore(Accounts):
         # SQLite gives the -wal and -shm files the database file's mode.
         os.close(os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o600))
         self._local = threading.local()
+        self._made: set[str] = set()
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             init_accounts(db)
@@ -173,6 +174,16 @@ class ReviewStore(Accounts):
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def ensure(self, name: str, statements) -> None:
+        """Make the tables of the feature ``name`` (the ledger, committees …) once per store
+        object: each of its ``CREATE … IF NOT EXISTS`` statements, the first time it is
+        asked for, rather than on every request that uses it."""
+        if name not in self._made:
+            with self.connect() as db:
+                for stmt in statements:
+                    db.execute(stmt)
+            self._made.add(name)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
