@@ -42,6 +42,7 @@ _SCHEMA = (
     "revokes INTEGER UNIQUE REFERENCES ledger (id))",
     "CREATE INDEX IF NOT EXISTS ledger_year ON ledger (year, entity_kind, entity_id)",
     "CREATE INDEX IF NOT EXISTS ledger_case ON ledger (case_key)",
+    "CREATE INDEX IF NOT EXISTS ledger_entity ON ledger (entity_id)",
     "CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger "
     "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
     "CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger "
@@ -170,10 +171,12 @@ class Ledger:
         with self.store.connect() as db:
             return dict(db.execute("SELECT * FROM ledger WHERE id = ?", (entry_id,)).fetchone())
 
-    def entries(self, *, year: int | None = None, case_key: str | None = None) -> list[dict]:
-        """Entries, oldest first, of one year and/or one case if asked."""
+    def entries(self, *, year: int | None = None, case_key: str | None = None,
+                entity_id: str | None = None) -> list[dict]:
+        """Entries, oldest first, of one year, one case and/or one entity (any kind) if
+        asked."""
         where, args = [], []
-        for column, value in (("year", year), ("case_key", case_key)):
+        for column, value in (("year", year), ("case_key", case_key), ("entity_id", entity_id)):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)

@@ -114,8 +114,7 @@ def _history(kind: str, id: str) -> dict:
     rules = ledger_rules()
     if kind not in rules.kinds:
         abort(404, f"no ledger kind {shorten(kind, 80)}")
-    entries = [e for e in _ledger().entries()
-               if e["entity_kind"] == kind and e["entity_id"] == id]
+    entries = [e for e in _ledger().entries(entity_id=id) if e["entity_kind"] == kind]
     revoked_by = {e["revokes"]: e["id"] for e in entries if e["revokes"] is not None}
     by_year: dict[int, list[dict]] = {}
     for e in entries:
@@ -162,8 +161,7 @@ def entity_points(kind: str, id: str) -> list[dict]:
     kinds = [k for k in LEDGER_KINDS.get(kind, ()) if k in rules.kinds]
     if not kinds:
         return []
-    entries = [e for e in _ledger().entries() if e["entity_id"] == id
-               and e["entity_kind"] in kinds]
+    entries = [e for e in _ledger().entries(entity_id=id) if e["entity_kind"] in kinds]
     out = []
     for k in kinds:
         mine = [e for e in entries if e["entity_kind"] == k]
