@@ -53,6 +53,24 @@ def csv_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def dates_only(csv_dir, tmp_path_factory) -> Path:
+    """The generated city with its times cut to the day, and without its side tables."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    out = tmp_path_factory.mktemp("dates_only")
+    header = (csv_dir / "claims.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    claims = pacsv.read_csv(csv_dir / "claims.csv", convert_options=pacsv.ConvertOptions(
+        strings_can_be_null=False, column_types={n: pa.string() for n in header}))
+    for name in ("start_time", "end_time"):
+        at = claims.column_names.index(name)
+        claims = claims.set_column(at, name, pc.utf8_slice_codeunits(claims.column(name), 0, 10))
+    pacsv.write_csv(claims, out / "claims.csv")
+    return out
+
+
+@pytest.fixture(scope="session")
 def parquet_dir(tmp_path_factory) -> Path:
     from graphdetect.synth import generate
 

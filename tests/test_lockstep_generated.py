@@ -8,6 +8,8 @@ Small cities (3,000-5,000 people, half a year) keep a case to a few seconds; the
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 
 from graphdetect.evaluate import evaluate
@@ -94,3 +96,40 @@ def test_pooling_recall_holds_without_terminal_and_operator_columns(tmp_path):
     for variant in ("pharmacy_daytime", "phantom_billing"):
         assert_all_found(result, variant)
     assert result["lookalikes"]["flagged"] == 0, result["lookalikes"]
+
+
+@pytest.mark.parametrize("parts", [2, 5])
+def test_groups_are_local_to_their_place(parts):
+    """The Spark engine deals the places into buckets and finds each bucket's groups on
+    its own claims (engines/spark/lockstep.py): that is the same as finding them on all
+    the claims only because every group lies at one place. Claims split by place into
+    ``parts`` graphs give the whole graph's groups, told whether the whole is timed."""
+    import numpy as np
+
+    from graphdetect import read_folder
+    from graphdetect.detectors._lockstep import find_groups
+    from graphdetect.graph import ClaimsGraph
+    from graphdetect.synth import generate
+
+    params = {"density": 2.0, "min_run_cards": 8, "min_runs": 3, "min_overlap": 0.4,
+              "min_cards": 8}
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(tmp, patients=3000, seed=parts, days=150, fmt="parquet",
+                 plant={"pharmacy_daytime": 1, "phantom_billing": 1, "bussed_elderly": 1,
+                        "pharmacy_after_hours": 1})
+        claims = read_folder(tmp).claims
+    whole = ClaimsGraph(claims)
+    want = find_groups(whole, **params)
+    assert len(want) >= 4
+    place = whole.codes("institution")
+    got = []
+    for part in range(parts):
+        rows = np.flatnonzero(place % parts == part)
+        graph = ClaimsGraph(claims.iloc[rows].reset_index(drop=True))
+        for g in find_groups(graph, timed=want[0].timed, **params):
+            g.place = whole.code_of("institution", graph.index("institution")[g.place])
+            g.rows = rows[g.rows]
+            got.append(g)
+    got.sort(key=lambda g: (g.place, int(g.rows[0])))
+    assert [(g.place, g.rows.tolist(), g.timed, g.density, g.kinds) for g in got] == \
+        [(g.place, g.rows.tolist(), g.timed, g.density, g.kinds) for g in want]

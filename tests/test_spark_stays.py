@@ -11,9 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pytest
 from conftest import good_row, write_csv
 from spark_support import MASTER
@@ -68,20 +65,6 @@ def test_generated_city_with_other_stay_settings_is_the_same_on_spark(spark, csv
                                   "split_stay.max_gap_days=5", "split_stay.diagnosis_prefix=3"])
     embedded_run, _ = both(csv_dir, tmp_path, spark, settings=settings)
     assert embedded_run["patterns"]["concurrent_stay"] and embedded_run["patterns"]["split_stay"]
-
-
-@pytest.fixture(scope="module")
-def dates_only(csv_dir, tmp_path_factory) -> Path:
-    """The generated city with its times cut to the day, and without its side tables."""
-    out = tmp_path_factory.mktemp("dates_only")
-    header = (csv_dir / "claims.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
-    claims = pacsv.read_csv(csv_dir / "claims.csv", convert_options=pacsv.ConvertOptions(
-        strings_can_be_null=False, column_types={n: pa.string() for n in header}))
-    for name in ("start_time", "end_time"):
-        at = claims.column_names.index(name)
-        claims = claims.set_column(at, name, pc.utf8_slice_codeunits(claims.column(name), 0, 10))
-    pacsv.write_csv(claims, out / "claims.csv")
-    return out
 
 
 def test_dates_without_times_or_side_tables_are_the_same_on_spark(spark, dates_only,

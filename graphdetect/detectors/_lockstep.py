@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from ..engines import engine_of
 from ..graph import INPATIENT
 from ._arrays import (
     cached,
@@ -54,7 +55,7 @@ from ._lockstep_bursts import (
 from ._lockstep_facts import classify, describe, facts
 from ._lockstep_features import split
 
-__all__ = ["Group", "lockstep_groups", "groups_of", "describe", "facts", "classify",
+__all__ = ["Group", "lockstep_groups", "find_groups", "groups_of", "describe", "facts", "classify",
            "STREAM_KINDS"]
 
 STREAM_KINDS = ("institution", "terminal", "operator", "doctor")
@@ -98,7 +99,10 @@ def lockstep_groups(graph, *, density: float = 2.0, min_run_cards: int = 8,
     key = (density, min_run_cards, min_runs, min_overlap, min_cards)
 
     def make() -> list[Group]:
-        groups = _groups(graph, *key)
+        # the groups from the engine that runs the graph (their facts always here)
+        groups = engine_of(graph).lockstep_groups(
+            graph, density=density, min_run_cards=min_run_cards, min_runs=min_runs,
+            min_overlap=min_overlap, min_cards=min_cards)
         facts(graph, groups)    # both detectors read them: made once, under the cache's lock
         return groups
     return cached(graph, ("lockstep", key), make)
@@ -120,22 +124,35 @@ def groups_of(graph, pattern: str, **params) -> list[tuple[Group, dict, list[str
     return [(g, f, ids[a:b]) for (g, f), a, b in zip(mine, [0] + ends[:-1], ends, strict=True)]
 
 
-def _groups(graph, density, min_run_cards, min_runs, min_overlap, min_cards) -> list[Group]:
-    found = _bursts(graph, density, min_run_cards)
+def find_groups(graph, *, density: float, min_run_cards: int, min_runs: int,
+                min_overlap: float, min_cards: int, timed: bool | None = None
+                ) -> list[Group]:
+    """The lockstep groups of a graph, without their facts: the embedded engine's step
+    (:meth:`graphdetect.engines.Steps.lockstep_groups`), which the Spark engine runs on
+    each bucket of places.
+
+    Every group lies at one place (streams are a place's, or one actor's at a place;
+    windows are a stream's; only windows at one place are linked), so a graph of some
+    places' claims gives those places' groups, whatever the other places hold. What is
+    not local: whether windows are cut by time of day (``timed``: when any kept claim
+    has a time of day); a part of the claims is told the whole's answer.
+    """
+    found = _bursts(graph, density, min_run_cards, timed)
     if found is None:
         return []
     # the per-row arrays of the streams are gone by now: only the bursts' rows are linked
     return _link(graph, *found, min_runs, min_overlap, min_cards)
 
 
-def _bursts(graph, density, min_run_cards):
+def _bursts(graph, density, min_run_cards, timed=None):
     """Every stream kind's bursts: (rows, burst id per row, kind per burst, density per
     burst, their distinct cards as (burst ids, cards) by burst then card, timed), or None
-    when there are none."""
+    when there are none. ``timed`` None: whether any kept claim has a time of day."""
     keep = (graph.visit != INPATIENT) & (graph.codes("institution") >= 0) \
         & (graph.codes("card") >= 0)
     has_time = graph.claims["has_time"].to_numpy(dtype=bool)
-    timed = bool(has_time[keep].any())
+    if timed is None:
+        timed = bool(has_time[keep].any())
     if timed:
         keep &= has_time
     # positions fit in 32 bits; the per-row arrays below are the engine's largest

@@ -4,9 +4,11 @@ A run is the same product whichever engine runs it, and gives the same bytes
 (``cases.jsonl``, ``entity_scores.csv``, ``rejects.csv``). An **engine provides the steps
 whose work grows with the claims**: reading and checking every row of every file, finding
 repeated claim ids across files, applying the window; and the detectors' relational steps
-(:class:`Steps`): today the stay detectors' — which inpatient stays overlap
-(``concurrent_stay``), which are readmissions (``split_stay``). Sessions and bursts,
-co-occurring pairs and connected components are the slices still to come.
+(:class:`Steps`): the stay detectors' — which inpatient stays overlap
+(``concurrent_stay``), which are readmissions (``split_stay``) — and the lockstep
+engine's groups (streams, bursts and the windows linked by shared cards, behind
+``card_pooling`` and ``outpatient_gathering``). The collusion ring's co-occurring pairs
+and connected components are the slice still to come.
 
 **What stays shared**, whatever the engine: settings and their validation
 (:mod:`graphdetect.settings`), the row rules and their rejects (:mod:`graphdetect.io`,
@@ -17,9 +19,10 @@ engine that runs its graph (:func:`engine_of`) for a step's rows, and does the r
 
 - :mod:`graphdetect.engines.embedded` — everything in this process (pyarrow, numpy,
   pandas, threads); the default.
-- :mod:`graphdetect.engines.spark` — the read stage and the stay detectors' steps on Spark
-  DataFrames (``--engine spark``); the graph and the rest of the detectors still run in
-  the driver on the typed tables the read stage collects.
+- :mod:`graphdetect.engines.spark` — the read stage, the stay detectors' steps and the
+  lockstep groups on Spark (``--engine spark``); the graph, the groups' facts and the
+  rest of the detectors still run in the driver on the typed tables the read stage
+  collects.
 
 Each engine's ``read`` returns a :class:`graphdetect.io.ClaimsData`, which the rest of
 :func:`graphdetect.run.detect_folder` takes as it is.
@@ -61,6 +64,12 @@ class Steps(Protocol):
         """Consecutive stays of one patient at one institution, readmitted within
         ``max_gap_days`` days for the same diagnosis: rows ``(earlier, later)``, sorted by
         the earlier."""
+
+    def lockstep_groups(self, graph, *, density: float, min_run_cards: int, min_runs: int,
+                        min_overlap: float, min_cards: int) -> list:
+        """The lockstep engine's groups (streams, their dense windows, windows linked by
+        the cards they share): :class:`graphdetect.detectors._lockstep.Group` objects,
+        sorted by place then first row, without their facts."""
 
 
 @contextmanager

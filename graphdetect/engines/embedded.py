@@ -3,8 +3,10 @@
 Reading is :func:`graphdetect.io.read_folder` (pyarrow batches, checked with vectorised
 kernels, a thread per table). The detectors' relational steps that an engine provides
 (:class:`graphdetect.engines.Steps`) run here on the graph's arrays with numpy and pandas:
-the overlapping stays of :func:`~graphdetect.detectors.concurrent_stay` and the
-readmissions of :func:`~graphdetect.detectors.split_stay`.
+the overlapping stays of :func:`~graphdetect.detectors.concurrent_stay`, the
+readmissions of :func:`~graphdetect.detectors.split_stay`, and the lockstep groups behind
+``card_pooling`` and ``outpatient_gathering``
+(:func:`graphdetect.detectors._lockstep.find_groups`).
 """
 
 from __future__ import annotations
@@ -107,3 +109,9 @@ class EmbeddedEngine:
 
     overlapping_stays = staticmethod(overlapping_stays)
     readmissions = staticmethod(readmissions)
+
+    @staticmethod
+    def lockstep_groups(graph, **params) -> list:
+        from ..detectors._lockstep import find_groups
+
+        return find_groups(graph, **params)

@@ -1,12 +1,14 @@
-"""The Spark engine (``graphdetect detect --engine spark``): the read stage and the stay
+"""The Spark engine (``graphdetect detect --engine spark``): the read stage and the
 detectors' relational steps on Spark.
 
 Where the engine boundary lies today: reading and checking every row, repeated keys across
 files and the window run on Spark (:mod:`.read`); the read stage keeps the claims in Spark
 for the detectors' steps that run there — the overlapping stays and the readmissions
-(:mod:`.stays`). The graph and the other detectors still run in the driver, on the typed
-tables the read stage collects; the next slices move their relational steps (sessions and
-bursts, co-occurring pairs, connected components). Needs ``pip install 'graphdetect[spark]'``
+(:mod:`.stays`), and the lockstep groups behind card_pooling and outpatient_gathering
+(:mod:`.lockstep`, places in buckets, each through the embedded step). The graph, the
+groups' facts and the other detectors still run in the driver, on the typed tables the
+read stage collects; the next slice moves the collusion ring's co-occurring pairs and
+connected components. Needs ``pip install 'graphdetect[spark]'``
 and Java 17 or later.
 
 The data folder may be any path Spark reads: a local folder, or a URI listed by Hadoop
@@ -49,13 +51,14 @@ class SparkEngine:
              time_zone: str = DEFAULT_TIME_ZONE) -> tuple[ClaimsData, dict]:
         """The data folder's typed tables and rejects, read on Spark; and what the run's
         summary records of the engine (``engine``, ``spark``: master and version)."""
+        from . import lockstep, stays
         from .read import read
-        from .stays import COLUMNS
 
         self.close()
         self._progress = progress
+        keep = tuple(dict.fromkeys(stays.COLUMNS + lockstep.COLUMNS))
         data_out, self.claims = read(self.session, data, since=since, until=until,
-                                     progress=progress, time_zone=time_zone, keep=COLUMNS)
+                                     progress=progress, time_zone=time_zone, keep=keep)
         self._rows = len(data_out.claims)
         return data_out, {"engine": "spark",
                           "spark": {"master": self.session.sparkContext.master,
@@ -79,13 +82,27 @@ class SparkEngine:
             return readmissions(self._stays(graph), max_gap_days=max_gap_days,
                                 diagnosis_prefix=diagnosis_prefix)
 
+    def lockstep_groups(self, graph, **params) -> list:
+        from . import lockstep
+        from .read import _job_errors
+
+        claims = self._claims(graph)
+        with _job_errors(), stage_progress(self.session, self._progress, "spark lockstep"):
+            return lockstep.lockstep_groups(
+                claims, graph, buckets=lockstep.bucket_count(self.session, self._rows),
+                **params)
+
     def _stays(self, graph):
         """The inpatient stays of the claims read, which ``graph`` must be made of."""
         from .stays import stay_frame
 
+        return stay_frame(self._claims(graph))
+
+    def _claims(self, graph):
+        """The claims kept in Spark, which ``graph`` must be made of."""
         if self.claims is None or len(graph) != self._rows:
             raise RuntimeError("the Spark engine's steps need the graph of the claims it read")
-        return stay_frame(self.claims)
+        return self.claims
 
     def close(self) -> None:
         """Let go of the claims kept in Spark."""
