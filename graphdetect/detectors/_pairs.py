@@ -14,7 +14,8 @@ _BATCH = 4000
 
 
 def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: float,
-           seed: int, density: bool = False, iterations: int = -1) -> np.ndarray:
+           seed: int, density: bool = False, iterations: int = -1,
+           optimise=None) -> np.ndarray:
     """Community label per node of the weighted pair graph (Leiden).
 
     With ``density=False`` the objective is modularity of each connected component
@@ -30,7 +31,12 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     model with node sizes ``k / sqrt(2 m)``, ``k`` a node's weight and ``m`` its
     component's, which a batch of components sums without mixing them); nodes with no
     pair are communities of their own. This keeps leidenalg, whose cost grows with the
-    number of communities it has emptied, fast on a city of millions.
+    number of communities it has emptied, fast on a city of millions. A component
+    larger than a batch is a batch of its own, optimised whole.
+
+    ``optimise`` runs the batches (:func:`optimise_batches`, or an engine's
+    :meth:`~graphdetect.engines.Steps.communities`): the batches are made here, the
+    same whichever runs them.
 
     >>> leiden(5, np.array([0, 1, 3]), np.array([1, 2, 4]), np.ones(3), resolution=1.0,
     ...        seed=0).tolist()
@@ -38,8 +44,6 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     """
     if not len(a):
         return np.arange(n)
-    ig, leidenalg = _igraph()
-
     comp = components(n, a, b)
     n_comp = int(comp.max()) + 1
     size = np.bincount(comp, minlength=n_comp)
@@ -58,19 +62,41 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     strength = np.bincount(a, weights=w, minlength=n) + np.bincount(b, weights=w, minlength=n)
     comp_weight = np.bincount(comp[a], weights=w, minlength=n_comp)
     node_size = strength / np.sqrt(2 * np.maximum(comp_weight[comp], 1e-300))
+    batches, where = [], []
     for edges in np.split(order, cuts):
         nodes = np.flatnonzero(batch == batch[a[edges[0]]])
         local = np.searchsorted(nodes, np.column_stack([a[edges], b[edges]]))
-        g = ig.Graph(n=len(nodes), edges=local.tolist(), directed=False)
-        g.es["weight"] = w[edges].tolist()
-        sizes = {} if density else {"node_sizes": node_size[nodes].tolist()}
-        part = leidenalg.find_partition(g, leidenalg.CPMVertexPartition, weights="weight",
-                                        resolution_parameter=resolution, seed=seed,
-                                        n_iterations=iterations, **sizes)
-        mem = np.asarray(part.membership)
+        batches.append((local, w[edges], None if density else node_size[nodes]))
+        where.append(nodes)
+    found = (optimise or optimise_batches)(batches, resolution=resolution, seed=seed,
+                                           iterations=iterations)
+    for nodes, mem in zip(where, found, strict=True):
         label[nodes] = nxt + mem
         nxt += int(mem.max()) + 1
     return label
+
+
+def optimise_batches(batches: list[tuple], *, resolution: float, seed: int,
+                     iterations: int) -> list[np.ndarray]:
+    """Leiden's membership of each batch's nodes (the embedded engine's
+    :meth:`~graphdetect.engines.Steps.communities`).
+
+    A batch is ``(edges, weights, node_sizes)``: its edges as an (m, 2) array of nodes
+    numbered from 0 (every node has one), their weights, and the nodes' sizes (None:
+    the constant Potts model without them). Each is optimised alone, seeded with
+    ``seed``, in one leidenalg run.
+    """
+    ig, leidenalg = _igraph()
+    out = []
+    for edges, weights, sizes in batches:
+        g = ig.Graph(n=int(edges.max()) + 1, edges=edges.tolist(), directed=False)
+        g.es["weight"] = weights.tolist()
+        more = {} if sizes is None else {"node_sizes": sizes.tolist()}
+        part = leidenalg.find_partition(g, leidenalg.CPMVertexPartition, weights="weight",
+                                        resolution_parameter=resolution, seed=seed,
+                                        n_iterations=iterations, **more)
+        out.append(np.asarray(part.membership))
+    return out
 
 
 _IMPORT = threading.Lock()

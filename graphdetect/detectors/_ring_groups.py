@@ -36,9 +36,8 @@ def _blocks(label: np.ndarray, X: sp.csr_matrix, hold: float = 0.1):
 
 
 def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: float,
-          seed: int, merge_share: float = 0.4,
-          parent: np.ndarray | None = None) -> tuple[list[tuple[np.ndarray, np.ndarray]],
-                                                        np.ndarray]:
+          seed: int, merge_share: float = 0.4, parent: np.ndarray | None = None,
+          optimise=None) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
     """Groups of repeat patients and the occasions each group holds.
 
     ``patient`` and ``occasion`` list attendances (one per distinct pair). Patients who
@@ -53,6 +52,9 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
     mostly the same occasions and are made whole, while two rings at one hospital, whose
     admissions fell in the same days on a few occasions only, stay apart, and a handful
     of patients attending two rings' occasions does not join them.
+
+    ``optimise`` runs Leiden's batches of components (:func:`._pairs.leiden`; an
+    engine's :meth:`~graphdetect.engines.Steps.communities`).
 
     Returns ``(members, occasions)`` per pool, sorted by first occasion, and per
     occasion the pool that brings the most members to it (-1 for none).
@@ -75,7 +77,7 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
     oc = occasion[rep]
     r = len(pts)
     label = leiden(r + n_occ, pi, r + oc, np.ones(len(pi)), resolution=resolution, seed=seed,
-                   iterations=2)
+                   iterations=2, optimise=optimise)
     label = np.unique(label[:r], return_inverse=True)[1]
     X = sp.csr_matrix((np.ones(len(pi)), (pi, oc)), shape=(r, n_occ))
     X.data[:] = 1

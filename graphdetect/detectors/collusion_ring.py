@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engines import engine_of
 from ._arrays import sorted_unique
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._ring_campaign import HostDays, StayIndex, campaigns, extend_stream, outline
@@ -208,8 +209,10 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     keys = sorted_unique(node)
     st["node"] = np.searchsorted(keys, node)
     pair = sorted_unique(st["patient"].astype(np.int64) << 32 | st["node"])
+    # Leiden's batches of components run where the graph's engine runs them
     groups, owner = pools(pair >> 32, pair & 0xFFFFFFFF, int(st["node"].max(initial=-1)) + 1,
-                          resolution=resolution, seed=seed, parent=keys >> 32)
+                          resolution=resolution, seed=seed, parent=keys >> 32,
+                          optimise=engine_of(graph).communities)
     host_admissions = np.bincount(h, minlength=graph.n("institution"))
     usual_stay = float(np.median(adm["end"].to_numpy() - d))
     by_occ = StayIndex(st["occasion"])

@@ -7,8 +7,10 @@ repeated claim ids across files, applying the window; and the detectors' relatio
 (:class:`Steps`): the stay detectors' — which inpatient stays overlap
 (``concurrent_stay``), which are readmissions (``split_stay``) — and the lockstep
 engine's groups (streams, bursts and the windows linked by shared cards, behind
-``card_pooling`` and ``outpatient_gathering``). The collusion ring's co-occurring pairs
-and connected components are the slice still to come.
+``card_pooling`` and ``outpatient_gathering``), and community detection (Leiden, in
+batches of whole connected components, behind ``collusion_ring``). The collusion ring's
+occasions, its pair graph and that graph's connected components are still made in the
+driver.
 
 **What stays shared**, whatever the engine: settings and their validation
 (:mod:`graphdetect.settings`), the row rules and their rejects (:mod:`graphdetect.io`,
@@ -70,6 +72,12 @@ class Steps(Protocol):
         """The lockstep engine's groups (streams, their dense windows, windows linked by
         the cards they share): :class:`graphdetect.detectors._lockstep.Group` objects,
         sorted by place then first row, without their facts."""
+
+    def communities(self, batches: list[tuple], *, resolution: float, seed: int,
+                    iterations: int) -> list[np.ndarray]:
+        """Leiden's membership of each batch of whole connected components of a pair
+        graph (:func:`graphdetect.detectors._pairs.optimise_batches`): a batch is
+        ``(edges, weights, node_sizes)``, its nodes numbered from 0."""
 
 
 @contextmanager

@@ -6,7 +6,8 @@ kernels, a thread per table). The detectors' relational steps that an engine pro
 the overlapping stays of :func:`~graphdetect.detectors.concurrent_stay`, the
 readmissions of :func:`~graphdetect.detectors.split_stay`, and the lockstep groups behind
 ``card_pooling`` and ``outpatient_gathering``
-(:func:`graphdetect.detectors._lockstep.find_groups`).
+(:func:`graphdetect.detectors._lockstep.find_groups`), and Leiden on the collusion ring's
+batches of components (:func:`graphdetect.detectors._pairs.optimise_batches`).
 """
 
 from __future__ import annotations
@@ -109,6 +110,12 @@ class EmbeddedEngine:
 
     overlapping_stays = staticmethod(overlapping_stays)
     readmissions = staticmethod(readmissions)
+
+    @staticmethod
+    def communities(batches, **params) -> list:
+        from ..detectors._pairs import optimise_batches
+
+        return optimise_batches(batches, **params)
 
     @staticmethod
     def lockstep_groups(graph, **params) -> list:
