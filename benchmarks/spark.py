@@ -49,12 +49,16 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=100_000)
     ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                    help="passed on to detect (10M claims on local[2] need "
+                         "spark.driver.memory=12g: the driver collects the claims)")
     args = ap.parse_args()
     data = ensure_data(args.patients, args.format)
     tmp = Path(tempfile.mkdtemp(prefix="graphdetect-spark-bench-"))
     try:
         embedded = run(data, tmp / "embedded")
-        spark = run(data, tmp / "spark", "--engine", "spark", "--master", args.master)
+        conf = [x for kv in args.spark_conf for x in ("--spark-conf", kv)]
+        spark = run(data, tmp / "spark", "--engine", "spark", "--master", args.master, *conf)
         for name in SAME:
             if (tmp / "embedded" / name).read_bytes() != (tmp / "spark" / name).read_bytes():
                 raise SystemExit(f"{name} differs between the engines")

@@ -77,6 +77,14 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "zh": "无法在 {master} 上启动 Spark：{detail}"},
     "engine.job_failed": {"en": "the Spark job failed ({detail}); nothing was written",
                           "zh": "Spark 作业失败（{detail}）；没有写入任何文件"},
+    "engine.out_of_memory": {
+        "en": "Spark ran out of memory ({detail}): the driver collects the claims, so give "
+              "it more with --spark-conf spark.driver.memory=16g (on a local master it runs "
+              "the tasks too), or the executors with spark.executor.memory=…; nothing was "
+              "written",
+        "zh": "Spark 内存不足（{detail}）：驱动程序要收集全部结算记录，可用 --spark-conf "
+              "spark.driver.memory=16g 加大其内存（local 模式下任务也在驱动程序中运行），"
+              "或用 spark.executor.memory=… 加大执行器内存；没有写入任何文件"},
     "engine.no_reader": {"en": "cannot read {uri}: the executors read each file through "
                                "pyarrow.fs, which cannot open it there ({said}); hdfs:// needs "
                                "Hadoop's libhdfs (HADOOP_HOME or ARROW_LIBHDFS_DIR, JAVA_HOME "

@@ -292,3 +292,33 @@ def test_a_lost_connection_to_spark_is_one_line(folder, tmp_path):
     assert err[0].startswith("Error: the Spark job failed (the connection to Spark was lost: ")
     spark_log(err[0]).unlink()
     assert not out.exists() and sorted(tmp_path.iterdir()) == sorted([folder, script])
+
+
+def test_running_out_of_memory_says_what_to_raise(tmp_path, monkeypatch):
+    """A JVM out of memory (10M claims on local[2] with the default 4 GB driver did it):
+    on a local master the JVM dies of it, the job's own error is only a lost connection,
+    and the log the run's JVM wrote since the run began says why; the one line says it
+    and what setting to raise, and names the log."""
+    from graphdetect.engines.spark import session
+    from graphdetect.errors import EngineError
+
+    log = tmp_path / "graphdetect-spark-x.log"
+    log.write_text("26/12/06 14:40:00 ERROR Executor: an older run's failure\n"
+                   "java.lang.OutOfMemoryError: an older run's\n", encoding="utf-8")
+    monkeypatch.setattr(session, "_LOG", {"path": str(log), "keep": False})
+    with pytest.raises(EngineError) as exc, session._naming_the_log():
+        with log.open("a", encoding="utf-8") as f:
+            f.write("26/12/06 14:51:34 ERROR Utils: Uncaught exception in thread "
+                    "task-result-getter-0\njava.lang.OutOfMemoryError: Java heap space\n"
+                    "\tat java.base/java.nio.HeapByteBuffer.<init>(HeapByteBuffer.java:71)\n")
+        raise EngineError("engine.job_failed", detail="the connection to Spark was lost: "
+                          "Error while sending or receiving")
+    assert str(exc.value) == (
+        "Spark ran out of memory (java.lang.OutOfMemoryError: Java heap space; Spark's log: "
+        f"{log}): the driver collects the claims, so give it more with --spark-conf "
+        "spark.driver.memory=16g (on a local master it runs the tasks too), or the "
+        "executors with spark.executor.memory=…; nothing was written")
+    # an older run's out of memory in the same log is not this run's
+    with pytest.raises(EngineError) as exc, session._naming_the_log():
+        raise EngineError("engine.job_failed", detail="Python worker exited unexpectedly")
+    assert str(exc.value).startswith("the Spark job failed (Python worker exited")

@@ -185,16 +185,55 @@ def _logged(detail: str) -> str:
     return f"{detail}; Spark's log: {_LOG['path']}"
 
 
+#: How the JVM says it ran out of memory.
+_OOM = "java.lang.OutOfMemoryError"
+
+
+def out_of_memory(text: str) -> str | None:
+    """The first saying of ``text`` that the JVM ran out of memory
+    (``java.lang.OutOfMemoryError: Java heap space``), or None."""
+    at = text.find(_OOM)
+    return None if at < 0 else text[at:].splitlines()[0].strip()
+
+
+def _log_size() -> int:
+    """How much the JVM's log holds now (0 without one)."""
+    try:
+        return os.path.getsize(_LOG["path"])
+    except (KeyError, OSError):
+        return 0
+
+
+def _log_since(start: int, most: int = 1 << 22) -> str:
+    """What the JVM's log gained after ``start`` bytes (its last ``most`` bytes at most;
+    Spark's log holds errors only), or ''."""
+    try:
+        with open(_LOG["path"], "rb") as f:
+            f.seek(max(start, f.seek(0, os.SEEK_END) - most))
+            return f.read().decode("utf-8", "replace")
+    except (KeyError, OSError):
+        return ""
+
+
 @contextmanager
 def _naming_the_log() -> Iterator[None]:
-    """A failed job's one line names the log that holds Spark's traces."""
+    """A failed job's one line names the log that holds Spark's traces, and says so when
+    the JVM ran out of memory (on a local master it dies of it, and the job's own error
+    is then only a lost connection or an interrupted wait)."""
+    start = _log_size()
     try:
         yield
     except EngineError as exc:
-        if "detail" not in exc.args_ or not _LOG:
+        if "detail" not in exc.args_:
             raise
-        raise EngineError(exc.key, **{**exc.args_, "detail": _logged(exc.args_["detail"])}
-                          ) from None
+        key, detail = exc.key, exc.args_["detail"]
+        if exc.key == "engine.job_failed":
+            said = out_of_memory(detail) or out_of_memory(_log_since(start))
+            if said:
+                key, detail = "engine.out_of_memory", said
+        if key == exc.key and not _LOG:
+            raise
+        raise EngineError(key, **{**exc.args_, "detail": _logged(detail)}) from None
 
 
 def _remove_log() -> None:
