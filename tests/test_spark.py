@@ -126,6 +126,51 @@ def test_folder_of_csv_and_parquet_is_the_same_on_spark(spark, monthly, tmp_path
     assert "claims/2024-03.parquet,1,结算流水号,repeated claim_id" in rejects
 
 
+@pytest.fixture(scope="module")
+def row_groups(dirty_city, tmp_path_factory) -> Path:
+    """The dirty city's claims as one Parquet file of small row groups (1,000 rows), its
+    bad rows spread over several of them, beside the city's side tables."""
+    out = tmp_path_factory.mktemp("row_groups")
+    for name in ("patients", "institutions", "doctors"):
+        shutil.copy(dirty_city / f"{name}.csv", out / f"{name}.csv")
+    header = (dirty_city / "claims.csv").read_text(encoding="utf-8").splitlines()[0]
+    claims = pacsv.read_csv(dirty_city / "claims.csv", convert_options=pacsv.ConvertOptions(
+        strings_can_be_null=False, column_types={n: pa.string() for n in header.split(",")}),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                         invalid_row_handler=lambda row: "skip"))
+    n = claims.num_rows
+    bad = claims.slice(n - 10)
+    good = claims.slice(0, n - 10)
+    step = good.num_rows // 10
+    pieces = [t for i in range(10) for t in (good.slice(i * step, step), bad.slice(i, 1))]
+    pieces.append(good.slice(10 * step))
+    pq.write_table(pa.concat_tables(pieces), out / "claims.parquet", row_group_size=1000)
+    return out
+
+
+def test_a_parquet_file_read_in_parts_is_the_same_on_spark(spark, row_groups, tmp_path,
+                                                           monkeypatch):
+    """A large Parquet file is read by several tasks, each some whole row groups (here
+    parts of 2,500 rows or more): its rows keep their numbers in the file, and its
+    rejects, its hash and its counts are the file's, as the embedded engine gives them."""
+    from graphdetect.engines.spark import read
+
+    path = str(row_groups / "claims.parquet")
+    meta = pq.ParquetFile(path).metadata
+    assert read._parts(path) == [(-1, -1)]            # under PART_ROWS: one task
+    monkeypatch.setattr(read, "PART_ROWS", 2500)
+    parts = read._parts(path)
+    assert len(parts) >= 4 and parts[0][0] == 0 and parts[-1][1] == meta.num_row_groups
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+    assert all(sum(meta.row_group(g).num_rows for g in range(lo, hi)) >= 2500
+               for lo, hi in parts[:-1])
+    embedded, _ = both(row_groups, tmp_path, spark)
+    assert embedded["rows"]["rejected"] == 9   # the dirty city's, less its row of 3 fields
+    with (tmp_path / "spark" / "rejects.csv").open(encoding="utf-8") as f:
+        lines = {r["line"] for r in csv.DictReader(f)}
+    assert len({(int(x) - 2) // 2500 for x in lines}) >= 4   # rejects from several parts
+
+
 def test_window_is_the_same_on_spark(spark, monthly, tmp_path):
     embedded, _ = both(monthly, tmp_path, spark, since="2024-01-20", until="2024-03-10")
     assert embedded["rows"]["outside_window"] > 0

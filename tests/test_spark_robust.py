@@ -197,10 +197,10 @@ from graphdetect.engines.spark import _tasks
 _read_file = _tasks._read_file
 
 
-def _crashing(k, name, rel, path, time_zone):
+def _crashing(k, name, rel, path, time_zone, **part):
     if "crash" in rel:
         os._exit(9)
-    return _read_file(k, name, rel, path, time_zone)
+    return _read_file(k, name, rel, path, time_zone, **part)
 
 
 _tasks._read_file = _crashing
@@ -246,7 +246,8 @@ def test_spark_stages_are_shown_as_progress(spark, capsys, tmp_path):
     err = capsys.readouterr().err
     same_outputs(tmp_path / "spark", tmp_path / "embedded")
     assert "read (spark)" in err and "detect" in err
-    for bar in ("spark read", "spark overlapping stays", "spark readmissions"):
+    for bar in ("spark read", "spark overlapping stays", "spark readmissions", "spark lockstep",
+                "spark communities"):
         assert re.search(rf"\r{bar}: 100%\|[^|]*\| (\d+)/\1 \[[^]]*tasks/s, stages? \d", err), bar
 
 

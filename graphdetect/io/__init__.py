@@ -252,16 +252,17 @@ def _read_table(sources: list[Source], progress: bool, window: tuple | None,
     return frame, counts, rejects
 
 
-def file_rows(src: Source, base: int, raw_rejects: list
-              ) -> Iterator[tuple[pa.Table, int]]:
+def file_rows(src: Source, base: int, raw_rejects: list, *,
+              row_groups: tuple[int, int] | None = None) -> Iterator[tuple[pa.Table, int]]:
     """One file's rows, checked batch by batch: per batch its good rows (typed, with
     ``_record``, the record number counted from ``base``) and how many rows it had.
 
     Each problem of a rejected row is appended to ``raw_rejects`` as ``(record within the
     file, column, reason, value, row as JSON)``. The engines read a file through this one
     function (:mod:`graphdetect.engines`), so a row meets the same rules on any of them.
+    ``row_groups``: only these row groups of a Parquet file (:func:`iter_batches`).
     """
-    for batch in read_ahead(iter_batches(src)):
+    for batch in read_ahead(iter_batches(src, row_groups=row_groups)):
         good, bad = validate(batch, src.table)
         first = base + batch.first_record
         records = np.arange(first, first + len(batch))

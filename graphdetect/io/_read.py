@@ -219,16 +219,26 @@ def _typed(src: Source, columns: dict[str, pa.Array], names: dict[str, str]
     return out
 
 
-def iter_batches(src: Source, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
-    """Yield the file's rows in batches; rows that cannot be split go to ``src.malformed``."""
+def iter_batches(src: Source, batch_rows: int = BATCH_ROWS, *,
+                 row_groups: tuple[int, int] | None = None) -> Iterator[Batch]:
+    """Yield the file's rows in batches; rows that cannot be split go to ``src.malformed``.
+
+    ``row_groups`` (a Parquet file's): only the row groups ``lo`` to ``hi - 1``, their
+    records numbered as in the whole file (a part of a file read by one Spark task).
+    """
     record = 0
     if src.kind == "parquet":
         try:
             file = pq.ParquetFile(src.path)
-            names = _dictionary_pages(src, file.metadata)
+            meta = file.metadata
+            names = _dictionary_pages(src, meta)     # on the whole file, whatever part is read
             if names:
-                file = pq.ParquetFile(src.path, metadata=file.metadata, read_dictionary=names)
-            for raw in file.iter_batches(batch_size=batch_rows):
+                file = pq.ParquetFile(src.path, metadata=meta, read_dictionary=names)
+            groups = None
+            if row_groups is not None:
+                groups = range(*row_groups)
+                record = sum(meta.row_group(g).num_rows for g in range(row_groups[0]))
+            for raw in file.iter_batches(batch_size=batch_rows, row_groups=groups):
                 yield _batch(src, raw, record)
                 record += raw.num_rows
         except (pa.ArrowException, OSError) as exc:

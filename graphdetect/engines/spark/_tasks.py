@@ -68,31 +68,39 @@ def ddl(schema: pa.Schema) -> str:
 
 
 def reader(time_zone: str):
-    """The function each task runs over its Arrow batches of file paths."""
+    """The function each task runs over its Arrow batches of files (or parts of files:
+    ``lo`` to ``hi`` - 1, a Parquet file's row groups; -1 for a whole file)."""
 
     def read_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            for k, name, rel, where in zip(*(batch.column(i).to_pylist() for i in range(4)),
-                                           strict=True):
+            for k, name, rel, where, lo, hi in zip(*(batch.column(i).to_pylist()
+                                                     for i in range(6)), strict=True):
                 with local_copy(where) as path:  # a file listed by its URI: copied here
-                    yield from _read_file(k, name, rel, path, time_zone)
+                    if lo < 0:
+                        yield from _read_file(k, name, rel, path, time_zone)
+                    else:
+                        yield from _read_file(k, name, rel, path, time_zone,
+                                              row_groups=(lo, hi))
 
     return read_files
 
 
-def _read_file(k: int, name: str, rel: str, path: Path, time_zone: str
-               ) -> Iterator[pa.RecordBatch]:
-    """One file's good rows, rejects and facts, as batches of the executors' schema."""
+def _read_file(k: int, name: str, rel: str, path: Path, time_zone: str, *,
+               row_groups: tuple[int, int] | None = None) -> Iterator[pa.RecordBatch]:
+    """One file's good rows, rejects and facts, as batches of the executors' schema; with
+    ``row_groups``, one part of a Parquet file (its facts a part's: the file's hash in
+    the first part only, the rows read in this one)."""
     table = TABLES[name]
+    part = row_groups[0] if row_groups else 0
     with ThreadPoolExecutor(max_workers=1) as hasher:  # hashlib releases the GIL
-        digest = hasher.submit(sha256_file, path)
+        digest = hasher.submit(sha256_file, path) if part == 0 else None
         stage = "open"
         try:
             src = open_source(path, table, rel, time_zone=time_zone)
             stage = "read"
             raw: list = []
             goods, schemas, rows = [], [], 0
-            for good, n in file_rows(src, 0, raw):
+            for good, n in file_rows(src, 0, raw, row_groups=row_groups):
                 goods.append(good)
                 rows += n
                 if good.schema not in schemas:
@@ -103,14 +111,15 @@ def _read_file(k: int, name: str, rel: str, path: Path, time_zone: str
             lines = record_to_line(src, good.column("_record").to_numpy()) \
                 if good is not None and good.num_rows else []
         except DataError as exc:
-            yield _facts(k, {"error": {"stage": stage, **_shipped(exc)}})
+            yield _facts(k, {"part": part, "error": {"stage": stage, **_shipped(exc)}})
             return
         if good is not None and good.num_rows:
             yield from _good_batches(k, name, good, np.asarray(lines, np.int64))
         if rejects:
-            yield _reject_batch(k, name, rejects)
+            yield _reject_batch(k, name, rejects, part)
         yield _facts(k, {
-            "kind": src.kind, "encoding": src.encoding, "sha256": digest.result(),
+            "part": part, "kind": src.kind, "encoding": src.encoding,
+            "sha256": digest.result() if digest else None,
             "rows_read": rows + len({m[0] for m in src.malformed}), "unclosed": src.unclosed,
             "key_header": src.header_of(table.key),
             "schemas": [base64.b64encode(s.serialize().to_pybytes()).decode() for s in schemas]})
@@ -154,12 +163,14 @@ def _good_batches(k: int, name: str, good: pa.Table, lines: np.ndarray
         yield _batch(n, columns)
 
 
-def _reject_batch(k: int, name: str, rejects: list[dict]) -> pa.RecordBatch:
+def _reject_batch(k: int, name: str, rejects: list[dict], part: int = 0) -> pa.RecordBatch:
+    """A file's (or a part's) rejects; ``r_seq`` orders them within the file: by part
+    (its first row group), then as found."""
     n = len(rejects)
     return _batch(n, {
         "_kind": pa.array(np.full(n, REJECT, np.int8)), "_file": pa.array(np.full(n, k, np.int32)),
         "_table": pa.array([name] * n, pa.string()),
-        "r_seq": pa.array(np.arange(n, dtype=np.int64)),
+        "r_seq": pa.array(np.arange(n, dtype=np.int64) + (part << 32)),
         "r_line": pa.array([r["line"] for r in rejects], pa.int64()),
         **{f"r_{c}": pa.array([None if r[c] is None else str(r[c]) for r in rejects],
                               pa.string()) for c in ("column", "reason", "value", "row")}})

@@ -1,11 +1,14 @@
-"""The read stage on Spark: graphdetect's own reader, one task per input file.
+"""The read stage on Spark: graphdetect's own reader, one task per input file (or per part
+of a large Parquet file).
 
 The driver only lists the files: a local folder as the embedded reader lists it
 (:func:`graphdetect.io._files.table_files`), a URI (``file://``, ``hdfs://``, ``s3a://``)
 through Hadoop's FileSystem under the same rules (:mod:`.paths`). Each file is then read
 and checked inside an executor by the embedded reader's code (:mod:`._tasks`),
 so a row meets the same rules and makes the same rejects on either engine by
-construction, not by a second implementation in Spark SQL.
+construction, not by a second implementation in Spark SQL. A local Parquet file of more
+than :data:`PART_ROWS` rows is cut into parts of whole row groups, one task each, whose
+records keep their numbers in the file; their facts are put back together per file.
 
 The executors return one DataFrame of good rows, rejects and per-file facts. Spark then
 keeps each key's first row in path order (as the embedded reader keeps the first across
@@ -49,7 +52,10 @@ from .paths import list_uri, probe, uri_of
 from .progress import stage_progress
 from .session import first_line, quiet_warnings
 
-__all__ = ["read"]
+__all__ = ["read", "PART_ROWS"]
+
+#: Rows per task, about, when a local Parquet file is cut into parts (whole row groups).
+PART_ROWS = 1_000_000
 
 
 def read(spark, data: str | Path, *, since=None, until=None, progress: bool = False,
@@ -86,9 +92,10 @@ def read(spark, data: str | Path, *, since=None, until=None, progress: bool = Fa
     with progress_bar(progress, total=len(steps), desc="read (spark)") as bar, \
             quiet_warnings(), _job_errors(), stage_progress(spark, progress, "spark read"):
         bar.set_postfix_str(f"{len(found)} files")
-        tasks = spark.sparkContext.parallelize(
-            [(k, name, rel, where) for k, (name, rel, where) in enumerate(found)],
-            numSlices=len(found)).toDF("k int, table string, rel string, path string")
+        parts = [(k, name, rel, where, lo, hi) for k, (name, rel, where) in enumerate(found)
+                 for lo, hi in _parts(where)]
+        tasks = spark.sparkContext.parallelize(parts, numSlices=len(parts)).toDF(
+            "k int, table string, rel string, path string, lo int, hi int")
         rows = tasks.mapInArrow(reader(time_zone), ddl(SCHEMA)).persist()
         try:
             files = _files(rows, found)
@@ -245,14 +252,55 @@ def _outside(F, first: date | None, last: date | None):
 # --- the driver's side ----------------------------------------------------------------
 
 
+def _parts(where: str) -> list[tuple[int, int]]:
+    """The parts a file is read in: ``(lo, hi)`` row groups of a local Parquet file of
+    more than :data:`PART_ROWS` rows, cut where a part reaches them; else the whole file,
+    ``(-1, -1)`` (a URI's too: its footer is read by the executor that copies it)."""
+    import pyarrow.parquet as pq
+
+    if uri_of(where) is not None or not where.lower().endswith(".parquet"):
+        return [(-1, -1)]
+    try:
+        meta = pq.ParquetFile(where).metadata
+    except (pa.ArrowException, OSError):  # its task says what is wrong with it
+        return [(-1, -1)]
+    if meta.num_rows <= PART_ROWS or meta.num_row_groups < 2:
+        return [(-1, -1)]
+    out, lo, rows = [], 0, 0
+    for g in range(meta.num_row_groups):
+        rows += meta.row_group(g).num_rows
+        if rows >= PART_ROWS:
+            out.append((lo, g + 1))
+            lo, rows = g + 1, 0
+    if lo < meta.num_row_groups:
+        out.append((lo, meta.num_row_groups))
+    return out
+
+
+def _whole(parts: list[dict]) -> dict:
+    """A file's facts from its parts' (a whole file is one part): the first part's words,
+    the rows of all, the hash the first part made, the batches' schemas in order; a
+    part that could not be read stands for the file."""
+    parts = sorted(parts, key=lambda f: f["part"])
+    for f in parts:
+        if "error" in f:
+            return f
+    out = dict(parts[0])
+    out["rows_read"] = sum(f["rows_read"] for f in parts)
+    out["schemas"] = list(dict.fromkeys(s for f in parts for s in f["schemas"]))
+    return out
+
+
 def _files(rows, found: list) -> dict[int, dict]:
-    """Per file (by index) what its executor said of it; the first file that could not be
+    """Per file (by index) what its executors said of it; the first file that could not be
     read stops the run as the embedded reader would: a header problem of any file before
     a problem met while reading rows, each the first in reading order."""
     from pyspark.sql import functions as F
 
-    files = {r["_file"]: json.loads(r["_meta"]) for r in
-             rows.where(F.col("_kind") == FILE).select("_file", "_meta").collect()}
+    said: dict[int, list[dict]] = {}
+    for r in rows.where(F.col("_kind") == FILE).select("_file", "_meta").collect():
+        said.setdefault(r["_file"], []).append(json.loads(r["_meta"]))
+    files = {k: _whole(parts) for k, parts in said.items()}
     for stage in ("open", "read"):
         for k in range(len(found)):
             error = files[k].get("error")

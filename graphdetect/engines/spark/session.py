@@ -17,6 +17,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -91,11 +92,19 @@ def require(*, find_spec=importlib.util.find_spec, java_path=java) -> None:
 @contextmanager
 def quiet_warnings() -> Iterator[None]:
     """PySpark's warning that it does not yet vouch for pandas 3 (graphdetect hands it
-    Arrow batches, never pandas frames), silenced where graphdetect calls it."""
-    with warnings.catch_warnings():
+    Arrow batches, never pandas frames), silenced where graphdetect calls it.
+
+    The filter is added, never taken back: ``warnings.catch_warnings`` is not safe across
+    threads (two detector threads on Spark, one leaving its block while the other is
+    inside, restore the filters under the other), and it silences this one message only.
+    """
+    with _FILTERING:
         warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
                                 category=FutureWarning)
-        yield
+    yield
+
+
+_FILTERING = threading.Lock()
 
 
 @contextmanager
