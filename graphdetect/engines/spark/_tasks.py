@@ -55,7 +55,8 @@ def _columns() -> dict[str, pa.DataType]:
 
 #: The columns the executors' DataFrame holds, in order.
 COLUMNS = _columns()
-SCHEMA = pa.schema([("_kind", pa.int8()), ("_file", pa.int32()), ("_table", pa.string()),
+SCHEMA = pa.schema([("_kind", pa.int8()), ("_file", pa.int32()), ("_part", pa.int32()),
+                    ("_table", pa.string()),
                     ("_record", pa.int64()), ("_line", pa.int64()), *COLUMNS.items(),
                     *REJECT_FIELDS, ("_meta", pa.string())])
 
@@ -114,7 +115,7 @@ def _read_file(k: int, name: str, rel: str, path: Path, time_zone: str, *,
             yield _facts(k, {"part": part, "error": {"stage": stage, **_shipped(exc)}})
             return
         if good is not None and good.num_rows:
-            yield from _good_batches(k, name, good, np.asarray(lines, np.int64))
+            yield from _good_batches(k, name, good, np.asarray(lines, np.int64), part)
         if rejects:
             yield _reject_batch(k, name, rejects, part)
         yield _facts(k, {
@@ -144,19 +145,20 @@ def _batch(n: int, columns: dict[str, pa.Array]) -> pa.RecordBatch:
         schema=SCHEMA)
 
 
-def _good_batches(k: int, name: str, good: pa.Table, lines: np.ndarray
+def _good_batches(k: int, name: str, good: pa.Table, lines: np.ndarray, part: int = 0
                   ) -> Iterator[pa.RecordBatch]:
     for at in range(0, good.num_rows, CHUNK_ROWS):
-        part = good.slice(at, CHUNK_ROWS)
-        n = part.num_rows
+        piece = good.slice(at, CHUNK_ROWS)
+        n = piece.num_rows
         columns = {"_kind": pa.array(np.full(n, ROW, np.int8)),
                    "_file": pa.array(np.full(n, k, np.int32)),
+                   "_part": pa.array(np.full(n, part, np.int32)),
                    "_table": pa.array([name] * n, pa.string()),
-                   "_record": part.column("_record").combine_chunks().cast(pa.int64()),
+                   "_record": piece.column("_record").combine_chunks().cast(pa.int64()),
                    "_line": pa.array(lines[at:at + n])}
-        for col in part.column_names:
+        for col in piece.column_names:
             if col in COLUMNS:
-                arr = part.column(col).combine_chunks()
+                arr = piece.column(col).combine_chunks()
                 if pa.types.is_dictionary(arr.type):
                     arr = arr.cast(arr.type.value_type)
                 columns[col] = arr.cast(COLUMNS[col])

@@ -114,11 +114,14 @@ def read(spark, data: str | Path, *, since=None, until=None, progress: bool = Fa
                     files[r["_file"]]["outside_window"] = int(r["count"])
                 kept = kept.where(~outside)
             bar.update()
-            # what the next stage needs: the typed rows of every table, nothing else
-            names = list(dict.fromkeys(n for s in schemas.values() for n in s.names
-                                       if n in COLUMNS))
-            got = kept.select("_table", "_file", "_record", *names).toArrow()
-            tables = {name: _collect(got, name, schemas[name]) for name in schemas}
+            # what the next stage needs: each table's typed rows, its own columns only,
+            # one table at a time (the driver holds one table's Arrow rows at once)
+            tables = {}
+            for name, schema in schemas.items():
+                names = [n for n in schema.names if n in COLUMNS]
+                tables[name] = _collect(kept.where(F.col("_table") == name)
+                                        .select("_file", "_record", *names).toArrow(),
+                                        name, schema)
             claims = _numbered(spark, kept, keep)
             bar.update()
         finally:
@@ -164,19 +167,21 @@ def _listed(spark, uri: str) -> list[tuple[str, str, str]]:
 def _numbered(spark, kept, keep: tuple[str, ...]):
     """The kept claims with their row in the claims table :func:`_collect` makes (files
     in order, records in order within each), persisted and made while the executors'
-    rows still are: a count per file gives each file's first row, a window within each
-    file the rest."""
+    rows still are: a count per part of a file (the whole file, or a task's row groups,
+    whose records come after the previous part's) gives each part's first row, a window
+    within each part the rest, so that the parts of one large file are numbered side by
+    side."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     claims = kept.where(F.col("_table") == "claims")
     offsets, at = [], 0
-    for r in sorted(claims.groupBy("_file").count().collect()):
-        offsets.append((r["_file"], at))
+    for r in sorted(claims.groupBy("_file", "_part").count().collect()):
+        offsets.append((r["_file"], r["_part"], at))
         at += r["count"]
-    offsets = spark.createDataFrame(offsets, "_file int, _first long")
-    within = Window.partitionBy("_file").orderBy("_record")
-    numbered = claims.join(F.broadcast(offsets), on="_file") \
+    offsets = spark.createDataFrame(offsets, "_file int, _part int, _first long")
+    within = Window.partitionBy("_file", "_part").orderBy("_record")
+    numbered = claims.join(F.broadcast(offsets), on=["_file", "_part"]) \
         .select((F.col("_first") + F.row_number().over(within) - 1).alias("row"), *keep) \
         .persist()
     numbered.count()
@@ -337,13 +342,23 @@ def _unified(files: dict[int, dict], found: list) -> dict[str, pa.Schema]:
 
 
 def _collect(got: pa.Table, name: str, schema: pa.Schema) -> pd.DataFrame:
-    """One table's kept rows (of all tables' rows ``got``) in reading order, in the
-    embedded reader's columns and types, as the embedded reader's frame."""
-    got = got.filter(pc.equal(got.column("_table"), name))
-    got = got.take(pc.sort_indices(got, [("_file", "ascending"), ("_record", "ascending")]))
+    """One table's kept rows ``got`` in reading order, in the embedded reader's columns
+    and types, as the embedded reader's frame. Spark gives them in reading order as a
+    rule (tasks in file order, records in order within each); when not, they are put in
+    order a column at a time, each of Spark's columns let go once taken."""
+    key = got.column("_file").to_numpy().astype(np.int64) << 40 \
+        | got.column("_record").to_numpy().astype(np.int64)
+    order = None if (key[1:] >= key[:-1]).all() else np.argsort(key, kind="stable")
+    del key
     names = [n for n in schema.names if n != "_record"]
-    arrow = {n: pa.chunked_array(_typed(got.column(n), schema.field(n).type))
-             for n in names}
+    columns = {n: got.column(n) for n in names}
+    del got
+    arrow = {}
+    for n in names:
+        col = columns.pop(n)
+        if order is not None:
+            col = col.take(order)
+        arrow[n] = pa.chunked_array(_typed(col, schema.field(n).type))
     return _to_frame(arrow, TABLES[name])
 
 
