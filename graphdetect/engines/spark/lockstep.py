@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ...graph import INPATIENT
+from ...schema import VISIT_CODES
 from .session import quiet_warnings
 
 __all__ = ["COLUMNS", "SCHEMA", "lockstep_groups", "bucket_count"]
@@ -58,7 +58,9 @@ def lockstep_groups(claims, graph, *, buckets: int, **params) -> list:
     # (no card column, or one that repeats the holder's id)
     card = "patient_id" if graph.cards_are_patients else "card_id"
     columns = [c for c in COLUMNS if c not in ("patient_id", "card_id") or c == card]
-    looked_at = (F.col("visit_type") != INPATIENT) & F.col("institution_id").isNotNull() \
+    # Spark holds visit types as the reader's word codes (positions in VISIT_CODES)
+    inpatient = VISIT_CODES.index("inpatient")
+    looked_at = (F.col("visit_type") != inpatient) & F.col("institution_id").isNotNull() \
         & F.col(card).isNotNull()
     mine = claims.where(looked_at).select("row", *columns)
     timed = bool(mine.agg(F.max(F.col("has_time").cast("int")).alias("t")).first()["t"])
@@ -88,13 +90,18 @@ def _task(timed: bool, params: dict):
     """The function each bucket's task runs over its claims (an Arrow table)."""
 
     def run(key: tuple, claims: pa.Table) -> pa.Table:
+        import pandas as pd
+
         from ...detectors._lockstep import find_groups
         from ...graph import ClaimsGraph
 
         # in the driver's row order, so that ties in time fall as they do there
         claims = claims.sort_by("row")
         row = claims.column("row").to_numpy()
-        graph = ClaimsGraph(claims.drop_columns(["row", "bucket"]).to_pandas())
+        frame = claims.drop_columns(["row", "bucket"]).to_pandas()
+        frame["visit_type"] = pd.Categorical.from_codes(
+            frame["visit_type"].to_numpy(np.int8), categories=list(VISIT_CODES))
+        graph = ClaimsGraph(frame)
         groups = find_groups(graph, timed=timed, **params)
         size = [len(g.rows) for g in groups]
         place = graph.index("institution")[[g.place for g in groups]].tolist()
