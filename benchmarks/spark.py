@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -29,18 +30,74 @@ from _common import ensure_data
 SAME = ("cases.jsonl", "entity_scores.csv", "rejects.csv")
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _tree(root: int) -> list[tuple[int, str]]:
+    """``root`` and its descendants, each with its command line (from /proc)."""
+    kids: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+            except OSError:
+                continue
+            kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        out.append((pid, cmd))
+        todo += kids.get(pid, [])
+    return out
+
+
+def _rss(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+    except (OSError, IndexError):
+        return 0
+
+
+def _role(pid: int, root: int, cmd: str) -> str:
+    if pid == root:
+        return "driver_python"
+    if "java" in cmd.split(" ", 1)[0]:
+        return "jvm"
+    return "python_workers" if "pyspark" in cmd else "other"
+
+
 def run(data: Path, out: Path, *engine: str) -> dict:
-    """One ``graphdetect detect`` process: its wall time and its summary's timings."""
+    """One ``graphdetect detect`` process: its wall time, its summary's timings, and the
+    peak memory (RSS, sampled every 0.2 s from /proc) of the process itself (the
+    driver's Python), of Spark's JVM (on a local master the driver and the executors),
+    and of the Python workers together."""
     exe = Path(sys.executable).with_name("graphdetect")
     t0 = time.perf_counter()
-    subprocess.run([str(exe), "detect", str(data), "--out", str(out), "--quiet", *engine],
-                   check=True)
+    proc = subprocess.Popen([str(exe), "detect", str(data), "--out", str(out), "--quiet",
+                             *engine])
+    peak: dict[str, int] = {}
+    while proc.poll() is None:
+        now: dict[str, int] = {}
+        for pid, cmd in _tree(proc.pid):
+            role = _role(pid, proc.pid, cmd)
+            now[role] = now.get(role, 0) + _rss(pid)
+        now["all"] = sum(now.values())
+        for role, rss in now.items():
+            peak[role] = max(peak.get(role, 0), rss)
+        time.sleep(0.2)
     wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"detect {' '.join(engine)} failed (exit {proc.returncode})")
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     timings = summary["timings"]
     return {"wall_s": round(wall, 2), "read_s": timings["read"],
+            "peak_gb": {k: round(v / 1024**3, 2) for k, v in sorted(peak.items())},
             "stays_s": timings["detect.concurrent_stay"] + timings["detect.split_stay"],
-            "pooling_s": timings["detect.card_pooling"],
+            "pooling_s": timings["detect.card_pooling"], "timings": timings,
             "rows": summary["rows"]["read"]}
 
 
@@ -68,6 +125,10 @@ def main() -> None:
     for name, r in (("embedded", embedded), (f"spark {args.master}", spark)):
         print(f"  {name:<18} wall {r['wall_s']:7.2f} s   read {r['read_s']:7.2f} s   "
               f"stay detectors {r['stays_s']:6.2f} s   card_pooling {r['pooling_s']:6.2f} s")
+        print("  " + " " * 18 + " peak RSS (GB): " + ", ".join(
+            f"{k} {v}" for k, v in r["peak_gb"].items()))
+    with open(Path(tempfile.gettempdir()) / "graphdetect-bench" / "spark.json", "w") as f:
+        json.dump({"data": str(data), "embedded": embedded, "spark": spark}, f, indent=1)
     print(f"  ratio spark/embedded: wall {spark['wall_s'] / embedded['wall_s']:.2f}x, "
           f"read {spark['read_s'] / embedded['read_s']:.2f}x")
 
