@@ -1,7 +1,8 @@
 """The lockstep groups on Spark (issue 14): places dealt into buckets, each bucket through
 the embedded step, give the embedded engine's groups whatever the number of buckets, and
 the same bytes out — on a generated city, on dates without times of day, and without the
-card, terminal and operator columns.
+card, terminal and operator columns; and a Spark run asks Spark, not the embedded
+engine, for the lockstep groups and the ring's communities.
 
 Shares test_spark's local[2] session and its parity check; like it, skips without PySpark
 or Java on a bare machine and fails when CI=true.
@@ -88,14 +89,15 @@ def test_city_without_card_terminal_or_operator_is_the_same_on_spark(spark, bare
     assert embedded_run["patterns"].get("card_pooling")
 
 
-def test_a_spark_run_asks_spark_for_the_lockstep_groups(spark, csv_dir, tmp_path,
-                                                         monkeypatch):
+def test_a_spark_run_asks_spark_for_lockstep_groups_and_communities(spark, csv_dir, tmp_path,
+                                                                     monkeypatch):
     def no(*args, **kwargs):
-        raise AssertionError("the embedded engine's lockstep step ran on a Spark run")
+        raise AssertionError("an embedded engine's step ran on a Spark run")
 
     monkeypatch.setattr(EmbeddedEngine, "lockstep_groups", staticmethod(no))
+    monkeypatch.setattr(EmbeddedEngine, "communities", staticmethod(no))
     summary = detect_folder(csv_dir, tmp_path / "run", engine="spark", master=MASTER)
-    assert summary["patterns"]["card_pooling"]
+    assert summary["patterns"]["card_pooling"] and summary["patterns"]["collusion_ring"]
     assert spark.sparkContext._jsc.sc().getPersistentRDDs().size() == 0
 
 

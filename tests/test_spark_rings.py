@@ -4,14 +4,15 @@ city's collusion-ring search makes, with and without node sizes, and on a giant
 component larger than a batch — and a Spark run's rings come from it.
 
 Shares test_spark's local[2] session; like it, skips without PySpark or Java on a bare
-machine and fails when CI=true.
+machine and fails when CI=true. That a Spark run asks Spark for the communities is in
+test_spark_lockstep.py, beside the lockstep groups.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from spark_support import MASTER, need_spark
+from spark_support import need_spark
 
 from graphdetect import read_folder
 from graphdetect.detectors import _pairs
@@ -20,7 +21,6 @@ from graphdetect.engines import attach
 from graphdetect.engines.embedded import EmbeddedEngine
 from graphdetect.engines.spark.communities import communities
 from graphdetect.graph import ClaimsGraph
-from graphdetect.run import detect_folder
 
 need_spark()
 
@@ -78,12 +78,3 @@ def test_a_giant_component_is_one_task_and_the_same_on_spark(spark):
                               spark, batches, **params))
     assert label[0] != label[half] and len(np.unique(label[:half])) < 50
     assert label[n] == label[n + 2] != label[n + 3] == label[n + 4]
-
-
-def test_a_spark_run_asks_spark_for_the_communities(spark, csv_dir, tmp_path, monkeypatch):
-    def no(*args, **kwargs):
-        raise AssertionError("the embedded engine's Leiden ran on a Spark run")
-
-    monkeypatch.setattr(EmbeddedEngine, "communities", staticmethod(no))
-    summary = detect_folder(csv_dir, tmp_path / "run", engine="spark", master=MASTER)
-    assert summary["patterns"]["collusion_ring"]
