@@ -2,7 +2,7 @@
 the embedded step, give the embedded engine's groups whatever the number of buckets, and
 the same bytes out — on a generated city, on dates without times of day, and without the
 card, terminal and operator columns; and a Spark run asks Spark, not the embedded
-engine, for the lockstep groups and the ring's communities.
+engine, for the lockstep groups and the ring's components and communities.
 
 Shares test_spark's local[2] session and its parity check; like it, skips without PySpark
 or Java on a bare machine and fails when CI=true.
@@ -96,6 +96,7 @@ def test_a_spark_run_asks_spark_for_lockstep_groups_and_communities(spark, csv_d
 
     monkeypatch.setattr(EmbeddedEngine, "lockstep_groups", staticmethod(no))
     monkeypatch.setattr(EmbeddedEngine, "communities", staticmethod(no))
+    monkeypatch.setattr(EmbeddedEngine, "components", staticmethod(no))
     summary = detect_folder(csv_dir, tmp_path / "run", engine="spark", master=MASTER)
     assert summary["patterns"]["card_pooling"] and summary["patterns"]["collusion_ring"]
     assert spark.sparkContext._jsc.sc().getPersistentRDDs().size() == 0

@@ -1,7 +1,9 @@
-"""Community detection on Spark (issue 14): Leiden on each batch of whole components, one
-task per batch, gives the embedded engine's memberships — on the batches a generated
-city's collusion-ring search makes, with and without node sizes, and on a giant
-component larger than a batch — and a Spark run's rings come from it.
+"""Connected components and community detection on Spark (issue 14): large-star /
+small-star rounds give scipy's component labels, number for number (random graphs with
+lone nodes, repeated pairs and loops, a long chain), leaving nothing persisted; Leiden
+on each batch of whole components, one task per batch, gives the embedded engine's
+memberships — on the batches a generated city's collusion-ring search makes, with and
+without node sizes, and on a giant component larger than a batch.
 
 Shares test_spark's local[2] session; like it, skips without PySpark or Java on a bare
 machine and fails when CI=true. That a Spark run asks Spark for the communities is in
@@ -16,10 +18,11 @@ from spark_support import need_spark
 
 from graphdetect import read_folder
 from graphdetect.detectors import _pairs
+from graphdetect.detectors._stays import components as scipy_components
 from graphdetect.detectors.collusion_ring import collusion_ring
 from graphdetect.engines import attach
 from graphdetect.engines.embedded import EmbeddedEngine
-from graphdetect.engines.spark.communities import communities
+from graphdetect.engines.spark.communities import communities, components
 from graphdetect.graph import ClaimsGraph
 
 need_spark()
@@ -73,8 +76,29 @@ def test_a_giant_component_is_one_task_and_the_same_on_spark(spark):
     b = np.where(a < half, rng.integers(0, half, len(a)), rng.integers(half, n, len(a)))
     a, b = np.append(a, [0, n, n + 1, n + 3]), np.append(b, [half, n + 1, n + 2, n + 4])
     keep = a != b
+
+    class Both(EmbeddedEngine):     # each batch's memberships on Spark and embedded
+        @staticmethod
+        def communities(batches, **params):
+            return same(spark, batches, **params)
+
     label = _pairs.leiden(n + 5, a[keep], b[keep], np.ones(int(keep.sum())),
-                          resolution=1.0, seed=0, optimise=lambda batches, **params: same(
-                              spark, batches, **params))
+                          resolution=1.0, seed=0, engine=Both())
     assert label[0] != label[half] and len(np.unique(label[:half])) < 50
     assert label[n] == label[n + 2] != label[n + 3] == label[n + 4]
+
+
+@pytest.mark.parametrize("n, m, seed", [(40, 25, 0), (3000, 2500, 1), (500, 0, 2)])
+def test_components_on_spark_are_scipys(spark, n, m, seed):
+    rng = np.random.default_rng(seed)
+    if m:
+        a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+        a, b = np.append(a, [a[0], 3, 3]), np.append(b, [b[0], 3, 4])   # repeated, loop
+    else:   # a chain through the nodes in a random order: the most rounds
+        order = rng.permutation(n)
+        a, b = order[:-1], order[1:]
+    got = components(spark, n, a, b)
+    want = scipy_components(n, a, b)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    assert spark.sparkContext._jsc.sc().getPersistentRDDs().size() == 0

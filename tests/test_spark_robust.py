@@ -247,7 +247,7 @@ def test_spark_stages_are_shown_as_progress(spark, capsys, tmp_path):
     same_outputs(tmp_path / "spark", tmp_path / "embedded")
     assert "read (spark)" in err and "detect" in err
     for bar in ("spark read", "spark overlapping stays", "spark readmissions", "spark lockstep",
-                "spark communities"):
+                "spark components", "spark communities"):
         assert re.search(rf"\r{bar}: 100%\|[^|]*\| (\d+)/\1 \[[^]]*tasks/s, stages? \d", err), bar
 
 

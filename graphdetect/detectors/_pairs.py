@@ -7,15 +7,13 @@ import threading
 
 import numpy as np
 
-from ._stays import components
-
 #: Nodes per Leiden run: connected components are optimised in batches of about this many.
 _BATCH = 4000
 
 
 def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: float,
            seed: int, density: bool = False, iterations: int = -1,
-           optimise=None) -> np.ndarray:
+           engine=None) -> np.ndarray:
     """Community label per node of the weighted pair graph (Leiden).
 
     With ``density=False`` the objective is modularity of each connected component
@@ -34,9 +32,10 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     number of communities it has emptied, fast on a city of millions. A component
     larger than a batch is a batch of its own, optimised whole.
 
-    ``optimise`` runs the batches (:func:`optimise_batches`, or an engine's
-    :meth:`~graphdetect.engines.Steps.communities`): the batches are made here, the
-    same whichever runs them.
+    ``engine`` (:class:`~graphdetect.engines.Steps`; None: the embedded engine) finds
+    the connected components (``components``) and optimises the batches
+    (``communities``); the batches are made here from the components, the same
+    whichever engine runs the steps.
 
     >>> leiden(5, np.array([0, 1, 3]), np.array([1, 2, 4]), np.ones(3), resolution=1.0,
     ...        seed=0).tolist()
@@ -44,7 +43,10 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
     """
     if not len(a):
         return np.arange(n)
-    comp = components(n, a, b)
+    if engine is None:
+        from ..engines.embedded import EmbeddedEngine
+        engine = EmbeddedEngine()
+    comp = engine.components(n, a, b)
     n_comp = int(comp.max()) + 1
     size = np.bincount(comp, minlength=n_comp)
     # batches of whole components, in component order
@@ -68,8 +70,8 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
         local = np.searchsorted(nodes, np.column_stack([a[edges], b[edges]]))
         batches.append((local, w[edges], None if density else node_size[nodes]))
         where.append(nodes)
-    found = (optimise or optimise_batches)(batches, resolution=resolution, seed=seed,
-                                           iterations=iterations)
+    found = engine.communities(batches, resolution=resolution, seed=seed,
+                               iterations=iterations)
     for nodes, mem in zip(where, found, strict=True):
         label[nodes] = nxt + mem
         nxt += int(mem.max()) + 1

@@ -37,7 +37,7 @@ def _blocks(label: np.ndarray, X: sp.csr_matrix, hold: float = 0.1):
 
 def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: float,
           seed: int, merge_share: float = 0.4, parent: np.ndarray | None = None,
-          optimise=None) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+          engine=None) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
     """Groups of repeat patients and the occasions each group holds.
 
     ``patient`` and ``occasion`` list attendances (one per distinct pair). Patients who
@@ -53,8 +53,8 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
     admissions fell in the same days on a few occasions only, stay apart, and a handful
     of patients attending two rings' occasions does not join them.
 
-    ``optimise`` runs Leiden's batches of components (:func:`._pairs.leiden`; an
-    engine's :meth:`~graphdetect.engines.Steps.communities`).
+    ``engine`` finds the bipartite graph's connected components and runs Leiden on
+    them (:func:`._pairs.leiden`; None: the embedded engine).
 
     Returns ``(members, occasions)`` per pool, sorted by first occasion, and per
     occasion the pool that brings the most members to it (-1 for none).
@@ -77,7 +77,7 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
     oc = occasion[rep]
     r = len(pts)
     label = leiden(r + n_occ, pi, r + oc, np.ones(len(pi)), resolution=resolution, seed=seed,
-                   iterations=2, optimise=optimise)
+                   iterations=2, engine=engine)
     label = np.unique(label[:r], return_inverse=True)[1]
     X = sp.csr_matrix((np.ones(len(pi)), (pi, oc)), shape=(r, n_occ))
     X.data[:] = 1

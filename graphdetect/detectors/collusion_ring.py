@@ -209,10 +209,10 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     keys = sorted_unique(node)
     st["node"] = np.searchsorted(keys, node)
     pair = sorted_unique(st["patient"].astype(np.int64) << 32 | st["node"])
-    # Leiden's batches of components run where the graph's engine runs them
+    # the components and Leiden's batches of them, where the graph's engine runs them
     groups, owner = pools(pair >> 32, pair & 0xFFFFFFFF, int(st["node"].max(initial=-1)) + 1,
                           resolution=resolution, seed=seed, parent=keys >> 32,
-                          optimise=engine_of(graph).communities)
+                          engine=engine_of(graph))
     host_admissions = np.bincount(h, minlength=graph.n("institution"))
     usual_stay = float(np.median(adm["end"].to_numpy() - d))
     by_occ = StayIndex(st["occasion"])

@@ -7,10 +7,9 @@ repeated claim ids across files, applying the window; and the detectors' relatio
 (:class:`Steps`): the stay detectors' — which inpatient stays overlap
 (``concurrent_stay``), which are readmissions (``split_stay``) — and the lockstep
 engine's groups (streams, bursts and the windows linked by shared cards, behind
-``card_pooling`` and ``outpatient_gathering``), and community detection (Leiden, in
-batches of whole connected components, behind ``collusion_ring``). The collusion ring's
-occasions, its pair graph and that graph's connected components are still made in the
-driver.
+``card_pooling`` and ``outpatient_gathering``), and the collusion ring's connected
+components and community detection (Leiden, in batches of whole components). The ring's
+occasions and its pair graph are still made in the driver.
 
 **What stays shared**, whatever the engine: settings and their validation
 (:mod:`graphdetect.settings`), the row rules and their rejects (:mod:`graphdetect.io`,
@@ -72,6 +71,11 @@ class Steps(Protocol):
         """The lockstep engine's groups (streams, their dense windows, windows linked by
         the cards they share): :class:`graphdetect.detectors._lockstep.Group` objects,
         sorted by place then first row, without their facts."""
+
+    def components(self, n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The connected component of each of ``n`` nodes linked by the pairs
+        ``(a[k], b[k])``, numbered in order of each component's lowest node (as
+        scipy's ``connected_components`` numbers them)."""
 
     def communities(self, batches: list[tuple], *, resolution: float, seed: int,
                     iterations: int) -> list[np.ndarray]:

@@ -6,8 +6,9 @@ kernels, a thread per table). The detectors' relational steps that an engine pro
 the overlapping stays of :func:`~graphdetect.detectors.concurrent_stay`, the
 readmissions of :func:`~graphdetect.detectors.split_stay`, and the lockstep groups behind
 ``card_pooling`` and ``outpatient_gathering``
-(:func:`graphdetect.detectors._lockstep.find_groups`), and Leiden on the collusion ring's
-batches of components (:func:`graphdetect.detectors._pairs.optimise_batches`).
+(:func:`graphdetect.detectors._lockstep.find_groups`), and the collusion ring's connected
+components (scipy) and Leiden on its batches of components
+(:func:`graphdetect.detectors._pairs.optimise_batches`).
 """
 
 from __future__ import annotations
@@ -110,6 +111,12 @@ class EmbeddedEngine:
 
     overlapping_stays = staticmethod(overlapping_stays)
     readmissions = staticmethod(readmissions)
+
+    @staticmethod
+    def components(n, a, b):
+        from ..detectors._stays import components
+
+        return components(n, a, b)
 
     @staticmethod
     def communities(batches, **params) -> list:

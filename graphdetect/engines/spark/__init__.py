@@ -5,10 +5,11 @@ Where the engine boundary lies today: reading and checking every row, repeated k
 files and the window run on Spark (:mod:`.read`); the read stage keeps the claims in Spark
 for the detectors' steps that run there — the overlapping stays and the readmissions
 (:mod:`.stays`), and the lockstep groups behind card_pooling and outpatient_gathering
-(:mod:`.lockstep`, places in buckets, each through the embedded step); and Leiden runs
-there on the collusion ring's batches of components (:mod:`.communities`). The graph,
-the groups' facts, the ring's occasions and pair graph and the other detectors still run
-in the driver, on the typed tables the read stage collects. Needs
+(:mod:`.lockstep`, places in buckets, each through the embedded step); and the collusion
+ring's connected components (label propagation in DataFrame rounds) and Leiden on its
+batches of components run there (:mod:`.communities`). The graph, the groups' facts, the
+ring's occasions and pair graph and the other detectors still run in the driver, on the
+typed tables the read stage collects. Needs
 ``pip install 'graphdetect[spark]'`` and Java 17 or later.
 
 The data folder may be any path Spark reads: a local folder, or a URI listed by Hadoop
@@ -91,6 +92,13 @@ class SparkEngine:
             return lockstep.lockstep_groups(
                 claims, graph, buckets=lockstep.bucket_count(self.session, self._rows),
                 **params)
+
+    def components(self, n, a, b):
+        from .communities import components
+        from .read import _job_errors
+
+        with _job_errors(), stage_progress(self.session, self._progress, "spark components"):
+            return components(self.session, n, a, b)
 
     def communities(self, batches, **params) -> list:
         from .communities import communities

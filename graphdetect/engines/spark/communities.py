@@ -1,5 +1,15 @@
-"""Community detection on Spark: Leiden on each batch of whole connected components, one
+"""Connected components and community detection on Spark: components by label
+propagation in DataFrame iterations, then Leiden on each batch of whole components, one
 batch per task.
+
+:func:`components` is the large-star / small-star algorithm (Kiveris et al., "Connected
+Components in MapReduce and Beyond", the one GraphFrames runs): edges go from a larger
+node to a smaller; each round hangs every node's larger neighbours on the lowest node it
+sees (large star), then every node and its smaller neighbours on the lowest of them
+(small star), until the edges are stars, each around its component's lowest node, in
+O(log² n) rounds. Each round's edges are checkpointed (``localCheckpoint``: the plan does
+not grow with the rounds). Numbered in order of their lowest node, the components are
+scipy's ``connected_components`` labels, number for number.
 
 Communities never span two connected components, so the collusion ring's pair graph is
 optimised in batches of whole components (:func:`graphdetect.detectors._pairs.leiden`
@@ -21,9 +31,70 @@ import pyarrow as pa
 
 from .session import quiet_warnings
 
-__all__ = ["communities"]
+__all__ = ["components", "communities"]
 
 _SCHEMA = "batch int, node int, community long"
+
+
+def components(session, n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The connected component of each of ``n`` nodes linked by the pairs ``(a[k], b[k])``,
+    numbered in order of each component's lowest node (int32, as scipy's)."""
+    from pyspark.sql import functions as F
+
+    label = np.arange(n)
+    keep = a != b
+    a, b = a[keep].astype(np.int64), b[keep].astype(np.int64)
+    if len(a):
+        rounds: dict = {}       # the checkpoints' RDDs, let go at the end
+        try:
+            # edges from the larger node to the smaller, each once
+            with quiet_warnings():
+                edges = session.createDataFrame(pa.table({
+                    "src": np.maximum(a, b), "dst": np.minimum(a, b)})).distinct()
+            edges = _checkpoint(session, edges, rounds)
+            while not _stars(F, edges):
+                edges = _checkpoint(session, _small_star(F, _large_star(F, edges)), rounds)
+            got = edges.toArrow()
+        finally:
+            for rdd in rounds.values():
+                rdd.unpersist(False)
+        label[got.column("src").to_numpy()] = got.column("dst").to_numpy()
+    return np.unique(label, return_inverse=True)[1].astype(np.int32)
+
+
+def _large_star(F, edges):
+    """Each node's larger neighbours hung on the lowest of it and its neighbours."""
+    both = edges.union(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst")))
+    low = both.groupBy("src").agg(F.min("dst").alias("low"))
+    return both.join(low, "src").where(F.col("dst") > F.col("src")).select(
+        F.col("dst").alias("src"), F.least("low", "src").alias("dst")).distinct()
+
+
+def _small_star(F, edges):
+    """Each node and its smaller neighbours hung on the lowest of them."""
+    low = edges.groupBy("src").agg(F.min("dst").alias("low"))
+    hung = edges.join(low, "src").select(F.col("dst").alias("src"), F.col("low").alias("dst"))
+    own = low.select("src", F.col("low").alias("dst"))
+    return hung.union(own).where(F.col("src") != F.col("dst")).distinct()
+
+
+def _stars(F, edges) -> bool:
+    """Whether the edges are stars: each node hung on one node that hangs on none (then
+    that node is its component's lowest)."""
+    once = edges.groupBy("src").count().where(F.col("count") > 1).isEmpty()
+    return once and edges.join(edges.select(F.col("src").alias("dst")), "dst",
+                               "left_semi").isEmpty()
+
+
+def _checkpoint(session, frame, rounds: dict):
+    """A round's edges, computed and kept, the plan cut there (``localCheckpoint``); the
+    RDD the checkpoint keeps is added to ``rounds`` (a local checkpoint is a persisted
+    RDD that ``DataFrame.unpersist`` does not let go)."""
+    persisted = session.sparkContext._jsc.getPersistentRDDs
+    before = set(persisted().keys())
+    frame = frame.localCheckpoint()
+    rounds.update((k, v) for k, v in persisted().items() if k not in before)
+    return frame
 
 
 def communities(session, batches: list[tuple], *, resolution: float, seed: int,
