@@ -153,13 +153,13 @@ def test_a_parquet_file_read_in_parts_is_the_same_on_spark(spark, row_groups, tm
     """A large Parquet file is read by several tasks, each some whole row groups (here
     parts of 2,500 rows or more): its rows keep their numbers in the file, and its
     rejects, its hash and its counts are the file's, as the embedded engine gives them."""
-    from graphdetect.engines.spark import read
+    from graphdetect.engines.spark import parts as cut
 
     path = str(row_groups / "claims.parquet")
     meta = pq.ParquetFile(path).metadata
-    assert read._parts(path) == [(-1, -1)]            # under PART_ROWS: one task
-    monkeypatch.setattr(read, "PART_ROWS", 2500)
-    parts = read._parts(path)
+    assert cut.of(path) == [(-1, -1)]            # under PART_ROWS: one task
+    monkeypatch.setattr(cut, "PART_ROWS", 2500)
+    parts = cut.of(path)
     assert len(parts) >= 4 and parts[0][0] == 0 and parts[-1][1] == meta.num_row_groups
     assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
     assert all(sum(meta.row_group(g).num_rows for g in range(lo, hi)) >= 2500

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from ..engines import engine_of
 from ..graph import INPATIENT
@@ -40,16 +39,14 @@ from ._arrays import (
     cached,
     distinct_counts,
     group_medians,
-    pair_order,
-    run_lengths,
     sorted_unique,
     stable_order,
 )
+from ._lockstep_blocks import blocks, components, ranks, trim, upper
 from ._lockstep_bursts import (
     find_bursts,
     hour_of_week,
     place_time_order,
-    sorted_key_order,
     streams,
 )
 from ._lockstep_facts import classify, describe, facts
@@ -224,7 +221,7 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_ov
     b_day = graph.day[last].astype(np.int64)
     del last
     # one column per (place, card): only bursts at one place are ever compared
-    pc_id, n_pc = _ranks(b_place[pb] * graph.n("card") + pc)
+    pc_id, n_pc = ranks(b_place[pb] * graph.n("card") + pc)
     # overlap is measured on the cards a burst shares with the place's bursts on other
     # days: a busy place's ordinary customers, there once, do not dilute a run's day
     again = distinct_counts(pc_id, b_day[pb], n_pc)[pc_id] >= 2
@@ -235,9 +232,9 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_ov
     bt = sp.csr_matrix((np.ones(int(indptr[-1]), np.int32), pc_id[shared], indptr),
                        shape=(n_b, n_pc))
     # a link needs at least 3 cards in common
-    a, b, common = _upper(bt @ bt.T, 3)
+    a, b, common = upper(bt @ bt.T, 3)
     link = common >= np.maximum(min_overlap * np.minimum(size[a], size[b]), 3)
-    label = _components(n_b, a[link], b[link])
+    label = components(n_b, a[link], b[link])
     n_days = distinct_counts(label, b_day, n_b)
     good = n_days[label] >= min_runs
     if not good.any():
@@ -250,16 +247,16 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_ov
     d = graph.day[r].astype(np.int64)
     d -= d.min()
     # (label, card) runs in rl order are not contiguous; rank them, then count their days
-    gc_i, n_gc = _ranks(g * graph.n("card") + c)
+    gc_i, n_gc = ranks(g * graph.n("card") + c)
     core = (distinct_counts(gc_i, d, n_gc) >= 2)[gc_i]
-    found = _blocks(graph, r[core], g[core], min_cards, min_runs)
+    found = blocks(graph, r[core], g[core], min_cards, min_runs)
     if timed:
-        found = _trim(graph, *found)
+        found = trim(graph, *found)
     if not len(found[0]):
         return []
     # a second pass on each block's own swipes splits what only its others joined
     # (a weekly gathering and a care home's monthly round on the same mornings)
-    rows, block = _blocks(graph, *found, min_cards, min_runs)
+    rows, block = blocks(graph, *found, min_cards, min_runs)
     if not len(rows):
         return []
     # every kept row's bursts, for the groups' places, kinds and densities: only the
@@ -295,115 +292,3 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_ov
         place, np.split(rows, start[1:]), density, kinds, strict=True)]
     out.sort(key=lambda x: (x.place, int(x.rows[0])))
     return out
-
-
-def _upper(m: sp.csr_matrix, at_least) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The entries above the diagonal of a CSR matrix holding at least ``at_least``: rows
-    (ascending), columns and values, as ``sp.triu(m, k=1).tocoo()`` holds them (without
-    building either matrix)."""
-    row = np.repeat(np.arange(m.shape[0], dtype=m.indices.dtype), np.diff(m.indptr))
-    keep = row < m.indices
-    keep &= m.data >= at_least
-    at = np.flatnonzero(keep)
-    return row[at], m.indices[at], m.data[at]
-
-
-def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """:func:`._stays.components` of pairs whose ``a`` is ascending (as :func:`_upper`
-    gives them): the same labels, numbered in order of each component's first item,
-    from a CSR matrix made directly rather than converted from COO."""
-    indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
-    m = sp.csr_matrix((np.ones(len(b)), b, indptr), shape=(n, n))
-    return connected_components(m, directed=False)[1]
-
-
-def _ranks(key: np.ndarray) -> tuple[np.ndarray, int]:
-    """Per element, the rank of its value among the distinct values (``np.unique``'s
-    inverse, by one sort), and the number of distinct values."""
-    if not len(key):
-        return np.zeros(0, np.int64), 0
-    order, sorted_key = sorted_key_order(key)
-    start = np.ones(len(key), bool)
-    start[1:] = sorted_key[1:] != sorted_key[:-1]
-    out = np.empty(len(key), np.int64)
-    out[order] = np.cumsum(start) - 1
-    return out, int(start.sum())
-
-
-def _trim(graph, rows: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keep each day's run, dropping the block's stray swipes that day (a pooled card's own
-    purchase in the morning of a night run; a clinic's ordinary patients in the afternoon
-    of a morning gathering), which whole-day windows let in.
-
-    A day's swipes are cut where the gap between two is over four times the block's
-    median gap between same-day swipes (and a minute); the pieces holding at least a
-    quarter of that day's swipes are kept. ``rows`` and ``block`` are every block's
-    rows, by block then row, and so is what is kept.
-    """
-    t = graph.seconds[rows]
-    order = pair_order(block, t)
-    t, day, b = t[order], graph.day[rows][order], block[order]
-    step = np.diff(t)
-    same = (b[1:] == b[:-1]) & (day[1:] == day[:-1])
-    bi = np.cumsum(np.concatenate(([True], b[1:] != b[:-1]))) - 1
-    # a block without two swipes on one day is kept whole (its median gap is NaN)
-    cut = np.maximum(4 * group_medians(step[same], bi[1:][same], int(bi[-1]) + 1), 60.0)
-    new = np.ones(len(t), bool)
-    new[1:] = ~same | (step > cut[bi[1:]])
-    piece = np.cumsum(new) - 1
-    day_start = np.ones(len(t), bool)
-    day_start[1:] = ~same
-    per_day = np.bincount(np.cumsum(day_start) - 1)[np.cumsum(day_start) - 1]
-    keep = (np.bincount(piece)[piece] >= 0.25 * per_day) | np.isnan(cut[bi])
-    kept = np.sort(b[keep] << 32 | rows[order[keep]])
-    return kept & 0xFFFFFFFF, kept >> 32
-
-
-def _blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
-            min_runs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split linked sets of windows into blocks of cards that share their days.
-
-    ``rows`` are the swipes of several sets at once, ``of`` the set of each (sets are
-    never mixed). Two groups at one place (a pooling run and a clinic's regulars, say)
-    can be joined by a busy day holding both. Within a set, cards are linked when they
-    share at least half the days of the one of the two seen on more days (and two);
-    each connected block keeps its days holding at least a quarter of its cards (and 3),
-    and counts when it has ``min_cards`` cards on ``min_runs`` such days. Blocks come
-    in the order of their sets, then of their lowest card: returned as every block's rows
-    and the block of each (a label), by block then row.
-    """
-    if not len(rows):
-        return rows, of
-    of = of.astype(np.int64)
-    card = graph.codes("card")[rows].astype(np.int64)
-    day = graph.day[rows].astype(np.int64)
-    day -= day.min()
-    node, n_node = _ranks(of * graph.n("card") + card)        # one per (set, card)
-    col, n_col = _ranks(of * (int(day.max()) + 1) + day)      # one per (set, day)
-    pair = sorted_unique(node << 32 | col)
-    pn, pcol = pair >> 32, pair & 0xFFFFFFFF
-    n_days = np.bincount(pn, minlength=n_node)
-    # the pairs are distinct and in (node, day) order: the CSR matrix's own layout
-    indptr = np.zeros(n_node + 1, np.int64)
-    np.cumsum(n_days, out=indptr[1:])
-    C = sp.csr_matrix((np.ones(len(pn), np.int32), pcol, indptr), shape=(n_node, n_col))
-    a, b, common = _upper(C @ C.T, 2)     # a strong link needs at least 2 days in common
-    strong = common >= np.maximum(2, 0.5 * np.maximum(n_days[a], n_days[b]))
-    comp = _components(n_node, a[strong], b[strong]).astype(np.int64)
-    size = np.bincount(comp)
-    # a block's days: those holding a quarter of its cards (and 3)
-    cc = np.sort(comp[pn] * n_col + pcol)
-    held = run_lengths(cc)
-    cc = cc[np.cumsum(held) - held]     # the distinct values of the sorted cc
-    good_cc = cc[held >= np.maximum(3, 0.25 * size[cc // n_col])]
-    n_good = np.bincount(good_cc // n_col, minlength=len(size))
-    r_comp = comp[node]
-    key = r_comp * n_col + col
-    at = np.searchsorted(good_cc, key).clip(max=max(len(good_cc) - 1, 0))
-    keep = (size[r_comp] >= min_cards) & (n_good[r_comp] >= min_runs)
-    keep &= good_cc[at] == key if len(good_cc) else False
-    kept_cards = distinct_counts(r_comp[keep], node[keep], len(size))
-    keep &= kept_cards[r_comp] >= min_cards
-    cr = np.sort(r_comp[keep] << 32 | rows[keep].astype(np.int64))
-    return cr & 0xFFFFFFFF, cr >> 32

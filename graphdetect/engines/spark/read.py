@@ -7,7 +7,7 @@ through Hadoop's FileSystem under the same rules (:mod:`.paths`). Each file is t
 and checked inside an executor by the embedded reader's code (:mod:`._tasks`),
 so a row meets the same rules and makes the same rejects on either engine by
 construction, not by a second implementation in Spark SQL. A local Parquet file of more
-than :data:`PART_ROWS` rows is cut into parts of whole row groups, one task each, whose
+than :data:`.parts.PART_ROWS` rows is cut into parts of whole row groups, one task each, whose
 records keep their numbers in the file; their facts are put back together per file.
 
 The executors return one DataFrame of good rows, rejects and per-file facts. Spark then
@@ -47,15 +47,13 @@ from ...io import (
 from ...io._encode import common_types
 from ...io._files import table_files
 from ...schema import TABLES
+from . import parts
 from ._tasks import COLUMNS, FILE, REJECT, ROW, SCHEMA, ddl, reader
 from .paths import list_uri, probe, uri_of
 from .progress import stage_progress
 from .session import first_line, quiet_warnings
 
-__all__ = ["read", "PART_ROWS"]
-
-#: Rows per task, about, when a local Parquet file is cut into parts (whole row groups).
-PART_ROWS = 1_000_000
+__all__ = ["read"]
 
 
 def read(spark, data: str | Path, *, since=None, until=None, progress: bool = False,
@@ -92,9 +90,9 @@ def read(spark, data: str | Path, *, since=None, until=None, progress: bool = Fa
     with progress_bar(progress, total=len(steps), desc="read (spark)") as bar, \
             quiet_warnings(), _job_errors(), stage_progress(spark, progress, "spark read"):
         bar.set_postfix_str(f"{len(found)} files")
-        parts = [(k, name, rel, where, lo, hi) for k, (name, rel, where) in enumerate(found)
-                 for lo, hi in _parts(where)]
-        tasks = spark.sparkContext.parallelize(parts, numSlices=len(parts)).toDF(
+        pieces = [(k, name, rel, where, lo, hi) for k, (name, rel, where) in enumerate(found)
+                  for lo, hi in parts.of(where)]
+        tasks = spark.sparkContext.parallelize(pieces, numSlices=len(pieces)).toDF(
             "k int, table string, rel string, path string, lo int, hi int")
         rows = tasks.mapInArrow(reader(time_zone), ddl(SCHEMA)).persist()
         try:
@@ -257,45 +255,6 @@ def _outside(F, first: date | None, last: date | None):
 # --- the driver's side ----------------------------------------------------------------
 
 
-def _parts(where: str) -> list[tuple[int, int]]:
-    """The parts a file is read in: ``(lo, hi)`` row groups of a local Parquet file of
-    more than :data:`PART_ROWS` rows, cut where a part reaches them; else the whole file,
-    ``(-1, -1)`` (a URI's too: its footer is read by the executor that copies it)."""
-    import pyarrow.parquet as pq
-
-    if uri_of(where) is not None or not where.lower().endswith(".parquet"):
-        return [(-1, -1)]
-    try:
-        meta = pq.ParquetFile(where).metadata
-    except (pa.ArrowException, OSError):  # its task says what is wrong with it
-        return [(-1, -1)]
-    if meta.num_rows <= PART_ROWS or meta.num_row_groups < 2:
-        return [(-1, -1)]
-    out, lo, rows = [], 0, 0
-    for g in range(meta.num_row_groups):
-        rows += meta.row_group(g).num_rows
-        if rows >= PART_ROWS:
-            out.append((lo, g + 1))
-            lo, rows = g + 1, 0
-    if lo < meta.num_row_groups:
-        out.append((lo, meta.num_row_groups))
-    return out
-
-
-def _whole(parts: list[dict]) -> dict:
-    """A file's facts from its parts' (a whole file is one part): the first part's words,
-    the rows of all, the hash the first part made, the batches' schemas in order; a
-    part that could not be read stands for the file."""
-    parts = sorted(parts, key=lambda f: f["part"])
-    for f in parts:
-        if "error" in f:
-            return f
-    out = dict(parts[0])
-    out["rows_read"] = sum(f["rows_read"] for f in parts)
-    out["schemas"] = list(dict.fromkeys(s for f in parts for s in f["schemas"]))
-    return out
-
-
 def _files(rows, found: list) -> dict[int, dict]:
     """Per file (by index) what its executors said of it; the first file that could not be
     read stops the run as the embedded reader would: a header problem of any file before
@@ -305,7 +264,7 @@ def _files(rows, found: list) -> dict[int, dict]:
     said: dict[int, list[dict]] = {}
     for r in rows.where(F.col("_kind") == FILE).select("_file", "_meta").collect():
         said.setdefault(r["_file"], []).append(json.loads(r["_meta"]))
-    files = {k: _whole(parts) for k, parts in said.items()}
+    files = {k: parts.whole(facts) for k, facts in said.items()}
     for stage in ("open", "read"):
         for k in range(len(found)):
             error = files[k].get("error")
