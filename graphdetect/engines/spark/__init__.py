@@ -67,45 +67,48 @@ class SparkEngine:
 
     def overlapping_stays(self, graph, *, min_overlap_days: int
                           ) -> tuple[np.ndarray, np.ndarray]:
-        from .read import _job_errors
         from .stays import overlapping_stays
 
-        with _job_errors(), stage_progress(self.session, self._progress,
-                                           "spark overlapping stays"):
+        with self._step("spark overlapping stays"):
             return overlapping_stays(self._stays(graph), min_overlap_days=min_overlap_days)
 
     def readmissions(self, graph, *, max_gap_days: int, diagnosis_prefix: int
                      ) -> tuple[np.ndarray, np.ndarray]:
-        from .read import _job_errors
         from .stays import readmissions
 
-        with _job_errors(), stage_progress(self.session, self._progress, "spark readmissions"):
+        with self._step("spark readmissions"):
             return readmissions(self._stays(graph), max_gap_days=max_gap_days,
                                 diagnosis_prefix=diagnosis_prefix)
 
     def lockstep_groups(self, graph, **params) -> list:
         from . import lockstep
-        from .read import _job_errors
 
         claims = self._claims(graph)
-        with _job_errors(), stage_progress(self.session, self._progress, "spark lockstep"):
+        with self._step("spark lockstep"):
             return lockstep.lockstep_groups(
                 claims, graph, buckets=lockstep.bucket_count(self.session, self._rows),
                 **params)
 
     def components(self, n, a, b):
         from .communities import components
-        from .read import _job_errors
 
-        with _job_errors(), stage_progress(self.session, self._progress, "spark components"):
+        with self._step("spark components"):
             return components(self.session, n, a, b)
 
     def communities(self, batches, **params) -> list:
         from .communities import communities
+
+        with self._step("spark communities"):
+            return communities(self.session, batches, **params)
+
+    @contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        """A detector's step on Spark: its stages shown as ``name`` when the read's were,
+        a failed job as one line."""
         from .read import _job_errors
 
-        with _job_errors(), stage_progress(self.session, self._progress, "spark communities"):
-            return communities(self.session, batches, **params)
+        with _job_errors(), stage_progress(self.session, self._progress, name):
+            yield
 
     def _stays(self, graph):
         """The inpatient stays of the claims read, which ``graph`` must be made of."""
