@@ -74,3 +74,25 @@ def test_ego_network_caps_hubs_and_reports_hidden(graph):
         graph.ego_network("patient", "Q3", max_neighbors=0)
     with pytest.raises(ParameterError, match="'kind' parameter"):
         graph.n("ward")
+
+
+def test_rows_of_looks_among_named_rows_only_when_ids_are_unique(graph):
+    """A reader's claim ids are unique: the rows of ids the graph has named are found
+    among those rows; any other id makes it look among all claims. Claims made by hand
+    may repeat an id: every row holding it is found."""
+    import pandas as pd
+
+    everything = graph.claim_id_array.to_pylist()
+    named = graph.claim_ids(np.array([4, 1]))
+    assert graph.rows_of(named).tolist() == [1, 4]
+    assert graph.rows_of(named + named[:1]).tolist() == [1, 4]   # repeats in ids
+    other = everything[7]                                          # never named
+    assert graph.rows_of([*named, other, "no such claim"]).tolist() == [1, 4, 7]
+    assert graph.rows_of([]).tolist() == []
+    twice = pd.DataFrame({"claim_id": ["C1", "C2", "C1"], "patient_id": "P1",
+                          "institution_id": "H1", "visit_type": "outpatient",
+                          "start_time": pd.to_datetime(["2024-01-01"] * 3),
+                          "total_amount": 1.0})
+    by_hand = ClaimsGraph(twice)
+    assert by_hand.claim_ids(np.array([0])) == ["C1"]
+    assert by_hand.rows_of(["C1"]).tolist() == [0, 2]

@@ -66,8 +66,9 @@ class ClaimsData:
     Attributes
     ----------
     claims : pandas.DataFrame
-        One row per accepted claim; id columns are categoricals (sorted categories),
-        times are ``datetime64[s]``, ``has_time`` says whether start_time had a time of day.
+        One row per accepted claim, each claim id once (a repeated one is rejected); id
+        columns are categoricals (sorted categories), times are ``datetime64[s]``,
+        ``has_time`` says whether start_time had a time of day.
     patients, institutions, doctors, regions : pandas.DataFrame or None
         The optional tables, when the folder has them.
     rejects : pandas.DataFrame
