@@ -171,6 +171,27 @@ def test_a_parquet_file_read_in_parts_is_the_same_on_spark(spark, row_groups, tm
     assert len({(int(x) - 2) // 2500 for x in lines}) >= 4   # rejects from several parts
 
 
+def test_claims_numbered_where_they_were_read_or_not_at_all(spark):
+    """The claims are numbered in the tasks that read them, a file's parts one after
+    another, records in order; a part whose rows a step spread over several tasks is
+    an error, never wrong rows."""
+    from graphdetect.engines.spark.read import _numbered
+
+    rows = [("claims", 1, 0, 4, "a"), ("claims", 1, 0, 9, "b"), ("patients", 0, 0, 1, "x"),
+            ("claims", 0, 0, 2, "c"), ("claims", 0, 1, 7, "d"), ("claims", 0, 1, 8, "e")]
+    kept = spark.createDataFrame(rows, "_table string, _file int, _part int, _record long, "
+                                       "patient_id string").coalesce(1)
+    got = _numbered(spark, kept, ("patient_id",))
+    try:
+        assert sorted(tuple(r) for r in got.collect()) == [
+            (0, "c"), (1, "d"), (2, "e"), (3, "a"), (4, "b")]
+    finally:
+        got.unpersist()
+    spread = spark.createDataFrame(rows * 40, kept.schema).repartition(7, "_record")
+    with pytest.raises(RuntimeError, match="not numbered in one run"):
+        _numbered(spark, spread, ("patient_id",))
+
+
 def test_window_is_the_same_on_spark(spark, monthly, tmp_path):
     embedded, _ = both(monthly, tmp_path, spark, since="2024-01-20", until="2024-03-10")
     assert embedded["rows"]["outside_window"] > 0

@@ -165,23 +165,32 @@ def _listed(spark, uri: str) -> list[tuple[str, str, str]]:
 def _numbered(spark, kept, keep: tuple[str, ...]):
     """The kept claims with their row in the claims table :func:`_collect` makes (files
     in order, records in order within each), persisted and made while the executors'
-    rows still are: a count per part of a file (the whole file, or a task's row groups,
-    whose records come after the previous part's) gives each part's first row, a window
-    within each part the rest, so that the parts of one large file are numbered side by
-    side."""
-    from pyspark.sql import Window
+    rows still are.
+
+    No row moves to be numbered. Each part of a file (the whole file, or a task's row
+    groups, whose records come after the previous part's) is read by one task, in
+    record order, and every step from the read to here keeps a task's rows where they
+    are and in their order (filters, joins with broadcast tables): Spark's
+    ``monotonically_increasing_id`` numbers the rows of a task in that order. A count
+    per part gives each part's first row; a claim's row is its part's first plus its
+    number less the part's lowest. That a part's numbers run without a gap is checked.
+    """
     from pyspark.sql import functions as F
 
-    claims = kept.where(F.col("_table") == "claims")
+    claims = kept.where(F.col("_table") == "claims") \
+        .select(F.monotonically_increasing_id().alias("_n"), "_file", "_part", *keep)
     offsets, at = [], 0
-    for r in sorted(claims.groupBy("_file", "_part").count().collect()):
-        offsets.append((r["_file"], r["_part"], at))
+    for r in sorted(claims.groupBy("_file", "_part").agg(
+            F.count("*").alias("count"), F.min("_n").alias("lo"), F.max("_n").alias("hi"))
+            .collect()):
+        if r["hi"] - r["lo"] + 1 != r["count"]:
+            raise RuntimeError(f"part {r['_file']}:{r['_part']} of the claims is not numbered "
+                               "in one run: a step moved its rows between tasks")
+        offsets.append((r["_file"], r["_part"], at - r["lo"]))
         at += r["count"]
-    offsets = spark.createDataFrame(offsets, "_file int, _part int, _first long")
-    within = Window.partitionBy("_file", "_part").orderBy("_record")
+    offsets = spark.createDataFrame(offsets, "_file int, _part int, _shift long")
     numbered = claims.join(F.broadcast(offsets), on=["_file", "_part"]) \
-        .select((F.col("_first") + F.row_number().over(within) - 1).alias("row"), *keep) \
-        .persist()
+        .select((F.col("_n") + F.col("_shift")).alias("row"), *keep).persist()
     numbered.count()
     return numbered
 
