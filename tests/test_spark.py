@@ -192,6 +192,25 @@ def test_claims_numbered_where_they_were_read_or_not_at_all(spark):
         _numbered(spark, spread, ("patient_id",))
 
 
+def test_tables_whose_keys_rise_part_by_part_are_not_searched_for_repeats():
+    """A table every part of which has rising keys, no two parts' ranges meeting, holds
+    no key twice (the usual export, sorted by its id): Spark need not count its keys.
+    Keys that fall back anywhere, or two parts' ranges that meet, are counted."""
+    from graphdetect.engines.spark.read import _held_once
+
+    def rising(first, last):
+        return {"rising": True, "first": first, "last": last}
+
+    found = [("claims", "a.csv", ""), ("claims", "b.parquet", ""), ("patients", "p.csv", ""),
+             ("doctors", "d1.csv", ""), ("doctors", "d2.csv", ""), ("institutions", "i.csv", "")]
+    files = {0: {"keys": [rising("C0005", "C0009")]},
+             1: {"keys": [rising("C0001", "C0004"), rising("C0010", "C0020"), None]},
+             2: {"keys": [{"rising": False}]},
+             3: {"keys": [rising("D1", "D5")]}, 4: {"keys": [rising("D5", "D7")]},
+             5: {"keys": [None]}}
+    assert _held_once(files, found) == {"claims", "institutions", "regions"}
+
+
 def test_window_is_the_same_on_spark(spark, monthly, tmp_path):
     embedded, _ = both(monthly, tmp_path, spark, since="2024-01-20", until="2024-03-10")
     assert embedded["rows"]["outside_window"] > 0

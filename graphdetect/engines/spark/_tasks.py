@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...errors import DataError
-from ...io import _rejects, file_rows, open_source, sha256_file
+from ...io import _increasing, _rejects, file_rows, open_source, sha256_file
 from ...io._encode import common_types
 from ...io._read import record_to_line
 from ...messages import LANGUAGES
@@ -122,8 +122,23 @@ def _read_file(k: int, name: str, rel: str, path: Path, time_zone: str, *,
             "part": part, "kind": src.kind, "encoding": src.encoding,
             "sha256": digest.result() if digest else None,
             "rows_read": rows + len({m[0] for m in src.malformed}), "unclosed": src.unclosed,
-            "key_header": src.header_of(table.key),
+            "key_header": src.header_of(table.key), "keys": _key_range(good, table.key),
             "schemas": [base64.b64encode(s.serialize().to_pybytes()).decode() for s in schemas]})
+
+
+def _key_range(good: pa.Table | None, key: str) -> dict | None:
+    """Whether the keys of a file's (or part's) good rows rise strictly, and the first
+    and the last: where every part of a table rises and no two parts' ranges meet, no
+    key is held twice and the driver looks for none. None without good rows."""
+    if good is None or not good.num_rows:
+        return None
+    col = good.column(key)
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    col = col.cast(COLUMNS[key])
+    if not _increasing(col):
+        return {"rising": False}
+    return {"rising": True, "first": col[0].as_py(), "last": col[-1].as_py()}
 
 
 def _shipped(exc: DataError) -> dict:

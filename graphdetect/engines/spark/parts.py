@@ -42,8 +42,9 @@ def of(where: str) -> list[tuple[int, int]]:
 
 def whole(parts: list[dict]) -> dict:
     """A file's facts from its parts' (a whole file is one part): the first part's words,
-    the rows of all, the hash the first part made, the batches' schemas in order; a
-    part that could not be read stands for the file."""
+    the rows of all, the hash the first part made, the batches' schemas in order, each
+    part's range of keys (``keys``, a list); a part that could not be read stands for
+    the file."""
     parts = sorted(parts, key=lambda f: f["part"])
     for f in parts:
         if "error" in f:
@@ -51,4 +52,5 @@ def whole(parts: list[dict]) -> dict:
     out = dict(parts[0])
     out["rows_read"] = sum(f["rows_read"] for f in parts)
     out["schemas"] = list(dict.fromkeys(s for f in parts for s in f["schemas"]))
+    out["keys"] = [f.get("keys") for f in parts]
     return out

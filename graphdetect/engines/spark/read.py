@@ -101,7 +101,7 @@ def read(spark, data: str | Path, *, since=None, until=None, progress: bool = Fa
             bar.update()
             raw = _reject_rows(rows)
             good = rows.where(F.col("_kind") == ROW)
-            dups = _repeated(F, good)
+            dups = _repeated(F, good, _held_once(files, found))
             kept = good if not dups.num_rows else good.join(
                 F.broadcast(spark.createDataFrame(dups.select(["_file", "_record"]))),
                 on=["_file", "_record"], how="left_anti")
@@ -225,15 +225,20 @@ def _is_spark_error(exc: BaseException) -> bool:
     return isinstance(exc, (PySparkException, Py4JError, ConnectionError))
 
 
-def _repeated(F, good) -> pa.Table:
+def _repeated(F, good, once: set[str] = frozenset()) -> pa.Table:
     """The rows whose key an earlier row of their table holds (in path order, then file
     order), as Arrow: the first row of each key is kept, as the embedded reader keeps it.
 
     The keys held more than once are counted on the key alone (one aggregation, no row
     moves whole; none, mostly); only their rows are then ranked, fetched by broadcast joins.
+    The tables in ``once`` hold every key once (:func:`_held_once`) and are not counted.
     """
     from pyspark.sql import Window
 
+    if once:
+        good = good.where(~F.col("_table").isin(*sorted(once)))
+        if once >= set(TABLES):
+            return good.limit(0).toArrow()
     key = F.coalesce(*[F.when(F.col("_table") == n, F.col(t.key)) for n, t in TABLES.items()])
     ids = good.select("_table", key.alias("_key"), "_file", "_record")
     held = ids.groupBy("_table", "_key").count().where(F.col("count") > 1).drop("count")
@@ -244,6 +249,22 @@ def _repeated(F, good) -> pa.Table:
         .withColumn("_n", F.row_number().over(first_wins)).where(F.col("_n") > 1) \
         .select("_file", "_record")
     return good.join(F.broadcast(later), on=["_file", "_record"], how="left_semi").toArrow()
+
+
+def _held_once(files: dict[int, dict], found: list) -> set[str]:
+    """The tables no key of which is held twice, by what the tasks saw: every part of
+    every file of the table has rising keys, and no two parts' ranges meet (the usual
+    export, sorted by its id). A table read from no file holds none twice either."""
+    ranges: dict[str, list] = {name: [] for name in TABLES}
+    for k, (name, _, _) in enumerate(found):
+        ranges[name] += [r for r in files[k].get("keys", []) if r is not None]
+    once = set()
+    for name, seen in ranges.items():
+        if all(r["rising"] for r in seen):
+            seen = sorted(seen, key=lambda r: r["first"])
+            if all(a["last"] < b["first"] for a, b in zip(seen, seen[1:], strict=False)):
+                once.add(name)
+    return once
 
 
 def _outside(F, first: date | None, last: date | None):
