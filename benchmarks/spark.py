@@ -3,11 +3,13 @@
 Both run as whole ``graphdetect detect`` processes, one after the other in one run, so
 the ratio compares like with like (the Spark figure includes starting the JVM). The run
 folders must be the same bytes (cases.jsonl, entity_scores.csv, rejects.csv); the script
-stops if they are not. Each engine's read stage is printed beside its wall time, and the
-times of the detectors whose steps run on Spark: the stay detectors (their relational
-steps) and card_pooling (the lockstep groups, which outpatient_gathering reuses; its
-facts, case assembly and scoring are the same work on both). The graph and the other
-detectors are the same work on both (see the README's "Engines").
+stops if they are not. Each engine's read stage is printed beside its wall time (on
+Spark with its steps: files read, checked and cached, rejects, repeated keys, window,
+tables collected, claims numbered), and the times of the detectors whose steps run on
+Spark: the stay detectors (their relational steps) and card_pooling (the lockstep
+groups, which outpatient_gathering reuses; its facts, case assembly and scoring are the
+same work on both). The graph and the other detectors are the same work on both (see the
+README's "Engines").
 
 ``--patients 100000`` (the default) is about 1M claims, generated once under
 /tmp/graphdetect-bench/.
@@ -127,6 +129,10 @@ def main() -> None:
               f"stay detectors {r['stays_s']:6.2f} s   card_pooling {r['pooling_s']:6.2f} s")
         print("  " + " " * 18 + " peak RSS (GB): " + ", ".join(
             f"{k} {v}" for k, v in r["peak_gb"].items()))
+        steps = {k[5:]: v for k, v in r["timings"].items() if k.startswith("read.")}
+        if steps:
+            print("  " + " " * 18 + " read's steps (s): " + ", ".join(
+                f"{k} {v:.1f}" for k, v in steps.items()))
     with open(Path(tempfile.gettempdir()) / "graphdetect-bench" / "spark.json", "w") as f:
         json.dump({"data": str(data), "embedded": embedded, "spark": spark}, f, indent=1)
     print(f"  ratio spark/embedded: wall {spark['wall_s'] / embedded['wall_s']:.2f}x, "

@@ -133,6 +133,8 @@ def detect_folder(data: str | Path, out: str | Path, *, settings: dict | None = 
             # reuse; nothing after reading needs it, and a 10M-claim run's peak is lower
             # without it
             pa.default_memory_pool().release_unused()
+        # an engine that times the steps of its read (Spark) has them after the stage
+        timer.seconds |= {f"read.{step}": s for step, s in about.pop("timings", {}).items()}
         with timer.stage("graph"):
             graph = ClaimsGraph.from_data(claims_data)
         with timer.stage("detect"), attach(graph, running):

@@ -39,6 +39,11 @@ def both(data: Path, tmp: Path, spark, **options) -> tuple[dict, dict]:
     for name in SAME:
         assert (tmp / "spark" / name).read_bytes() == (tmp / "embedded" / name).read_bytes(), name
     a, b = (json.loads((tmp / run / "summary.json").read_text()) for run in ("embedded", "spark"))
+    # the Spark read's steps, timed within the read stage (the embedded read has none)
+    assert [k for k in b["timings"] if k.startswith("read.")] == [
+        f"read.{step}" for step in ("files", "rejects", "repeated", "window", "collect",
+                                    "numbered")]
+    assert not any(k.startswith("read.") for k in a["timings"])
     for s in (a, b):
         s.pop("timings")
     assert a.pop("engine") == "embedded" and "spark" not in a

@@ -113,8 +113,9 @@ def read_folder(data, *, engine: str = "embedded", master: str = DEFAULT_MASTER,
                 conf: dict[str, str] | None = None, **options) -> tuple:
     """Read a data folder on ``engine``: its :class:`~graphdetect.io.ClaimsData` and what
     the run's summary records of the engine (``{"engine": "embedded"}``, or for Spark also
-    ``"spark": {"master": ..., "version": ...}``). ``options``: ``since``, ``until``,
-    ``progress``, ``time_zone`` (:func:`graphdetect.io.read_folder`).
+    ``"spark": {"master": ..., "version": ...}`` and ``"timings"``, the seconds of each
+    step of its read, which a run adds to its own as ``read.<step>``). ``options``:
+    ``since``, ``until``, ``progress``, ``time_zone`` (:func:`graphdetect.io.read_folder`).
 
     Raises
     ------

@@ -51,19 +51,21 @@ class SparkEngine:
     def read(self, data: str | Path, *, since=None, until=None, progress: bool = False,
              time_zone: str = DEFAULT_TIME_ZONE) -> tuple[ClaimsData, dict]:
         """The data folder's typed tables and rejects, read on Spark; and what the run's
-        summary records of the engine (``engine``, ``spark``: master and version)."""
+        summary records of the engine (``engine``, ``spark``: master and version), with
+        the seconds of each step of the read (``timings``, :func:`.read.read`'s)."""
         from . import lockstep, stays
         from .read import read
 
         self.close()
         self._progress = progress
         keep = tuple(dict.fromkeys(stays.COLUMNS + lockstep.COLUMNS))
-        data_out, self.claims = read(self.session, data, since=since, until=until,
-                                     progress=progress, time_zone=time_zone, keep=keep)
+        data_out, self.claims, took = read(self.session, data, since=since, until=until,
+                                           progress=progress, time_zone=time_zone, keep=keep)
         self._rows = len(data_out.claims)
         return data_out, {"engine": "spark",
                           "spark": {"master": self.session.sparkContext.master,
-                                    "version": self.session.version}}
+                                    "version": self.session.version},
+                          "timings": took}
 
     def overlapping_stays(self, graph, *, min_overlap_days: int
                           ) -> tuple[np.ndarray, np.ndarray]:
