@@ -12,7 +12,8 @@ same work on both). The graph and the other detectors are the same work on both 
 README's "Engines").
 
 ``--patients 100000`` (the default) is about 1M claims, generated once under
-/tmp/graphdetect-bench/.
+/tmp/graphdetect-bench/; ``--data`` runs a folder already there (a province's cities as
+partitioned Parquet, from ``province.py``).
 """
 
 from __future__ import annotations
@@ -107,12 +108,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=100_000)
     ap.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    ap.add_argument("--data", type=Path, help="a data folder to run instead of a generated "
+                    "city, e.g. a province view that benchmarks/province.py made (partitioned "
+                    "Parquet)")
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
                     help="passed on to detect (10M claims on local[2] need "
                          "spark.driver.memory=12g: the driver collects the claims)")
     args = ap.parse_args()
-    data = ensure_data(args.patients, args.format)
+    data = args.data or ensure_data(args.patients, args.format)
     tmp = Path(tempfile.mkdtemp(prefix="graphdetect-spark-bench-"))
     try:
         embedded = run(data, tmp / "embedded")
