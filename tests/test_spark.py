@@ -180,13 +180,13 @@ def test_claims_numbered_where_they_were_read_or_not_at_all(spark):
     """The claims are numbered in the tasks that read them, a file's parts one after
     another, records in order; a part whose rows a step spread over several tasks is
     an error, never wrong rows."""
-    from graphdetect.engines.spark.read import _numbered
+    from graphdetect.engines.spark.keys import numbered
 
     rows = [("claims", 1, 0, 4, "a"), ("claims", 1, 0, 9, "b"), ("patients", 0, 0, 1, "x"),
             ("claims", 0, 0, 2, "c"), ("claims", 0, 1, 7, "d"), ("claims", 0, 1, 8, "e")]
     kept = spark.createDataFrame(rows, "_table string, _file int, _part int, _record long, "
                                        "patient_id string").coalesce(1)
-    got = _numbered(spark, kept, ("patient_id",))
+    got = numbered(spark, kept, ("patient_id",))
     try:
         assert sorted(tuple(r) for r in got.collect()) == [
             (0, "c"), (1, "d"), (2, "e"), (3, "a"), (4, "b")]
@@ -194,14 +194,14 @@ def test_claims_numbered_where_they_were_read_or_not_at_all(spark):
         got.unpersist()
     spread = spark.createDataFrame(rows * 40, kept.schema).repartition(7, "_record")
     with pytest.raises(RuntimeError, match="not numbered in one run"):
-        _numbered(spark, spread, ("patient_id",))
+        numbered(spark, spread, ("patient_id",))
 
 
 def test_tables_whose_keys_rise_part_by_part_are_not_searched_for_repeats():
     """A table every part of which has rising keys, no two parts' ranges meeting, holds
     no key twice (the usual export, sorted by its id): Spark need not count its keys.
     Keys that fall back anywhere, or two parts' ranges that meet, are counted."""
-    from graphdetect.engines.spark.read import _held_once
+    from graphdetect.engines.spark.keys import held_once
 
     def rising(first, last):
         return {"rising": True, "first": first, "last": last}
@@ -213,7 +213,7 @@ def test_tables_whose_keys_rise_part_by_part_are_not_searched_for_repeats():
              2: {"keys": [{"rising": False}]},
              3: {"keys": [rising("D1", "D5")]}, 4: {"keys": [rising("D5", "D7")]},
              5: {"keys": [None]}}
-    assert _held_once(files, found) == {"claims", "institutions", "regions"}
+    assert held_once(files, found) == {"claims", "institutions", "regions"}
 
 
 def test_window_is_the_same_on_spark(spark, monthly, tmp_path):

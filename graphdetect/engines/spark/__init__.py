@@ -2,7 +2,8 @@
 detectors' relational steps on Spark.
 
 Where the engine boundary lies today: reading and checking every row, repeated keys across
-files and the window run on Spark (:mod:`.read`); the read stage keeps the claims in Spark
+files and the window run on Spark (:mod:`.read`, its keys in :mod:`.keys`); the read stage
+keeps the claims in Spark
 for the detectors' steps that run there — the overlapping stays and the readmissions
 (:mod:`.stays`), and the lockstep groups behind card_pooling and outpatient_gathering
 (:mod:`.lockstep`, places in buckets, each through the embedded step); and the collusion
