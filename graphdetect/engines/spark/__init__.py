@@ -3,14 +3,13 @@ detectors' relational steps on Spark.
 
 Where the engine boundary lies today: reading and checking every row, repeated keys across
 files and the window run on Spark (:mod:`.read`, its keys in :mod:`.keys`); the read stage
-keeps the claims in Spark
-for the detectors' steps that run there — the overlapping stays and the readmissions
-(:mod:`.stays`), and the lockstep groups behind card_pooling and outpatient_gathering
-(:mod:`.lockstep`, places in buckets, each through the embedded step); and the collusion
-ring's connected components (label propagation in DataFrame rounds) and Leiden on its
-batches of components run there (:mod:`.communities`). The graph, the groups' facts, the
-ring's occasions and pair graph and the other detectors still run in the driver, on the
-typed tables the read stage collects. Needs
+keeps the claims in Spark for the detectors' steps that run there — the overlapping stays
+and the readmissions (:mod:`.stays`), and the lockstep groups behind card_pooling and
+outpatient_gathering (:mod:`.lockstep`, places in buckets, each through the embedded
+step); and the collusion ring's connected components (label propagation in DataFrame
+rounds) and Leiden on its batches of components run there (:mod:`.communities`). The
+graph, the groups' facts, the ring's occasions and pair graph and the other detectors
+still run in the driver, on the typed tables the read stage collects. Needs
 ``pip install 'graphdetect[spark]'`` and Java 17 or later.
 
 The data folder may be any path Spark reads: a local folder, or a URI listed by Hadoop
