@@ -113,8 +113,8 @@ def main() -> None:
                     "Parquet)")
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
-                    help="passed on to detect (10M claims on local[2] need "
-                         "spark.driver.memory=12g: the driver collects the claims)")
+                    help="passed on to detect, e.g. spark.driver.memory=10g (the driver "
+                         "collects the claims: 10M rows run in the default 4g on local[2])")
     args = ap.parse_args()
     data = args.data or ensure_data(args.patients, args.format)
     tmp = Path(tempfile.mkdtemp(prefix="graphdetect-spark-bench-"))
