@@ -7,9 +7,11 @@ Components in MapReduce and Beyond", the one GraphFrames runs): edges go from a 
 node to a smaller; each round hangs every node's larger neighbours on the lowest node it
 sees (large star), then every node and its smaller neighbours on the lowest of them
 (small star), until the edges are stars, each around its component's lowest node, in
-O(log² n) rounds. Each round's edges are checkpointed (``localCheckpoint``: the plan does
-not grow with the rounds). Numbered in order of their lowest node, the components are
-scipy's ``connected_components`` labels, number for number.
+O(log² n) rounds. Each task first makes stars of its own edges (scipy's components of
+them), so the rounds start from stars rather than from a graph's long chains. Each round's
+edges are checkpointed (``localCheckpoint``: the plan does not grow with the rounds).
+Numbered in order of their lowest node, the components are scipy's
+``connected_components`` labels, number for number.
 
 Communities never span two connected components, so the collusion ring's pair graph is
 optimised in batches of whole components (:func:`graphdetect.detectors._pairs.leiden`
@@ -50,8 +52,8 @@ def components(session, n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             # edges from the larger node to the smaller, each once
             with quiet_warnings():
                 edges = session.createDataFrame(pa.table({
-                    "src": np.maximum(a, b), "dst": np.minimum(a, b)})).distinct()
-            edges = _checkpoint(session, edges, rounds)
+                    "src": np.maximum(a, b), "dst": np.minimum(a, b)}))
+            edges = _checkpoint(session, _contracted(edges), rounds)
             while not _stars(F, edges):
                 edges = _checkpoint(session, _small_star(F, _large_star(F, edges)), rounds)
             got = edges.toArrow()
@@ -60,6 +62,35 @@ def components(session, n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
                 rdd.unpersist(False)
         label[got.column("src").to_numpy()] = got.column("dst").to_numpy()
     return np.unique(label, return_inverse=True)[1].astype(np.int32)
+
+
+def _contracted(edges):
+    """The edges as stars within each task first: every task's own edges in connected
+    components (scipy), each node hung on its component's lowest node. The components
+    of the whole are the same, and the rounds that follow join stars rather than long
+    chains: a few rounds where a graph's chains would take many."""
+
+    def stars(batches):
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import connected_components
+
+        batches = [b for b in batches if b.num_rows]
+        if not batches:
+            return
+        got = pa.Table.from_batches(batches)
+        src, dst = got.column("src").to_numpy(), got.column("dst").to_numpy()
+        nodes, at = np.unique(np.concatenate([src, dst]), return_inverse=True)
+        k = len(src)
+        graph = sp.coo_matrix((np.ones(k, np.int8), (at[:k], at[k:])),
+                              shape=(len(nodes), len(nodes)))
+        n_comp, comp = connected_components(graph, directed=False)
+        # ``nodes`` rise, so a component's first node in them is its lowest
+        low = nodes[np.unique(comp, return_index=True)[1]][comp]
+        hung = nodes != low
+        yield pa.RecordBatch.from_arrays([pa.array(nodes[hung]), pa.array(low[hung])],
+                                         names=["src", "dst"])
+
+    return edges.mapInArrow(stars, "src long, dst long").distinct()
 
 
 def _large_star(F, edges):
