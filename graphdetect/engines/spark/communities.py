@@ -83,7 +83,7 @@ def _contracted(edges):
         k = len(src)
         graph = sp.coo_matrix((np.ones(k, np.int8), (at[:k], at[k:])),
                               shape=(len(nodes), len(nodes)))
-        n_comp, comp = connected_components(graph, directed=False)
+        _, comp = connected_components(graph, directed=False)
         # ``nodes`` rise, so a component's first node in them is its lowest
         low = nodes[np.unique(comp, return_index=True)[1]][comp]
         hung = nodes != low

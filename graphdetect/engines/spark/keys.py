@@ -66,7 +66,8 @@ def numbered(spark, kept, keep: tuple[str, ...]):
     are and in their order (filters, joins with broadcast tables): Spark's
     ``monotonically_increasing_id`` numbers the rows of a task in that order. A count
     per part gives each part's first row; a claim's row is its part's first plus its
-    number less the part's lowest. That a part's numbers run without a gap is checked.
+    number less the part's lowest. That each part's numbers run without a gap is checked
+    as they are counted.
     """
     from pyspark.sql import functions as F
 
@@ -82,7 +83,7 @@ def numbered(spark, kept, keep: tuple[str, ...]):
         offsets.append((r["_file"], r["_part"], at - r["lo"]))
         at += r["count"]
     offsets = spark.createDataFrame(offsets, "_file int, _part int, _shift long")
-    numbered = claims.join(F.broadcast(offsets), on=["_file", "_part"]) \
+    out = claims.join(F.broadcast(offsets), on=["_file", "_part"]) \
         .select((F.col("_n") + F.col("_shift")).alias("row"), *keep).persist()
-    numbered.count()
-    return numbered
+    out.count()
+    return out
