@@ -132,10 +132,7 @@ def _key_range(good: pa.Table | None, key: str) -> dict | None:
     key is held twice and the driver looks for none. None without good rows."""
     if good is None or not good.num_rows:
         return None
-    col = good.column(key)
-    if pa.types.is_dictionary(col.type):
-        col = col.cast(col.type.value_type)
-    col = col.cast(COLUMNS[key])
+    col = _as_spark(good.column(key), key)
     if not _increasing(col):
         return {"rising": False}
     return {"rising": True, "first": col[0].as_py(), "last": col[-1].as_py()}
@@ -173,11 +170,16 @@ def _good_batches(k: int, name: str, good: pa.Table, lines: np.ndarray, part: in
                    "_line": pa.array(lines[at:at + n])}
         for col in piece.column_names:
             if col in COLUMNS:
-                arr = piece.column(col).combine_chunks()
-                if pa.types.is_dictionary(arr.type):
-                    arr = arr.cast(arr.type.value_type)
-                columns[col] = arr.cast(COLUMNS[col])
+                columns[col] = _as_spark(piece.column(col).combine_chunks(), col)
         yield _batch(n, columns)
+
+
+def _as_spark(col, name: str):
+    """A typed column (an Arrow array or chunked array) in the type Spark holds column
+    ``name`` in (:data:`COLUMNS`): dictionaries decoded, then cast."""
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    return col.cast(COLUMNS[name])
 
 
 def _reject_batch(k: int, name: str, rejects: list[dict], part: int = 0) -> pa.RecordBatch:
