@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-import threading
-
 import numpy as np
+
+from ._leiden import optimise_batches
+
+__all__ = ["leiden", "optimise_batches"]
 
 #: Nodes per Leiden run: connected components are optimised in batches of about this many.
 _BATCH = 4000
@@ -76,47 +77,3 @@ def leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, *, resolution: f
         label[nodes] = nxt + mem
         nxt += int(mem.max()) + 1
     return label
-
-
-def optimise_batches(batches: list[tuple], *, resolution: float, seed: int,
-                     iterations: int) -> list[np.ndarray]:
-    """Leiden's membership of each batch's nodes (the embedded engine's
-    :meth:`~graphdetect.engines.Steps.communities`).
-
-    A batch is ``(edges, weights, node_sizes)``: its edges as an (m, 2) array of nodes
-    numbered from 0 (every node has one), their weights, and the nodes' sizes (None:
-    the constant Potts model without them). Each is optimised alone, seeded with
-    ``seed``, in one leidenalg run.
-    """
-    ig, leidenalg = _igraph()
-    out = []
-    for edges, weights, sizes in batches:
-        g = ig.Graph(n=int(edges.max()) + 1, edges=edges.tolist(), directed=False)
-        g.es["weight"] = weights.tolist()
-        more = {} if sizes is None else {"node_sizes": sizes.tolist()}
-        part = leidenalg.find_partition(g, leidenalg.CPMVertexPartition, weights="weight",
-                                        resolution_parameter=resolution, seed=seed,
-                                        n_iterations=iterations, **more)
-        out.append(np.asarray(part.membership))
-    return out
-
-
-_IMPORT = threading.Lock()
-
-
-def _igraph():
-    """igraph and leidenalg, imported without the matplotlib that igraph's drawing code
-    loads when it can (a third of a second or more, holding the GIL that the other
-    detectors' threads need). graphdetect never draws with igraph; a process that has
-    already imported matplotlib keeps it, and matplotlib imports as usual afterwards."""
-    with _IMPORT:
-        block = "igraph" not in sys.modules and "matplotlib" not in sys.modules
-        if block:
-            sys.modules["matplotlib"] = None      # makes ``import matplotlib`` fail
-        try:
-            import igraph
-            import leidenalg
-        finally:
-            if block:
-                del sys.modules["matplotlib"]
-    return igraph, leidenalg

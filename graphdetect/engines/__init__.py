@@ -80,7 +80,7 @@ class Steps(Protocol):
     def communities(self, batches: list[tuple], *, resolution: float, seed: int,
                     iterations: int) -> list[np.ndarray]:
         """Leiden's membership of each batch of whole connected components of a pair
-        graph (:func:`graphdetect.detectors._pairs.optimise_batches`): a batch is
+        graph (:func:`graphdetect.detectors._leiden.optimise_batches`): a batch is
         ``(edges, weights, node_sizes)``, its nodes numbered from 0."""
 
 

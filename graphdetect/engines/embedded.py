@@ -8,7 +8,9 @@ readmissions of :func:`~graphdetect.detectors.split_stay`, and the lockstep grou
 ``card_pooling`` and ``outpatient_gathering``
 (:func:`graphdetect.detectors._lockstep.find_groups`), and the collusion ring's connected
 components (scipy) and Leiden on its batches of components
-(:func:`graphdetect.detectors._pairs.optimise_batches`).
+(:func:`graphdetect.detectors._leiden.optimise_batches`; a large job in a child process,
+:func:`~graphdetect.detectors._leiden.optimise_apart`, as leidenalg holds the GIL that the
+other detectors' threads need).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import numpy as np
 from ..io import DEFAULT_TIME_ZONE, ClaimsData
 from ..io import read_folder as _read_folder
 
-__all__ = ["EmbeddedEngine", "read_folder", "overlapping_stays", "readmissions"]
+__all__ = ["EmbeddedEngine", "read_folder", "overlapping_stays", "readmissions", "APART_EDGES"]
+
+#: Edges from which Leiden runs in a child process of its own (:meth:`EmbeddedEngine.communities`).
+APART_EDGES = 20_000
 
 
 def read_folder(data: str | Path, *, since=None, until=None, progress: bool = False,
@@ -120,9 +125,12 @@ class EmbeddedEngine:
 
     @staticmethod
     def communities(batches, **params) -> list:
-        from ..detectors._pairs import optimise_batches
+        from ..detectors._leiden import optimise_apart, optimise_batches
 
-        return optimise_batches(batches, **params)
+        # a child process costs a quarter of a second's start: worth it where leidenalg
+        # would hold the GIL for longer (about 25 microseconds an edge)
+        edges = sum(len(batch[0]) for batch in batches)
+        return (optimise_apart if edges >= APART_EDGES else optimise_batches)(batches, **params)
 
     @staticmethod
     def lockstep_groups(graph, **params) -> list:

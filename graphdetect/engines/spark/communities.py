@@ -17,7 +17,7 @@ Communities never span two connected components, so the collusion ring's pair gr
 optimised in batches of whole components (:func:`graphdetect.detectors._pairs.leiden`
 makes them). Here each batch's edges and node sizes go to Spark as two DataFrames,
 grouped by batch and cogrouped (``applyInArrow``), and each task runs the embedded
-engine's own leidenalg call (:func:`~graphdetect.detectors._pairs.optimise_batches`) on
+engine's own leidenalg call (:func:`~graphdetect.detectors._leiden.optimise_batches`) on
 its batch, with the edges in their order and the same seed: the same memberships as in
 the driver, while the batches of a province's rings run side by side on the executors
 rather than one after another holding the driver's interpreter.
@@ -131,7 +131,7 @@ def _checkpoint(session, frame, rounds: dict):
 def communities(session, batches: list[tuple], *, resolution: float, seed: int,
                 iterations: int) -> list[np.ndarray]:
     """Leiden's membership of each batch's nodes, one task per batch; as
-    :func:`graphdetect.detectors._pairs.optimise_batches` gives them."""
+    :func:`graphdetect.detectors._leiden.optimise_batches` gives them."""
     if not batches:
         return []
     sized = batches[0][2] is not None
@@ -161,7 +161,7 @@ def _task(sized: bool, resolution: float, seed: int, iterations: int):
     """The function each batch's task runs over its edges and its nodes."""
 
     def run(edges: pa.Table, nodes: pa.Table) -> pa.Table:
-        from ...detectors._pairs import optimise_batches
+        from ...detectors._leiden import optimise_batches
 
         edges = edges.sort_by("k")
         nodes = nodes.sort_by("node")
