@@ -1,11 +1,13 @@
 """Leiden in a child process of its own (the embedded engine's large jobs, as leidenalg
 holds the GIL): the same memberships as in this process, with and without node sizes; a
-child that fails says so; the child imports nothing of graphdetect; a job of
+child that fails says so; without a Python interpreter to start, the job runs here; the
+child imports nothing of graphdetect; a job of
 ``APART_EDGES`` edges or more goes to the child, and the collusion ring finds the same
 rings either way."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -47,6 +49,18 @@ def test_a_child_finds_the_same_communities(seed, sized):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
     assert any(len(set(m.tolist())) > 1 for m in here)     # communities, not one blob
+
+
+@pytest.mark.parametrize("executable", ["", shutil.which("false")])
+def test_without_a_python_to_start_the_job_runs_here(executable, monkeypatch):
+    """An empty ``sys.executable``, or a program that is not Python (``false`` would
+    fail as a child: a server embedding Python names its own binary there)."""
+    job = batches(2, True)
+    params = {"resolution": 1.0, "seed": 2, "iterations": 2}
+    want = _leiden.optimise_batches(job, **params)
+    monkeypatch.setattr(sys, "executable", executable)
+    for a, b in zip(_leiden.optimise_apart(job, **params), want, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_failing_child_says_so():

@@ -52,7 +52,8 @@ def optimise_batches(batches: list[tuple], *, resolution: float, seed: int,
 def optimise_apart(batches: list[tuple], **params) -> list:
     """:func:`optimise_batches` in a child process that runs this file, so that the
     calling process's other threads keep the GIL meanwhile; in this process when no
-    child can be started (no interpreter to start, or this file is not on disk).
+    child can be started: ``sys.executable`` is not a Python interpreter (a server that
+    embeds Python names its own binary there) or this file is not on disk.
 
     Raises
     ------
@@ -60,7 +61,8 @@ def optimise_apart(batches: list[tuple], **params) -> list:
         When the child fails (with the last line it printed: the error).
     """
     here = os.path.abspath(__file__)
-    if not sys.executable or not os.path.isfile(here):
+    python = os.path.basename(sys.executable or "")
+    if not python.lower().startswith("python") or not os.path.isfile(here):
         return optimise_batches(batches, **params)
     job = pickle.dumps((batches, params), protocol=pickle.HIGHEST_PROTOCOL)
     try:
