@@ -17,7 +17,7 @@ import pytest
 from spark_support import need_spark
 
 from graphdetect import read_folder
-from graphdetect.detectors import _pairs
+from graphdetect.detectors import _leiden, _pairs
 from graphdetect.detectors._stays import components as scipy_components
 from graphdetect.detectors.collusion_ring import collusion_ring
 from graphdetect.engines import attach
@@ -38,7 +38,7 @@ def ring_batches(csv_dir) -> tuple[list, dict]:
         @staticmethod
         def communities(batches, **params):
             seen.append((batches, params))
-            return _pairs.optimise_batches(batches, **params)
+            return _leiden.optimise_batches(batches, **params)
 
     graph = ClaimsGraph.from_data(read_folder(csv_dir))
     with attach(graph, Recording()):
@@ -48,7 +48,7 @@ def ring_batches(csv_dir) -> tuple[list, dict]:
 
 
 def same(spark, batches, **params) -> list[np.ndarray]:
-    want = _pairs.optimise_batches(batches, **params)
+    want = _leiden.optimise_batches(batches, **params)
     got = communities(spark, batches, **params)
     assert len(got) == len(want)
     for a, b in zip(got, want, strict=True):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._leiden import optimise_batches
-
-__all__ = ["leiden", "optimise_batches"]
+__all__ = ["leiden"]
 
 #: Nodes per Leiden run: connected components are optimised in batches of about this many.
 _BATCH = 4000
