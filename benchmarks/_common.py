@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -59,3 +60,36 @@ def report(title: str, figures: dict, budgets: dict) -> None:
         limit = budgets.get(k)
         verdict = "" if limit is None else ("  ok" if v <= limit else f"  OVER budget {limit}")
         print(f"  {k:<24} {v}{verdict}")
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def process_tree(root: int) -> list[tuple[int, str]]:
+    """``root`` and its descendants, each with its command line (from /proc)."""
+    kids: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+            except OSError:
+                continue
+            kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        out.append((pid, cmd))
+        todo += kids.get(pid, [])
+    return out
+
+
+def rss(pid: int) -> int:
+    """A process's resident set now, in bytes (0 once it is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+    except (OSError, IndexError):
+        return 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,41 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ensure_data
+from _common import ensure_data, process_tree, rss
 
 SAME = ("cases.jsonl", "entity_scores.csv", "rejects.csv")
-
-
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _tree(root: int) -> list[tuple[int, str]]:
-    """``root`` and its descendants, each with its command line (from /proc)."""
-    kids: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                stat = Path(f"/proc/{name}/stat").read_text()
-            except OSError:
-                continue
-            kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        out.append((pid, cmd))
-        todo += kids.get(pid, [])
-    return out
-
-
-def _rss(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
-    except (OSError, IndexError):
-        return 0
 
 
 def _role(pid: int, root: int, cmd: str) -> str:
@@ -85,12 +52,12 @@ def run(data: Path, out: Path, *engine: str) -> dict:
     peak: dict[str, int] = {}
     while proc.poll() is None:
         now: dict[str, int] = {}
-        for pid, cmd in _tree(proc.pid):
+        for pid, cmd in process_tree(proc.pid):
             role = _role(pid, proc.pid, cmd)
-            now[role] = now.get(role, 0) + _rss(pid)
+            now[role] = now.get(role, 0) + rss(pid)
         now["all"] = sum(now.values())
-        for role, rss in now.items():
-            peak[role] = max(peak.get(role, 0), rss)
+        for role, held in now.items():
+            peak[role] = max(peak.get(role, 0), held)
         time.sleep(0.2)
     wall = time.perf_counter() - t0
     if proc.returncode:
