@@ -96,3 +96,23 @@ def test_rows_of_looks_among_named_rows_only_when_ids_are_unique(graph):
     by_hand = ClaimsGraph(twice)
     assert by_hand.claim_ids(np.array([0])) == ["C1"]
     assert by_hand.rows_of(["C1"]).tolist() == [0, 2]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_side_table_rows_match_pandas(seed):
+    """A side table's first row per id and each wanted id's position among them, from
+    one Arrow hash: as pandas' ``duplicated`` and ``get_indexer`` give them, with repeated
+    ids, ids the table lacks, and empty sides."""
+    import pandas as pd
+
+    from graphdetect.detectors._arrays import _first_rows
+
+    rng = np.random.default_rng(seed)
+    pool = [f"P{k}" for k in range(rng.integers(1, 60))]
+    ids = pd.Index(rng.choice(pool, rng.integers(0, 80)).tolist(), dtype="str")
+    wanted = pd.Index(rng.choice(pool + ["X1", "X2"], rng.integers(0, 50)).tolist(),
+                      dtype="str")
+    first, at = _first_rows(ids, wanted)
+    mine = ~ids.duplicated()
+    assert first.tolist() == np.flatnonzero(mine).tolist()
+    assert at.tolist() == ids[mine].get_indexer(wanted).tolist()

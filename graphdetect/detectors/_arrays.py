@@ -62,15 +62,21 @@ def _first_rows(ids: pd.Index, wanted: pd.Index) -> tuple[np.ndarray, np.ndarray
     if not (pd.api.types.is_string_dtype(ids) and pd.api.types.is_string_dtype(wanted)):
         first = ~ids.duplicated()        # ids of a hand-made frame: numbers, say
         return np.flatnonzero(first), ids[first].get_indexer(wanted)
-    encoded = pc.dictionary_encode(pa.array(ids, pa.large_string()))
-    codes = encoded.indices.to_numpy()
-    # the dictionary lists ids in the order they first appear, so a row is an id's first
-    # exactly when its code is above every code before it
+    # one hash table for both: the table's ids, then the wanted ones, dictionary-encoded
+    # as one chunked array share one dictionary, in the order values first appear
+    encoded = pc.dictionary_encode(pa.chunked_array(
+        [pa.array(ids, pa.large_string()), pa.array(wanted, pa.large_string())]))
+    both = np.concatenate([c.indices.to_numpy() for c in encoded.chunks]
+                          or [np.zeros(0, np.int64)])
+    codes, at = both[:len(ids)], both[len(ids):]
+    # so a row is an id's first exactly when its code is above every code before it, and
+    # the k-th first row holds code k: a wanted id's code is its position among them, when
+    # the table's ids gave it (codes below their number of distinct ids)
     first = np.ones(len(codes), bool)
     if len(codes):
         np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=first[1:])
-    at = pc.index_in(pa.array(wanted, pa.large_string()), value_set=encoded.dictionary)
-    return np.flatnonzero(first), at.fill_null(-1).to_numpy().astype(np.intp)
+    first = np.flatnonzero(first)
+    return first, np.where(at < len(first), at, -1).astype(np.intp)
 
 
 def attribute_codes(graph, kind: str, column: str, prefix: int | None = None
