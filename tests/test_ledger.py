@@ -259,6 +259,24 @@ def test_a_case_naming_nobody_who_scores_is_refused(review_db):
     assert Ledger(store).entries() == []
 
 
+def test_places_named_as_context_are_not_scored(review_db):
+    """A concurrent stay confirmed scores the two hospitals, not the pharmacy where the
+    person's card was used during the stays (named as context, a matter of its own)."""
+    store = ReviewStore(review_db)
+    case = {"case_id": "C-0009", "case_key": "277ef379-C-0009", "pattern": "concurrent_stay",
+            "rules": ["同一时间多家住院", "住院期间异地就医购药"], "metrics": {},
+            "members": [{"kind": "patient", "id": "P1", "role": "patient"},
+                        {"kind": "institution", "id": "H1", "role": "host"},
+                        {"kind": "institution", "id": "H2", "role": "host"},
+                        {"kind": "institution", "id": "PH1", "role": "elsewhere"}]}
+    confirm(review_db, case, "run-277ef379eb95")
+    rows = Ledger(store).record_confirmation(case, run_id="run-277ef379eb95",
+                                             severity="serious", user="admin",
+                                             rules=load_rules(), pharmacies={"PH1"})
+    assert sorted((r["entity_kind"], r["entity_id"]) for r in rows) == [
+        ("institution", "H1"), ("institution", "H2")]
+
+
 def test_confirmation_scores_at_once_with_the_decision_or_not_at_all(planted_run, review_db,
                                                                      case):
     """The setting where confirming scores: the decision and its points are one

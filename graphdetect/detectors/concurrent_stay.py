@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engines import engine_of
-from ..graph import INPATIENT
+from ..graph import INPATIENT, VISITS
 from ._base import Finding, Param, Pattern, detector, int_at_least
 from ._stays import components, day_str, id_array, positions, stays, with_claim_ids
 
@@ -15,6 +15,10 @@ __all__ = ["concurrent_stay", "PATTERN"]
 def _explain(case: dict, lang: str, name) -> str:
     m, d = case["metrics"], case["details"]
     patient = name("patient", d["patient"])
+    # the claims elsewhere, each place once, first seen first (runs before they were named
+    # in details give only their number)
+    places = list(dict.fromkeys(e["institution"] for e in d.get("elsewhere", [])))
+    shown = [name("institution", p) for p in places[:_SHOWN]]
     if lang == "zh":
         stays_zh = "、".join(f"{name('institution', s['institution'])}（{s['start']}至{s['end']}）"
                             for s in d["stays"])
@@ -22,6 +26,9 @@ def _explain(case: dict, lang: str, name) -> str:
                f"重叠{m['overlap_days']}天，住院费用合计{m['total_amount']:,.2f}元")
         if m["claims_elsewhere"]:
             out += f"；住院期间另有{m['claims_elsewhere']}笔他处门诊或购药记录"
+            if shown:
+                more = f"等{len(places)}家机构" if len(places) > len(shown) else ""
+                out += f"，在{'、'.join(shown)}{more}"
         return out + "。"
     stays_en = "; ".join(f"{name('institution', s['institution'])} ({s['start']} to {s['end']})"
                          for s in d["stays"])
@@ -30,14 +37,22 @@ def _explain(case: dict, lang: str, name) -> str:
            f"{m['total_amount']:,.2f} yuan in all")
     if m["claims_elsewhere"]:
         out += f"; {m['claims_elsewhere']} other claim(s) elsewhere during the stays"
+        if shown:
+            more = f" and {len(places) - len(shown)} more places" \
+                if len(places) > len(shown) else ""
+            out += f", at {', '.join(shown)}{more}"
     return out + "."
+
+
+#: Places of the claims elsewhere an explanation names before it says how many more.
+_SHOWN = 3
 
 
 PATTERN = Pattern(
     "concurrent_stay", prefix="C", zh="同一时间多家住院", en="Concurrent stays",
     rules={"同一时间多家住院": "inpatient at two places at once",
            "住院期间异地就医购药": "claims elsewhere during a stay"},
-    explain=_explain, role_weights={"host": 0.3},
+    explain=_explain, role_weights={"host": 0.3, "elsewhere": 0.3},
     needs={"claims.inpatient": "no stays to examine"},
     metrics={"stays": ("住院次数", "stays", "count"),
              "institutions": ("机构数", "institutions", "count"),
@@ -117,9 +132,18 @@ def _finding(graph, group: dict) -> tuple[Finding, np.ndarray]:
     score = min(1.0, 0.7 + 0.02 * min(overlap, 10) + 0.03 * min(len(elsewhere), 3))
     members = [("patient", str(patient), "patient")]
     members += [("institution", p, "host") for p in sorted(set(places))]
+    # where the claims during the stays were made: named, and each claim's place, day and
+    # kind in time order
+    ids = id_array(graph, "institution")
+    by_day = elsewhere[np.argsort(graph.day[elsewhere], kind="stable")]
+    there = [str(x) for x in ids[graph.codes("institution")[by_day]]]
+    members += [("institution", p, "elsewhere") for p in sorted(set(there) - set(places))]
     details = {"patient": str(patient),
                "stays": [{"institution": p, "start": day_str(s), "end": day_str(e)}
-                         for p, s, e in zip(places, group["start"], group["end"], strict=True)]}
+                         for p, s, e in zip(places, group["start"], group["end"], strict=True)],
+               "elsewhere": [{"institution": p, "day": day_str(d), "visit": VISITS[v]}
+                             for p, d, v in zip(there, graph.day[by_day].tolist(),
+                                                graph.visit[by_day].tolist(), strict=True)]}
     return Finding("concurrent_stay", round(score, 4), members, [], rules,
                    {"stays": len(rows), "institutions": len(set(places)),
                     "overlap_days": overlap, "claims_elsewhere": int(len(elsewhere)),

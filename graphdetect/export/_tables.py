@@ -18,7 +18,7 @@ KIND_ZH = {"patient": "患者", "doctor": "医师", "institution": "机构", "ca
            "terminal": "结算终端", "operator": "操作员"}
 ROLE_ZH = {"host": "涉案机构", "hub": "主要医师", "member": "成员患者", "holder": "持卡人",
            "card": "被刷卡", "terminal": "结算终端", "operator": "操作员", "patient": "当事患者",
-           "doctor": "医师"}
+           "doctor": "医师", "elsewhere": "住院期间他处就医机构"}
 VISIT_ZH = {"outpatient": "门诊", "inpatient": "住院", "pharmacy": "购药"}
 #: The review UI's status words (:mod:`graphdetect.statuses`), one vocabulary.
 STATUS_ZH = {s: status_word(s) for s in STATUS_WORDS}

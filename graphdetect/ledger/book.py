@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from ..detectors import CONTEXT_ROLES
 from ..errors import LedgerError
 from ..io import DEFAULT_TIME_ZONE
 from ..review.accounts import now
@@ -91,7 +92,8 @@ class Ledger:
                             pharmacies: frozenset[str] | set[str] = frozenset(),
                             role: str | None = "cli") -> list[dict]:
         """Give the points of a confirmed ``case`` to each institution and doctor it names
-        (a kind the table gives 0 points gets no entry).
+        as a party (a kind the table gives 0 points gets no entry; an entity named as
+        context, :data:`graphdetect.detectors.CONTEXT_ROLES`, none).
 
         An institution whose id is in ``pharmacies`` scores as a pharmacy. The year is the
         year of the confirming decision; who decided and when come from it, and ``reason``
@@ -246,10 +248,12 @@ def _plan(case: dict, severity: str, rules: Rules, pharmacies) -> tuple[dict, di
     (kind, id) of each entity that scores (refused when none does), and whether the
     bureau's rules want a committee's confirmation first."""
     points, source = rules.points(case, severity)
+    # the parties only: an entity named as context (CONTEXT_ROLES) is not scored
+    parties = [m for m in case["members"] if m.get("role") not in CONTEXT_ROLES]
     kinds = ("pharmacy" if m["kind"] == "institution" and m["id"] in pharmacies
-             else m["kind"] for m in case["members"])
+             else m["kind"] for m in parties)
     targets = list(dict.fromkeys(
-        (k, m["id"]) for k, m in zip(kinds, case["members"], strict=True)
+        (k, m["id"]) for k, m in zip(kinds, parties, strict=True)
         if k in rules.kinds and points[k] > 0))
     if not targets:
         raise LedgerError("ledger.no_targets", case_id=case["case_id"],

@@ -28,14 +28,16 @@
     central: "案件核心", fresh: "新展开", apart: "医保卡单列", show: "显示",
     kinds: {patient: "参保人", doctor: "医师", institution: "机构", card: "医保卡", terminal: "终端", operator: "操作员"},
     roles: {hub: "核心医师", host: "所在机构", member: "成员", holder: "持卡人", patient: "参保人",
-            doctor: "医师", card: "医保卡", terminal: "终端", operator: "操作员", linked: "关联"}
+            doctor: "医师", card: "医保卡", terminal: "终端", operator: "操作员", linked: "关联",
+            elsewhere: "住院期间他处"}
   } : {
     kind: "kind", role: "role", claims: "claims", left: "left out", cards: "cards held", id: "id",
     nodes: "nodes", edges: "links", leftOut: "left out", folded: "cards folded into holders",
     central: "case core", fresh: "new", apart: "cards apart", show: "show",
     kinds: {patient: "patient", doctor: "doctor", institution: "institution", card: "card", terminal: "terminal", operator: "operator"},
     roles: {hub: "hub", host: "host", member: "member", holder: "holder", patient: "patient",
-            doctor: "doctor", card: "card", terminal: "terminal", operator: "operator", linked: "linked"}
+            doctor: "doctor", card: "card", terminal: "terminal", operator: "operator", linked: "linked",
+            elsewhere: "elsewhere during the stay"}
   };
   var PAL = JSON.parse(box.dataset.palette || "{}");
   var KINDS = Object.keys(PAL.kinds || {});
