@@ -11,6 +11,9 @@ from ._stays import components, day_str, id_array, positions, stays, with_claim_
 
 __all__ = ["concurrent_stay", "PATTERN"]
 
+#: Places of the claims elsewhere an explanation names before it says how many more.
+_SHOWN = 3
+
 
 def _explain(case: dict, lang: str, name) -> str:
     m, d = case["metrics"], case["details"]
@@ -42,10 +45,6 @@ def _explain(case: dict, lang: str, name) -> str:
                 if len(places) > len(shown) else ""
             out += f", at {', '.join(shown)}{more}"
     return out + "."
-
-
-#: Places of the claims elsewhere an explanation names before it says how many more.
-_SHOWN = 3
 
 
 PATTERN = Pattern(
