@@ -16,14 +16,10 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import ParameterError
+from ..roles import CONTEXT_ROLES
 
 __all__ = ["Param", "Pattern", "Finding", "Detector", "REGISTRY", "PATTERNS", "UNITS",
            "CONTEXT_ROLES", "detector"]
-
-#: Roles of entities a case names as context rather than as parties to it (the places of a
-#: person's other claims during concurrent stays): shown and ranked, never scored by the
-#: integrity ledger when the case is confirmed.
-CONTEXT_ROLES = frozenset({"elsewhere"})
 
 #: The units a metric may be shown in (:func:`graphdetect.explain.metric_value`): a share
 #: or relative spread (0.905 → 90.5%), money (¥ with thousands), days, minutes, a count,

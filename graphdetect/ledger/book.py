@@ -18,12 +18,12 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from ..detectors import CONTEXT_ROLES
 from ..errors import LedgerError
 from ..io import DEFAULT_TIME_ZONE
 from ..review.accounts import now
 from ..review.committee import Committees, committee_confirmed
 from ..review.store import ReviewStore, visible
+from ..roles import CONTEXT_ROLES
 from ..statuses import status_word
 from .rules import Rules
 
@@ -93,7 +93,7 @@ class Ledger:
                             role: str | None = "cli") -> list[dict]:
         """Give the points of a confirmed ``case`` to each institution and doctor it names
         as a party (a kind the table gives 0 points gets no entry; an entity named as
-        context, :data:`graphdetect.detectors.CONTEXT_ROLES`, none).
+        context, :data:`graphdetect.roles.CONTEXT_ROLES`, none).
 
         An institution whose id is in ``pharmacies`` scores as a pharmacy. The year is the
         year of the confirming decision; who decided and when come from it, and ``reason``
