@@ -15,7 +15,8 @@ from ._arrays import group_medians, sorted_unique, unique_counts
 from ._ring_sets import firsts, median, member
 from ._stays import components
 
-__all__ = ["HostDays", "StayIndex", "campaigns", "extend_stream", "outline"]
+__all__ = ["HostDays", "StayIndex", "alike", "campaigns", "extend_stream", "outline",
+           "summaries"]
 
 
 class StayIndex:
@@ -73,9 +74,9 @@ def outline(part: dict) -> dict:
             "first": int(part["start"].min()), "last": int(part["start"].max())}
 
 
-def _summaries(parts: list[dict], st: dict | None = None, index: StayIndex | None = None,
-               amount: np.ndarray | None = None) -> list[dict]:
-    """Per part: its :func:`outline`, occasion days and the admissions per
+def summaries(parts: list[dict], st: dict | None = None, index: StayIndex | None = None,
+              amount: np.ndarray | None = None) -> list[dict]:
+    """Per part: its :func:`outline`, number of stays, occasion days and the admissions per
     occasion (the median; all admissions under the part's doctors when ``st``, the
     stays the parts were drawn from, is given, else the part's own patients; ``index``
     finds the stays of ``st`` by occasion); the diagnosis groups on 15% of its stays
@@ -133,7 +134,7 @@ def _summaries(parts: list[dict], st: dict | None = None, index: StayIndex | Non
                 "first": int(lo_day[i]), "last": int(hi_day[i]),
                 "diagnoses": set((dx[cut["dx"][i]:cut["dx"][i + 1]] & mask).tolist()),
                 "days": days[cut["days"][i]:cut["days"][i + 1]] & mask,
-                "size": float(size[i])}
+                "size": float(size[i]), "stays": int(length[i])}
         out.append({**info, **{k: float(v[i]) for k, v in bill.items()}})
     return out
 
@@ -172,12 +173,12 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
     >>> campaigns([a, b], stream_gap=14)
     [[0, 1]]
     """
-    info = _summaries(parts, st, index, amount)
+    info = summaries(parts, st, index, amount)
     a, b = [], []
     hosts = np.array([x["host"] for x in info], np.int64)
     for i, j in _same_host(hosts):
         x, y = info[i], info[j]
-        if not _alike(x, y) \
+        if not alike(x, y) \
                 or max(x["size"], y["size"]) > 1.5 * min(x["size"], y["size"]):
             continue
         overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
@@ -200,7 +201,7 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
     return sorted(out)
 
 
-def _alike(x: dict, y: dict) -> bool:
+def alike(x: dict, y: dict) -> bool:
     """Whether two parts' summaries could be one operation's: a doctor in common; where
     neither names a doctor, a diagnosis group in common (when both know one) and one
     level of bills."""
@@ -234,7 +235,7 @@ def _gap(days: np.ndarray, how) -> float:
 
 
 def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
-                  index: HostDays | None = None) -> dict:
+                  index: HostDays | None = None, amount: np.ndarray | None = None) -> dict:
     """A pool's evidence with the other bursts of its stream added.
 
     The other bursts at the host of ``sub`` (a pool's evidence stays), within its period
@@ -245,9 +246,14 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
     days): a weekly trickle whose recruits mostly come once, of whom only a few come
     back often enough to form a pool. Otherwise ``sub`` is returned as it is.
     ``index`` finds the stays of ``st`` by institution and day.
+
+    Where the pool names no doctor (the data has no doctor ids), admissions at its bill
+    level (log bill within four spreads of its median; ``amount`` per claim row) with
+    one of its diagnosis groups (when it knows any) stand in for those under its
+    doctors; without ``amount`` such a pool is returned as it is.
     """
     info = outline(sub)
-    if not info["doctors"]:
+    if not info["doctors"] and amount is None:
         return sub
     lo, hi = info["first"] - stream_gap, info["last"] + stream_gap
     if index is not None:
@@ -257,13 +263,16 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
                             & (st["start"] <= hi))
     # filtered step by step, each test on what the cheaper ones before it left
     at = at[free[at]]
-    at = at[member(st["doctor"][at], list(info["doctors"]))]
+    if info["doctors"]:
+        at = at[member(st["doctor"][at], list(info["doctors"]))]
+    else:
+        at = at[_like(summaries([sub], amount=amount)[0], st, at, amount)]
     at = at[~member(st["occasion"][at], sub["occasion"]) & ~member(st["row"][at], sub["row"])]
     occ, cnt = unique_counts(st["occasion"][at])
     two = cnt >= 2
     if not two.any():   # most pools: nothing to add, and no need of the rest of the summary
         return sub
-    info = _summaries([sub])[0]
+    info = summaries([sub])[0]
     occ, cnt = occ[two], cnt[two]
     occ = occ[(cnt <= 1.5 * info["size"]) & (info["size"] <= 1.5 * cnt)]
     if not len(occ):
@@ -276,3 +285,14 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
     if _stream(days) > stream_gap:
         return sub
     return {c: np.concatenate([sub[c], st[c][add]]) for c in sub}
+
+
+def _like(info: dict, st: dict, at: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Whether each stay ``at`` of ``st`` bills at the level of a part (``info``, its
+    :func:`summaries` with bills: log bill within four spreads of its median, the spread
+    at least 1%) with one of the part's diagnosis groups, when it knows any."""
+    x = np.log(np.maximum(amount[st["row"][at]].astype(float), 1.0))
+    ok = np.abs(x - info["bill"]) <= 4 * max(info["bill_spread"], 0.01)
+    if info["diagnoses"] and "diagnosis" in st:
+        ok &= member(st["diagnosis"][at], list(info["diagnoses"]))
+    return ok

@@ -10,7 +10,7 @@ import numpy as np
 from ..engines import engine_of
 from ._arrays import sorted_unique
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
-from ._ring_campaign import HostDays, StayIndex, campaigns, extend_stream, outline
+from ._ring_campaign import HostDays, StayIndex, alike, campaigns, extend_stream, summaries
 from ._ring_evidence import occasion_table, pool_parts, sites_alike, take
 from ._ring_groups import bill_levels, pools
 from ._ring_occasions import occasions
@@ -223,15 +223,23 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     # a stream may take in bursts held by no pool, or by one too small to be a ring
     free = ~np.isin(owner[st["node"]], strong)
     by_host = HostDays(st["institution"], st["start"])
-    groups = []
+    streams = []
     for together in campaigns(parts, st, stream_gap=stream_gap, index=by_occ,
                               amount=graph.amount):
         sub = {c: np.concatenate([parts[i][c] for i in together]) for c in st}
         for _ in range(3):
-            grown = extend_stream(sub, st, free, stream_gap=stream_gap, index=by_host)
+            grown = extend_stream(sub, st, free, stream_gap=stream_gap, index=by_host,
+                                  amount=graph.amount)
             if len(grown["row"]) == len(sub["row"]):
                 break
             sub = grown
+        streams.append(sub)
+    # sub-pools too sparse to form a stream together may each have grown into one, and
+    # be one campaign now
+    groups = []
+    for together in campaigns(streams, st, stream_gap=stream_gap, index=by_occ,
+                              amount=graph.amount):
+        sub = {c: np.concatenate([streams[i][c] for i in together]) for c in st}
         _, once = firsts(sub["row"])
         once = once[np.argsort(sub["occasion"][once], kind="stable")]
         sub = {c: v[once] for c, v in sub.items()}
@@ -254,12 +262,13 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
 def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
             min_members: int) -> list[dict]:
     """The groups, each part split off by its bills joined to another group of its
-    host that shares a doctor and a period with it and bills at its level (the part's
-    pool held members of two rings; these are the other ring's)."""
+    host that could be the same ring's (:func:`_joinable`) and shares a period with it,
+    and bills at its level once joined (the part's pool held members of two rings; these
+    are the other ring's)."""
     out = [g for g, _ in groups]
     if not any(split for _, split in groups):
         return out
-    info = [outline(g) for g in out]
+    info = summaries(out, amount=amount)
     # the groups of each host, in order: a part is only ever joined to its host's
     at_host: dict[int, list[int]] = {}
     for j, y in enumerate(info):
@@ -271,7 +280,7 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
         x = info[i]
         for j in at_host[x["host"]]:
             y = info[j]
-            if j == i or gone[j] or not x["doctors"] & y["doctors"]:
+            if j == i or gone[j] or not _joinable(x, y):
                 continue
             overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
             if overlap < 0.5 * min(x["last"] - x["first"], y["last"] - y["first"]):
@@ -286,6 +295,28 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
             gone[i] = True
             break
     return [g for g, dead in zip(out, gone, strict=True) if not dead]
+
+
+def _joinable(x: dict, y: dict) -> bool:
+    """Whether two groups' summaries (:func:`._ring_campaign.summaries`) could be one
+    ring's: a doctor in common; without doctor ids, a diagnosis group in common (when both
+    know one) and one bill level, their median log bills no further apart than three
+    standard errors of the difference (a median's is about 1.2533 spread / sqrt(stays),
+    each spread at least 1%): with no doctor to tie them, only sampling noise is allowed
+    between their bills, not a second ring's level nearby.
+
+    >>> x = {"doctors": set(), "diagnoses": {6}, "bill": 8.51, "bill_spread": 0.08,
+    ...      "stays": 52}
+    >>> _joinable(x, dict(x, bill=8.48, bill_spread=0.07, stays=24))
+    True
+    >>> _joinable(x, dict(x, bill=8.75, stays=400))
+    False
+    """
+    if x["doctors"] or y["doctors"] or not alike(x, y):
+        return alike(x, y)
+    se = 1.2533 * np.hypot(max(x["bill_spread"], 0.01) / np.sqrt(x["stays"]),
+                           max(y["bill_spread"], 0.01) / np.sqrt(y["stays"]))
+    return bool(abs(x["bill"] - y["bill"]) <= 3 * se)
 
 
 def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
