@@ -98,6 +98,32 @@ def test_generated_rings_without_doctor_or_diagnosis(tmp_path, omit):
     assert found >= groups - 1 and right >= cases - 1, (found, groups, right, cases)
 
 
+def test_rehabilitation_courses_left_alone_without_diagnosis_codes(tmp_path):
+    """Without diagnosis codes a ward's course programme (the same patients back on a
+    regular schedule for fixed long stays) is judged on all but its diagnosis group: it
+    was a ring case in every such city (scores 0.7-0.9), and rings, however fully
+    attended, are still found."""
+    from graphdetect.detectors.collusion_ring import PATTERN, collusion_ring
+
+    for seed in (1, 2, 3):
+        graph, truth = _generated(tmp_path, seed, plant={"partial_pool": 2},
+                                  fix={"partial_pool.attendance": 1.0},
+                                  omit_columns=("diagnosis_code",))
+        found, groups, right, cases, flagged = _scored(graph, truth)
+        assert found == groups == 2 and right == cases and not flagged, (
+            seed, found, groups, right, cases, flagged)
+        courses = [f for f in collusion_ring(graph) if f.details["routine"]]
+        assert courses and all(f.score <= 0.45 for f in courses)
+        for f in courses:
+            case = {"metrics": f.metrics, "details": f.details}
+            assert "diagnoses were not checked" in PATTERN.explain(case, "en", _as_is)
+            assert "未核对诊断" in PATTERN.explain(case, "zh", _as_is)
+
+
+def _as_is(kind: str, x: str) -> str:
+    return x
+
+
 def test_short_period_city_rings_sharing_hosts(tmp_path):
     """A 200-day export of a large city: several rings work one host in the same weeks
     (spread_week 4/6 and batch_admission 8/9 before rings were told apart by bills), and

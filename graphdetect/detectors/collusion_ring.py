@@ -50,8 +50,10 @@ def _explain(case: dict, lang: str, name) -> str:
             out += f"；{m['village_share']:.0%}来自同一村"
         out += f"；合计{m['total_amount']:,.2f}元。"
         if d.get("routine"):
+            dx = (f"{m['diagnosis_share']:.0%}为同一诊断类别（{d['diagnosis_group']}），"
+                  if m.get("diagnosis_share") is not None else "（数据无诊断编码，未核对诊断）")
             out += (f"但同一批患者各自按固定周期（间隔变异系数{m['schedule_cv']:.1%}）反复入院，"
-                    f"{m['diagnosis_share']:.0%}为同一诊断类别（{d['diagnosis_group']}），"
+                    f"{dx}"
                     f"复诊患者固定疗程中位住院{course:g}天（变异系数{course_cv:.1%}，"
                     f"全市通常{m['usual_stay_days']:g}天），更像病区的常规疗程安排，故评分较低。")
         return out
@@ -72,9 +74,11 @@ def _explain(case: dict, lang: str, name) -> str:
         out += f"; {m['village_share']:.0%} come from one village"
     out += f"; {m['total_amount']:,.2f} yuan in all."
     if d.get("routine"):
+        dx = (f"{m['diagnosis_share']:.0%} with one diagnosis group ({d['diagnosis_group']})"
+              if m.get("diagnosis_share") is not None else
+              "(the data carries no diagnosis codes, so the diagnoses were not checked)")
         out += (f" But the same patients each come back on a regular schedule (gaps vary by "
-                f"{m['schedule_cv']:.1%}), {m['diagnosis_share']:.0%} with one diagnosis group "
-                f"({d['diagnosis_group']}), for fixed-length stays of a median "
+                f"{m['schedule_cv']:.1%}), {dx}, for fixed-length stays of a median "
                 f"{course:g} days (varying by {course_cv:.1%} among those who come "
                 f"back; usually {m['usual_stay_days']:g} days here): "
                 f"this looks like a ward's routine course programme, so it is scored low.")
@@ -90,8 +94,9 @@ PATTERN = Pattern(
            "claims.doctor_id": "members admitted once were matched on diagnosis only, and "
                                "the doctors behind a ring were not named",
            "claims.diagnosis_code": "members admitted once were matched on doctor only, and "
-                                    "routine course programmes (one diagnosis group on a "
-                                    "regular schedule) were not recognised",
+                                    "routine course programmes (the same patients on a "
+                                    "regular schedule for fixed long stays) were recognised "
+                                    "without checking that they share one diagnosis group",
            "patients.birth": "members' ages were not checked",
            "patients.region_code": "members' villages were not checked",
            "institutions": "ownership and level of the host were not checked"},
