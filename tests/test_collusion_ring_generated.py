@@ -124,6 +124,36 @@ def _as_is(kind: str, x: str) -> str:
     return x
 
 
+@pytest.mark.parametrize("omit, least, most_wrong", [
+    (("diagnosis_code",), 60, 1),
+    (("doctor_id", "diagnosis_code"), 54, 6),
+])
+def test_cities_without_diagnosis_codes(tmp_path, omit, least, most_wrong):
+    """Six cities (seeds 1-6, 8,000 people, every variant) exported without diagnosis
+    codes, and without doctor ids too. Where no diagnosis can be matched, those admitted
+    once join a pool only when billed at its level, and ward programmes are judged on the
+    rest. Measured: without diagnoses 60 of 60 rings, no case matching no ring, no
+    look-alike (before: 59, 7 and 6); without doctors either, 56 of 60, 4 and 0 (before:
+    51, 14 and 1)."""
+    from graphdetect import read_folder
+    from graphdetect.synth import generate
+
+    found = rings = wrong = flagged = 0
+    for seed in range(1, 7):
+        out = tmp_path / f"city{seed}"
+        generate(out, patients=8000, seed=seed, omit_columns=omit)
+        truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+        cases = cases_of(ClaimsGraph.from_data(read_folder(out)))
+        groups = [g for g in truth["groups"] if g["kind"] == "collusion_ring"]
+        rings += len(groups)
+        found += sum(bool(matching(cases, g["patients"])) for g in groups)
+        wrong += sum(not any(matching([c], g["patients"]) for g in groups) for c in cases)
+        flagged += sum(bool(x["patients"] and matching(cases, x["patients"]))
+                       for x in truth["lookalikes"])
+    assert rings == 60 and found >= least, (found, rings)
+    assert wrong <= most_wrong and not flagged, (wrong, flagged)
+
+
 def test_short_period_city_rings_sharing_hosts(tmp_path):
     """A 200-day export of a large city: several rings work one host in the same weeks
     (spread_week 4/6 and batch_admission 8/9 before rings were told apart by bills), and

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import sorted_unique, unique_counts
+from ._arrays import group_medians, sorted_unique, unique_counts
 from ._ring_campaign import StayIndex
 from ._ring_sets import firsts, median, member
 
@@ -29,10 +29,12 @@ def pool_parts(groups: list[tuple[np.ndarray, np.ndarray]], owner: np.ndarray,
     occasion. A pool's evidence: on the occasions it holds, its members' stays and
     those of patients in no pool admitted on its own nodes under its usual doctors with
     its usual diagnoses (each on a tenth or more of its members' stays with a known
-    code); then only the occasions bringing two or more of these patients, at the sites
-    billing alike (:func:`sites_alike`). Pools left with two occasions or more give the
-    parts, in pool order, each part's stays grouped by occasion; the strong pools (their
-    numbers) also have ``min_occasions`` occasions and ``min_members`` patients.
+    code; where its members' diagnoses are all unknown, billed at its level instead,
+    :func:`_billed_alike`); then only the occasions bringing two or more of these
+    patients, at the sites billing alike (:func:`sites_alike`). Pools left with two
+    occasions or more give the parts, in pool order, each part's stays grouped by
+    occasion; the strong pools (their numbers) also have ``min_occasions`` occasions and
+    ``min_members`` patients.
     """
     repeaters = np.zeros(int(st["patient"].max(initial=-1)) + 1, bool)
     for members, _ in groups:
@@ -55,6 +57,10 @@ def pool_parts(groups: list[tuple[np.ndarray, np.ndarray]], owner: np.ndarray,
     single = ~repeaters[sub["patient"]] & (owner[sub["node"]] == gk)
     keep = core | (single & _usual(sub["doctor"], core, gk, len(groups))
                    & _usual(sub["diagnosis"], core, gk, len(groups)))
+    # without a diagnosis to match, a single must bill at the pool's level
+    blind = np.bincount(gk[core & (sub["diagnosis"] >= 0)], minlength=len(groups)) == 0
+    if (keep & ~core & blind[gk]).any():
+        keep &= core | ~blind[gk] | _billed_alike(amount[sub["row"]], core, gk, len(groups))
     sub = take(sub, keep)
     gk = gk[keep]
     # occasions bringing two or more of a pool's patients; a pool needs two of them
@@ -82,6 +88,22 @@ def pool_parts(groups: list[tuple[np.ndarray, np.ndarray]], owner: np.ndarray,
             if occasions >= min_occasions and patients >= min_members:
                 strong.append(int(k))
     return parts, strong
+
+
+def _billed_alike(amount: np.ndarray, core: np.ndarray, pool: np.ndarray,
+                  n: int) -> np.ndarray:
+    """Per stay of pool ``pool``, whether its log bill lies within four spreads of the
+    median of the pool's core stays (the scaled median absolute deviation, at least 1%).
+
+    >>> bill = np.array([1000.0, 1050, 980, 1020, 3000, 1010])
+    >>> core = np.array([True, True, True, True, False, False])
+    >>> _billed_alike(bill, core, np.zeros(6, np.int64), 1).tolist()
+    [True, True, True, True, False, True]
+    """
+    x = np.log(np.maximum(amount.astype(float), 1.0))
+    mid = group_medians(x[core], pool[core], n)
+    spread = 1.4826 * group_medians(np.abs(x[core] - mid[pool[core]]), pool[core], n)
+    return np.abs(x - mid[pool]) <= 4 * np.fmax(spread, 0.01)[pool]
 
 
 def _usual(codes: np.ndarray, core: np.ndarray, pool: np.ndarray, n: int) -> np.ndarray:
