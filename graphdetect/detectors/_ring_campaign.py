@@ -247,10 +247,12 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
     back often enough to form a pool. Otherwise ``sub`` is returned as it is.
     ``index`` finds the stays of ``st`` by institution and day.
 
-    Where the pool names no doctor (the data has no doctor ids), admissions at its bill
-    level (log bill within four spreads of its median; ``amount`` per claim row) with
-    one of its diagnosis groups (when it knows any) stand in for those under its
-    doctors; without ``amount`` such a pool is returned as it is.
+    With ``amount`` (per claim row), the admissions at the pool's bill level (log bill
+    within four spreads of its median) with one of its diagnosis groups (when it knows
+    any) count beside those under its doctors, whoever admitted them: a ring whose
+    occasions two doctors share falls into one-doctor pools, each doctor's stream missing
+    weeks, and each pool grows into the ring's whole stream. A pool naming no doctor (the
+    data has no doctor ids) counts only those; without ``amount`` it is returned as it is.
     """
     info = outline(sub)
     if not info["doctors"] and amount is None:
@@ -263,10 +265,10 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
                             & (st["start"] <= hi))
     # filtered step by step, each test on what the cheaper ones before it left
     at = at[free[at]]
-    if info["doctors"]:
-        at = at[member(st["doctor"][at], list(info["doctors"]))]
-    else:
-        at = at[_like(summaries([sub], amount=amount)[0], st, at, amount)]
+    mine = member(st["doctor"][at], list(info["doctors"]))
+    if amount is not None:
+        mine |= _like(summaries([sub], amount=amount)[0], st, at, amount)
+    at = at[mine]
     at = at[~member(st["occasion"][at], sub["occasion"]) & ~member(st["row"][at], sub["row"])]
     occ, cnt = unique_counts(st["occasion"][at])
     two = cnt >= 2
