@@ -126,15 +126,15 @@ def _as_is(kind: str, x: str) -> str:
 
 @pytest.mark.parametrize("omit, least, most_wrong", [
     (("diagnosis_code",), 60, 1),
-    (("doctor_id", "diagnosis_code"), 54, 6),
+    (("doctor_id", "diagnosis_code"), 57, 6),
 ])
 def test_cities_without_diagnosis_codes(tmp_path, omit, least, most_wrong):
     """Six cities (seeds 1-6, 8,000 people, every variant) exported without diagnosis
     codes, and without doctor ids too. Where no diagnosis can be matched, those admitted
     once join a pool only when billed at its level, and ward programmes are judged on the
     rest. Measured: without diagnoses 60 of 60 rings, no case matching no ring, no
-    look-alike (before: 59, 7 and 6); without doctors either, 56 of 60, 4 and 0 (before:
-    51, 14 and 1)."""
+    look-alike (before: 59, 7 and 6); without doctors either, 58 of 60, 4 and 0 (before:
+    51, 14 and 1; 56 before rings sharing a host were kept apart)."""
     from graphdetect import read_folder
     from graphdetect.synth import generate
 
@@ -196,10 +196,12 @@ def test_cities_without_doctor_ids_keep_trickles_whole(tmp_path):
     """Twelve cities exported without doctor ids, every variant planted with its
     parameters drawn at random. With no doctor to tie them, a weekly trickle's sub-pools
     are rejoined after a bill split when their bills are one level within sampling noise,
-    and grow into a stream by the admissions at their bill level and diagnoses. Measured
-    over seeds 1-12: trickles found 22 of 24 (21 before), all rings 113 of 120 (112),
-    cases matching no ring 8 (13, most of them trickle fragments); one ward's
-    rehabilitation course is flagged on seed 9, before and after (a known weak spot)."""
+    and grow into a stream by the admissions at their bill level and diagnoses; rings
+    sharing a host keep apart (each patient settled with the community whose occasions
+    theirs are, and only a split's smaller pieces rejoined). Measured over seeds 1-12:
+    trickles found 22 of 24 (21 before), all rings 116 of 120 (112), cases matching no
+    ring 7 (13, most of them trickle fragments); one ward's rehabilitation course is
+    flagged on seed 9, before and after (a known weak spot)."""
     from graphdetect import read_folder
     from graphdetect.synth import generate
 
@@ -219,7 +221,7 @@ def test_cities_without_doctor_ids_keep_trickles_whole(tmp_path):
         flagged += sum(bool(x["patients"] and matching(cases, x["patients"]))
                        for x in truth["lookalikes"])
     assert trickles == 24 and found >= 21, (found, trickles)
-    assert all_found >= 0.9 * rings, (all_found, rings)
+    assert all_found >= 0.95 * rings, (all_found, rings)
     assert wrong <= 10 and flagged <= 1, (wrong, flagged)
 
 

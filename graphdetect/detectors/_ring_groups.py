@@ -35,6 +35,44 @@ def _blocks(label: np.ndarray, X: sp.csr_matrix, hold: float = 0.1):
     return M, held, size
 
 
+def _settle(label: np.ndarray, X: sp.csr_matrix, rounds: int = 4) -> np.ndarray:
+    """Each patient moved to the community whose occasions theirs are: the one whose held
+    occasions (:func:`_blocks`) have the highest Jaccard similarity with the occasions
+    the patient attends; the current one on a tie, else the lowest. Repeated until no
+    one moves (at most ``rounds`` times).
+
+    Two rings at one hospital whose admissions fell in the same days on a few occasions
+    share those nodes, and community search may leave a few members of each in a small
+    community of their own, which holds both rings' occasions and would join the two
+    pools; each of its members belongs with the ring whose occasions they attend.
+
+    >>> X = sp.csr_matrix(np.array([[1, 1, 1, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 0, 0],
+    ...                             [0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [1, 1, 0, 0, 0],
+    ...                             [0, 0, 0, 1, 1]]))
+    >>> _settle(np.array([0, 0, 0, 1, 1, 2, 2]), X).tolist()
+    [0, 0, 0, 1, 1, 0, 1]
+    """
+    attends = np.diff(X.indptr)
+    for _ in range(rounds):
+        _, held, _ = _blocks(label, X)
+        inter = (X @ held.T).tocoo()
+        n_held = np.diff(held.indptr)
+        sim = inter.data / (attends[inter.row] + n_held[inter.col] - inter.data)
+        # per patient, its similarity with its own community, and its best one
+        mine = np.zeros(len(label))
+        at_own = inter.col == label[inter.row]
+        mine[inter.row[at_own]] = sim[at_own]
+        order = np.lexsort((inter.col, -sim, inter.row))
+        first = order[np.r_[True, inter.row[order][1:] != inter.row[order][:-1]]]
+        move = sim[first] > mine[inter.row[first]]
+        if not move.any():
+            break
+        label = label.copy()
+        label[inter.row[first][move]] = inter.col[first][move]
+        label = np.unique(label, return_inverse=True)[1]
+    return label
+
+
 def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: float,
           seed: int, merge_share: float = 0.4, parent: np.ndarray | None = None,
           engine=None) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
@@ -81,6 +119,7 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
     label = np.unique(label[:r], return_inverse=True)[1]
     X = sp.csr_matrix((np.ones(len(pi)), (pi, oc)), shape=(r, n_occ))
     X.data[:] = 1
+    label = _settle(label, X)
     M, held, size = _blocks(label, X)
     up = sp.csr_matrix((np.ones(n_occ), (np.arange(n_occ), parent)),
                        shape=(n_occ, int(parent.max()) + 1))

@@ -249,7 +249,9 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         once = once[np.argsort(sub["occasion"][once], kind="stable")]
         sub = {c: v[once] for c, v in sub.items()}
         pieces = _by_bill(sub, graph.amount, min_members)
-        groups += [(piece, len(pieces) > 1) for piece in pieces]
+        # the pieces but the largest were another ring's members in this pool
+        main = int(np.argmax([len(sorted_unique(x["patient"])) for x in pieces]))
+        groups += [(piece, k != main) for k, piece in enumerate(pieces)]
     for piece in _rejoin(groups, graph.amount, min_members):
         piece = sites_alike(piece, graph.amount)
         table = occasion_table(piece)
@@ -266,10 +268,10 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
 
 def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
             min_members: int) -> list[dict]:
-    """The groups, each part split off by its bills joined to another group of its
-    host that could be the same ring's (:func:`_joinable`) and shares a period with it,
-    and bills at its level once joined (the part's pool held members of two rings; these
-    are the other ring's)."""
+    """The groups, each part split off by its bills (a piece of a pool's but its
+    largest: the pool held members of two rings, and these are the other ring's) joined
+    to another group of its host that could be the same ring's (:func:`_joinable`) and
+    shares a period with it, and bills at its level once joined."""
     out = [g for g, _ in groups]
     if not any(split for _, split in groups):
         return out
