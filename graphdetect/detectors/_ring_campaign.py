@@ -202,16 +202,20 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
 
 
 def alike(x: dict, y: dict) -> bool:
-    """Whether two parts' summaries could be one operation's: a doctor in common; where
-    neither names a doctor, a diagnosis group in common (when both know one) and one
-    level of bills."""
+    """Whether two parts' summaries could be one operation's: a doctor in common, and
+    one level of bills (their median log bills within four times the larger spread) when
+    both summaries have bills; where neither names a doctor, a diagnosis group in common
+    (when both know one) and one level of bills. One host's rings under the same doctor,
+    each billing its own amount, are not one operation however their occasions
+    interleave."""
+    bills = "bill" in x and "bill" in y
+    same_level = bills and abs(x["bill"] - y["bill"]) <= 4 * max(
+        x["bill_spread"], y["bill_spread"], 0.01)
     if x["doctors"] or y["doctors"]:
-        return bool(x["doctors"] & y["doctors"])
+        return bool(x["doctors"] & y["doctors"]) and (same_level or not bills)
     if x["diagnoses"] and y["diagnoses"] and not x["diagnoses"] & y["diagnoses"]:
         return False
-    if "bill" not in x or "bill" not in y:
-        return False
-    return abs(x["bill"] - y["bill"]) <= 4 * max(x["bill_spread"], y["bill_spread"], 0.01)
+    return same_level
 
 
 def _same_host(hosts: np.ndarray):
