@@ -255,6 +255,27 @@ def test_two_rings_in_the_same_weeks_under_one_doctor_are_told_apart_by_bills(wo
         assert len(mine & attended(planted)) >= 0.9 * len(attended(planted))
 
 
+@pytest.mark.parametrize("offset", [8, 10, 12])
+def test_rings_taking_turns_at_one_host_are_not_one_campaign(world, offset):
+    """Three rings one host admits under one doctor, each every 30 days, ``offset`` days
+    after the one before: their occasions together make a stream as dense as a weekly
+    trickle's rotating sub-pools, but each bills its own amount (2,000, 4,500, 10,000
+    yuan), so they are three operations, not one campaign (they came out as one case)."""
+    rng = np.random.default_rng(offset)
+    host = _hosts(world, 1, rng)[0]
+    doctors = {host: _staff(world, host, 1, rng)}
+    people = rng.choice(world["free"], 60, replace=False)
+    rings = [ring_rows(rng, f"T{r}", people[20 * r:20 * r + 20],
+                       [(15 + offset * r + 30 * k, host, 0.8) for k in range(8)],
+                       doctors=doctors, bill=bill, cv=0.06)
+             for r, bill in enumerate((2000.0, 4500.0, 10000.0))]
+    cases = cases_of(graph_with(world, *rings))
+    for planted in rings:
+        case = _only_case(cases, planted)
+        mine = {m["id"] for m in case["members"] if m["kind"] == "patient"}
+        assert len(mine & attended(planted)) >= 0.9 * len(mine)
+
+
 @pytest.mark.parametrize("cv", [0.05, 0.15, 0.3])
 def test_one_ring_with_one_bill_level_stays_whole(world, cv):
     rng = np.random.default_rng(int(cv * 100) + 1)
