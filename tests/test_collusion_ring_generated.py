@@ -126,14 +126,14 @@ def _as_is(kind: str, x: str) -> str:
 
 @pytest.mark.parametrize("omit, least, most_wrong", [
     (("diagnosis_code",), 60, 1),
-    (("doctor_id", "diagnosis_code"), 57, 6),
+    (("doctor_id", "diagnosis_code"), 57, 4),
 ])
 def test_cities_without_diagnosis_codes(tmp_path, omit, least, most_wrong):
     """Six cities (seeds 1-6, 8,000 people, every variant) exported without diagnosis
     codes, and without doctor ids too. Where no diagnosis can be matched, those admitted
     once join a pool only when billed at its level, and ward programmes are judged on the
     rest. Measured: without diagnoses 60 of 60 rings, no case matching no ring, no
-    look-alike (before: 59, 7 and 6); without doctors either, 58 of 60, 4 and 0 (before:
+    look-alike (before: 59, 7 and 6); without doctors either, 58 of 60, 3 and 0 (before:
     51, 14 and 1; 56 before rings sharing a host were kept apart)."""
     from graphdetect import read_folder
     from graphdetect.synth import generate
@@ -200,7 +200,7 @@ def test_cities_without_doctor_ids_keep_trickles_whole(tmp_path):
     sharing a host keep apart (each patient settled with the community whose occasions
     theirs are, and only a split's smaller pieces rejoined). Measured over seeds 1-12:
     trickles found 22 of 24 (21 before), all rings 116 of 120 (112), cases matching no
-    ring 7 (13, most of them trickle fragments); one ward's rehabilitation course is
+    ring 5 (13, most of them trickle fragments); one ward's rehabilitation course is
     flagged on seed 9, before and after (a known weak spot)."""
     from graphdetect import read_folder
     from graphdetect.synth import generate
@@ -222,7 +222,7 @@ def test_cities_without_doctor_ids_keep_trickles_whole(tmp_path):
                        for x in truth["lookalikes"])
     assert trickles == 24 and found >= 21, (found, trickles)
     assert all_found >= 0.95 * rings, (all_found, rings)
-    assert wrong <= 10 and flagged <= 1, (wrong, flagged)
+    assert wrong <= 6 and flagged <= 1, (wrong, flagged)
 
 
 def _crowded_city(hospitals: int) -> tuple[ClaimsGraph, list[set[str]]]:

@@ -79,7 +79,8 @@ def summaries(parts: list[dict], st: dict | None = None, index: StayIndex | None
     """Per part: its :func:`outline`, number of stays, occasion days and the admissions per
     occasion (the median; all admissions under the part's doctors when ``st``, the
     stays the parts were drawn from, is given, else the part's own patients; ``index``
-    finds the stays of ``st`` by occasion); the diagnosis groups on 15% of its stays
+    finds the stays of ``st`` by occasion) and its own patients per occasion (the
+    median, ``own_size``); the diagnosis groups on 15% of its stays
     or more; with ``amount`` (per claim row), the median log bill and its spread.
     Worked out for all parts at once, a part told apart by its number."""
     n = len(parts)
@@ -110,12 +111,10 @@ def summaries(parts: list[dict], st: dict | None = None, index: StayIndex | None
         last = np.full(n, -1)
         np.maximum.at(last, ppid[size > 0], np.flatnonzero(size > 0))
         held = np.arange(len(pairs)) <= last[ppid]
-    else:
-        at = np.searchsorted(pairs, pid << 32 | col["occasion"])
-        size = np.bincount(sorted_unique(at.astype(np.int64) << 32 | col["patient"]) >> 32,
-                           minlength=len(pairs))
-        held = np.ones(len(pairs), bool)
-    size = group_medians(size[held], ppid[held], n)
+    at = np.searchsorted(pairs, pid << 32 | col["occasion"])
+    own = group_medians(np.bincount(sorted_unique(at.astype(np.int64) << 32 | col["patient"])
+                                    >> 32, minlength=len(pairs)), ppid, n)
+    size = group_medians(size[held], ppid[held], n) if st is not None else own
     bill = {}
     if amount is not None:
         x = np.log(np.maximum(amount[col["row"]].astype(float), 1.0))
@@ -134,7 +133,7 @@ def summaries(parts: list[dict], st: dict | None = None, index: StayIndex | None
                 "first": int(lo_day[i]), "last": int(hi_day[i]),
                 "diagnoses": set((dx[cut["dx"][i]:cut["dx"][i + 1]] & mask).tolist()),
                 "days": days[cut["days"][i]:cut["days"][i + 1]] & mask,
-                "size": float(size[i]), "stays": int(length[i])}
+                "size": float(size[i]), "own_size": float(own[i]), "stays": int(length[i])}
         out.append({**info, **{k: float(v[i]) for k, v in bill.items()}})
     return out
 
@@ -152,18 +151,20 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
               amount: np.ndarray | None = None) -> list[list[int]]:
     """Groups of part numbers that are one campaign; every part is in exactly one group.
 
-    Parts (evidence stays of pools) may be one campaign when they have the same host
-    and a doctor in common (without doctor ids: a diagnosis group in common, when known,
-    and bills at one level, their median log bills within 4 times the larger spread,
-    with ``amount`` the bill per claim row), their periods overlap by half the shorter
-    one or more, and their occasions hold similar numbers of admissions under their
-    doctors (``st``, the stays the parts were drawn from, ``index`` finding them by
-    occasion; within a factor of 1.5): small sub-pools worked in turn, or parts of one
-    sparse pool the pool search split. Such parts, linked, are one campaign when all
-    their occasions together form a stream: a median and a mean gap of at most
-    ``stream_gap`` days (rings admitting monthly or less often do not, however many
-    work one hospital); when they do not, the part with the longest period is left out
-    (a pool that also holds occasions of other times) until the rest do or one is left.
+    Parts (evidence stays of pools) may be one campaign when they have the same host,
+    a doctor in common and bills at one level (without doctor ids: a diagnosis group in
+    common, when known, and bills at one level; :func:`alike`, with ``amount`` the bill
+    per claim row), their periods overlap by half the shorter one or more, and their
+    occasions hold similar numbers of admissions under their doctors (``st``, the stays
+    the parts were drawn from, ``index`` finding them by occasion) or of their own
+    patients (either within a factor of 1.5; on a few occasions either may be thrown by
+    a busy day or by a ring's occasion split between parts): small sub-pools worked in
+    turn, or parts of one sparse pool the pool search split. Such parts, linked, are one
+    campaign when all their occasions together form a stream: a median and a mean gap of
+    at most ``stream_gap`` days (rings admitting monthly or less often do not, however
+    many work one hospital); when they do not, the part with the longest period is left
+    out (a pool that also holds occasions of other times) until the rest do or one is
+    left.
 
     >>> a = {"institution": np.zeros(3, int), "doctor": np.zeros(3, int),
     ...      "occasion": np.array([0, 2, 4]), "patient": np.array([1, 2, 3]),
@@ -178,8 +179,8 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
     hosts = np.array([x["host"] for x in info], np.int64)
     for i, j in _same_host(hosts):
         x, y = info[i], info[j]
-        if not alike(x, y) \
-                or max(x["size"], y["size"]) > 1.5 * min(x["size"], y["size"]):
+        if not alike(x, y) or not (_near(x["size"], y["size"])
+                                   or _near(x["own_size"], y["own_size"])):
             continue
         overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
         if overlap >= 0.5 * min(x["last"] - x["first"], y["last"] - y["first"]):
@@ -201,21 +202,42 @@ def campaigns(parts: list[dict], st: dict | None = None, *, stream_gap: int,
     return sorted(out)
 
 
+def _near(a: float, b: float) -> bool:
+    """Whether two sizes are within a factor of 1.5 of each other."""
+    return max(a, b) <= 1.5 * min(a, b)
+
+
 def alike(x: dict, y: dict) -> bool:
-    """Whether two parts' summaries could be one operation's: a doctor in common, and
-    one level of bills (their median log bills within four times the larger spread) when
-    both summaries have bills; where neither names a doctor, a diagnosis group in common
-    (when both know one) and one level of bills. One host's rings under the same doctor,
-    each billing its own amount, are not one operation however their occasions
-    interleave."""
+    """Whether two parts' summaries (:func:`summaries`) could be one operation's: a doctor
+    in common, and one level of bills when both have bills (their median log bills
+    within four times the larger spread: one host's rings under the same doctor, each
+    billing its own amount, are not one operation however their occasions interleave).
+    Where neither names a doctor: a diagnosis group in common (when both know one), and
+    bills at one level within sampling noise, the medians no further apart than three
+    standard errors of their difference (a median's is about 1.2533 spread / sqrt(stays),
+    each spread at least 1%): with no doctor to tie them, a second ring's level nearby
+    is not the same level.
+
+    >>> x = {"doctors": set(), "diagnoses": {6}, "bill": 8.51, "bill_spread": 0.08,
+    ...      "stays": 52}
+    >>> alike(x, dict(x, bill=8.48, bill_spread=0.07, stays=24))
+    True
+    >>> alike(x, dict(x, bill=8.75, stays=400)), alike(x, dict(x, diagnoses={7}))
+    (False, False)
+    >>> d = dict(x, doctors={3})
+    >>> alike(d, dict(d, bill=8.75, stays=400)), alike(d, dict(d, bill=9.3))
+    (True, False)
+    """
     bills = "bill" in x and "bill" in y
-    same_level = bills and abs(x["bill"] - y["bill"]) <= 4 * max(
-        x["bill_spread"], y["bill_spread"], 0.01)
+    gap = abs(x["bill"] - y["bill"]) if bills else 0.0
     if x["doctors"] or y["doctors"]:
-        return bool(x["doctors"] & y["doctors"]) and (same_level or not bills)
+        return bool(x["doctors"] & y["doctors"]) and bool(gap <= 4 * max(
+            x.get("bill_spread", 0.0), y.get("bill_spread", 0.0), 0.01))
     if x["diagnoses"] and y["diagnoses"] and not x["diagnoses"] & y["diagnoses"]:
         return False
-    return same_level
+    return bills and bool(gap <= 3 * 1.2533 * np.hypot(
+        max(x["bill_spread"], 0.01) / np.sqrt(x["stays"]),
+        max(y["bill_spread"], 0.01) / np.sqrt(y["stays"])))
 
 
 def _same_host(hosts: np.ndarray):

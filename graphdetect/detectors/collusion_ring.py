@@ -270,8 +270,9 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
             min_members: int) -> list[dict]:
     """The groups, each part split off by its bills (a piece of a pool's but its
     largest: the pool held members of two rings, and these are the other ring's) joined
-    to another group of its host that could be the same ring's (:func:`_joinable`) and
-    shares a period with it, and bills at its level once joined."""
+    to another group of its host that could be the same ring's
+    (:func:`._ring_campaign.alike`) and shares a period with it, and bills at its level
+    once joined."""
     out = [g for g, _ in groups]
     if not any(split for _, split in groups):
         return out
@@ -287,7 +288,7 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
         x = info[i]
         for j in at_host[x["host"]]:
             y = info[j]
-            if j == i or gone[j] or not _joinable(x, y):
+            if j == i or gone[j] or not alike(x, y):
                 continue
             overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
             if overlap < 0.5 * min(x["last"] - x["first"], y["last"] - y["first"]):
@@ -302,28 +303,6 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
             gone[i] = True
             break
     return [g for g, dead in zip(out, gone, strict=True) if not dead]
-
-
-def _joinable(x: dict, y: dict) -> bool:
-    """Whether two groups' summaries (:func:`._ring_campaign.summaries`) could be one
-    ring's: a doctor in common; without doctor ids, a diagnosis group in common (when both
-    know one) and one bill level, their median log bills no further apart than three
-    standard errors of the difference (a median's is about 1.2533 spread / sqrt(stays),
-    each spread at least 1%): with no doctor to tie them, only sampling noise is allowed
-    between their bills, not a second ring's level nearby.
-
-    >>> x = {"doctors": set(), "diagnoses": {6}, "bill": 8.51, "bill_spread": 0.08,
-    ...      "stays": 52}
-    >>> _joinable(x, dict(x, bill=8.48, bill_spread=0.07, stays=24))
-    True
-    >>> _joinable(x, dict(x, bill=8.75, stays=400))
-    False
-    """
-    if x["doctors"] or y["doctors"] or not alike(x, y):
-        return alike(x, y)
-    se = 1.2533 * np.hypot(max(x["bill_spread"], 0.01) / np.sqrt(x["stays"]),
-                           max(y["bill_spread"], 0.01) / np.sqrt(y["stays"]))
-    return bool(abs(x["bill"] - y["bill"]) <= 3 * se)
 
 
 def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
