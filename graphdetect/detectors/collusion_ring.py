@@ -51,7 +51,7 @@ def _explain(case: dict, lang: str, name) -> str:
         out += f"；合计{m['total_amount']:,.2f}元。"
         if d.get("routine"):
             dx = (f"{m['diagnosis_share']:.0%}为同一诊断类别（{d['diagnosis_group']}），"
-                  if m.get("diagnosis_share") is not None else "（数据无诊断编码，未核对诊断）")
+                  if m.get("diagnosis_share") is not None else "数据无诊断编码，未核对诊断，")
             out += (f"但同一批患者各自按固定周期（间隔变异系数{m['schedule_cv']:.1%}）反复入院，"
                     f"{dx}"
                     f"复诊患者固定疗程中位住院{course:g}天（变异系数{course_cv:.1%}，"
