@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._arrays import group_medians, sorted_unique, unique_counts
+from ._ring_groups import at_level, log_bills
 from ._ring_sets import firsts, median, member
 from ._stays import components
 
@@ -117,7 +118,7 @@ def summaries(parts: list[dict], st: dict | None = None, index: StayIndex | None
     size = group_medians(size[held], ppid[held], n) if st is not None else own
     bill = {}
     if amount is not None:
-        x = np.log(np.maximum(amount[col["row"]].astype(float), 1.0))
+        x = log_bills(amount[col["row"]])
         mid = group_medians(x, pid, n)
         bill = {"bill": mid, "bill_spread": 1.4826 * group_medians(np.abs(x - mid[pid]), pid, n)}
     cut = {"days": np.searchsorted(days >> 32, np.arange(n + 1)),
@@ -231,8 +232,8 @@ def alike(x: dict, y: dict) -> bool:
     bills = "bill" in x and "bill" in y
     gap = abs(x["bill"] - y["bill"]) if bills else 0.0
     if x["doctors"] or y["doctors"]:
-        return bool(x["doctors"] & y["doctors"]) and bool(gap <= 4 * max(
-            x.get("bill_spread", 0.0), y.get("bill_spread", 0.0), 0.01))
+        return bool(x["doctors"] & y["doctors"]) and (not bills or bool(at_level(
+            x["bill"], y["bill"], max(x["bill_spread"], y["bill_spread"]))))
     if x["diagnoses"] and y["diagnoses"] and not x["diagnoses"] & y["diagnoses"]:
         return False
     return bills and bool(gap <= 3 * 1.2533 * np.hypot(
@@ -319,8 +320,7 @@ def _like(info: dict, st: dict, at: np.ndarray, amount: np.ndarray) -> np.ndarra
     """Whether each stay ``at`` of ``st`` bills at the level of a part (``info``, its
     :func:`summaries` with bills: log bill within four spreads of its median, the spread
     at least 1%) with one of the part's diagnosis groups, when it knows any."""
-    x = np.log(np.maximum(amount[st["row"][at]].astype(float), 1.0))
-    ok = np.abs(x - info["bill"]) <= 4 * max(info["bill_spread"], 0.01)
+    ok = at_level(log_bills(amount[st["row"][at]]), info["bill"], info["bill_spread"])
     if info["diagnoses"] and "diagnosis" in st:
         ok &= member(st["diagnosis"][at], list(info["diagnoses"]))
     return ok

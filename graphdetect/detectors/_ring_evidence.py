@@ -13,6 +13,7 @@ import numpy as np
 
 from ._arrays import group_medians, sorted_unique, unique_counts
 from ._ring_campaign import StayIndex
+from ._ring_groups import at_level, log_bills
 from ._ring_sets import firsts, median, member
 
 __all__ = ["occasion_table", "pool_parts", "sites_alike", "take"]
@@ -100,10 +101,10 @@ def _billed_alike(amount: np.ndarray, core: np.ndarray, pool: np.ndarray,
     >>> _billed_alike(bill, core, np.zeros(6, np.int64), 1).tolist()
     [True, True, True, True, False, True]
     """
-    x = np.log(np.maximum(amount.astype(float), 1.0))
+    x = log_bills(amount)
     mid = group_medians(x[core], pool[core], n)
     spread = 1.4826 * group_medians(np.abs(x[core] - mid[pool[core]]), pool[core], n)
-    return np.abs(x - mid[pool]) <= 4 * np.fmax(spread, 0.01)[pool]
+    return at_level(x, mid[pool], spread[pool])
 
 
 def _usual(codes: np.ndarray, core: np.ndarray, pool: np.ndarray, n: int) -> np.ndarray:
@@ -131,7 +132,7 @@ def sites_alike(sub: dict, amount: np.ndarray) -> dict:
     inst = sub["institution"]
     if (sub["doctor"] >= 0).any() or not len(inst) or (inst == inst[0]).all():
         return sub
-    x = np.log(np.maximum(amount[sub["row"]].astype(float), 1.0))
+    x = log_bills(amount[sub["row"]])
     sites, count = unique_counts(inst)
     main = sites[np.lexsort((sites, -count))[0]]
     keep = inst == main

@@ -18,7 +18,23 @@ from ._pairs import leiden
 from ._ring_sets import median
 from ._stays import components
 
-__all__ = ["pools"]
+__all__ = ["pools", "bill_levels", "log_bills", "at_level"]
+
+
+def log_bills(amount: np.ndarray) -> np.ndarray:
+    """Bills on the scale their levels are compared on: the log of each (under one yuan
+    counted as one)."""
+    return np.log(np.maximum(amount.astype(float), 1.0))
+
+
+def at_level(x, mid, spread):
+    """Whether log bills ``x`` lie at the level of median ``mid``: within four spreads of
+    it, each spread at least 1%.
+
+    >>> at_level(np.log([1000.0, 1100, 2000]), np.log(1000.0), 0.05).tolist()
+    [True, True, False]
+    """
+    return np.abs(x - mid) <= 4 * np.fmax(spread, 0.01)
 
 
 def _blocks(label: np.ndarray, X: sp.csr_matrix, hold: float = 0.1):
@@ -172,7 +188,7 @@ def bill_levels(patient: np.ndarray, amount: np.ndarray, *, min_members: int,
     >>> bill_levels(pat, bill, min_members=4).tolist()
     [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
     """
-    x = np.log(np.maximum(amount.astype(float), 1.0))
+    x = log_bills(amount)
     # patients numbered in sorted order (np.unique's inverse) from one stable sort
     by_patient = np.argsort(patient, kind="stable")
     ranked = patient[by_patient]
