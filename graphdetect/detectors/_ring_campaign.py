@@ -293,15 +293,17 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
     # filtered step by step, each test on what the cheaper ones before it left
     at = at[free[at]]
     mine = member(st["doctor"][at], list(info["doctors"]))
-    if amount is not None:
-        mine |= _like(summaries([sub], amount=amount)[0], st, at, amount)
+    whole = None    # the rest of the pool's summary, made at most once
+    if amount is not None and len(at):
+        whole = summaries([sub], amount=amount)[0]
+        mine |= _like(whole, st, at, amount)
     at = at[mine]
     at = at[~member(st["occasion"][at], sub["occasion"]) & ~member(st["row"][at], sub["row"])]
     occ, cnt = unique_counts(st["occasion"][at])
     two = cnt >= 2
     if not two.any():   # most pools: nothing to add, and no need of the rest of the summary
         return sub
-    info = summaries([sub])[0]
+    info = whole or summaries([sub])[0]
     occ, cnt = occ[two], cnt[two]
     occ = occ[(cnt <= 1.5 * info["size"]) & (info["size"] <= 1.5 * cnt)]
     if not len(occ):
