@@ -67,11 +67,15 @@ def _settle(label: np.ndarray, X: sp.csr_matrix, rounds: int = 4) -> np.ndarray:
     ...                             [0, 0, 0, 1, 1]]))
     >>> _settle(np.array([0, 0, 0, 1, 1, 2, 2]), X).tolist()
     [0, 0, 0, 1, 1, 0, 1]
+    >>> _settle(np.array([0, 1]), sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]]))).tolist()
+    [0, 1]
     """
     attends = np.diff(X.indptr)
     for _ in range(rounds):
         _, held, _ = _blocks(label, X)
         inter = (X @ held.T).tocoo()
+        if not inter.nnz:   # no community holds an occasion: nothing to settle by
+            break
         n_held = np.diff(held.indptr)
         sim = inter.data / (attends[inter.row] + n_held[inter.col] - inter.data)
         # per patient, its similarity with its own community, and its best one
