@@ -34,6 +34,38 @@ def _scored(graph, truth) -> tuple[int, int, int, int, list[str]]:
     return found, len(groups), right, len(cases), flagged
 
 
+def _city(tmp_path, seed: int, omit: tuple[str, ...]) -> dict[str, int]:
+    """A city of 8,000 people (every variant) exported without ``omit``, scored: its rings
+    and those found, its weekly trickles and those found, cases matching no ring, and
+    look-alikes flagged."""
+    from graphdetect import read_folder
+    from graphdetect.synth import generate
+
+    out = tmp_path / f"city{seed}"
+    generate(out, patients=8000, seed=seed, omit_columns=omit)
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    cases = cases_of(ClaimsGraph.from_data(read_folder(out)))
+    groups = [g for g in truth["groups"] if g["kind"] == "collusion_ring"]
+    trickles = [g for g in groups if g["variant"] == "weekly_trickle"]
+    return {"rings": len(groups),
+            "found": sum(bool(matching(cases, g["patients"])) for g in groups),
+            "trickles": len(trickles),
+            "trickles_found": sum(bool(matching(cases, g["patients"])) for g in trickles),
+            "wrong": sum(not any(matching([c], g["patients"]) for g in groups)
+                         for c in cases),
+            "flagged": sum(bool(x["patients"] and matching(cases, x["patients"]))
+                           for x in truth["lookalikes"])}
+
+
+def _cities(tmp_path, seeds, omit) -> dict[str, int]:
+    """:func:`_city`'s counts added up over ``seeds``."""
+    total: dict[str, int] = {}
+    for seed in seeds:
+        for k, v in _city(tmp_path, seed, omit).items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
 @pytest.mark.parametrize("variant, fix", [
     ("partial_pool", {"partial_pool.attendance": 0.25}),
     ("partial_pool", {"partial_pool.attendance": 0.35}),
@@ -135,21 +167,8 @@ def test_cities_without_diagnosis_codes(tmp_path, omit, least, most_wrong):
     rest. Measured: without diagnoses 60 of 60 rings, no case matching no ring, no
     look-alike (before: 59, 7 and 6); without doctors either, 58 of 60, 3 and 0 (before:
     51, 14 and 1; 56 before rings sharing a host were kept apart)."""
-    from graphdetect import read_folder
-    from graphdetect.synth import generate
-
-    found = rings = wrong = flagged = 0
-    for seed in range(1, 7):
-        out = tmp_path / f"city{seed}"
-        generate(out, patients=8000, seed=seed, omit_columns=omit)
-        truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-        cases = cases_of(ClaimsGraph.from_data(read_folder(out)))
-        groups = [g for g in truth["groups"] if g["kind"] == "collusion_ring"]
-        rings += len(groups)
-        found += sum(bool(matching(cases, g["patients"])) for g in groups)
-        wrong += sum(not any(matching([c], g["patients"]) for g in groups) for c in cases)
-        flagged += sum(bool(x["patients"] and matching(cases, x["patients"]))
-                       for x in truth["lookalikes"])
+    t = _cities(tmp_path, range(1, 7), omit)
+    found, rings, wrong, flagged = t["found"], t["rings"], t["wrong"], t["flagged"]
     assert rings == 60 and found >= least, (found, rings)
     assert wrong <= most_wrong and not flagged, (wrong, flagged)
 
@@ -202,24 +221,9 @@ def test_cities_without_doctor_ids_keep_trickles_whole(tmp_path):
     trickles found 22 of 24 (21 before), all rings 116 of 120 (112), cases matching no
     ring 5 (13, most of them trickle fragments); one ward's rehabilitation course is
     flagged on seed 9, before and after (a known weak spot)."""
-    from graphdetect import read_folder
-    from graphdetect.synth import generate
-
-    trickles = found = rings = all_found = wrong = flagged = 0
-    for seed in range(1, 13):
-        out = tmp_path / f"nodoc{seed}"
-        generate(out, patients=8000, seed=seed, omit_columns=("doctor_id",))
-        truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-        cases = cases_of(ClaimsGraph.from_data(read_folder(out)))
-        groups = [g for g in truth["groups"] if g["kind"] == "collusion_ring"]
-        mine = [g for g in groups if g["variant"] == "weekly_trickle"]
-        trickles += len(mine)
-        found += sum(bool(matching(cases, g["patients"])) for g in mine)
-        rings += len(groups)
-        all_found += sum(bool(matching(cases, g["patients"])) for g in groups)
-        wrong += sum(not any(matching([c], g["patients"]) for g in groups) for c in cases)
-        flagged += sum(bool(x["patients"] and matching(cases, x["patients"]))
-                       for x in truth["lookalikes"])
+    t = _cities(tmp_path, range(1, 13), ("doctor_id",))
+    trickles, found, rings, all_found = t["trickles"], t["trickles_found"], t["rings"], t["found"]
+    wrong, flagged = t["wrong"], t["flagged"]
     assert trickles == 24 and found >= 21, (found, trickles)
     assert all_found >= 0.95 * rings, (all_found, rings)
     assert wrong <= 6 and flagged <= 1, (wrong, flagged)

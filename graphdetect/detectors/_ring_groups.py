@@ -51,11 +51,11 @@ def _blocks(label: np.ndarray, X: sp.csr_matrix, hold: float = 0.1):
     return M, held, size
 
 
-def _settle(label: np.ndarray, X: sp.csr_matrix, rounds: int = 4) -> np.ndarray:
+def _settle(label: np.ndarray, X: sp.csr_matrix, rounds: int = 4):
     """Each patient moved to the community whose occasions theirs are: the one whose held
     occasions (:func:`_blocks`) have the highest Jaccard similarity with the occasions
     the patient attends; the current one on a tie, else the lowest. Repeated until no
-    one moves (at most ``rounds`` times).
+    one moves (at most ``rounds`` times). Returns the labels and their :func:`_blocks`.
 
     Two rings at one hospital whose admissions fell in the same days on a few occasions
     share those nodes, and community search may leave a few members of each in a small
@@ -65,14 +65,15 @@ def _settle(label: np.ndarray, X: sp.csr_matrix, rounds: int = 4) -> np.ndarray:
     >>> X = sp.csr_matrix(np.array([[1, 1, 1, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 0, 0],
     ...                             [0, 0, 1, 1, 1], [0, 0, 1, 1, 1], [1, 1, 0, 0, 0],
     ...                             [0, 0, 0, 1, 1]]))
-    >>> _settle(np.array([0, 0, 0, 1, 1, 2, 2]), X).tolist()
+    >>> _settle(np.array([0, 0, 0, 1, 1, 2, 2]), X)[0].tolist()
     [0, 0, 0, 1, 1, 0, 1]
-    >>> _settle(np.array([0, 1]), sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]]))).tolist()
+    >>> _settle(np.array([0, 1]), sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]])))[0].tolist()
     [0, 1]
     """
     attends = np.diff(X.indptr)
+    blocks = _blocks(label, X)
     for _ in range(rounds):
-        _, held, _ = _blocks(label, X)
+        held = blocks[1]
         inter = (X @ held.T).tocoo()
         if not inter.nnz:   # no community holds an occasion: nothing to settle by
             break
@@ -90,7 +91,8 @@ def _settle(label: np.ndarray, X: sp.csr_matrix, rounds: int = 4) -> np.ndarray:
         label = label.copy()
         label[inter.row[first][move]] = inter.col[first][move]
         label = np.unique(label, return_inverse=True)[1]
-    return label
+        blocks = _blocks(label, X)
+    return label, blocks
 
 
 def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: float,
@@ -139,8 +141,7 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
     label = np.unique(label[:r], return_inverse=True)[1]
     X = sp.csr_matrix((np.ones(len(pi)), (pi, oc)), shape=(r, n_occ))
     X.data[:] = 1
-    label = _settle(label, X)
-    M, held, size = _blocks(label, X)
+    label, (M, held, size) = _settle(label, X)
     up = sp.csr_matrix((np.ones(n_occ), (np.arange(n_occ), parent)),
                        shape=(n_occ, int(parent.max()) + 1))
     for _ in range(8):
