@@ -5,7 +5,9 @@
 // claim id); two consecutive stays link when the readmission day is 0..$max_gap_days
 // days after the discharge day and both carry the same diagnosis (its first
 // $diagnosis_prefix characters; 0 = the whole code). graphdetect.neo4j.rules.split_stays
-// joins links into chains. Read-only.
+// joins links into chains. Read-only. Unlike the detector, which falls back to the same
+// doctor (or the gap alone) when the data has no diagnosis codes, this matches diagnoses
+// only: on such data it finds no split.
 // Parameters:
 //   $max_gap_days      int >= 0
 //   $diagnosis_prefix  int >= 0

@@ -22,10 +22,14 @@ from graphdetect.graph import ClaimsGraph
 from graphdetect.run import detect_folder
 from graphdetect.settings import resolve
 
-#: (overlapping_stays, readmissions) parameters the steps are compared under.
+#: (overlapping_stays, readmissions) parameters the steps are compared under; the last
+#: two are split_stay's on data without diagnosis codes (and without doctor ids).
 STEPS = [({"min_overlap_days": 1}, {"max_gap_days": 2, "diagnosis_prefix": 0}),
          ({"min_overlap_days": 3}, {"max_gap_days": 0, "diagnosis_prefix": 3}),
-         ({"min_overlap_days": 0}, {"max_gap_days": 7, "diagnosis_prefix": 1})]
+         ({"min_overlap_days": 0}, {"max_gap_days": 7, "diagnosis_prefix": 1}),
+         ({"min_overlap_days": 1}, {"max_gap_days": 2, "diagnosis_prefix": 0, "same": "doctor"}),
+         ({"min_overlap_days": 1}, {"max_gap_days": 2, "diagnosis_prefix": 0,
+                                    "same": "nothing"})]
 
 
 
@@ -75,17 +79,20 @@ def test_dates_without_times_or_side_tables_are_the_same_on_spark(spark, dates_o
     assert embedded_run["patterns"]["concurrent_stay"] and embedded_run["patterns"]["split_stay"]
 
 
-def stay(i: int, patient: str, place: str, start: str, end: str, dx: str = "I63") -> dict:
+def stay(i: int, patient: str, place: str, start: str, end: str, dx: str = "I63",
+         doctor: str | None = None) -> dict:
     return good_row(i, patient_id=patient, institution_id=place, visit_type="inpatient",
-                    start_time=start, end_time=end, diagnosis_code=dx, total_amount="3000")
+                    start_time=start, end_time=end, diagnosis_code=dx, total_amount="3000",
+                    doctor_id=doctor or f"D{i % 4}")
 
 
 @pytest.fixture
 def by_hand(folder) -> Path:
     """Stays whose pairs are known: rows 0-1 and 1-2 overlap at two places (by 5 and 2
     days), 0-2 is a same-day readmission for a diagnosis alike in its first 3 characters,
-    4-5 a readmission after 3 days, 5-6 after none but without a diagnosis; 7-8 only
-    touch; row 3 is an outpatient visit during the stays."""
+    4-5 a readmission after 3 days, 5-6 after none but without a diagnosis (by the same
+    doctor; 0-2's doctors differ); 7-8 only touch; row 3 is an outpatient visit during
+    the stays."""
     write_csv(folder / "claims.csv", [
         stay(1, "P1", "H1", "2024-01-01", "2024-01-10 11:00:00"),
         stay(2, "P1", "H2", "2024-01-05 08:00:00", "2024-01-12"),
@@ -93,7 +100,7 @@ def by_hand(folder) -> Path:
         good_row(4, patient_id="P1", institution_id="H3", start_time="2024-01-07 10:00:00"),
         stay(5, "P2", "H1", "2024-02-01", "2024-02-05", dx="J18"),
         stay(6, "P2", "H1", "2024-02-08", "2024-02-10", dx="J18"),
-        stay(7, "P2", "H1", "2024-02-10", "2024-02-12", dx=""),
+        stay(7, "P2", "H1", "2024-02-10", "2024-02-12", dx="", doctor="D2"),
         stay(8, "P3", "H1", "2024-03-01", "2024-03-03"),
         stay(9, "P3", "H2", "2024-03-03", "2024-03-06")])
     return folder
@@ -104,14 +111,29 @@ def test_steps_give_the_known_rows_on_stays_made_by_hand(spark, by_hand):
     same_rows(got)
     pairs = {name: [list(zip(*map(np.ndarray.tolist, on_spark), strict=True))
                     for on_spark, _ in got[k::2]] for k, name in enumerate(("lap", "readmit"))}
-    assert pairs["lap"] == [[(0, 1), (1, 2)], [(0, 1)], [(0, 1), (1, 2), (7, 8)]]
-    assert pairs["readmit"] == [[], [(0, 2)], [(0, 2), (4, 5)]]
+    assert pairs["lap"] == [[(0, 1), (1, 2)], [(0, 1)], [(0, 1), (1, 2), (7, 8)],
+                            [(0, 1), (1, 2)], [(0, 1), (1, 2)]]
+    assert pairs["readmit"] == [[], [(0, 2)], [(0, 2), (4, 5)], [(5, 6)], [(0, 2), (5, 6)]]
 
 
 def test_stays_made_by_hand_are_the_same_on_spark(spark, by_hand, tmp_path):
     embedded_run, _ = both(by_hand, tmp_path, spark, settings=resolve(
         overrides=["split_stay.diagnosis_prefix=3"]))
     assert embedded_run["patterns"] == {"concurrent_stay": 1, "split_stay": 1}
+
+
+@pytest.mark.parametrize("drop, splits", [(("diagnosis_code",), 1),
+                                          (("diagnosis_code", "doctor_id"), 2)])
+def test_stays_without_diagnosis_codes_are_the_same_on_spark(spark, by_hand, tmp_path, drop,
+                                                            splits):
+    """Exported without diagnosis codes, split_stay matches on the doctor (one split),
+    and without doctor ids too, on the gap alone (two): the same bytes on both engines."""
+    import pandas as pd
+
+    claims = pd.read_csv(by_hand / "claims.csv", dtype=str, keep_default_na=False)
+    claims.drop(columns=list(drop)).to_csv(by_hand / "claims.csv", index=False)
+    embedded_run, _ = both(by_hand, tmp_path, spark)
+    assert embedded_run["patterns"]["split_stay"] == splits
 
 
 def test_a_spark_run_asks_spark_for_the_steps(spark, by_hand, tmp_path, monkeypatch):

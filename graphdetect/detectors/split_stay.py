@@ -1,4 +1,9 @@
-"""split_stay: discharge and readmission to one place within days, same diagnosis (分解住院)."""
+"""split_stay: discharge and readmission to one place within days, same diagnosis (分解住院).
+
+Without diagnosis codes in the data, the same doctor admitting both stays stands in for
+the diagnosis; without doctor ids either, the readmission within days is all there is to
+go on. The case then says what was not checked, and scores lower.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +20,20 @@ def _explain(case: dict, lang: str, name) -> str:
     m, d = case["metrics"], case["details"]
     patient = name("patient", d["patient"])
     place = name("institution", d["institution"])
+    dx, doctor = d.get("diagnosis"), d.get("doctor")
     if lang == "zh":
+        same = (f"以相同诊断{dx}" if dx is not None else
+                f"由同一医生{name('doctor', doctor)}" if doctor is not None else "")
+        unchecked = "" if dx is not None else "（数据无诊断编码，未核对诊断）"
         return (f"患者{patient}于{d['first_discharge']}从{place}出院，{d['first_gap_days']}天后"
-                f"（{d['readmitted']}）以相同诊断{d['diagnosis']}再次入院；同一机构连续{m['stays']}次"
+                f"（{d['readmitted']}）{same}再次入院{unchecked}；同一机构连续{m['stays']}次"
                 f"住院、间隔最短{m['min_gap_days']}天，疑似分解住院，合计{m['total_amount']:,.2f}元。")
+    same = (f" with the same diagnosis {dx}" if dx is not None else
+            f" by the same doctor {name('doctor', doctor)}" if doctor is not None else "")
+    unchecked = "" if dx is not None else " (the data has no diagnosis codes: not checked)"
     return (f"Patient {patient} was discharged from {place} on {d['first_discharge']} and "
-            f"readmitted {d['first_gap_days']} day(s) later ({d['readmitted']}) with the same "
-            f"diagnosis {d['diagnosis']}; {m['stays']} stays in a row at one institution, shortest "
+            f"readmitted {d['first_gap_days']} day(s) later ({d['readmitted']}){same}"
+            f"{unchecked}; {m['stays']} stays in a row at one institution, shortest "
             f"gap {m['min_gap_days']} day(s), {m['total_amount']:,.2f} yuan in all.")
 
 
@@ -30,7 +42,9 @@ PATTERN = Pattern(
     rules={"分解住院": "split admission"}, explain=_explain,
     role_weights={"host": 0.5, "doctor": 0.5},
     needs={"claims.inpatient": "no stays to examine",
-           "claims.diagnosis_code": "diagnoses cannot be matched, so no split is found"},
+           "claims.diagnosis_code": "readmissions were matched on the doctor admitting both "
+                                    "stays instead (on nothing but the gap without doctor "
+                                    "ids), and their cases score lower"},
     metrics={"stays": ("住院次数", "stays", "count"),
              "min_gap_days": ("最短间隔天数", "shortest gap", "days"),
              "total_amount": ("金额合计", "total", "yuan")})
@@ -48,6 +62,12 @@ def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 0) -> li
     Consecutive inpatient stays of one patient at one institution form a split when the
     readmission day is 0..``max_gap_days`` days after the discharge day and both stays
     carry the same diagnosis. Chains of splits become one finding.
+
+    Data without diagnosis codes (none in any claim) cannot show the diagnosis: both
+    stays must then have been admitted by the same doctor, or, without doctor ids either,
+    the gap alone makes the split. Such findings score 0.9 (same doctor) or 0.8 (gap
+    alone) of what a matched diagnosis would, and say in their explanation that the
+    diagnoses were not checked.
 
     Parameters
     ----------
@@ -77,8 +97,9 @@ def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 0) -> li
     if len(s) < 2:
         return []
     # the relational step is the engine's: the readmissions, as claim rows
+    same = _matched_on(graph)
     earlier, _ = engine_of(graph).readmissions(graph, max_gap_days=max_gap_days,
-                                               diagnosis_prefix=diagnosis_prefix)
+                                               diagnosis_prefix=diagnosis_prefix, same=same)
     if not len(earlier):
         return []
     # a readmission joins a stay to the next in this table: the link after the earlier
@@ -94,25 +115,41 @@ def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 0) -> li
             for c in ("row", "patient", "institution", "start", "end", "diagnosis")}
     chains = [({c: v[a:b + 1] for c, v in cols.items()}, gap[a:b])
               for a, b in zip(first, last, strict=True)]
-    found = [_finding(graph, chain, gaps, max_gap_days) for chain, gaps in chains]
+    found = [_finding(graph, chain, gaps, max_gap_days, same) for chain, gaps in chains]
     return with_claim_ids(graph, found, [chain["row"] for chain, _ in chains])
 
 
-def _finding(graph, chain: dict, gaps: np.ndarray, max_gap: int) -> Finding:
+def _matched_on(graph) -> str:
+    """What a readmission's two stays must share: ``"diagnosis"``, else (no diagnosis
+    code in the data) ``"doctor"``, else (no doctor ids either) ``"nothing"``."""
+    if graph.claims["diagnosis_code"].notna().any():
+        return "diagnosis"
+    return "doctor" if graph.n("doctor") else "nothing"
+
+
+#: How much of a matched diagnosis's score a split has, by what its stays shared.
+_WEIGHT = {"diagnosis": 1.0, "doctor": 0.9, "nothing": 0.8}
+
+
+def _finding(graph, chain: dict, gaps: np.ndarray, max_gap: int, same: str) -> Finding:
     """The finding for one chain of stays (arrays per column), without its claim ids."""
     rows = chain["row"]
     patient = id_array(graph, "patient")[chain["patient"][0]]
     host = id_array(graph, "institution")[chain["institution"][0]]
     amount = float(graph.amount[rows].sum())
-    dx = str(graph.claims["diagnosis_code"].cat.categories[chain["diagnosis"][0]])
+    dx = str(graph.claims["diagnosis_code"].cat.categories[chain["diagnosis"][0]]) \
+        if same == "diagnosis" else None
     doctors = graph.ids("doctor", rows)
     k, g = len(rows), int(gaps.min())
     score = min(1.0, 0.55 + 0.25 * (max_gap + 1 - g) / (max_gap + 1) + 0.1 * (k - 2))
+    score *= _WEIGHT[same]
     members = [("patient", str(patient), "patient"), ("institution", str(host), "host")]
     members += [("doctor", d, "doctor") for d in doctors]
     details = {"patient": str(patient), "institution": str(host),
                "first_discharge": day_str(chain["end"][0]),
                "readmitted": day_str(chain["start"][1]), "first_gap_days": int(gaps[0]),
                "diagnosis": dx}
+    if same == "doctor":
+        details["doctor"] = str(doctors[0])
     return Finding("split_stay", round(score, 4), members, [], ["分解住院"],
                    {"stays": k, "min_gap_days": g, "total_amount": round(amount, 2)}, details)

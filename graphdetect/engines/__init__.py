@@ -60,11 +60,12 @@ class Steps(Protocol):
         """Pairs of one patient's inpatient stays at two institutions overlapping by at
         least ``min_overlap_days`` days: rows ``(a, b)``, ``a < b``, sorted."""
 
-    def readmissions(self, graph, *, max_gap_days: int, diagnosis_prefix: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+    def readmissions(self, graph, *, max_gap_days: int, diagnosis_prefix: int,
+                     same: str = "diagnosis") -> tuple[np.ndarray, np.ndarray]:
         """Consecutive stays of one patient at one institution, readmitted within
-        ``max_gap_days`` days for the same diagnosis: rows ``(earlier, later)``, sorted by
-        the earlier."""
+        ``max_gap_days`` days, both with the same diagnosis (``same="diagnosis"``), the
+        same doctor (``"doctor"``) or either (``"nothing"``): rows ``(earlier, later)``,
+        sorted by the earlier."""
 
     def lockstep_groups(self, graph, *, density: float, min_run_cards: int, min_runs: int,
                         min_overlap: float, min_cards: int) -> list:

@@ -59,13 +59,14 @@ def overlapping_stays(graph, *, min_overlap_days: int) -> tuple[np.ndarray, np.n
     return _pairs(pairs["row_a"].to_numpy(), pairs["row_b"].to_numpy())
 
 
-def readmissions(graph, *, max_gap_days: int, diagnosis_prefix: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def readmissions(graph, *, max_gap_days: int, diagnosis_prefix: int,
+                 same: str = "diagnosis") -> tuple[np.ndarray, np.ndarray]:
     """The readmissions: pairs of consecutive inpatient stays of one patient at one
     institution (in start, end, row order), the later admitted 0..``max_gap_days`` days
     after the earlier's discharge, with the same diagnosis (its first
-    ``diagnosis_prefix`` characters when not 0; none matches a missing one). Their claim
-    rows ``(earlier, later)``, sorted by the earlier.
+    ``diagnosis_prefix`` characters when not 0), the same doctor (``same="doctor"``) or
+    either (``"nothing"``); none matches a missing one. Their claim rows ``(earlier,
+    later)``, sorted by the earlier.
 
     A lag over the stays by patient and institution
     (:func:`graphdetect.detectors._stays.stays_by_place`).
@@ -75,13 +76,18 @@ def readmissions(graph, *, max_gap_days: int, diagnosis_prefix: int
     s = stays_by_place(graph)
     if len(s) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    dx = _diagnosis_keys(graph, s["diagnosis"].to_numpy(), diagnosis_prefix)
+    row = s["row"].to_numpy().astype(np.int64)
+    if same == "diagnosis":
+        key = _diagnosis_keys(graph, s["diagnosis"].to_numpy(), diagnosis_prefix)
+    elif same == "doctor":
+        key = graph.codes("doctor")[row]
+    else:
+        key = np.zeros(len(row), np.int64)
     p, h = s["patient"].to_numpy(), s["institution"].to_numpy()
     start, end = s["start"].to_numpy(), s["end"].to_numpy()
     gap = start[1:] - end[:-1]
     link = (p[1:] == p[:-1]) & (h[1:] == h[:-1]) & (gap >= 0) & (gap <= max_gap_days) \
-        & (dx[1:] >= 0) & (dx[1:] == dx[:-1])
-    row = s["row"].to_numpy().astype(np.int64)
+        & (key[1:] >= 0) & (key[1:] == key[:-1])
     earlier, later = row[:-1][link], row[1:][link]
     order = np.argsort(earlier, kind="stable")
     return earlier[order], later[order]

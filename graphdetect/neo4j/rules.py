@@ -90,6 +90,9 @@ def split_stays(conn: Connection, *, max_gap_days: int = 2,
                 diagnosis_prefix: int = 0) -> list[dict]:
     """Readmissions to the same institution soon after discharge, same diagnosis (分解住院).
 
+    Diagnoses only: on data without diagnosis codes this finds no split, where
+    :func:`graphdetect.detectors.split_stay` matches on the doctor or the gap instead.
+
     Parameters
     ----------
     conn : Connection

@@ -74,13 +74,13 @@ class SparkEngine:
         with self._step("spark overlapping stays"):
             return overlapping_stays(self._stays(graph), min_overlap_days=min_overlap_days)
 
-    def readmissions(self, graph, *, max_gap_days: int, diagnosis_prefix: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+    def readmissions(self, graph, *, max_gap_days: int, diagnosis_prefix: int,
+                     same: str = "diagnosis") -> tuple[np.ndarray, np.ndarray]:
         from .stays import readmissions
 
         with self._step("spark readmissions"):
             return readmissions(self._stays(graph), max_gap_days=max_gap_days,
-                                diagnosis_prefix=diagnosis_prefix)
+                                diagnosis_prefix=diagnosis_prefix, same=same)
 
     def lockstep_groups(self, graph, **params) -> list:
         from . import lockstep

@@ -22,13 +22,13 @@ __all__ = ["COLUMNS", "stay_frame", "overlapping_stays", "readmissions"]
 
 #: The claims' columns these steps read (what the read stage keeps in Spark).
 COLUMNS = ("patient_id", "institution_id", "visit_type", "start_time", "end_time",
-           "diagnosis_code")
+           "diagnosis_code", "doctor_id")
 
 
 def stay_frame(claims):
     """One row per inpatient claim: ``row``, ``patient``, ``institution``, ``start`` and
-    ``end`` (days since 1970-01-01) and ``diagnosis`` — :func:`graphdetect.detectors.
-    _stays.stays` on Spark."""
+    ``end`` (days since 1970-01-01), ``diagnosis`` and ``doctor`` — :func:`graphdetect.
+    detectors._stays.stays` on Spark, with the doctor."""
     from pyspark.sql import functions as F
 
     def day(col: str):
@@ -37,7 +37,8 @@ def stay_frame(claims):
     return claims.where(F.col("visit_type") == INPATIENT).select(
         "row", F.col("patient_id").alias("patient"),
         F.col("institution_id").alias("institution"), day("start_time").alias("start"),
-        day("end_time").alias("end"), F.col("diagnosis_code").alias("diagnosis"))
+        day("end_time").alias("end"), F.col("diagnosis_code").alias("diagnosis"),
+        F.col("doctor_id").alias("doctor"))
 
 
 def overlapping_stays(stays, *, min_overlap_days: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,26 +57,30 @@ def overlapping_stays(stays, *, min_overlap_days: int) -> tuple[np.ndarray, np.n
                  .orderBy("a", "b"))
 
 
-def readmissions(stays, *, max_gap_days: int, diagnosis_prefix: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def readmissions(stays, *, max_gap_days: int, diagnosis_prefix: int,
+                 same: str = "diagnosis") -> tuple[np.ndarray, np.ndarray]:
     """Each patient's consecutive stays at one institution (in start, end, row order),
     the later admitted 0..``max_gap_days`` days after the earlier's discharge, with the
-    same diagnosis (its first ``diagnosis_prefix`` characters when not 0): rows
-    ``(earlier, later)``, sorted by the earlier (a window with ``lag``)."""
+    same diagnosis (its first ``diagnosis_prefix`` characters when not 0), the same
+    doctor (``same="doctor"``) or either (``"nothing"``): rows ``(earlier, later)``,
+    sorted by the earlier (a window with ``lag``)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    dx = F.col("diagnosis")
-    if diagnosis_prefix:
-        dx = F.substring(dx, 1, diagnosis_prefix)
+    if same == "diagnosis":
+        key = F.col("diagnosis")
+        if diagnosis_prefix:
+            key = F.substring(key, 1, diagnosis_prefix)
+    else:
+        key = F.col("doctor") if same == "doctor" else F.lit("")
     in_order = Window.partitionBy("patient", "institution").orderBy("start", "end", "row")
-    s = stays.select("row", "start", dx.alias("dx"),
+    s = stays.select("row", "start", key.alias("key"),
                      F.lag("row").over(in_order).alias("earlier"),
                      F.lag("end").over(in_order).alias("discharged"),
-                     F.lag(dx).over(in_order).alias("earlier_dx"))
+                     F.lag(key).over(in_order).alias("earlier_key"))
     gap = F.col("start") - F.col("discharged")
     links = s.where(F.col("earlier").isNotNull() & (gap >= 0) & (gap <= max_gap_days)
-                    & F.col("dx").isNotNull() & (F.col("dx") == F.col("earlier_dx")))
+                    & F.col("key").isNotNull() & (F.col("key") == F.col("earlier_key")))
     return _rows(links.select("earlier", F.col("row").alias("later")).orderBy("earlier"))
 
 

@@ -1,0 +1,94 @@
+"""split_stay on data without diagnosis codes: the same doctor stands in for the diagnosis,
+and without doctor ids the gap alone is left; the case says what it did not check."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from graphdetect import read_folder
+from graphdetect.cases import build_cases
+from graphdetect.detectors import split_stay
+from graphdetect.graph import ClaimsGraph
+from graphdetect.run import capabilities, limitations
+
+
+def _claims(doctors: bool, diagnoses: bool) -> pd.DataFrame:
+    """P1 discharged and readmitted a day later by the same doctor for the same disease;
+    P2 readmitted a day later by another ward's doctor for another disease (say, a fall
+    on the way home); P3 readmitted after five days."""
+    rows = [("A", "P1", "D1", "2024-03-01 09:00", "2024-03-08", "I63.9", 6000.0),
+            ("B", "P1", "D1", "2024-03-09 10:00", "2024-03-15", "I63.9", 4000.0),
+            ("C", "P2", "D1", "2024-04-01 09:00", "2024-04-06", "I63.9", 5000.0),
+            ("D", "P2", "D7", "2024-04-07 15:00", "2024-04-12", "S72.0", 9000.0),
+            ("E", "P3", "D1", "2024-05-01 09:00", "2024-05-06", "I63.9", 5000.0),
+            ("F", "P3", "D1", "2024-05-11 09:00", "2024-05-16", "I63.9", 5000.0)]
+    frame = pd.DataFrame(rows, columns=["claim_id", "patient_id", "doctor_id", "start_time",
+                                        "end_time", "diagnosis_code", "total_amount"])
+    frame = frame.assign(institution_id="H1", visit_type="inpatient",
+                         diagnosis_code=pd.Categorical(frame["diagnosis_code"]),
+                         start_time=pd.to_datetime(frame["start_time"]),
+                         end_time=pd.to_datetime(frame["end_time"]))
+    drop = [c for c, keep in (("doctor_id", doctors), ("diagnosis_code", diagnoses)) if not keep]
+    return frame.drop(columns=drop)
+
+
+def _split(doctors: bool, diagnoses: bool) -> list[dict]:
+    return build_cases(split_stay(ClaimsGraph(_claims(doctors, diagnoses))))
+
+
+def test_with_diagnoses_only_the_same_disease_is_a_split():
+    [case] = _split(doctors=True, diagnoses=True)
+    assert case["claim_ids"] == ["A", "B"]
+    assert case["details"]["diagnosis"] == "I63.9" and "doctor" not in case["details"]
+    assert "with the same diagnosis I63.9;" in case["explanation_en"]
+
+
+def test_without_diagnoses_the_same_doctor_stands_in_for_the_disease():
+    [case] = _split(doctors=True, diagnoses=False)
+    assert case["claim_ids"] == ["A", "B"]        # P2's other ward's admission is left alone
+    assert case["details"]["diagnosis"] is None and case["details"]["doctor"] == "D1"
+    assert "by the same doctor D1 (the data has no diagnosis codes: not checked);" \
+        in case["explanation_en"]
+    assert "由同一医生D1再次入院（数据无诊断编码，未核对诊断）；" in case["explanation"]
+    [with_dx] = _split(doctors=True, diagnoses=True)
+    assert case["score"] == pytest.approx(0.9 * with_dx["score"], abs=1e-4)
+
+
+def test_without_diagnoses_or_doctors_the_gap_is_all_there_is():
+    cases = _split(doctors=False, diagnoses=False)
+    # P2's readmission for another disease cannot be told from a split: it is flagged,
+    # lower, and its case says so; P3's five days are still too long
+    assert sorted(c["claim_ids"] for c in cases) == [["A", "B"], ["C", "D"]]
+    [with_dx] = _split(doctors=True, diagnoses=True)
+    for case in cases:
+        assert case["score"] == pytest.approx(0.8 * with_dx["score"], abs=1e-4)
+        assert "readmitted 1 day(s) later (2024-03-09) (the data has no diagnosis codes" \
+            in case["explanation_en"] or "(2024-04-07) (the data has no diagnosis codes" \
+            in case["explanation_en"]
+
+
+@pytest.mark.parametrize("gap", [0, 1, 2])
+@pytest.mark.parametrize("omit", [("diagnosis_code",), ("diagnosis_code", "doctor_id")])
+def test_generated_splits_are_found_without_diagnosis_codes(tmp_path, gap, omit):
+    """Planted splits at each gap, with stays of drawn lengths, in a city exported without
+    diagnosis codes (and doctor ids): every one is a case, nothing else is, and the run
+    says what it could not check."""
+    from graphdetect.synth import generate
+
+    out = tmp_path / "city"
+    generate(out, patients=4000, seed=gap + 10 * len(omit), omit_columns=omit,
+             plant={"readmission_same_diagnosis": 6},
+             fix={"readmission_same_diagnosis.gap_days": gap})
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    planted = {tuple(sorted(g["claim_ids"])) for g in truth["groups"]
+               if g["kind"] == "split_stay"}
+    data = read_folder(out)
+    graph = ClaimsGraph.from_data(data)
+    found = {tuple(sorted(f.claim_ids)) for f in split_stay(graph)}
+    assert len(planted) == 6 and found == planted
+    assert "claims.diagnosis_code" not in capabilities(data, graph)
+    assert any(line.startswith("split_stay: no diagnosis codes, so readmissions were "
+                               "matched on the doctor") for line in limitations(data, graph))
