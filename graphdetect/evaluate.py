@@ -17,8 +17,9 @@
   which has no patient list, when such a case names it as host); counted per kind.
 * concurrent_stay and split_stay are scored against the rule applied to the data
   itself: every pair of overlapping stays at two places, and every readmission within
-  the run's ``max_gap_days`` with the same diagnosis. A pair is found when one case of
-  the pattern holds both claims; a case is right when it holds such a pair.
+  the run's ``max_gap_days`` with the same diagnosis (in data without diagnosis codes, the
+  same doctor; without doctor ids either, any). A pair is found when one case of the
+  pattern holds both claims; a case is right when it holds such a pair.
 * ROC-AUC of patient and institution scores (entity_scores.csv, 0 when absent) against
   membership of any planted group (institutions: group patterns only).
 * A run made with ``--since/--until`` is scored on its window: the data is read with the
@@ -204,9 +205,13 @@ def _rule_pairs(graph: ClaimsGraph, params: dict) -> dict[str, list[tuple[str, s
     """The stay rules applied straight to the claims, independently of the detectors."""
     c = graph.claims
     inp = c[c["visit_type"] == "inpatient"]
+    # what a readmission's stays share: the diagnosis, else the doctor, else nothing
+    same_as = next((col for col in ("diagnosis_code", "doctor_id") if c[col].notna().any()),
+                   None)
     frame = inp.assign(p=inp["patient_id"].astype(str), h=inp["institution_id"].astype(str),
                        s=inp["start_time"].dt.floor("D"), e=inp["end_time"].dt.floor("D"),
-                       dx=inp["diagnosis_code"].astype(str))[["claim_id", "p", "h", "s", "e", "dx"]]
+                       dx=inp[same_as].astype(str) if same_as else "any"
+                       )[["claim_id", "p", "h", "s", "e", "dx"]]
     m = frame.merge(frame, on="p", suffixes=("_a", "_b"))
     m = m[m["claim_id_a"] < m["claim_id_b"]]
     overlap = (np.minimum(m["e_a"], m["e_b"]) - np.maximum(m["s_a"], m["s_b"])).dt.days

@@ -92,3 +92,20 @@ def test_generated_splits_are_found_without_diagnosis_codes(tmp_path, gap, omit)
     assert "claims.diagnosis_code" not in capabilities(data, graph)
     assert any(line.startswith("split_stay: no diagnosis codes, so readmissions were "
                                "matched on the doctor") for line in limitations(data, graph))
+
+
+def test_evaluate_scores_splits_without_diagnosis_codes_by_the_same_rule(tmp_path):
+    """``graphdetect evaluate`` applies the rule to the data itself: without diagnosis
+    codes, readmissions by the same doctor are the truth the run is scored against."""
+    from graphdetect.evaluate import evaluate
+    from graphdetect.run import detect_folder
+    from graphdetect.synth import generate
+
+    generate(tmp_path / "city", patients=3000, seed=5, omit_columns=("diagnosis_code",),
+             plant={"readmission_same_diagnosis": 4})
+    detect_folder(tmp_path / "city", tmp_path / "run")
+    got = evaluate(tmp_path / "city", tmp_path / "run")
+    assert got["patterns"]["split_stay"] == {"truth": 4, "found": 4, "cases": 4,
+                                             "cases_right": 4, "recall": 1.0,
+                                             "precision": 1.0}
+    assert got["variants"]["readmission_same_diagnosis"]["recall"] == 1.0
