@@ -16,6 +16,8 @@ from .connection import Connection
 __all__ = ["concurrent_stays", "split_stays", "co_admissions"]
 
 _CHUNK = 10_000
+#: What a split's two stays may be asked to share (:func:`split_stays`).
+_SAME = ("diagnosis", "doctor", "nothing")
 
 
 def _int_at_least(value, lo: int, name: str, owner: str) -> None:
@@ -86,12 +88,13 @@ def concurrent_stays(conn: Connection, *, min_overlap_days: int = 1) -> list[dic
     return sorted(out, key=lambda g: (g["patient"], g["claim_ids"]))
 
 
-def split_stays(conn: Connection, *, max_gap_days: int = 2,
-                diagnosis_prefix: int = 0) -> list[dict]:
+def split_stays(conn: Connection, *, max_gap_days: int = 2, diagnosis_prefix: int = 0,
+                same: str | None = None) -> list[dict]:
     """Readmissions to the same institution soon after discharge, same diagnosis (分解住院).
 
-    Diagnoses only: on data without diagnosis codes this finds no split, where
-    :func:`graphdetect.detectors.split_stay` matches on the doctor or the gap instead.
+    On data without diagnosis codes, the same doctor stands in for the diagnosis, and
+    without doctors either, nothing more than the gap: as
+    :func:`graphdetect.detectors.split_stay` does.
 
     Parameters
     ----------
@@ -100,6 +103,10 @@ def split_stays(conn: Connection, *, max_gap_days: int = 2,
         Days between discharge and readmission that count as a split.
     diagnosis_prefix : int, default 0
         Characters of the diagnosis code that must match (0 = the whole code).
+    same : {"diagnosis", "doctor", "nothing"}, optional
+        What two stays must share besides the place; by default the diagnosis when any
+        claim in the database has one, else the doctor when any claim names one, else
+        nothing.
 
     Returns
     -------
@@ -110,8 +117,13 @@ def split_stays(conn: Connection, *, max_gap_days: int = 2,
     """
     _int_at_least(max_gap_days, 0, "max_gap_days", "split_stays")
     _int_at_least(diagnosis_prefix, 0, "diagnosis_prefix", "split_stays")
+    if same is None:
+        [carry] = conn.read("claims_carry")
+        same = "diagnosis" if carry["diagnosis"] else "doctor" if carry["doctor"] else "nothing"
+    elif same not in _SAME:
+        raise ParameterError("same", "split_stays", f"one of {', '.join(_SAME)}", same)
     rows = conn.read("rule_split_stay", max_gap_days=max_gap_days,
-                     diagnosis_prefix=diagnosis_prefix)
+                     diagnosis_prefix=diagnosis_prefix, same=same)
     after = {r["a"]: r for r in rows}
     has_before = {r["b"] for r in rows}
     out = []

@@ -97,6 +97,24 @@ def test_split_stay_query_matches_the_detector(conn, graph, sample_graph, params
     assert params or len(mine) >= 3
 
 
+@pytest.mark.parametrize("drop, same", [(("diagnosis_code",), "doctor"),
+                                        (("diagnosis_code", "doctor_id"), "nothing")])
+def test_split_stay_query_without_diagnoses_matches_the_detector(conn, data, drop, same):
+    """On data without diagnosis codes (and doctor ids) the detector matches stays on the
+    doctor (on nothing but the gap); the query does with ``same``, which it picks by
+    itself from what the database's claims carry (here they carry diagnoses)."""
+    from graphdetect.graph import ClaimsGraph
+
+    without = ClaimsGraph(data.claims.drop(columns=list(drop)))
+    python = {tuple(f.claim_ids) for f in REGISTRY["split_stay"].func(without)}
+    mine = {tuple(g["stays"]) for g in split_stays(conn, same=same)}
+    assert mine == python and len(mine) >= 3
+    assert {tuple(g["stays"]) for g in split_stays(conn)} == {
+        tuple(f.claim_ids) for f in REGISTRY["split_stay"].func(ClaimsGraph.from_data(data))}
+    with pytest.raises(ParameterError, match="'same' parameter of split_stays"):
+        split_stays(conn, same="ward")
+
+
 def test_co_admission_query_counts_shared_admission_days(conn, data):
     ip = data.claims[data.claims["visit_type"] == "inpatient"]
     days = defaultdict(set)
