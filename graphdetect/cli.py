@@ -78,6 +78,10 @@ def detect(data: str, out: Path, config: Path | None, overrides: tuple[str, ...]
 
     'graphdetect settings' lists every setting with its default.
     """
+    if engine == "embedded":
+        from ._memory import keep_freed_memory
+
+        keep_freed_memory()     # first: before numpy starts its threads
     from .io import check_time_zone
     from .run import detect_folder
     from .settings import resolve

@@ -6,7 +6,16 @@
 """
 
 from ..errors import LedgerError, RulesError
-from .book import Ledger
 from .rules import Rules, load_rules
 
 __all__ = ["Ledger", "LedgerError", "Rules", "RulesError", "load_rules"]
+
+
+def __getattr__(name: str):
+    # the book (and the review store and reader it needs) is imported when first asked
+    # for, so that ``graphdetect``'s command line starts without numpy (graphdetect._memory)
+    if name == "Ledger":
+        from .book import Ledger
+
+        return Ledger
+    raise AttributeError(f"module 'graphdetect.ledger' has no attribute {name!r}")
