@@ -67,3 +67,10 @@ def test_package_attributes_load_on_first_use():
                   "Ledger.__module__, hasattr(graphdetect, 'nothing'), "
                   "hasattr(l, 'nothing')]))")
     assert out == ["graphdetect.io", "ClaimsData", "graphdetect.ledger.book", False, False]
+
+
+def test_every_run_takes_one_arena_and_leaves_the_environment_alone():
+    """detect_folder's own setting (a library caller's run): one arena, no variable set."""
+    out = _python("import json, os; from graphdetect._memory import one_arena; one_arena(); "
+                  "print(json.dumps([os.environ.get(v) for v in " + repr(VARIABLES) + "]))")
+    assert out == [None, None, None]
