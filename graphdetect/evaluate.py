@@ -14,7 +14,8 @@
   unit is the group's claims: found when one case holds all its inpatient claims.
 * Look-alikes (dialysis, nursing homes, check-up days, households, rehabilitation courses,
   ...) are *flagged* when a case of any group pattern matches one by the same rule (a hub,
-  which has no patient list, when such a case names it as host); counted per kind.
+  which has no patient list, when such a case names it as host); counted per kind. A
+  readmission for another illness is flagged when a split_stay case holds both its stays.
 * concurrent_stay and split_stay are scored against the rule applied to the data
   itself: every pair of overlapping stays at two places, and every readmission within
   the run's ``max_gap_days`` with the same diagnosis (in data without diagnosis codes, the
@@ -128,7 +129,8 @@ def evaluate(data: str | Path, run: str | Path) -> dict:
         right = sum(any(a in ids and b in ids for a, b in pairs) for ids in mine)
         out["patterns"][pattern] = _rates(len(pairs), found, len(mine), right)
     out["variants"] = _variants(truth, by_pattern, graph)
-    out["lookalikes"] = _lookalikes(truth, [c for c in cases if c["pattern"] in patterns])
+    out["lookalikes"] = _lookalikes(truth, [c for c in cases if c["pattern"] in patterns],
+                                    by_pattern)
     out["auc"] = _aucs(truth, graph, scores)
     return out
 
@@ -232,12 +234,20 @@ def _rule_pairs(graph: ClaimsGraph, params: dict) -> dict[str, list[tuple[str, s
             "split_stay": sorted(split)}
 
 
-def _lookalikes(truth: dict, group_cases: list[dict]) -> dict:
+#: Look-alikes judged by their claims against one stay pattern's cases, not by patients.
+_CLAIM_LOOKALIKES = {"readmission": "split_stay"}
+
+
+def _lookalikes(truth: dict, group_cases: list[dict], by_pattern: dict) -> dict:
     flagged: dict[str, list[str]] = {}
     total: dict[str, int] = {}
     for g in truth.get("lookalikes", []):
         total[g["kind"]] = total.get(g["kind"], 0) + 1
-        if g["patients"]:
+        if g["kind"] in _CLAIM_LOOKALIKES:
+            ids = set(g["claim_ids"])
+            hit = any(ids <= set(c["claim_ids"])
+                      for c in by_pattern.get(_CLAIM_LOOKALIKES[g["kind"]], []))
+        elif g["patients"]:
             hit = any(_matches(_patients(c), set(g["patients"])) for c in group_cases)
         else:
             hosts = {m["id"] for c in group_cases for m in c["members"] if m["role"] == "host"}

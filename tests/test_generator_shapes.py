@@ -171,7 +171,9 @@ def test_stays_have_their_shape(claims, truth):
 
 def test_no_unplanted_concurrent_or_split_stays(tables, truth):
     c = tables["claims"]
-    planted = {x for g in truth["groups"] for x in g["claim_ids"]}
+    # planted, or a look-alike readmission for another illness
+    planted = {x for g in truth["groups"] + truth["lookalikes"] if g["kind"] in (
+        "concurrent_stay", "split_stay", "readmission") for x in g["claim_ids"]}
     s = c[c.visit_type == "inpatient"].sort_values(["patient_id", "start_time"])
     prev = s.groupby("patient_id")[["end_time", "institution_id"]].shift()
     close = prev.end_time.notna() & (
@@ -207,6 +209,18 @@ def test_lookalikes_have_their_shape(claims, tables, truth):
                        for a, b in zip(starts, starts[1:], strict=False))
             los = (rows.end.dt.normalize() - rows.start.dt.normalize()).dt.days
             assert los.between(p["course_days"] - 1, p["course_days"] + 1).all()
+            continue
+        if g["kind"] == "readmission":
+            first, second = (r for _, r in rows.sort_values("start_time").iterrows())
+            assert (rows.visit_type == "inpatient").all() and len(g["patients"]) == 1
+            assert len(g["institutions"]) == 1 and inst.level[g["institutions"][0]] in "23"
+            assert (_age(tables, g["patients"]) >= 40).all()
+            assert first.diagnosis_code[0] != second.diagnosis_code[0]
+            assert spec[first.doctor_id] != spec[second.doctor_id]
+            assert (first.end.normalize() - first.start.normalize()).days == p["first_days"]
+            assert (second.end.normalize() - second.start.normalize()).days == p["second_days"]
+            assert (second.start.normalize() - first.end.normalize()).days == p["gap_days"]
+            assert second.start > first.end
             continue
         assert (rows.visit_type == "outpatient").all() and rows.start.dt.hour.between(7, 17).all()
         if g["kind"] == "dialysis":

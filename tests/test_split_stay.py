@@ -74,8 +74,10 @@ def test_without_diagnoses_or_doctors_the_gap_is_all_there_is():
 @pytest.mark.parametrize("omit", [("diagnosis_code",), ("diagnosis_code", "doctor_id")])
 def test_generated_splits_are_found_without_diagnosis_codes(tmp_path, gap, omit):
     """Planted splits at each gap, with stays of drawn lengths, in a city exported without
-    diagnosis codes (and doctor ids): every one is a case, nothing else is, and the run
-    says what it could not check."""
+    diagnosis codes (and doctor ids): every one is a case, and the run says what it could
+    not check. The city's readmissions for another illness (look-alikes, admitted by
+    another department's doctor) are told apart by the doctor; without doctor ids they are
+    cases too, which is what the gap alone can say."""
     from graphdetect.synth import generate
 
     out = tmp_path / "city"
@@ -85,10 +87,13 @@ def test_generated_splits_are_found_without_diagnosis_codes(tmp_path, gap, omit)
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     planted = {tuple(sorted(g["claim_ids"])) for g in truth["groups"]
                if g["kind"] == "split_stay"}
+    other = {tuple(sorted(g["claim_ids"])) for g in truth["lookalikes"]
+             if g["kind"] == "readmission"}
     data = read_folder(out)
     graph = ClaimsGraph.from_data(data)
     found = {tuple(sorted(f.claim_ids)) for f in split_stay(graph)}
-    assert len(planted) == 6 and found == planted
+    assert len(planted) == 6 and len(other) >= 2
+    assert found == (planted if "doctor_id" not in omit else planted | other)
     assert "claims.diagnosis_code" not in capabilities(data, graph)
     assert any(line.startswith("split_stay: no diagnosis codes, so readmissions were "
                                "matched on the doctor") for line in limitations(data, graph))
@@ -109,3 +114,22 @@ def test_evaluate_scores_splits_without_diagnosis_codes_by_the_same_rule(tmp_pat
                                              "cases_right": 4, "recall": 1.0,
                                              "precision": 1.0}
     assert got["variants"]["readmission_same_diagnosis"]["recall"] == 1.0
+    # the city's readmissions for another illness were another doctor's: none flagged
+    looks = got["lookalikes"]
+    assert looks["by_kind"]["readmission"] >= 2 and looks["flagged_by_kind"]["readmission"] == 0
+
+
+def test_evaluate_counts_readmissions_for_another_illness_flagged_by_the_gap_alone(tmp_path):
+    """Without diagnosis codes or doctor ids a readmission for another illness is a case
+    (the rule the data allows), and evaluate reports it as a look-alike flagged."""
+    from graphdetect.evaluate import evaluate
+    from graphdetect.run import detect_folder
+    from graphdetect.synth import generate
+
+    generate(tmp_path / "city", patients=3000, seed=6,
+             omit_columns=("diagnosis_code", "doctor_id"),
+             plant={"readmission_same_diagnosis": 3})
+    detect_folder(tmp_path / "city", tmp_path / "run")
+    looks = evaluate(tmp_path / "city", tmp_path / "run")["lookalikes"]
+    assert looks["flagged_by_kind"]["readmission"] == looks["by_kind"]["readmission"] >= 2
+    assert looks["flagged"] == looks["flagged_by_kind"]["readmission"]

@@ -3,8 +3,9 @@
 ``plan_staff`` runs before the staff is built (rehabilitation wards get the doctors their
 courses need); ``prepare`` runs before the normal year (it chooses dialysis patients, who then
 carry N18.5, moves nursing-home residents into their home, gives stroke patients I69.3 and
-forms large households); ``lookalikes`` then makes the claims. Each look-alike is tagged
-``-k`` and described by ``metas[k - 1]``.
+forms large households); ``lookalikes`` then makes the claims, and ``readmissions`` (after
+the planted groups) those of people readmitted for another illness. Each look-alike is
+tagged ``-k`` and described by ``metas[k - 1]``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import numpy as np
 
 from . import _care
 from . import _catalog as cat
-from ._claims import DAY, HOUR, concat, make, money
+from ._claims import DAY, HOUR, concat, inpatient_bill, make, money
 from ._people import reserve_hash, set_people
 from ._shared import choose, look_meta
 from ._variants import LOOKALIKES
 from ._world import World, group_index, members
 
-__all__ = ["counts", "plan_staff", "prepare", "lookalikes"]
+__all__ = ["counts", "plan_staff", "prepare", "lookalikes", "readmissions"]
 
 
 def counts(w: World, n: int) -> dict[str, int]:
@@ -216,3 +217,44 @@ def lookalikes(rng: np.random.Generator, w: World, plan: dict, n: int, days: int
     metas += [look_meta("household", "joint_visit") for _ in range(k)]
     parts.append(claims)
     return concat(parts), metas
+
+
+def readmissions(rng: np.random.Generator, w: World, drawn: list[dict], days: int,
+                 busy: np.ndarray, tag0: int) -> tuple[dict | None, list[dict]]:
+    """Readmissions for another illness (look-alikes of split stays, tags from ``-tag0``
+    down), made last, of people ``busy`` does not mark (none of any planted group or
+    other look-alike), so that adding them changed no one else's claims."""
+    people = rng.permutation(np.flatnonzero(~busy & (w.pat_age >= 40)))
+    parts = [_readmission(rng, w, p0, p, days, -(tag0 + k))
+             for k, (p0, p) in enumerate(zip(people.tolist(), drawn, strict=False))]
+    metas = [look_meta("readmission", "other_cause", p) for p in drawn[:len(parts)]]
+    return (concat(parts) if parts else None), metas
+
+
+def _readmission(rng, w: World, p0: int, p: dict, days: int, tag: int) -> dict:
+    """Discharged, then readmitted to the same hospital within days for another illness:
+    a diagnosis of another chapter, admitted by a doctor of its own department."""
+    host = int(rng.choice(w.tert) if rng.random() < 0.3 else w.county_sec[w.pat_county[p0], 0])
+    codes = np.unique(np.concatenate([cat.INPATIENT["adult"][0], cat.INPATIENT["elder"][0]]))
+    codes = codes[(codes != cat.DX["O80"]) & (w.spec_cnt[host, cat.DIAG_SPEC[codes]] > 0)]
+    chapter = np.array([cat.DIAG_CODES[c][0] for c in codes])
+    first = int(rng.integers(len(codes)))
+    other = np.flatnonzero((chapter != chapter[first])
+                           & (cat.DIAG_SPEC[codes] != cat.DIAG_SPEC[codes[first]]))
+    if not len(other):      # a hospital of one department: another chapter, same doctor
+        other = np.flatnonzero(chapter != chapter[first])
+    dx = np.array([codes[first], codes[int(rng.choice(other))]])
+    los = np.array([int(p["first_days"]), int(p["second_days"])])
+    day = int(rng.integers(0, days - 40))
+    day = np.array([day, day + los[0] + int(p["gap_days"])])
+    tod = 8 * HOUR + rng.integers(0, 9 * HOUR, 2)
+    if p["gap_days"] == 0:      # readmitted the afternoon of the discharge
+        tod[1] = 14 * HOUR + int(rng.integers(0, 3 * HOUR))
+    pat, inst = np.full(2, p0), np.full(2, host)
+    spec = cat.DIAG_SPEC[dx]        # each stay's department, its usual doctor for the person
+    doc = w.spec_off[host, spec] + w.pat_key[p0] % w.spec_cnt[host, spec]
+    total = inpatient_bill(rng, w, inst, dx, los)
+    end = (day + los) * DAY + 9 * HOUR + rng.integers(0, 5400, 2)
+    return make(pat, inst, cat.INP, day * DAY + tod, total, end=end, doc=doc, dx=dx,
+                fund=np.floor(total * cat.INP_RATIO[w.inst_tier[host]]).astype(np.int64),
+                tag=tag)

@@ -227,6 +227,13 @@ LOOKALIKES: dict[str, Lookalike] = {
         "phone and address, seen at its village clinic, sometimes several together"), {
         "size": _i(8, 12, "people"),
         "occasions": _i(4, 12, "visit days at the village clinic (1-4 people each)")}),
+    "readmission": Lookalike("other_cause", 10, (
+        "a person (40+) discharged from a county or city hospital and readmitted there 0-2 "
+        "days later for another illness (another ICD chapter, another department's doctor; "
+        "same day: in the afternoon)"), {
+        "first_days": _i(3, 12, "length of the first stay"),
+        "gap_days": _i(0, 2, "days from discharge to readmission"),
+        "second_days": _i(3, 10, "length of the second stay")}),
 }
 
 

@@ -41,7 +41,7 @@ from ._variants import LOOKALIKES, VARIANTS
 __all__ = ["generate"]
 
 GENERATOR = "graphdetect-datasets"
-VERSION = 2
+VERSION = 3
 
 
 def _check(name: str, value: object, ok: bool, what: str) -> None:
@@ -187,6 +187,16 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
                           n_claims=np.bincount(normal["pat"], minlength=w.n_pat),
                           by_vil=_world.group_index(w.pat_vil, w.n_vil))
     groups = _plant.plant_all(seed, ctx, drawn)
+    # readmissions for another illness come last, from people in no group or look-alike:
+    # adding them (generator version 3) left the rest of a city as it was (but the ordinary
+    # claims of their people that clash with the new stays, cleared like any planted one's)
+    busy = taken.copy()
+    for part in [look] + [g[0] for g in groups]:
+        busy[part["pat"]] = True
+    again, again_metas = _lookalike.readmissions(rng(16), w, looks["readmission"], days,
+                                                 busy, len(look_metas) + 1)
+    if again is not None:
+        look, look_metas = _claims.concat([look, again]), look_metas + again_metas
     stage("look-alikes and plants")
     rehab = look["vt"] == cat.INP
     fixed_stays = _claims.concat([g[0] for g in groups] + [_claims.take(look, rehab)])
