@@ -178,7 +178,7 @@ def test_short_period_city_rings_sharing_hosts(tmp_path):
     (spread_week 4/6 and batch_admission 8/9 before rings were told apart by bills), and
     a ward's rehabilitation cohorts show each patient back once (flagged at 0.52 before
     regularity was judged across the patients' single gaps). One seed of twelve measured
-    (README: 310 of 323 rings over seeds 1-12, the misses all rings at a shared host)."""
+    (README: 314 of 323 rings over seeds 1-12, the misses all rings at a shared host)."""
     from graphdetect import read_folder
     from graphdetect.synth import generate
 
