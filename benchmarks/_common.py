@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -19,14 +20,25 @@ def data_dir(patients: int, fmt: str, seed: int = 1) -> Path:
 
 
 def ensure_data(patients: int, fmt: str, seed: int = 1) -> Path:
-    """Generate the benchmark data once; later runs reuse it."""
-    out = data_dir(patients, fmt, seed)
-    if not (out / "truth.json").exists():
-        from graphdetect.synth import generate
+    """Generate the benchmark data once; later runs reuse it while the generator's
+    version is the one that made it."""
+    from graphdetect.synth.generator import VERSION, generate
 
+    out = data_dir(patients, fmt, seed)
+    truth = out / "truth.json"
+    if not truth.exists() or _version(truth) != VERSION:
         print(f"generating {out} ...", file=sys.stderr)
         generate(out, patients=patients, seed=seed, fmt=fmt)
     return out
+
+
+def _version(truth: Path) -> int | None:
+    """The generator version a truth.json names: its keys are sorted, so "version" is the
+    last one, read from the file's end (a million people's truth is not parsed for it)."""
+    with open(truth, "rb") as f:
+        f.seek(max(0, truth.stat().st_size - 4096))
+        found = re.search(rb'"version":\s*(\d+)', f.read())
+    return int(found.group(1)) if found else None
 
 
 def data_arguments(doc: str, patients: int) -> argparse.Namespace:
