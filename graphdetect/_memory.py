@@ -2,11 +2,11 @@
 
 numpy takes every array of 32 MB or more (at a city's size, most per-claim arrays) from a
 fresh ``mmap`` and gives it back on free, so the kernel zeroes its pages again for the
-next one: at ten million claims a run had 10 GB of pages zeroed for a 2.8 GB peak, and
-a fifth to a quarter of its CPU time in the kernel. Told to serve such arrays from its heap, to keep
-up to 1 GiB freed at the heap's top and to use one arena for all threads, glibc hands the
-same pages to the next array: 4.3 GB zeroed, about 9 % less wall (benchmarks/README.md,
-tenth session).
+next one: at ten million claims a run had 10 GB of pages zeroed for a 2.8 GB peak, and a
+fifth to a quarter of its CPU time in the kernel. Told to serve such arrays from its
+heap, to keep up to 1 GiB freed at the heap's top and to use one arena for all threads,
+glibc hands the same pages to the next array: 4.3 GB zeroed, about 9 % less wall
+(benchmarks/README.md, tenth session).
 
 This must run before numpy is imported: numpy's import starts OpenBLAS's threads, and an
 arena one of them made stays in use, smaller than the large arrays, which then come from
