@@ -323,3 +323,24 @@ def test_running_out_of_memory_says_what_to_raise(tmp_path, monkeypatch):
     with pytest.raises(EngineError) as exc, session._naming_the_log():
         raise EngineError("engine.job_failed", detail="Python worker exited unexpectedly")
     assert str(exc.value).startswith("the Spark job failed (Python worker exited")
+
+
+def test_py4j_reporting_a_lost_connection_goes_to_spark_log(tmp_path):
+    """py4j logs a connection lost to the JVM with ``logging.exception`` on the root
+    logger; in a process graphdetect launched Spark from, that record goes to the JVM's
+    log, not beside the one-line error on stderr (under load the lost-connection test
+    above saw py4j's trace there)."""
+    script = tmp_path / "root_log.py"
+    script.write_text(
+        "import logging\n"
+        "from graphdetect.engines.spark.session import _LOG, spark_session\n"
+        f"with spark_session({MASTER!r}):\n"
+        "    logging.exception('Exception while sending command.')\n"
+        "    print(open(_LOG['path'], encoding='utf-8').read()"
+        ".count('ERROR:root:Exception while sending command.'))\n", encoding="utf-8")
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["1"]
+    assert "Exception while sending command" not in res.stderr

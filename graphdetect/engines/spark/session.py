@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -181,9 +182,23 @@ def _launch(master: str, settings: dict[str, str]) -> None:
     if not _LOG:
         atexit.register(_remove_log)
     _LOG.update(path=path, keep=False)
-    with os.fdopen(fd, "wb") as log:
+    os.close(fd)
+    with open(path, "ab") as log:       # appended to by the JVM and this process alike
         gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})
+    _py4j_to_log(path)
     SparkContext(conf=conf, gateway=gateway)
+
+
+def _py4j_to_log(path: str) -> None:
+    """py4j reports a connection lost to the JVM through the root logger
+    (``logging.exception``), whose first use with no handler prints the record, trace and
+    all, beside the one line graphdetect says: under load it did. The root logger's
+    records go to the JVM's log instead, the one that line names."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s:%(message)s"))
+        root.addHandler(handler)
 
 
 def _logged(detail: str) -> str:
