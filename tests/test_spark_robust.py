@@ -332,10 +332,19 @@ def test_py4j_reporting_a_lost_connection_goes_to_spark_log(tmp_path):
     above saw py4j's trace there)."""
     script = tmp_path / "root_log.py"
     script.write_text(
-        "import logging\n"
+        "import logging, sys\n"
+        "import py4j.java_gateway\n"
         "from graphdetect.engines.spark.session import _LOG, spark_session\n"
         f"with spark_session({MASTER!r}):\n"
-        "    logging.exception('Exception while sending command.')\n"
+        "    try:\n"
+        "        raise ConnectionResetError(104, 'Connection reset by peer')\n"
+        "    except OSError:\n"
+        "        # what py4j.java_gateway does: logging.exception, from its own file\n"
+        "        logging.basicConfig()\n"
+        "        logging.getLogger().handle(logging.LogRecord(\n"
+        "            'root', logging.ERROR, py4j.java_gateway.__file__, 1059,\n"
+        "            'Exception while sending command.', None, sys.exc_info()))\n"
+        "    logging.warning('not py4j: still on stderr')\n"
         "    print(open(_LOG['path'], encoding='utf-8').read()"
         ".count('ERROR:root:Exception while sending command.'))\n", encoding="utf-8")
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
@@ -344,3 +353,4 @@ def test_py4j_reporting_a_lost_connection_goes_to_spark_log(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["1"]
     assert "Exception while sending command" not in res.stderr
+    assert "WARNING:root:not py4j: still on stderr" in res.stderr

@@ -192,13 +192,30 @@ def _launch(master: str, settings: dict[str, str]) -> None:
 def _py4j_to_log(path: str) -> None:
     """py4j reports a connection lost to the JVM through the root logger
     (``logging.exception``), whose first use with no handler prints the record, trace and
-    all, beside the one line graphdetect says: under load it did. The root logger's
-    records go to the JVM's log instead, the one that line names."""
+    all, beside the one line graphdetect says: under load it did. py4j's records on the
+    root logger go to the JVM's log instead, the one that line names; everyone else's go
+    where they went."""
     root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.FileHandler(path, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s:%(message)s"))
-        root.addHandler(handler)
+    for old in [f for f in root.filters if isinstance(f, _Py4jToLog)]:
+        root.removeFilter(old)
+        old.handler.close()
+    root.addFilter(_Py4jToLog(path))
+
+
+class _Py4jToLog(logging.Filter):
+    """A root-logger filter that writes py4j's records to a file and stops them there."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+        self.handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s:%(message)s"))
+        self.where = f"{os.sep}py4j{os.sep}"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.where not in record.pathname:
+            return True
+        self.handler.handle(record)
+        return False
 
 
 def _logged(detail: str) -> str:
