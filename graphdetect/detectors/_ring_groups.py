@@ -177,16 +177,25 @@ def pools(patient: np.ndarray, occasion: np.ndarray, n_occ: int, *, resolution: 
 
 
 def bill_levels(patient: np.ndarray, amount: np.ndarray, *, min_members: int,
-                separation: float = 4.0) -> np.ndarray:
+                separation: float = 3.0) -> np.ndarray:
     """Per stay, which of the group's bill levels its patient belongs to (0, 1, ...).
 
     Two rings that one host admits under the same doctors in the same weeks share every
     occasion, so the occasions cannot tell them apart; their bills can: each ring bills
     its own amount. Patients are ordered by their mean log bill and cut at the widest
-    gap leaving ``min_members`` patients on either side, when that gap is more than
-    ``separation`` times the spread of the log bills on each side (the scaled median
-    absolute deviation of their stays, at least 1%); each side is cut again the same
-    way. A group with one level of bills, however wide, is one level.
+    gap leaving ``min_members`` patients on either side, when the two sides are two
+    levels:
+
+    - the medians of their stays' log bills lie more than ``separation`` spreads apart
+      (the wider side's spread: the scaled median absolute deviation of its stays'
+      log bills, at least 1%),
+    - the gap itself is wider than one spread, and
+    - each patient keeps to one level: fewer than a quarter of the patients with two or
+      more stays have stays on both sides of the midpoint between the medians (one ring
+      whose stays each bill one of two codes has the two levels inside each patient).
+
+    Each side is cut again the same way. A group with one level of bills, however wide,
+    is one level.
 
     >>> pat = np.repeat(np.arange(10), 2)
     >>> bill = np.where(pat < 5, 2000.0, 9000.0) * (1 + 0.02 * (np.arange(20) % 3))
@@ -215,13 +224,26 @@ def bill_levels(patient: np.ndarray, amount: np.ndarray, *, min_members: int,
         lv = mean[order[lo:hi]]
         gaps = np.diff(lv)[min_members - 1:hi - lo - min_members]
         k = lo + min_members - 1 + int(np.argmax(gaps))
-        left = x[(stay_rank >= lo) & (stay_rank <= k)]
-        right = x[(stay_rank > k) & (stay_rank < hi)]
+        inside = (stay_rank >= lo) & (stay_rank < hi)
+        on_left = stay_rank[inside] <= k
+        left, right = x[inside][on_left], x[inside][~on_left]
         spread = max(_mad(left), _mad(right), 0.01)
-        if mean[order[k + 1]] - mean[order[k]] > separation * spread:
+        low, high = median(left), median(right)
+        if high - low > separation * spread and \
+                mean[order[k + 1]] - mean[order[k]] > spread and \
+                _straddling(stay_rank[inside] - lo, x[inside] > (low + high) / 2) < 0.25:
             cuts.append(k)
             todo += [(lo, k + 1), (k + 1, hi)]
     return np.searchsorted(np.sort(np.asarray(cuts, np.int64)), stay_rank, side="left")
+
+
+def _straddling(patient: np.ndarray, above: np.ndarray) -> float:
+    """Share of the patients with two or more stays who have stays both ``above`` a
+    line and below it (0 when none has two stays)."""
+    stays = np.bincount(patient)
+    up = np.bincount(patient, weights=above, minlength=len(stays))
+    several = stays >= 2
+    return float(((up > 0) & (up < stays))[several].mean()) if several.any() else 0.0
 
 
 def _mad(x: np.ndarray) -> float:

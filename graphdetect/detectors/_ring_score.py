@@ -88,12 +88,13 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     schedule (each one's gaps vary by 10% or less, in the median; over a short period,
     the single gaps of those admitted twice), occasions bring in the same patients
     (half the group or more each time), 80% of the stays share one ICD-10 category,
-    the stays of the patients who come back are of a fixed length (varying by 10% or
-    less) longer than the data's usual stay, and the patients do not come mostly from
-    one village: a course programme, not a burst of recruits. None of it needs doctor
-    ids; without diagnosis codes the rest is judged and the category is not checked
-    (a ward's programme flagged in every such city is the worse error: a ring as regular
-    as a programme, with one diagnosis code, is capped alike where codes are known).
+    the stays of the patients who come back (for that category, where codes are known)
+    are of a fixed length (varying by 10% or less) longer than the data's usual stay,
+    and the patients do not come mostly from one village: a course programme, not a
+    burst of recruits. None of it needs doctor ids; without diagnosis codes the rest is
+    judged and the category is not checked (a ward's programme flagged in every such
+    city is the worse error: a ring as regular as a programme, with one diagnosis code,
+    is capped alike where codes are known).
     """
     order = np.argsort(sub["row"], kind="stable")
     rows = sub["row"][order]
@@ -112,8 +113,13 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     amounts = graph.amount[rows]
     length = (sub["end"] - sub["start"]).astype(float)
     cv, los_cv = amount_cv(amounts), amount_cv(length + 1)
-    # a course is the same patients' stays: judged on those who come back
+    # a course is the same patients' stays for one condition: judged on those who come
+    # back, for the commonest diagnosis group where diagnoses are known (a patient's
+    # admission for something else, taken in with the group, is no course)
+    dx_code, dx_share = _top_share(sub["diagnosis"])
     again = _repeat_stays(sub["patient"])
+    if dx_code >= 0 and (again & (sub["diagnosis"] == dx_code)).any():
+        again &= sub["diagnosis"] == dx_code
     course_los = length[again] if again.any() else length
     course_cv = amount_cv(course_los + 1)
     doctors, doc_share = _doctors(graph, sub["doctor"])
@@ -125,7 +131,6 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     mid_occ, course_days = median(per_occ), median(course_los)
     attendance = float(mid_occ / len(patients))
     schedule = _schedule_cv(sub["patient"], sub["start"])
-    dx_code, dx_share = _top_share(sub["diagnosis"])
     dx_group = _category(graph, dx_code, categories)
     share_of_host = float(np.sum(sub["institution"] == host) / max(host_admissions[host], 1))
     routine = bool(schedule is not None and schedule <= 0.1 and attendance >= 0.5

@@ -252,27 +252,36 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         # the pieces but the largest were another ring's members in this pool
         main = int(np.argmax([len(sorted_unique(x["patient"])) for x in pieces]))
         groups += [(piece, k != main) for k, piece in enumerate(pieces)]
-    for piece in _rejoin(groups, graph.amount, min_members):
+    def finding(piece):
+        return ring_finding(graph, piece, occasion_table(piece), rate, host_admissions,
+                            usual_stay, cats)
+
+    def course(piece):   # a ward's course programme on its own
+        return finding(piece)[0].details["routine"]
+
+    for piece in _rejoin(groups, graph.amount, min_members, course):
         piece = sites_alike(piece, graph.amount)
         table = occasion_table(piece)
         if len(table["occasion"]) < min_occasions or \
                 len(sorted_unique(piece["patient"])) < min_members:
             continue
-        found, rows = ring_finding(graph, piece, table, rate, host_admissions, usual_stay,
-                                   cats)
+        found, rows = finding(piece)
         if found.metrics["burst"] >= 1:   # its own admissions exceed the places' usual
             out.append(found)
             evidence.append(rows)
     return with_claim_ids(graph, out, evidence)
 
 
-def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
-            min_members: int) -> list[dict]:
+def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray, min_members: int,
+            course) -> list[dict]:
     """The groups, each part split off by its bills (a piece of a pool's but its
     largest: the pool held members of two rings, and these are the other ring's) joined
     to another group of its host that could be the same ring's
     (:func:`._ring_campaign.alike`) and shares a period with it, and bills at its level
-    once joined."""
+    once joined. A part that is a ward's course programme on its own (``course(group)``
+    is true), or a group that is one, is never joined: two cohorts of one ward's
+    courses, each coming back on its own schedule, would make one group that no
+    occasion brings half of."""
     out = [g for g, _ in groups]
     if not any(split for _, split in groups):
         return out
@@ -282,6 +291,13 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
     for j, y in enumerate(info):
         at_host.setdefault(y["host"], []).append(j)
     gone = np.zeros(len(groups), bool)
+    courses: dict[int, bool] = {}
+
+    def is_course(j):
+        if j not in courses:
+            courses[j] = bool(course(out[j]))
+        return courses[j]
+
     for i, (piece, split) in enumerate(groups):
         if not split:
             continue
@@ -293,6 +309,8 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
             overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
             if overlap < 0.5 * min(x["last"] - x["first"], y["last"] - y["first"]):
                 continue
+            if is_course(i) or is_course(j):
+                continue
             both = {c: np.concatenate([out[j][c], piece[c]]) for c in piece}
             if bill_levels(both["patient"], amount[both["row"]],
                            min_members=min_members).any():
@@ -300,6 +318,7 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray,
             _, once = firsts(both["row"])
             once = once[np.argsort(both["occasion"][once], kind="stable")]
             out[j] = {c: v[once] for c, v in both.items()}
+            courses.pop(j, None)
             gone[i] = True
             break
     return [g for g, dead in zip(out, gone, strict=True) if not dead]
