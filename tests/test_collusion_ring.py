@@ -8,6 +8,7 @@ range of its parameters.
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -392,3 +393,52 @@ def test_two_course_cohorts_beside_a_ring_are_not_joined(world, seed):
     assert len(matching(cases, attended(ring))) == 1
     for cohort in (cohort_a, cohort_b):
         assert not matching(cases, attended(cohort), 0.3)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_small_ring_inside_a_large_pool_keeps_its_own_occasions(world, seed):
+    """Ten recruits beside a pool of a hundred at one host, under the same doctor, one
+    admission day shared: the community search may put them in the large pool, which
+    holds only the occasions bringing a tenth of its members; split off by their bills,
+    the ten are a ring on all four of their own occasions."""
+    rng = np.random.default_rng(seed)
+    host = _hosts(world, 1, rng)[0]
+    doctors = {host: _staff(world, host, 1, rng)}
+    people = rng.choice(world["free"], 110, replace=False)
+    large = ring_rows(rng, "P", people[:100], [(20 + 37 * k, host, 0.35) for k in range(9)],
+                      doctors=doctors, spread=3, bill=9900.0, cv=0.04)
+    small = ring_rows(rng, "S", people[100:], [(d, host, 0.9) for d in (57, 90, 130, 160)],
+                      doctors=doctors, bill=3750.0, cv=0.06)
+    cases = cases_of(graph_with(world, large, small))
+    assert matching(cases, attended(large))
+    case = _only_case(cases, small)
+    mine = {m["id"] for m in case["members"] if m["kind"] == "patient"}
+    assert mine == attended(small) and case["metrics"]["occasions"] == 4
+
+
+def _stays(patients, occasions, host_of, doctor=7, dx=3):
+    """Stays as the ring detector's arrays: each patient on each occasion."""
+    pat, occ = (np.array(v).ravel() for v in np.meshgrid(patients, occasions))
+    n = len(pat)
+    return {"row": np.arange(n), "patient": pat, "occasion": occ,
+            "institution": np.array([host_of[o] for o in occ]), "start": 30 * occ,
+            "end": 30 * occ + 7, "doctor": np.full(n, doctor), "diagnosis": np.full(n, dx)}
+
+
+@pytest.mark.parametrize(("shared", "joined"), [(3, True), (2, True), (1, False)])
+def test_a_split_part_joins_the_group_holding_half_its_occasions(shared, joined):
+    """A ring working three sites, whose four recruits at one site another pool took in
+    (split off it by their bills): the part is joined to the ring's group, which holds
+    ``shared`` of its four occasions, though its commonest site is not that group's."""
+    rejoin = importlib.import_module("graphdetect.detectors.collusion_ring")._rejoin
+    # the ring's occasions 0-3 at site 1 and 4-7 at site 2; 8-10 at site 3
+    host_of = {o: 1 if o < 4 else 2 if o < 8 else 3 for o in range(11)}
+    ring = _stays(range(20), range(8), host_of)
+    part = _stays(range(20, 24), [4, 5, 6, 7][:shared] + [8, 9, 10][:4 - shared], host_of)
+    part["row"] = part["row"] + len(ring["row"])
+    n = len(ring["row"]) + len(part["row"])
+    amount = 3000.0 * (1 + 0.03 * np.sin(np.arange(n)))
+    out = rejoin([(ring, False), (part, True)], amount, 4, lambda g: False)
+    assert (len(out) == 1) == joined
+    if joined:
+        assert sorted(set(out[0]["patient"].tolist())) == list(range(24))

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from ..engines import engine_of
@@ -241,7 +243,7 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         streams.append(sub)
     # sub-pools too sparse to form a stream together may each have grown into one, and
     # be one campaign now
-    groups = []
+    groups, by_patient = [], None
     for together in campaigns(streams, st, stream_gap=stream_gap, index=by_occ,
                               amount=graph.amount):
         sub = {c: np.concatenate([streams[i][c] for i in together]) for c in st}
@@ -249,9 +251,14 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         once = once[np.argsort(sub["occasion"][once], kind="stable")]
         sub = {c: v[once] for c, v in sub.items()}
         pieces = _by_bill(sub, graph.amount, min_members)
-        # the pieces but the largest were another ring's members in this pool
+        # the pieces but the largest were another ring's members in this pool, on the
+        # few of their own occasions the pool held
         main = int(np.argmax([len(sorted_unique(x["patient"])) for x in pieces]))
-        groups += [(piece, k != main) for k, piece in enumerate(pieces)]
+        if len(pieces) > 1 and by_patient is None:
+            by_patient = StayIndex(st["patient"])
+        groups += [(piece if k == main else _regrown(piece, st, by_patient), k != main)
+                   for k, piece in enumerate(pieces)]
+
     def finding(piece):
         return ring_finding(graph, piece, occasion_table(piece), rate, host_admissions,
                             usual_stay, cats)
@@ -276,20 +283,25 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray, min_members: in
             course) -> list[dict]:
     """The groups, each part split off by its bills (a piece of a pool's but its
     largest: the pool held members of two rings, and these are the other ring's) joined
-    to another group of its host that could be the same ring's
-    (:func:`._ring_campaign.alike`) and shares a period with it, and bills at its level
-    once joined. A part that is a ward's course programme on its own (``course(group)``
-    is true), or a group that is one, is never joined: two cohorts of one ward's
-    courses, each coming back on its own schedule, would make one group that no
-    occasion brings half of."""
+    to another group that could be the same ring's (:func:`._ring_campaign.alike`),
+    shares a period with it and bills at its level once joined: a group of its host, or
+    one holding half its occasions or more (a ring working several sites, whose recruits
+    at one of them another pool took in). A part that is a ward's course programme on
+    its own (``course(group)`` is true), or a group that is one, is never joined: two
+    cohorts of one ward's courses, each coming back on its own schedule, would make one
+    group that no occasion brings half of."""
     out = [g for g, _ in groups]
     if not any(split for _, split in groups):
         return out
     info = summaries(out, amount=amount)
-    # the groups of each host, in order: a part is only ever joined to its host's
+    # the groups of each host, and of each occasion, in order
     at_host: dict[int, list[int]] = {}
     for j, y in enumerate(info):
         at_host.setdefault(y["host"], []).append(j)
+    at_occasion: dict[int, list[int]] = {}
+    for j, g in enumerate(out):
+        for o in sorted_unique(g["occasion"]).tolist():
+            at_occasion.setdefault(o, []).append(j)
     gone = np.zeros(len(groups), bool)
     courses: dict[int, bool] = {}
 
@@ -302,7 +314,10 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray, min_members: in
         if not split:
             continue
         x = info[i]
-        for j in at_host[x["host"]]:
+        mine = sorted_unique(piece["occasion"]).tolist()
+        shared = Counter(j for o in mine for j in at_occasion[o])
+        near = at_host[x["host"]] + [j for j, n in shared.items() if 2 * n >= len(mine)]
+        for j in dict.fromkeys(near):
             y = info[j]
             if j == i or gone[j] or not alike(x, y):
                 continue
@@ -322,6 +337,28 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray, min_members: in
             gone[i] = True
             break
     return [g for g, dead in zip(out, gone, strict=True) if not dead]
+
+
+def _regrown(piece: dict, st: dict, by_patient: StayIndex, hold: float = 0.1) -> dict:
+    """A piece split off a pool by its bills, on its occasions and every other that
+    brings two or more of its patients, and a tenth of them (``st``: all stays on
+    occasions, found by patient through ``by_patient``).
+
+    A pool holds the occasions that bring a tenth of its members; a small ring inside a
+    large pool (ten recruits beside a hundred) falls below that on its own occasions, and
+    its piece would keep only those it shared with the other ring.
+    """
+    patients = sorted_unique(piece["patient"])
+    at, _ = by_patient.runs(patients)
+    mine = take(st, at)
+    pairs = sorted_unique(mine["occasion"].astype(np.int64) << 32 | mine["patient"])
+    occ, n = np.unique(pairs >> 32, return_counts=True)
+    good = np.union1d(occ[n >= max(2, hold * len(patients))], piece["occasion"])
+    grown = take(mine, member(mine["occasion"], good))
+    if len(sorted_unique(grown["occasion"])) <= len(sorted_unique(piece["occasion"])):
+        return piece
+    order = np.lexsort((grown["row"], grown["occasion"]))
+    return take(grown, order)
 
 
 def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
