@@ -252,11 +252,12 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         sub = {c: v[once] for c, v in sub.items()}
         pieces = _by_bill(sub, graph.amount, min_members)
         # the pieces but the largest were another ring's members in this pool, on the
-        # few of their own occasions the pool held
+        # few of their own occasions the pool held; kinds as _rejoin takes them
         main = int(np.argmax([len(sorted_unique(x["patient"])) for x in pieces]))
         if len(pieces) > 1 and by_patient is None:
             by_patient = StayIndex(st["patient"])
-        groups += [(piece if k == main else _regrown(piece, st, by_patient), k != main)
+        groups += [(piece if k == main else _regrown(piece, st, by_patient),
+                    0 if len(pieces) == 1 else 2 if k == main else 1)
                    for k, piece in enumerate(pieces)]
 
     def finding(piece):
@@ -279,19 +280,23 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     return with_claim_ids(graph, out, evidence)
 
 
-def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray, min_members: int,
+def _rejoin(groups: list[tuple[dict, int]], amount: np.ndarray, min_members: int,
             course) -> list[dict]:
-    """The groups, each part split off by its bills (a piece of a pool's but its
-    largest: the pool held members of two rings, and these are the other ring's) joined
-    to another group that could be the same ring's (:func:`._ring_campaign.alike`),
-    shares a period with it and bills at its level once joined: a group of its host, or
-    one holding half its occasions or more (a ring working several sites, whose recruits
-    at one of them another pool took in). A part that is a ward's course programme on
+    """The groups, each part of a pool split by its bills joined to another group that
+    could be the same ring's (:func:`._ring_campaign.alike`), shares a period with it
+    and bills at its level once joined.
+
+    Each group comes with its kind: 0 a pool kept whole, 1 a piece of a split pool but
+    its largest (the pool held members of two rings, and these are the other ring's), 2
+    the largest piece. A piece is joined to a group holding half its occasions or more
+    (a ring working several sites, whose recruits at one of them another pool took in;
+    a ring's members that the community search put with another ring); the smaller
+    pieces also to a group of their host. A part that is a ward's course programme on
     its own (``course(group)`` is true), or a group that is one, is never joined: two
     cohorts of one ward's courses, each coming back on its own schedule, would make one
     group that no occasion brings half of."""
     out = [g for g, _ in groups]
-    if not any(split for _, split in groups):
+    if not any(kind for _, kind in groups):
         return out
     info = summaries(out, amount=amount)
     # the groups of each host, and of each occasion, in order
@@ -310,13 +315,14 @@ def _rejoin(groups: list[tuple[dict, bool]], amount: np.ndarray, min_members: in
             courses[j] = bool(course(out[j]))
         return courses[j]
 
-    for i, (piece, split) in enumerate(groups):
-        if not split:
+    for i, (_, kind) in enumerate(groups):
+        if not kind:
             continue
-        x = info[i]
+        piece, x = out[i], info[i]   # with any piece joined to it already
         mine = sorted_unique(piece["occasion"]).tolist()
         shared = Counter(j for o in mine for j in at_occasion[o])
-        near = at_host[x["host"]] + [j for j, n in shared.items() if 2 * n >= len(mine)]
+        near = (at_host[x["host"]] if kind == 1 else []) + \
+            [j for j, n in shared.items() if 2 * n >= len(mine)]
         for j in dict.fromkeys(near):
             y = info[j]
             if j == i or gone[j] or not alike(x, y):
