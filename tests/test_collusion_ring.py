@@ -446,3 +446,26 @@ def test_a_split_part_joins_the_group_holding_half_its_occasions(shared, joined)
     assert (len(out) == 1) == joined
     if joined:
         assert sorted(set(out[0]["patient"].tolist())) == list(range(24))
+
+
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_two_course_cohorts_of_one_ward_in_one_group_are_a_course(world, seed):
+    """A ward runs two cohorts' courses side by side (every 60 and every 90 days), two
+    days together: where they come out as one group (seeds 3 and 4), no occasion brings
+    half of it, yet each brings back a cohort whole (a recruited pool brings a random
+    part of itself each time)."""
+    rng = np.random.default_rng(seed)
+    inst = world["institutions"]
+    county = sorted(inst[(inst["kind"] == "hospital") & (inst["ownership"] == "public")]
+                    ["institution_id"])[0]
+    staff = {county: _staff(world, county, 3, rng)}
+    people = rng.choice(world["free"], 50, replace=False)
+    codes = ("I69.3", "I69.4", "I69.8")
+    cohorts = [ring_rows(rng, tag, who, [(d, county, 0.9) for d in days], doctors=staff,
+                         stay=13, codes=codes, bill=6000.0, cv=0.08)
+               for tag, who, days in (("A", people[:26], [10, 70, 130, 190, 250, 310]),
+                                      ("B", people[26:], [10, 100, 190, 280]))]
+    found = collusion_ring(graph_with(world, *cohorts))
+    both = attended(cohorts[0]) | attended(cohorts[1])
+    mine = [f for f in found if matching(build_cases([f], min_score=0), both, 0.3)]
+    assert mine and all(f.details["routine"] and f.score < 0.5 for f in mine)

@@ -8,6 +8,7 @@ such wards work; those are scored below the case threshold and say why.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._arrays import attribute_codes, sorted_unique, unique_counts
 from ._base import Finding
@@ -19,6 +20,37 @@ __all__ = ["ring_finding", "categories"]
 
 #: Score ceiling of a group that looks like a ward's routine course programme.
 ROUTINE_CEILING = 0.45
+
+
+def _cohorts_return(patient: np.ndarray, occasion: np.ndarray) -> float:
+    """How far each occasion brings back the patients of another: per occasion, the
+    highest Jaccard similarity of its patients with another occasion's; the median over
+    the occasions (0 with one occasion).
+
+    A course's cohort returns whole (each occasion like the cohort's next one, however
+    many cohorts a ward runs side by side); a pool of recruits, a random part of it each
+    time, does not. One cohort attending a share ``a`` of its courses gives about
+    ``a / (2 - a)``: a third at half.
+
+    >>> _cohorts_return(np.array([1, 2, 3, 1, 2, 3, 7, 8, 7, 8]),
+    ...                 np.array([0, 0, 0, 2, 2, 2, 1, 1, 3, 3]))
+    1.0
+    >>> _cohorts_return(np.array([1, 2, 3, 4, 5, 6]), np.array([0, 0, 1, 1, 2, 2]))
+    0.0
+    """
+    pairs = sorted_unique(occasion.astype(np.int64) << 32 | patient)
+    occ, pat = pairs >> 32, pairs & 0xFFFFFFFF
+    k = sorted_unique(occ)
+    if len(k) < 2:
+        return 0.0
+    X = sp.csr_matrix((np.ones(len(occ)), (np.searchsorted(k, occ), pat)))
+    both = (X @ X.T).tocoo()
+    size = np.asarray(X.sum(axis=1)).ravel()
+    other = both.row != both.col
+    r, c, n = both.row[other], both.col[other], both.data[other]
+    best = np.zeros(len(k))
+    np.maximum.at(best, r, n / (size[r] + size[c] - n))
+    return float(median(best))
 
 
 def _schedule_cv(patient: np.ndarray, start: np.ndarray) -> float | None:
@@ -87,7 +119,9 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     A ward's routine is recognised when the same patients come back on a regular
     schedule (each one's gaps vary by 10% or less, in the median; over a short period,
     the single gaps of those admitted twice), occasions bring in the same patients
-    (half the group or more each time), 80% of the stays share one ICD-10 category,
+    (half the group or more each time, or, where a ward runs cohorts side by side, each
+    occasion another's patients again: :func:`_cohorts_return` a third or more), 80% of
+    the stays share one ICD-10 category,
     the stays of the patients who come back (for that category, where codes are known)
     are of a fixed length (varying by 10% or less) longer than the data's usual stay,
     and the patients do not come mostly from one village: a course programme, not a
@@ -133,7 +167,8 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     schedule = _schedule_cv(sub["patient"], sub["start"])
     dx_group = _category(graph, dx_code, categories)
     share_of_host = float(np.sum(sub["institution"] == host) / max(host_admissions[host], 1))
-    routine = bool(schedule is not None and schedule <= 0.1 and attendance >= 0.5
+    cohorts = attendance >= 0.5 or _cohorts_return(sub["patient"], sub["occasion"]) >= 1 / 3
+    routine = bool(schedule is not None and schedule <= 0.1 and cohorts
                    and (dx_share is None or dx_share >= 0.8)
                    and course_days > usual_stay and course_cv <= 0.1
                    and (village is None or village < 0.5))
