@@ -8,7 +8,6 @@ such wards work; those are scored below the case threshold and say why.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._arrays import attribute_codes, sorted_unique, unique_counts
 from ._base import Finding
@@ -38,19 +37,17 @@ def _cohorts_return(patient: np.ndarray, occasion: np.ndarray) -> float:
     >>> _cohorts_return(np.array([1, 2, 3, 4, 5, 6]), np.array([0, 0, 1, 1, 2, 2]))
     0.0
     """
-    pairs = sorted_unique(occasion.astype(np.int64) << 32 | patient)
-    occ, pat = pairs >> 32, pairs & 0xFFFFFFFF
-    k = sorted_unique(occ)
-    if len(k) < 2:
+    occ, o = np.unique(occasion, return_inverse=True)
+    if len(occ) < 2:
         return 0.0
-    X = sp.csr_matrix((np.ones(len(occ)), (np.searchsorted(k, occ), pat)))
-    both = (X @ X.T).tocoo()
-    size = np.asarray(X.sum(axis=1)).ravel()
-    other = both.row != both.col
-    r, c, n = both.row[other], both.col[other], both.data[other]
-    best = np.zeros(len(k))
-    np.maximum.at(best, r, n / (size[r] + size[c] - n))
-    return float(median(best))
+    _, p = np.unique(patient, return_inverse=True)
+    X = np.zeros((len(occ), int(p.max()) + 1))
+    X[o, p] = 1.0
+    both = X @ X.T
+    size = np.diag(both)
+    similar = both / (size[:, None] + size[None, :] - both)
+    np.fill_diagonal(similar, 0.0)
+    return float(median(similar.max(axis=1)))
 
 
 def _schedule_cv(patient: np.ndarray, start: np.ndarray) -> float | None:
@@ -167,11 +164,12 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     schedule = _schedule_cv(sub["patient"], sub["start"])
     dx_group = _category(graph, dx_code, categories)
     share_of_host = float(np.sum(sub["institution"] == host) / max(host_admissions[host], 1))
-    cohorts = attendance >= 0.5 or _cohorts_return(sub["patient"], sub["occasion"]) >= 1 / 3
-    routine = bool(schedule is not None and schedule <= 0.1 and cohorts
+    routine = bool(schedule is not None and schedule <= 0.1
                    and (dx_share is None or dx_share >= 0.8)
                    and course_days > usual_stay and course_cv <= 0.1
-                   and (village is None or village < 0.5))
+                   and (village is None or village < 0.5)
+                   and (attendance >= 0.5
+                        or _cohorts_return(sub["patient"], sub["occasion"]) >= 1 / 3))
     z = (-3.0 + 1.5 * min(n_occ, 8) / 4 + 1.5 * (1 - min(cv / 0.3, 1))
          + 1.2 * min(np.log2(max(burst, 1.0)) / 3, 1) + 0.6 * bool(private or small)
          + 0.6 * (elderly or 0) + 0.4 * (village or 0) + 0.5 * doc_share)
