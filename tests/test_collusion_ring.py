@@ -469,3 +469,18 @@ def test_two_course_cohorts_of_one_ward_in_one_group_are_a_course(world, seed):
     both = attended(cohorts[0]) | attended(cohorts[1])
     mine = [f for f in found if matching(build_cases([f], min_score=0), both, 0.3)]
     assert mine and all(f.details["routine"] and f.score < 0.5 for f in mine)
+
+
+@pytest.mark.parametrize(("spread", "kept"), [(0.05, True), (0.9, False)])
+def test_without_doctor_ids_a_group_with_no_bill_level_keeps_to_its_main_site(spread, kept):
+    """Without doctor ids only a bill level ties a group's other sites to it. Bills at
+    its main site as varied as that place's own admissions' are no level, and the
+    group's stays at another site (billed anywhere in that range) are left out."""
+    sites_alike = importlib.import_module("graphdetect.detectors._ring_evidence").sites_alike
+    host_of = {o: 1 if o < 4 else 2 for o in range(6)}
+    sub = _stays(range(10), range(6), host_of, doctor=-1)
+    rng = np.random.default_rng(7)
+    amount = 3000.0 * np.exp(rng.normal(0, spread, len(sub["row"])))
+    usual = np.array([0.0, 0.6, 0.6])   # each place's own bills: a spread of 0.6 in log
+    sites = set(sites_alike(sub, amount, usual)["institution"].tolist())
+    assert sites == ({1, 2} if kept else {1})

@@ -21,7 +21,8 @@ __all__ = ["occasion_table", "pool_parts", "sites_alike", "take"]
 
 def pool_parts(groups: list[tuple[np.ndarray, np.ndarray]], owner: np.ndarray,
                st: dict, node_occ: np.ndarray, index: StayIndex, amount: np.ndarray, *,
-               min_occasions: int, min_members: int) -> tuple[list[dict], list[int]]:
+               min_occasions: int, min_members: int,
+               usual: np.ndarray | None = None) -> tuple[list[dict], list[int]]:
     """Each pool's evidence stays, and the pools strong enough to be rings.
 
     ``groups`` are the pools, ``(members, nodes held)``, and ``owner`` the pool
@@ -35,7 +36,7 @@ def pool_parts(groups: list[tuple[np.ndarray, np.ndarray]], owner: np.ndarray,
     patients, at the sites billing alike (:func:`sites_alike`). Pools left with two
     occasions or more give the parts, in pool order, each part's stays grouped by
     occasion; the strong pools (their numbers) also have ``min_occasions`` occasions and
-    ``min_members`` patients.
+    ``min_members`` patients. ``usual`` is passed on to :func:`sites_alike`.
     """
     repeaters = np.zeros(int(st["patient"].max(initial=-1)) + 1, bool)
     for members, _ in groups:
@@ -79,7 +80,7 @@ def pool_parts(groups: list[tuple[np.ndarray, np.ndarray]], owner: np.ndarray,
     parts, strong = [], []
     for k in np.flatnonzero(n_occ):
         whole = {c: v[bound[k]:bound[k + 1]] for c, v in sub.items()}
-        part = sites_alike(whole, amount)
+        part = sites_alike(whole, amount, usual)
         occasions, patients = int(n_occ[k]), int(n_pat[k])
         if part is not whole:
             occasions = len(sorted_unique(part["occasion"]))
@@ -119,7 +120,7 @@ def _usual(codes: np.ndarray, core: np.ndarray, pool: np.ndarray, n: int) -> np.
     return (codes < 0) | (total[pool] == 0) | member(key, often)
 
 
-def sites_alike(sub: dict, amount: np.ndarray) -> dict:
+def sites_alike(sub: dict, amount: np.ndarray, usual: np.ndarray | None = None) -> dict:
     """Without doctor ids, a group's stays at the sites that bill at its main site's level
     (``sub`` itself when all are kept).
 
@@ -128,7 +129,10 @@ def sites_alike(sub: dict, amount: np.ndarray) -> dict:
     scheme bills alike at each site. A site is kept when half its stays or more bill
     within 4 spreads of the main site's median log bill (the spread: the main site's
     scaled median absolute deviation, at least 1%); the others are left out, with their
-    occasions."""
+    occasions. Where the group's bills at its main site are no tighter than that site's
+    own admissions' (``usual``: per institution, the scaled median absolute deviation of
+    its admissions' log bills), the group has no level of its own and no other site is
+    kept."""
     inst = sub["institution"]
     if (sub["doctor"] >= 0).any() or not len(inst) or (inst == inst[0]).all():
         return sub
@@ -139,7 +143,8 @@ def sites_alike(sub: dict, amount: np.ndarray) -> dict:
     mid = median(x[keep])
     spread = 1.4826 * median(np.abs(x[keep] - mid))
     at_level = np.abs(x - mid) <= 4 * max(spread, 0.01)
-    for site in sites[sites != main]:
+    others = sites[sites != main] if usual is None or spread < usual[main] else sites[:0]
+    for site in others:
         mine = inst == site
         if at_level[mine].mean() >= 0.5:
             keep |= mine

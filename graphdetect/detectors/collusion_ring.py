@@ -10,11 +10,11 @@ from collections import Counter
 import numpy as np
 
 from ..engines import engine_of
-from ._arrays import sorted_unique
+from ._arrays import group_medians, sorted_unique
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._ring_campaign import HostDays, StayIndex, alike, campaigns, extend_stream, summaries
 from ._ring_evidence import occasion_table, pool_parts, sites_alike, take
-from ._ring_groups import bill_levels, pools
+from ._ring_groups import bill_levels, log_bills, pools
 from ._ring_occasions import occasions
 from ._ring_score import categories, ring_finding
 from ._ring_sets import firsts, member
@@ -223,8 +223,14 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     host_admissions = np.bincount(h, minlength=graph.n("institution"))
     usual_stay = float(np.median(adm["end"].to_numpy() - d))
     by_occ = StayIndex(st["occasion"])
+    usual = None   # without doctor ids: the spread of each place's own bills
+    if (st["doctor"] < 0).any():
+        x = log_bills(graph.amount[adm["row"].to_numpy()])
+        mid = group_medians(x, h, graph.n("institution"))
+        usual = 1.4826 * group_medians(np.abs(x - mid[h]), h, graph.n("institution"))
     parts, strong = pool_parts(groups, owner, st, keys >> 32, by_occ, graph.amount,
-                               min_occasions=min_occasions, min_members=min_members)
+                               min_occasions=min_occasions, min_members=min_members,
+                               usual=usual)
     out, evidence = [], []
     stream_gap = 2 * (window_days + 1)
     # a stream may take in bursts held by no pool, or by one too small to be a ring
@@ -268,7 +274,7 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         return finding(piece)[0].details["routine"]
 
     for piece in _rejoin(groups, graph.amount, min_members, course):
-        piece = sites_alike(piece, graph.amount)
+        piece = sites_alike(piece, graph.amount, usual)
         table = occasion_table(piece)
         if len(table["occasion"]) < min_occasions or \
                 len(sorted_unique(piece["patient"])) < min_members:
