@@ -5,19 +5,18 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
 from ..engines import engine_of
 from ._arrays import group_medians, sorted_unique
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
-from ._ring_campaign import HostDays, StayIndex, alike, campaigns, extend_stream, summaries
-from ._ring_evidence import occasion_table, pool_parts, sites_alike, take
-from ._ring_groups import bill_levels, log_bills, pools
+from ._ring_campaign import HostDays, StayIndex, campaigns, extend_stream
+from ._ring_evidence import occasion_table, pool_parts, sites_alike
+from ._ring_groups import log_bills, pools
 from ._ring_occasions import occasions
+from ._ring_pieces import by_bill, regrown, rejoin
 from ._ring_score import categories, ring_finding
-from ._ring_sets import firsts, member
+from ._ring_sets import firsts
 from ._stays import stays, with_claim_ids
 
 __all__ = ["collusion_ring", "PATTERN"]
@@ -256,13 +255,13 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         _, once = firsts(sub["row"])
         once = once[np.argsort(sub["occasion"][once], kind="stable")]
         sub = {c: v[once] for c, v in sub.items()}
-        pieces = _by_bill(sub, graph.amount, min_members)
+        pieces = by_bill(sub, graph.amount, min_members)
         # the pieces but the largest were another ring's members in this pool, on the
-        # few of their own occasions the pool held; kinds as _rejoin takes them
+        # few of their own occasions the pool held; kinds as rejoin takes them
         main = int(np.argmax([len(sorted_unique(x["patient"])) for x in pieces]))
         if len(pieces) > 1 and by_patient is None:
             by_patient = StayIndex(st["patient"])
-        groups += [(piece if k == main else _regrown(piece, st, by_patient),
+        groups += [(piece if k == main else regrown(piece, st, by_patient),
                     0 if len(pieces) == 1 else 2 if k == main else 1)
                    for k, piece in enumerate(pieces)]
 
@@ -273,7 +272,7 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     def course(piece):   # a ward's course programme on its own
         return finding(piece)[0].details["routine"]
 
-    for piece in _rejoin(groups, graph.amount, min_members, course):
+    for piece in rejoin(groups, graph.amount, min_members, course):
         piece = sites_alike(piece, graph.amount, usual)
         table = occasion_table(piece)
         if len(table["occasion"]) < min_occasions or \
@@ -284,110 +283,6 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
             out.append(found)
             evidence.append(rows)
     return with_claim_ids(graph, out, evidence)
-
-
-def _rejoin(groups: list[tuple[dict, int]], amount: np.ndarray, min_members: int,
-            course) -> list[dict]:
-    """The groups, each part of a pool split by its bills joined to another group that
-    could be the same ring's (:func:`._ring_campaign.alike`), shares a period with it
-    and bills at its level once joined.
-
-    Each group comes with its kind: 0 a pool kept whole, 1 a piece of a split pool but
-    its largest (the pool held members of two rings, and these are the other ring's), 2
-    the largest piece. A piece is joined to a group holding half its occasions or more
-    (a ring working several sites, whose recruits at one of them another pool took in;
-    a ring's members that the community search put with another ring); the smaller
-    pieces also to a group of their host. A part that is a ward's course programme on
-    its own (``course(group)`` is true), or a group that is one, is never joined: two
-    cohorts of one ward's courses, each coming back on its own schedule, would make one
-    group that no occasion brings half of."""
-    out = [g for g, _ in groups]
-    if not any(kind for _, kind in groups):
-        return out
-    info = summaries(out, amount=amount)
-    # the groups of each host, and of each occasion, in order
-    at_host: dict[int, list[int]] = {}
-    for j, y in enumerate(info):
-        at_host.setdefault(y["host"], []).append(j)
-    at_occasion: dict[int, list[int]] = {}
-    for j, g in enumerate(out):
-        for o in sorted_unique(g["occasion"]).tolist():
-            at_occasion.setdefault(o, []).append(j)
-    gone = np.zeros(len(groups), bool)
-    courses: dict[int, bool] = {}
-
-    def is_course(j):
-        if j not in courses:
-            courses[j] = bool(course(out[j]))
-        return courses[j]
-
-    for i, (_, kind) in enumerate(groups):
-        if not kind:
-            continue
-        piece, x = out[i], info[i]   # with any piece joined to it already
-        mine = sorted_unique(piece["occasion"]).tolist()
-        shared = Counter(j for o in mine for j in at_occasion[o])
-        near = (at_host[x["host"]] if kind == 1 else []) + \
-            [j for j, n in shared.items() if 2 * n >= len(mine)]
-        for j in dict.fromkeys(near):
-            y = info[j]
-            if j == i or gone[j] or not alike(x, y):
-                continue
-            overlap = min(x["last"], y["last"]) - max(x["first"], y["first"])
-            if overlap < 0.5 * min(x["last"] - x["first"], y["last"] - y["first"]):
-                continue
-            if is_course(i) or is_course(j):
-                continue
-            both = {c: np.concatenate([out[j][c], piece[c]]) for c in piece}
-            if bill_levels(both["patient"], amount[both["row"]],
-                           min_members=min_members).any():
-                continue
-            _, once = firsts(both["row"])
-            once = once[np.argsort(both["occasion"][once], kind="stable")]
-            out[j] = {c: v[once] for c, v in both.items()}
-            courses.pop(j, None)
-            gone[i] = True
-            break
-    return [g for g, dead in zip(out, gone, strict=True) if not dead]
-
-
-def _regrown(piece: dict, st: dict, by_patient: StayIndex, hold: float = 0.1) -> dict:
-    """A piece split off a pool by its bills, on its occasions and every other that
-    brings two or more of its patients, and a tenth of them (``st``: all stays on
-    occasions, found by patient through ``by_patient``).
-
-    A pool holds the occasions that bring a tenth of its members; a small ring inside a
-    large pool (ten recruits beside a hundred) falls below that on its own occasions, and
-    its piece would keep only those it shared with the other ring.
-    """
-    patients = sorted_unique(piece["patient"])
-    at, _ = by_patient.runs(patients)
-    mine = take(st, at)
-    pairs = sorted_unique(mine["occasion"].astype(np.int64) << 32 | mine["patient"])
-    occ, n = np.unique(pairs >> 32, return_counts=True)
-    good = np.union1d(occ[n >= max(2, hold * len(patients))], piece["occasion"])
-    grown = take(mine, member(mine["occasion"], good))
-    if len(sorted_unique(grown["occasion"])) <= len(sorted_unique(piece["occasion"])):
-        return piece
-    order = np.lexsort((grown["row"], grown["occasion"]))
-    return take(grown, order)
-
-
-def _by_bill(sub: dict, amount: np.ndarray, min_members: int) -> list[dict]:
-    """The stays of a group, one part per bill level of its patients
-    (:func:`._ring_groups.bill_levels`), each on the occasions that bring two or more of
-    its own patients; the group whole when it has one level."""
-    level = bill_levels(sub["patient"], amount[sub["row"]], min_members=min_members)
-    if not level.any():
-        return [sub]
-    out = []
-    for k in range(int(level.max()) + 1):
-        piece = take(sub, level == k)
-        table = occasion_table(piece)
-        good = table["occasion"][table["patients"] >= 2]
-        if len(good):   # a level none of whose occasions brings two of it is no part
-            out.append(take(piece, member(piece["occasion"], good)))
-    return out
 
 
 def _groups(graph, codes: np.ndarray, cats: np.ndarray) -> np.ndarray:
