@@ -215,3 +215,58 @@ def test_household_left_alone(base):
     g = graph(base, runs("V1", ids, range(3, 120, 20), hour=9, gap=3, base=35,
                          visit="outpatient", doctor="DV1-0"))
     assert lookalike_scores(g, ids) == []
+
+
+@pytest.mark.parametrize("regulars,once", [(9, 2), (12, 6), (20, 12)])
+@pytest.mark.parametrize("hour", [22.0, 1.5])
+def test_cards_a_night_run_swipes_once_are_listed_with_it(base, regulars, once, hour):
+    """Each night run swipes the group's regular cards and a few others once: in the hours
+    the pharmacy is shut nobody else is there, so those are the run's too."""
+    core = people(regulars, 1000)
+    nights = list(range(4, 120, 14))
+    others = people(once * len(nights), 1300)
+    # each night's others among the regulars (the helper's times drift along a run)
+    planted = pd.concat([runs("PH1", _among(core, others[k * once:(k + 1) * once]), [d],
+                              hour=hour, gap=3, base=150, seed=k)
+                         for k, d in enumerate(nights)], ignore_index=True)
+    g = graph(base, planted)
+    found = cases(g, "card_pooling", core + others)
+    assert len(found) == 1
+    f = found[0]
+    assert f.metrics["companion_cards"] == len(others)
+    assert f.metrics["companion_claims"] == len(others)
+    assert {m[1] for m in f.members if m[2] == "holder"} == set(core + others)
+    # the evidence is every planted swipe, and nothing else
+    claims = g.claims
+    hour_of = claims["start_time"].dt.hour
+    night = (claims["patient_id"].isin(core + others) & ((hour_of >= 21) | (hour_of < 8))
+             ).to_numpy()
+    assert sorted(f.claim_ids) == sorted(claims["claim_id"][night])
+    assert f"also swiped {len(others)} other cards" in explain(f.to_dict(), "en")
+    assert f"还刷了另外{len(others)}张卡" in explain(f.to_dict(), "zh")
+
+
+def test_cards_a_daytime_run_swipes_once_are_left_out(base):
+    """In opening hours the place's own customers come by during a run: a card it swipes
+    once is not taken for the run's."""
+    core = people(16, 1000)
+    days = list(range(4, 120, 14))
+    others = people(3 * len(days), 1300)
+    planted = pd.concat([runs("PH1", _among(core, others[k * 3:(k + 1) * 3]), [d], hour=10,
+                              gap=2, base=150, seed=k) for k, d in enumerate(days)],
+                        ignore_index=True)
+    g = graph(base, planted)
+    found = cases(g, "card_pooling", core)
+    assert len(found) == 1
+    assert found[0].metrics["companion_cards"] == 0
+    assert not set(others) & {m[1] for m in found[0].members}
+    assert "other cards" not in explain(found[0].to_dict(), "en")
+
+
+def _among(core: list, others: list) -> list:
+    """``others`` spread evenly through ``core``."""
+    step = len(core) // (len(others) + 1)
+    out = list(core)
+    for k, x in enumerate(others):
+        out.insert((k + 1) * step + k, x)
+    return out

@@ -14,6 +14,7 @@ import numpy as np
 from ..graph import OUTPATIENT
 from ._arrays import group_medians, pair_order, sorted_unique
 from ._features import amount_cv, in_hospital_elsewhere
+from ._lockstep_companions import shut_companions
 from ._lockstep_features import (
     calendar,
     commonest,
@@ -27,6 +28,7 @@ from ._lockstep_features import (
     split,
     strangers,
     usual_bills,
+    walk_times,
 )
 from ._stays import day_str, stays
 
@@ -102,7 +104,8 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     places, pi = np.unique(place, return_inverse=True)
     here = graph.codes("institution")[rows] == place[gid]
     walk = place_walk(graph, places)
-    hours, people = place_tables(graph, walk, len(places))
+    times = walk_times(graph, walk)
+    hours, people = place_tables(graph, walk, times, len(places))
     amounts = graph.amount[rows]
     visits = graph.visit[rows]
     out_share = (np.bincount(gid, weights=visits == OUTPATIENT, minlength=n) / size).tolist()
@@ -118,6 +121,12 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     in_hosp = np.bincount(gid, weights=in_hospital_elsewhere(graph, rows, stay_table),
                           minlength=n).astype(np.int64).tolist()
     off, night = off_hours(graph, rows, gid, pi, here, hours, n)
+    c_rows, c_gid = shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n)
+    c_cards = ids(graph, "card", c_gid, graph.codes("card")[c_rows], n)
+    c_holders = c_cards if graph.cards_are_patients else ids(
+        graph, "patient", c_gid, graph.codes("patient")[c_rows], n)
+    c_amount = np.bincount(c_gid, weights=graph.amount[c_rows], minlength=n).tolist()
+    c_split = split(c_rows.tolist(), c_gid, n)
     stranger = strangers(graph, rows, gid, pi, here, people, n)
     pg, patient, _ = pairs(gid, graph.codes("patient")[rows])
     n_holders = np.bincount(pg, minlength=n)
@@ -152,6 +161,9 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
                            "from": _hhmm(f) if group.timed else None,
                            "to": _hhmm(e) if group.timed else None} for d, c, f, e in occ],
             "timed": group.timed, "streams": list(group.kinds),
+            # the other cards its runs swiped while the place was shut (:func:`shut_companions`)
+            "companions": {"rows": c_split[k], "cards": c_cards[k], "holders": c_holders[k],
+                           "amount": round(c_amount[k], 2)},
             "m": {
                 "occasions": len(occ), "cards": len(cards[k]),
                 "claims": len(group.rows), "total_amount": round(float(amt.sum()), 2),

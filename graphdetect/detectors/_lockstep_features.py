@@ -77,12 +77,20 @@ def place_walk(graph, places: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows, pi
 
 
-def place_tables(graph, walk: tuple[np.ndarray, np.ndarray], n_places: int):
+def walk_times(graph, walk: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The seconds of each claim of a :func:`place_walk`, and whether it has a time of
+    day: one gather, read by the features that need the places' hours and days."""
+    rows = walk[0]
+    return graph.seconds[rows], graph.claims["has_time"].to_numpy()[rows]
+
+
+def place_tables(graph, walk: tuple[np.ndarray, np.ndarray], times, n_places: int):
     """Per place of a :func:`place_walk`, its timed claims by hour of day, and the
-    distinct (place, patient) keys with their claim counts there."""
+    distinct (place, patient) keys with their claim counts there. ``times`` are the
+    walk's :func:`walk_times`."""
     rows, pi = walk
-    timed = graph.claims["has_time"].to_numpy()[rows]
-    hours = np.bincount(pi[timed] * 24 + (graph.seconds[rows[timed]] % 86400) // 3600,
+    seconds, timed = times
+    hours = np.bincount(pi[timed] * 24 + (seconds[timed] % 86400) // 3600,
                         minlength=24 * n_places).reshape(-1, 24)
     patient = graph.codes("patient")[rows]
     return hours, _place_keys(pi, patient, n_places)
@@ -121,13 +129,19 @@ def off_hours(graph, rows, gid, pi, here, hours, n) -> list[list]:
     own = here & timed
     profile = hours[pi] - np.bincount(gid[own] * 24 + hour[own],
                                       minlength=24 * n).reshape(n, 24)
-    off = profile < 0.05 * profile.max(axis=1)[:, None]
-    night = off & np.roll(off, 1, axis=1) & np.roll(off, -1, axis=1)
+    off, night = off_and_night(profile)
     size = np.bincount(gid, minlength=n)
     told = (np.bincount(gid[timed], minlength=n) > 0) & (profile.sum(axis=1) >= 50)
     return [[float(x) if ok else None
              for x, ok in zip(((mine * o).sum(axis=1) / size).tolist(), told.tolist(),
                               strict=True)] for o in (off, night)]
+
+
+def off_and_night(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of a places' claims by hour of day (rows × 24), the hours it is *off* (under
+    5% of its busiest) and *night* (off, with the hours either side off too)."""
+    off = profile < 0.05 * profile.max(axis=1)[:, None]
+    return off, off & np.roll(off, 1, axis=1) & np.roll(off, -1, axis=1)
 
 
 def strangers(graph, rows, gid, pi, here, people, n, prefix: int = 9) -> list:

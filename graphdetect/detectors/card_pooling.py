@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._features import logistic
 from ._lockstep import groups_of
@@ -23,9 +25,22 @@ def _explain(case: dict, lang: str, name) -> str:
                 f"{m['occasions']} days ({d['first_day']} to {d['last_day']}): {m['claims']} "
                 f"settlements, {m['total_amount']:,.2f} yuan, {m['min_cards']} to "
                 f"{m['max_cards']} cards each time")
-    parts = [head, occasions_text(m, d, zh), actors_text(d, zh, name)]
+    parts = [head, companions_text(m, zh), occasions_text(m, d, zh), actors_text(d, zh, name)]
     sep, stop = ("；", "。") if zh else ("; ", ".")
     return sep.join([p for p in parts if p] + [n[0 if zh else 1] for n in _notes(m, d)]) + stop
+
+
+def companions_text(m: dict, zh: bool) -> str:
+    """The other cards its runs swiped while the place was shut, when there are any."""
+    k = m.get("companion_cards") or 0     # cases written before the companions: none
+    if not k:
+        return ""
+    if zh:
+        return (f"停业时段的这些集中刷卡中还刷了另外{k}张卡（{m['companion_claims']}笔、"
+                f"{m['companion_amount']:,.2f}元），一并列入")
+    return (f"in those runs, made while it is shut, it also swiped {k} other cards "
+            f"({m['companion_claims']} settlements, {m['companion_amount']:,.2f} yuan), "
+            f"listed with them")
 
 
 def occasions_text(m: dict, d: dict, zh: bool) -> str:
@@ -75,7 +90,12 @@ PATTERN = Pattern(
            "patients.region_code": "holders' homes were not checked",
            "patients.address_hash": "shared addresses (care homes) were not checked",
            "patients.birth": "holders' ages were not checked"},
-    metrics=METRICS)
+    metrics={**METRICS,
+             "companion_cards": ("停业时段集中刷卡中另刷的卡数",
+                                 "other cards in its runs while shut", "count"),
+             "companion_claims": ("另刷卡的结算笔数", "settlements of those other cards",
+                                  "count"),
+             "companion_amount": ("另刷卡的金额", "amount of those other cards", "yuan")})
 
 
 def lockstep_params() -> list[Param]:
@@ -135,15 +155,20 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
     >>> [len(f.claim_ids) for f in card_pooling(ClaimsGraph(claims))]
     [40]
     """
-    found = [_finding(f, ids) for _, f, ids in groups_of(
-        graph, "card_pooling", density=density, min_run_cards=min_run_cards, min_runs=min_runs,
-        min_overlap=min_overlap, min_cards=min_cards)]
+    found = [_finding(f, graph.claim_ids(np.union1d(g.rows, f["companions"]["rows"]))
+                      if f["companions"]["rows"] else ids)
+             for g, f, ids in groups_of(graph, "card_pooling", density=density,
+                                        min_run_cards=min_run_cards, min_runs=min_runs,
+                                        min_overlap=min_overlap, min_cards=min_cards)]
     found.sort(key=lambda f: (-f.score, f.claim_ids[0]))
     return found
 
 
 def _finding(facts: dict, claim_ids: list[str]) -> Finding:
     m = dict(facts["m"])
+    companions = facts["companions"]
+    m.update(companion_cards=len(companions["cards"]), companion_claims=len(companions["rows"]),
+             companion_amount=companions["amount"])
     # amounts far more alike than the place's usual bills, on the spread a few stray
     # purchases by the same cards do not move
     usual_spread = m["usual_amount_spread"] or 0.5
@@ -173,9 +198,14 @@ def _finding(facts: dict, claim_ids: list[str]) -> Finding:
     members += [("terminal", x, "terminal") for x in facts["terminals"]]
     members += [("operator", x, "operator") for x in facts["operators"]]
     members += [("doctor", x, "doctor") for x in facts["doctors"]]
-    holders = set(facts["holders"])
-    members += [("card", x, "card") for x in facts["cards"] if x not in holders]
-    members += [("patient", h, "holder") for h in facts["holders"]]
+    # the cards and holders of its runs, then the other cards it swiped while shut (other
+    # cards by construction; their holders may hold one of its cards too)
+    known = set(facts["holders"])
+    holders = facts["holders"] + [x for x in companions["holders"] if x not in known]
+    held = set(holders)
+    members += [("card", x, "card") for x in facts["cards"] + companions["cards"]
+                if x not in held]
+    members += [("patient", h, "holder") for h in holders]
     details = {k: facts[k] for k in ("host", "terminals", "operators", "doctors", "first_day",
                                      "last_day", "occasions", "timed", "streams")}
     details.update(care_home=bool(care_home), routine=bool(routine), ordinary=bool(ordinary),

@@ -1,0 +1,109 @@
+"""The cards a lockstep group's runs swipe once while its place is shut.
+
+A group's evidence is its cards seen on two or more of its days (:mod:`._lockstep`): a
+card a run swipes once could be one of the place's customers who came by, so it is left
+out. Not while the place is shut: then nobody came by, and every card the run swipes is
+the run's. :func:`shut_companions` finds those swipes for
+:func:`._lockstep_facts.describe`, and card_pooling lists them with its case: a pharmacy
+that swipes sixty held cards, ten a night, swipes most of them only once or twice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import INPATIENT
+from ._arrays import sorted_unique
+from ._lockstep_features import off_and_night
+
+__all__ = ["shut_companions"]
+
+
+def shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The swipes of other cards in each group's runs made while its place is shut:
+    (rows, group of each), by group then row.
+
+    The place is *shut* in the hours its claims number under 5% of its busiest hour (the
+    *off* hours of :func:`._lockstep_features.off_hours`), counted on the days without
+    the group's runs, whose own swipes would make their hours look open. A day's *run*
+    is the stretch of the place's swipes around the group's, cut where a gap is over four
+    times the group's median gap (and a minute), as :func:`._lockstep_blocks.trim` cuts
+    a day. In a run wholly in those hours every card swiped is the run's. Outpatient and
+    pharmacy swipes with a card are taken.
+
+    ``walk``, ``times`` and ``hours`` are those of :func:`._lockstep_features.place_walk`,
+    :func:`~._lockstep_features.walk_times` and :func:`~._lockstep_features.place_tables`,
+    ``pi`` each group's place in them, ``gaps`` each group's median gap between same-day
+    swipes in minutes (NaN for none).
+    """
+    empty = np.zeros(0, np.int64)
+    timed = graph.claims["has_time"].to_numpy()
+    if not timed[rows].any():
+        return empty, empty
+    day = graph.day[rows].astype(np.int64)
+    # each group's days, and its place's timed claims on them (looked up in a table of
+    # the places' days, one pass over the places' claims), as (claim, group day) pairs
+    occ = sorted_unique(gid << 32 | day)
+    og, od = occ >> 32, occ & 0xFFFFFFFF
+    first_day = int(od.min())
+    days = np.zeros((int(pi.max()) + 1, int(od.max()) - first_day + 1), bool)
+    days[pi[og], od - first_day] = True
+    w_rows, w_pi = walk
+    w_day = times[0] // 86400 - first_day
+    on = np.flatnonzero(times[1] & (w_day >= 0) & (w_day < days.shape[1]))
+    on = on[days[w_pi[on], w_day[on]]]
+    w_rows, w_key = w_rows[on], w_pi[on] << 32 | (w_day[on] + first_day)
+    key = pi[og] << 32 | od
+    by_key = np.argsort(key, kind="stable")
+    a = np.searchsorted(key[by_key], w_key)
+    size = np.searchsorted(key[by_key], w_key, "right") - a
+    pair_occ = by_key[np.repeat(a - np.cumsum(size) + size, size) + np.arange(int(size.sum()))]
+    pair_row = np.repeat(w_rows, size)
+    tod = np.repeat(times[0][on], size) % 86400
+    # the places' hours on the days without each group's runs; the days whose group
+    # swipes all lie in shut hours (every hour from the first to the last)
+    profile = hours[pi] - np.bincount(og[pair_occ] * 24 + tod // 3600,
+                                      minlength=24 * n).reshape(n, 24)
+    shut = off_and_night(profile)[0] & (profile.sum(axis=1) >= 50)[:, None]
+    upto = np.zeros((n, 25), np.int64)
+    np.cumsum(shut, axis=1, out=upto[:, 1:])
+    hour = graph.seconds[rows] % 86400 // 3600
+    at = np.searchsorted(occ, gid << 32 | day)
+    h0 = np.full(len(occ), 24, np.int64)
+    h1 = np.zeros(len(occ), np.int64)
+    np.minimum.at(h0, at, hour)
+    np.maximum.at(h1, at, hour)
+    dark = upto[og, h1 + 1] - upto[og, h0] == h1 - h0 + 1
+    if not dark.any():
+        return empty, empty
+    # those days' swipes in time order, cut into stretches; a run holds a group swipe
+    keep = dark[pair_occ]
+    r, which = pair_row[keep], pair_occ[keep]
+    t = graph.seconds[r]
+    o = np.lexsort((r, t, which))
+    r, which, t = r[o], which[o], t[o]
+    g = og[which]
+    cut = np.maximum(4 * 60 * np.nan_to_num(np.asarray(gaps, float)), 60.0)
+    new = np.ones(len(r), bool)
+    new[1:] = (which[1:] != which[:-1]) | (np.diff(t) > cut[g[1:]])
+    stretch = np.cumsum(new) - 1
+    own = sorted_unique(gid << 32 | rows.astype(np.int64))
+    k = g << 32 | r.astype(np.int64)
+    theirs = own[np.searchsorted(own, k).clip(max=len(own) - 1)] == k
+    # the runs whose every hour, first swipe to last, is shut (a run may stretch past
+    # its group's swipes)
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(r)) - 1
+    h0, h1 = t[first] % 86400 // 3600, t[last] % 86400 // 3600
+    whole = upto[g[first], h1 + 1] - upto[g[first], h0] == h1 - h0 + 1
+    run = ((np.bincount(stretch, weights=theirs) > 0) & whole)[stretch]
+    card = graph.codes("card")
+    take = run & (graph.visit[r] != INPATIENT) & (card[r] >= 0)
+    r, g = r[take], g[take]
+    # of other cards than the group's own
+    cards = sorted_unique(gid << 32 | card[rows])
+    k = g << 32 | card[r]
+    other = cards[np.searchsorted(cards, k).clip(max=len(cards) - 1)] != k
+    kept = sorted_unique(g[other] << 32 | r[other].astype(np.int64))
+    return kept & 0xFFFFFFFF, kept >> 32
