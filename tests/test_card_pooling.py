@@ -263,6 +263,31 @@ def test_cards_a_daytime_run_swipes_once_are_left_out(base):
     assert "other cards" not in explain(found[0].to_dict(), "en")
 
 
+def test_cards_a_run_swipes_once_at_a_place_open_all_night_are_left_out(base):
+    """A pharmacy open round the clock has customers at 22:00: a night run there swipes
+    among them, and its cards swiped once are not taken for the run's."""
+    core = people(12, 1000)
+    nights = list(range(4, 120, 14))
+    others = people(4 * len(nights), 1300)
+    planted = pd.concat([runs("PH1", _among(core, others[k * 4:(k + 1) * 4]), [d], hour=22,
+                              gap=3, base=150, seed=k) for k, d in enumerate(nights)],
+                        ignore_index=True)
+    # the place's own night trade: three customers an hour from 21:00 to 02:00, every day
+    rng = np.random.default_rng(5)
+    n = 3 * 5 * 120
+    trade = pd.DataFrame({
+        "patient_id": rng.choice(people(300, 100), n), "institution_id": "PH1",
+        "visit_type": "pharmacy", "total_amount": np.round(rng.lognormal(4, 0.6, n), 2),
+        "start_time": DAY0 + pd.to_timedelta(rng.integers(0, 120, n), "D")
+        + pd.to_timedelta(rng.integers(21 * 60, 26 * 60, n), "min"),
+        "terminal_id": "TPH1-0", "operator_id": "OPH1-0"})
+    g = graph(base, planted, trade)
+    found = cases(g, "card_pooling", core)
+    assert len(found) == 1
+    assert found[0].metrics["companion_cards"] == 0
+    assert not set(others) & {m[1] for m in found[0].members}
+
+
 def _among(core: list, others: list) -> list:
     """``others`` spread evenly through ``core``."""
     step = len(core) // (len(others) + 1)
