@@ -5,7 +5,8 @@ card a run swipes once could be one of the place's customers who came by, so it 
 out. Not while the place is shut: then nobody came by, and every card the run swipes is
 the run's. :func:`shut_companions` finds those swipes for
 :func:`._lockstep_facts.describe`, and card_pooling lists them with its case: a pharmacy
-that swipes sixty held cards, ten a night, swipes most of them only once or twice.
+that holds forty cards and swipes ten a night, a few of them often, swipes most of them
+only once or twice.
 """
 
 from __future__ import annotations
