@@ -225,10 +225,7 @@ def test_cards_a_night_run_swipes_once_are_listed_with_it(base, regulars, once, 
     core = people(regulars, 1000)
     nights = list(range(4, 120, 14))
     others = people(once * len(nights), 1300)
-    # each night's others among the regulars (the helper's times drift along a run)
-    planted = pd.concat([runs("PH1", _among(core, others[k * once:(k + 1) * once]), [d],
-                              hour=hour, gap=3, base=150, seed=k)
-                         for k, d in enumerate(nights)], ignore_index=True)
+    planted = _with_others(core, others, nights, hour=hour, gap=3)
     g = graph(base, planted)
     found = cases(g, "card_pooling", core + others)
     assert len(found) == 1
@@ -252,9 +249,7 @@ def test_cards_a_daytime_run_swipes_once_are_left_out(base):
     core = people(16, 1000)
     days = list(range(4, 120, 14))
     others = people(3 * len(days), 1300)
-    planted = pd.concat([runs("PH1", _among(core, others[k * 3:(k + 1) * 3]), [d], hour=10,
-                              gap=2, base=150, seed=k) for k, d in enumerate(days)],
-                        ignore_index=True)
+    planted = _with_others(core, others, days, hour=10, gap=2)
     g = graph(base, planted)
     found = cases(g, "card_pooling", core)
     assert len(found) == 1
@@ -269,9 +264,7 @@ def test_cards_a_run_swipes_once_at_a_place_open_all_night_are_left_out(base):
     core = people(12, 1000)
     nights = list(range(4, 120, 14))
     others = people(4 * len(nights), 1300)
-    planted = pd.concat([runs("PH1", _among(core, others[k * 4:(k + 1) * 4]), [d], hour=22,
-                              gap=3, base=150, seed=k) for k, d in enumerate(nights)],
-                        ignore_index=True)
+    planted = _with_others(core, others, nights, hour=22, gap=3)
     # the place's own night trade: three customers an hour from 21:00 to 02:00, every day
     rng = np.random.default_rng(5)
     n = 3 * 5 * 120
@@ -286,6 +279,15 @@ def test_cards_a_run_swipes_once_at_a_place_open_all_night_are_left_out(base):
     assert len(found) == 1
     assert found[0].metrics["companion_cards"] == 0
     assert not set(others) & {m[1] for m in found[0].members}
+
+
+def _with_others(core: list, others: list, days: list, **kw) -> pd.DataFrame:
+    """Runs at PH1 of the ``core`` cards on each of ``days``, each day with its own share
+    of ``others`` spread among them (the helper's times drift along a run)."""
+    per = len(others) // len(days)
+    return pd.concat([runs("PH1", _among(core, others[k * per:(k + 1) * per]), [d],
+                           base=150, seed=k, **kw) for k, d in enumerate(days)],
+                     ignore_index=True)
 
 
 def _among(core: list, others: list) -> list:

@@ -14,13 +14,11 @@ import numpy as np
 from ..graph import OUTPATIENT
 from ._arrays import group_medians, pair_order, sorted_unique
 from ._features import amount_cv, in_hospital_elsewhere
-from ._lockstep_companions import shut_companions
 from ._lockstep_features import (
     calendar,
     commonest,
     elderly,
     ids,
-    off_hours,
     pairs,
     place_tables,
     place_walk,
@@ -30,6 +28,7 @@ from ._lockstep_features import (
     usual_bills,
     walk_times,
 )
+from ._lockstep_hours import off_hours, shut_companions
 from ._stays import day_str, stays
 
 if TYPE_CHECKING:

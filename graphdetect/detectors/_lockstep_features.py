@@ -112,38 +112,6 @@ def _place_keys(pi: np.ndarray, code: np.ndarray, n_places: int) -> tuple[np.nda
     return out, n
 
 
-def off_hours(graph, rows, gid, pi, here, hours, n) -> list[list]:
-    """Per group, the share of its rows in hours its place is otherwise all but shut,
-    and the share in the place's night.
-
-    An hour is *off* when the place's other timed claims in it number under 5% of its
-    busiest hour (its own opening hours, not a fixed clock); it is *night* when the hours
-    either side are off too (not the hour before it opens). None for a group without
-    times of day, or whose place has under 50 other timed claims. ``pi`` is each group's
-    place (into ``hours``, :func:`place_tables`), ``here`` whether each row is at its
-    group's place.
-    """
-    timed = graph.claims["has_time"].to_numpy()[rows]
-    hour = (graph.seconds[rows] % 86400) // 3600
-    mine = np.bincount(gid * 24 + hour, minlength=24 * n).reshape(n, 24)
-    own = here & timed
-    profile = hours[pi] - np.bincount(gid[own] * 24 + hour[own],
-                                      minlength=24 * n).reshape(n, 24)
-    off, night = off_and_night(profile)
-    size = np.bincount(gid, minlength=n)
-    told = (np.bincount(gid[timed], minlength=n) > 0) & (profile.sum(axis=1) >= 50)
-    return [[float(x) if ok else None
-             for x, ok in zip(((mine * o).sum(axis=1) / size).tolist(), told.tolist(),
-                              strict=True)] for o in (off, night)]
-
-
-def off_and_night(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of a places' claims by hour of day (rows × 24), the hours it is *off* (under
-    5% of its busiest) and *night* (off, with the hours either side off too)."""
-    off = profile < 0.05 * profile.max(axis=1)[:, None]
-    return off, off & np.roll(off, 1, axis=1) & np.roll(off, -1, axis=1)
-
-
 def strangers(graph, rows, gid, pi, here, people, n, prefix: int = 9) -> list:
     """Per group, the share of its holders from townships its place otherwise hardly serves.
 
@@ -153,7 +121,7 @@ def strangers(graph, rows, gid, pi, here, people, n, prefix: int = 9) -> list:
     pharmacy's customers are its own township's, a city hospital's come from everywhere.
     None without region codes, with under 20 other patients or no holder's township
     known. ``people`` are the distinct (place, patient) keys of :func:`place_tables` with
-    their claim counts; ``pi`` and ``here`` as for :func:`off_hours`.
+    their claim counts; ``pi`` and ``here`` as for :func:`._lockstep_hours.off_hours`.
     """
     town = attribute_codes(graph, "patient", "region_code", prefix)
     if town is None or not (town >= 0).any():     # no township known: every count is 0

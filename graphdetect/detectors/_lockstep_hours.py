@@ -1,12 +1,14 @@
-"""The cards a lockstep group's runs swipe once while its place is shut.
+"""The hours of a lockstep group's place: when it is all but shut, and what its runs swipe
+then.
 
-A group's evidence is its cards seen on two or more of its days (:mod:`._lockstep`): a
-card a run swipes once could be one of the place's customers who came by, so it is left
-out. Not while the place is shut: then nobody came by, and every card the run swipes is
-the run's. :func:`shut_companions` finds those swipes for
-:func:`._lockstep_facts.describe`, and card_pooling lists them with its case: a pharmacy
-that holds forty cards and swipes ten a night, a few of them often, swipes most of them
-only once or twice.
+:func:`off_hours` gives the share of a group's swipes in its place's off hours and in its
+night (both detectors score and classify by them). A group's evidence is its cards seen
+on two or more of its days (:mod:`._lockstep`): a card a run swipes once could be one of
+the place's customers who came by, so it is left out. Not while the place is shut: then
+nobody came by, and every card the run swipes is the run's. :func:`shut_companions`
+finds those swipes for :func:`._lockstep_facts.describe`, and card_pooling lists them
+with its case: a pharmacy that holds forty cards and swipes ten a night, a few of them
+often, swipes most of them only once or twice.
 """
 
 from __future__ import annotations
@@ -15,9 +17,40 @@ import numpy as np
 
 from ..graph import INPATIENT
 from ._arrays import sorted_unique
-from ._lockstep_features import off_and_night
 
-__all__ = ["shut_companions"]
+__all__ = ["off_hours", "shut_companions"]
+
+
+def off_hours(graph, rows, gid, pi, here, hours, n) -> list[list]:
+    """Per group, the share of its rows in hours its place is otherwise all but shut,
+    and the share in the place's night.
+
+    An hour is *off* when the place's other timed claims in it number under 5% of its
+    busiest hour (its own opening hours, not a fixed clock); it is *night* when the hours
+    either side are off too (not the hour before it opens). None for a group without
+    times of day, or whose place has under 50 other timed claims. ``pi`` is each group's
+    place (into ``hours``, :func:`._lockstep_features.place_tables`), ``here`` whether
+    each row is at its group's place.
+    """
+    timed = graph.claims["has_time"].to_numpy()[rows]
+    hour = (graph.seconds[rows] % 86400) // 3600
+    mine = np.bincount(gid * 24 + hour, minlength=24 * n).reshape(n, 24)
+    own = here & timed
+    profile = hours[pi] - np.bincount(gid[own] * 24 + hour[own],
+                                      minlength=24 * n).reshape(n, 24)
+    off, night = off_and_night(profile)
+    size = np.bincount(gid, minlength=n)
+    told = (np.bincount(gid[timed], minlength=n) > 0) & (profile.sum(axis=1) >= 50)
+    return [[float(x) if ok else None
+             for x, ok in zip(((mine * o).sum(axis=1) / size).tolist(), told.tolist(),
+                              strict=True)] for o in (off, night)]
+
+
+def off_and_night(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of a places' claims by hour of day (rows × 24), the hours it is *off* (under
+    5% of its busiest) and *night* (off, with the hours either side off too)."""
+    off = profile < 0.05 * profile.max(axis=1)[:, None]
+    return off, off & np.roll(off, 1, axis=1) & np.roll(off, -1, axis=1)
 
 
 def shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n
@@ -26,7 +59,7 @@ def shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n
     (rows, group of each), by group then row.
 
     The place is *shut* in the hours its claims number under 5% of its busiest hour (the
-    *off* hours of :func:`._lockstep_features.off_hours`), counted on the days without
+    *off* hours of :func:`off_hours`), counted on the days without
     the group's runs, whose own swipes would make their hours look open. A day's *run*
     is the stretch of the place's swipes around the group's, cut where a gap is over four
     times the group's median gap (and a minute), as :func:`._lockstep_blocks.trim` cuts
