@@ -281,6 +281,56 @@ def test_cards_a_run_swipes_once_at_a_place_open_all_night_are_left_out(base):
     assert not set(others) & {m[1] for m in found[0].members}
 
 
+@pytest.mark.parametrize("holders", [40, 60])
+@pytest.mark.parametrize("hour", [22.0, 1.5])
+def test_a_pharmacy_rotating_many_cards_at_night_is_one_case(base, holders, hour):
+    """Ten cards a night drawn evenly from forty or sixty held: two nights share one or
+    two cards, too few to link them by the cards alone, but the pharmacy is shut then,
+    so its night runs are linked by any card two of them share."""
+    cards = people(holders, 1000)
+    rng = np.random.default_rng(holders)
+    nights = list(range(4, 120, 12))
+    planted = pd.concat([runs("PH1", list(rng.choice(cards, 10, replace=False)), [d],
+                              hour=hour, gap=3, seed=k) for k, d in enumerate(nights)],
+                        ignore_index=True)
+    g = graph(base, planted)
+    found = cases(g, "card_pooling", cards)
+    assert len(found) == 1
+    f = found[0]
+    # every planted swipe is evidence, nothing else: the cards swiped again are the
+    # group's, the rest swiped in its shut-hour runs
+    assert sorted(f.claim_ids) == sorted(_planted_ids(g, planted))
+    assert {m[1] for m in f.members if m[2] == "holder"} == set(planted["patient_id"])
+    assert f.metrics["off_hours_share"] == 1.0
+    assert cases(g, "outpatient_gathering", cards, 0.0) == []
+
+
+def test_night_emergencies_at_a_hospital_are_left_alone(base):
+    """A hospital's outpatient desk is all but shut at night, and on some nights a dozen
+    emergencies come in at once, a few of them people seen on an earlier night: shut-hour
+    windows sharing cards, but the cards seen again make a small part of their swipes."""
+    rng = np.random.default_rng(3)
+    again = people(10, 1000)
+    nights = list(range(4, 120, 9))
+    planted = []
+    for k, d in enumerate(nights):
+        mine = people(14, 1100 + 14 * k) + ([again[k % 10]] if k < 10 else []) \
+            + ([again[(k + 3) % 10]] if k < 10 else [])
+        planted.append(runs("H1", list(rng.permutation(mine)), [d], hour=23, gap=4,
+                            base=260, spread=0.6, visit="outpatient", seed=k))
+    g = graph(base, *planted)
+    everyone = list(pd.concat(planted)["patient_id"].unique())
+    assert lookalike_scores(g, everyone) == []
+    assert lookalike_scores(g, again) == []
+
+
+def _planted_ids(g, planted: pd.DataFrame) -> list:
+    """The claim ids the graph gave the ``planted`` rows (same patient, place, time)."""
+    key = ["patient_id", "institution_id", "start_time"]
+    claims = g.claims[key + ["claim_id"]].astype({"patient_id": str, "institution_id": str})
+    return list(claims.merge(planted[key], on=key)["claim_id"])
+
+
 def _with_others(core: list, others: list, days: list, **kw) -> pd.DataFrame:
     """Runs at PH1 of the ``core`` cards on each of ``days``, each day with its own share
     of ``others`` spread among them (the helper's times drift along a run)."""

@@ -20,7 +20,9 @@ sorted numpy arrays and one sparse matrix:
    Bursts at one place sharing at least ``min_overlap`` of the smaller one's cards (and 3)
    are linked, camouflage-tolerant: a card need not be in every burst. A connected set of
    bursts on at least ``min_runs`` distinct days is a group; its cards are those seen on
-   two or more of its days, its evidence their swipes in its bursts.
+   two or more of its days, its evidence their swipes in its bursts. Bursts wholly in
+   their place's shut hours are also linked by any card they share
+   (:mod:`._lockstep_nights`): a pharmacy rotating sixty cards ten a night.
 
 Groups are then told apart by :func:`.describe` / :func:`classify` (see there): the
 same rule is used by both detectors, so one planted group yields one case of one pattern.
@@ -51,6 +53,7 @@ from ._lockstep_bursts import (
 )
 from ._lockstep_facts import classify, describe, facts
 from ._lockstep_features import split
+from ._lockstep_nights import merge, night_sets, shut_windows
 
 __all__ = ["Group", "lockstep_groups", "find_groups", "groups_of", "describe", "facts", "classify",
            "STREAM_KINDS"]
@@ -143,8 +146,9 @@ def find_groups(graph, *, density: float, min_run_cards: int, min_runs: int,
 
 def _bursts(graph, density, min_run_cards, timed=None):
     """Every stream kind's bursts: (rows, burst id per row, kind per burst, density per
-    burst, their distinct cards as (burst ids, cards) by burst then card, timed), or None
-    when there are none. ``timed`` None: whether any kept claim has a time of day."""
+    burst, their distinct cards as (burst ids, cards) by burst then card, timed, each
+    place's kept claims by hour of day or None untimed), or None when there are none.
+    ``timed`` None: whether any kept claim has a time of day."""
     keep = (graph.visit != INPATIENT) & (graph.codes("institution") >= 0) \
         & (graph.codes("card") >= 0)
     has_time = graph.claims["has_time"].to_numpy(dtype=bool)
@@ -178,6 +182,8 @@ def _bursts(graph, density, min_run_cards, timed=None):
         t = t.astype(np.int32)
     day = t // 86400
     n_place = graph.n("institution")
+    hours = np.bincount(place.astype(np.int64) * 24 + t % 86400 // 3600,
+                        minlength=24 * n_place).reshape(n_place, 24) if timed else None
     new_day = np.ones(len(rows), bool)
     new_day[1:] = (place[1:] != place[:-1]) | (day[1:] != day[:-1])
     del day
@@ -207,10 +213,10 @@ def _bursts(graph, density, min_run_cards, timed=None):
     if not n_b:
         return None
     b_rows, b_id, pb, pc = (np.concatenate([b[k] for b in bursts]) for k in range(4))
-    return b_rows, b_id, np.concatenate(kinds), np.concatenate(dens), (pb, pc), timed
+    return b_rows, b_id, np.concatenate(kinds), np.concatenate(dens), (pb, pc), timed, hours
 
 
-def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_overlap,
+def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, hours, min_runs, min_overlap,
           min_cards) -> list[Group]:
     n_b = len(b_density)
     # the bursts' distinct cards, by burst then card (as the bursts' windows counted them)
@@ -222,41 +228,14 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_ov
     del last
     # one column per (place, card): only bursts at one place are ever compared
     pc_id, n_pc = ranks(b_place[pb] * graph.n("card") + pc)
-    # overlap is measured on the cards a burst shares with the place's bursts on other
-    # days: a busy place's ordinary customers, there once, do not dilute a run's day
-    again = distinct_counts(pc_id, b_day[pb], n_pc)[pc_id] >= 2
-    size = np.maximum(np.bincount(pb, weights=again, minlength=n_b), 1)
-    shared = (np.bincount(pc_id, minlength=n_pc) >= 2)[pc_id]
-    # B.T, burst × (place, card), from the pairs already in (burst, card) order
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(pb[shared], minlength=n_b))))
-    bt = sp.csr_matrix((np.ones(int(indptr[-1]), np.int32), pc_id[shared], indptr),
-                       shape=(n_b, n_pc))
-    # a link needs at least 3 cards in common
-    a, b, common = upper(bt @ bt.T, 3)
-    link = common >= np.maximum(min_overlap * np.minimum(size[a], size[b]), 3)
-    label = components(n_b, a[link], b[link])
-    n_days = distinct_counts(label, b_day, n_b)
-    good = n_days[label] >= min_runs
-    if not good.any():
-        return []
-    # evidence: the group's rows (once each), then cards seen on two or more of its days
-    sel = good[b_id]
-    rl = sorted_unique(label[b_id[sel]].astype(np.int64) << 32 | b_rows[sel])
-    g, r = rl >> 32, rl & 0xFFFFFFFF
-    c = graph.codes("card")[r].astype(np.int64)
-    d = graph.day[r].astype(np.int64)
-    d -= d.min()
-    # (label, card) runs in rl order are not contiguous; rank them, then count their days
-    gc_i, n_gc = ranks(g * graph.n("card") + c)
-    core = (distinct_counts(gc_i, d, n_gc) >= 2)[gc_i]
-    found = blocks(graph, r[core], g[core], min_cards, min_runs)
-    if timed:
-        found = trim(graph, *found)
-    if not len(found[0]):
-        return []
-    # a second pass on each block's own swipes splits what only its others joined
-    # (a weekly gathering and a care home's monthly round on the same mornings)
-    rows, block = blocks(graph, *found, min_cards, min_runs)
+    # the windows wholly in their place's shut hours, linked by any card they share
+    nights = night_sets(graph, shut_windows(graph, hours, b_rows, b_id, b_place, n_b), pb,
+                        pc_id, n_pc, b_rows, b_id, b_day, min_runs, min_overlap,
+                        min_cards) if timed else (np.zeros(0, np.int64),) * 2
+    rows, block = _card_blocks(graph, b_rows, b_id, b_day, pb, pc_id, n_pc, timed,
+                               min_runs, min_overlap, min_cards)
+    # a set of night runs joins the blocks it shares swipes with
+    rows, block = merge(rows, block, *nights)
     if not len(rows):
         return []
     # every kept row's bursts, for the groups' places, kinds and densities: only the
@@ -292,3 +271,43 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, min_runs, min_ov
         place, np.split(rows, start[1:]), density, kinds, strict=True)]
     out.sort(key=lambda x: (x.place, int(x.rows[0])))
     return out
+
+
+def _card_blocks(graph, b_rows, b_id, b_day, pb, pc_id, n_pc, timed, min_runs, min_overlap,
+                 min_cards) -> tuple[np.ndarray, np.ndarray]:
+    """The windows linked by the cards they share, cut into blocks (:func:`blocks`,
+    trimmed to each day's run when ``timed``): rows and block, by block then row."""
+    n_b = len(b_day)
+    # overlap is measured on the cards a burst shares with the place's bursts on other
+    # days: a busy place's ordinary customers, there once, do not dilute a run's day
+    again = distinct_counts(pc_id, b_day[pb], n_pc)[pc_id] >= 2
+    size = np.maximum(np.bincount(pb, weights=again, minlength=n_b), 1)
+    shared = (np.bincount(pc_id, minlength=n_pc) >= 2)[pc_id]
+    # B.T, burst × (place, card), from the pairs already in (burst, card) order
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(pb[shared], minlength=n_b))))
+    bt = sp.csr_matrix((np.ones(int(indptr[-1]), np.int32), pc_id[shared], indptr),
+                       shape=(n_b, n_pc))
+    # a link needs at least 3 cards in common
+    a, b, common = upper(bt @ bt.T, 3)
+    link = common >= np.maximum(min_overlap * np.minimum(size[a], size[b]), 3)
+    label = components(n_b, a[link], b[link])
+    n_days = distinct_counts(label, b_day, n_b)
+    good = n_days[label] >= min_runs
+    if not good.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # evidence: the group's rows (once each), then cards seen on two or more of its days
+    sel = good[b_id]
+    rl = sorted_unique(label[b_id[sel]].astype(np.int64) << 32 | b_rows[sel])
+    g, r = rl >> 32, rl & 0xFFFFFFFF
+    c = graph.codes("card")[r].astype(np.int64)
+    d = graph.day[r].astype(np.int64)
+    d -= d.min()
+    # (label, card) runs in rl order are not contiguous; rank them, then count their days
+    gc_i, n_gc = ranks(g * graph.n("card") + c)
+    core = (distinct_counts(gc_i, d, n_gc) >= 2)[gc_i]
+    found = blocks(graph, r[core], g[core], min_cards, min_runs)
+    if timed and len(found[0]):
+        found = trim(graph, *found)
+    # a second pass on each block's own swipes splits what only its others joined
+    # (a weekly gathering and a care home's monthly round on the same mornings)
+    return blocks(graph, *found, min_cards, min_runs)

@@ -119,8 +119,8 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
         graph, rows, gid, pi, walk, n))
     in_hosp = np.bincount(gid, weights=in_hospital_elsewhere(graph, rows, stay_table),
                           minlength=n).astype(np.int64).tolist()
-    off, night = off_hours(graph, rows, gid, pi, here, hours, n)
     c_rows, c_gid = shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n)
+    off, night = off_hours(graph, rows, gid, pi, here, hours, n, (c_rows, c_gid))
     c_cards = ids(graph, "card", c_gid, graph.codes("card")[c_rows], n)
     c_holders = c_cards if graph.cards_are_patients else ids(
         graph, "patient", c_gid, graph.codes("patient")[c_rows], n)

@@ -21,7 +21,7 @@ from ._arrays import sorted_unique
 __all__ = ["off_hours", "shut_companions"]
 
 
-def off_hours(graph, rows, gid, pi, here, hours, n) -> list[list]:
+def off_hours(graph, rows, gid, pi, here, hours, n, companions=None) -> list[list]:
     """Per group, the share of its rows in hours its place is otherwise all but shut,
     and the share in the place's night.
 
@@ -30,14 +30,18 @@ def off_hours(graph, rows, gid, pi, here, hours, n) -> list[list]:
     either side are off too (not the hour before it opens). None for a group without
     times of day, or whose place has under 50 other timed claims. ``pi`` is each group's
     place (into ``hours``, :func:`._lockstep_features.place_tables`), ``here`` whether
-    each row is at its group's place.
+    each row is at its group's place; ``companions``, the (rows, group) of
+    :func:`shut_companions`, are not the place's other claims either.
     """
     timed = graph.claims["has_time"].to_numpy()[rows]
     hour = (graph.seconds[rows] % 86400) // 3600
     mine = np.bincount(gid * 24 + hour, minlength=24 * n).reshape(n, 24)
     own = here & timed
-    profile = hours[pi] - np.bincount(gid[own] * 24 + hour[own],
-                                      minlength=24 * n).reshape(n, 24)
+    theirs = gid[own] * 24 + hour[own]
+    if companions is not None:
+        theirs = np.concatenate((theirs, companions[1] * 24
+                                 + graph.seconds[companions[0]] % 86400 // 3600))
+    profile = hours[pi] - np.bincount(theirs, minlength=24 * n).reshape(n, 24)
     off, night = off_and_night(profile)
     size = np.bincount(gid, minlength=n)
     told = (np.bincount(gid[timed], minlength=n) > 0) & (profile.sum(axis=1) >= 50)

@@ -109,7 +109,9 @@ def lockstep_params() -> list[Param]:
         Param("min_runs", "Distinct days with windows of largely the same cards needed.",
               "an int >= 2", int_at_least(2)),
         Param("min_overlap", "Share of the smaller window's recurring cards (those the "
-              "place's windows on other days hold too) two windows must share.",
+              "place's windows on other days hold too) two windows must share; also the "
+              "share of a set of shut-hour windows' swipes that its cards seen on two or "
+              "more days must make.",
               "a number in [0.05, 1]", number_in(0.05, 1), float),
         Param("min_cards", "Cards a finding needs (those seen on two or more of its days).",
               "an int >= 3", int_at_least(3)),
