@@ -305,6 +305,22 @@ def test_a_pharmacy_rotating_many_cards_at_night_is_one_case(base, holders, hour
     assert cases(g, "outpatient_gathering", cards, 0.0) == []
 
 
+def test_a_night_run_past_midnight_is_one_occasion(base):
+    """Runs from 23:30 that go on for an hour: each night is one occasion of the case,
+    its last swipe written past 24:00, and its swipes after midnight are evidence."""
+    cards = people(20, 1000)
+    nights = list(range(4, 120, 12))
+    planted = runs("PH1", cards, nights, hour=23.5, gap=3)
+    g = graph(base, planted)
+    found = cases(g, "card_pooling", cards)
+    assert len(found) == 1
+    f = found[0].to_dict()
+    assert f["metrics"]["occasions"] == len(nights)
+    assert f["metrics"]["min_cards"] == len(cards)
+    assert all(o["from"].startswith("23:") and o["to"] > "24:" for o in f["details"]["occasions"])
+    assert sorted(f["claim_ids"]) == sorted(_planted_ids(g, planted))
+
+
 def test_night_emergencies_at_a_hospital_are_left_alone(base):
     """A hospital's outpatient desk is all but shut at night, and on some nights a dozen
     emergencies come in at once, a few of them people seen on an earlier night: shut-hour

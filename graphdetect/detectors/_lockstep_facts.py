@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..graph import OUTPATIENT
-from ._arrays import group_medians, pair_order, sorted_unique
+from ._arrays import distinct_counts, group_medians, pair_order
 from ._features import amount_cv, in_hospital_elsewhere
 from ._lockstep_features import (
     calendar,
@@ -218,28 +218,36 @@ def classify(facts: dict) -> str:
 
 
 def _occasions(graph, rows, gid, n) -> tuple[list[list[tuple]], np.ndarray, np.ndarray]:
-    """Per group, its days as (day, cards, first and last swipe in seconds into the day),
-    its first day, and the median gap in minutes between its same-day swipes (NaN for
-    none)."""
-    day = graph.day[rows].astype(np.int64)
-    gd = gid << 32 | day
-    days = sorted_unique(gd)
-    at = np.searchsorted(days, gd)
-    per_day_cards = np.bincount(sorted_unique(at << 32 | graph.codes("card")[rows]) >> 32,
-                                minlength=len(days))
+    """Per group, its occasions as (day, cards, first and last swipe in seconds from that
+    day's midnight), its first day, and the median gap in minutes between its same-day
+    swipes (NaN for none).
+
+    An occasion is a day's swipes, and a run that goes on past midnight stays one: the
+    next day's first swipe within four times the median gap (and a minute) of the last,
+    the rule :func:`._lockstep_blocks.trim` cuts a day's runs by, continues it (its last
+    swipe then lies past 24:00).
+    """
     t = graph.seconds[rows]
-    tod = t % 86400
-    lo, hi = np.full(len(days), 86400, np.int64), np.zeros(len(days), np.int64)
-    np.minimum.at(lo, at, tod)
-    np.maximum.at(hi, at, tod)
-    dg = days >> 32
-    occasions = split(list(zip((days & 0xFFFFFFFF).tolist(), per_day_cards.tolist(),
-                               lo.tolist(), hi.tolist(), strict=True)), dg, n)
-    first_day = days[np.searchsorted(dg, np.arange(n))] & 0xFFFFFFFF
-    # gaps between same-day swipes, in time order within each group
     order = pair_order(gid, t)
-    same = (np.diff(gid[order]) == 0) & (np.diff(day[order]) == 0)
-    gaps = group_medians(np.diff(t[order])[same], gid[order][1:][same], n) / 60
+    g, t = gid[order], t[order]
+    day = graph.day[rows][order].astype(np.int64)
+    step = np.diff(t)
+    same_group = g[1:] == g[:-1]
+    same = same_group & (day[1:] == day[:-1])
+    gaps = group_medians(step[same], g[1:][same], n) / 60
+    cut = np.maximum(4 * 60 * np.nan_to_num(gaps), 60.0)
+    new = np.ones(len(t), bool)
+    new[1:] = ~same_group | ((day[1:] != day[:-1]) & (step > cut[g[1:]]))
+    occasion = np.cumsum(new) - 1
+    start = np.flatnonzero(new)
+    end = np.append(start[1:], len(t)) - 1
+    cards = distinct_counts(occasion, graph.codes("card")[rows][order].astype(np.int64),
+                            len(start))
+    o_day, o_group = day[start], g[start]
+    occasions = split(list(zip(o_day.tolist(), cards.tolist(),
+                               (t[start] - o_day * 86400).tolist(),
+                               (t[end] - o_day * 86400).tolist(), strict=True)), o_group, n)
+    first_day = o_day[np.searchsorted(o_group, np.arange(n))]
     return occasions, first_day, gaps
 
 

@@ -157,8 +157,11 @@ def _swipes(df, batches, path, *, case_id) -> Path:
         if o.get("day") and o.get("from") and o.get("to"):
             d = mdates.date2num(pd.Timestamp(o["day"]))
             f, t = (int(v[:2]) + int(v[3:5]) / 60 for v in (o["from"], o["to"]))
-            ax.add_patch(Rectangle((d, f - 0.3), 1, t - f + 0.6, alpha=0.45, zorder=1,
-                                   color=MARK_COLORS["batch"]))
+            # a run past midnight ("24:22") goes on at the top of the next day
+            for x0, y0, y1 in ((d, f, min(t, 24)), (d + 1, 0, t - 24)):
+                if y1 >= y0 and (x0 == d or y1 > 0):
+                    ax.add_patch(Rectangle((x0, y0 - 0.3), 1, y1 - y0 + 0.6, alpha=0.45,
+                                           zorder=1, color=MARK_COLORS["batch"]))
     for kind in VISIT_COLORS:
         m = (df["visit_type"] == kind).to_numpy()
         if m.any():

@@ -192,13 +192,17 @@
     batches.forEach(function (b) {
       if (!b.from || !b.to) return;
       var d = t(b.first_day), f = t(b.first_day + " " + b.from) - d, e = t(b.first_day + " " + b.to) - d;
-      ch.back.appendChild(el("rect", {svg: 1, x: ch.x(d + DAY / 2) - half, y: y(f / HOUR) - 3, width: 2 * half,
-        height: (e - f) / HOUR * rowH + 6, class: "batch"}));
+      // a run past midnight ("24:22") goes on at the top of the next day
+      [[d, f, Math.min(e, DAY)], [d + DAY, 0, e - DAY]].forEach(function (p) {
+        if (p[2] < p[1] || (p[0] > d && p[2] <= 0)) return;
+        ch.back.appendChild(el("rect", {svg: 1, x: ch.x(p[0] + DAY / 2) - half, y: y(p[1] / HOUR) - 3,
+          width: 2 * half, height: (p[2] - p[1]) / HOUR * rowH + 6, class: "batch"}));
+      });
     });
     claims.forEach(function (c) {
       var s = t(c.start_time), hour = (s - dayOf(s)) / HOUR;
       ch.svg.appendChild(tip(el("circle", {svg: 1, cx: ch.x(dayOf(s) + DAY / 2), cy: y(hour), r: 3,
-        fill: VCOL[c.visit_type] || "#555", class: "swipe", "data-hour": hour.toFixed(2)}), c));
+        fill: VCOL[c.visit_type] || "#555", class: "swipe", "data-hour": (Math.floor(hour * 100) / 100).toFixed(2)}), c));
     });
     return ch;
   }
