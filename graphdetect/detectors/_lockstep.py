@@ -234,7 +234,7 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, hours, min_runs,
                         min_cards) if timed else (np.zeros(0, np.int64),) * 2
     rows, block = _card_blocks(graph, b_rows, b_id, b_day, pb, pc_id, n_pc, timed,
                                min_runs, min_overlap, min_cards)
-    # a set of night runs joins the blocks it shares swipes with
+    # a set of night runs joins the blocks it holds half of
     rows, block = merge(rows, block, *nights)
     if not len(rows):
         return []

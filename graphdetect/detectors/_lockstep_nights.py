@@ -15,7 +15,7 @@ share. A linked set on ``min_runs`` days or more is kept when its cards seen on 
 more of its days number ``min_cards`` and make ``min_overlap`` of its swipes: a
 hospital's night-time emergencies, also shut-hour windows, bring mostly new patients.
 Its evidence is those cards' swipes, as a group's is; :func:`merge` joins a set to the
-blocks it shares swipes with.
+card-linked blocks it holds half of.
 """
 
 from __future__ import annotations
