@@ -148,6 +148,25 @@ def test_dialysis_left_alone(base):
     assert all("scheduled treatment" in text for _, _, text in found)
 
 
+def test_dialysis_over_the_outpatients_lunch_break_left_alone(base):
+    """The hospital's outpatient desks shut from 12:00 to 14:00, and the dialysis unit's
+    afternoon shift comes in at 12:30: hours the place is otherwise all but shut, but
+    daytime, not its night, so still a treatment schedule."""
+    claims, patients, institutions = base
+    hour = claims["start_time"].dt.hour
+    lunch = ((claims["institution_id"] == "H1") & (hour >= 12) & (hour < 14)).to_numpy()
+    shut_at_noon = (claims[~lunch].reset_index(drop=True), patients, institutions)
+    ids = people(20, 1300)
+    days = [d for d in range(120) if (d % 7) in (1, 3, 5)]
+    g = graph(shut_at_noon, runs("H1", ids, days, hour=12.5, gap=4, base=430, spread=0.05,
+                                 visit="outpatient", doctor="DH1-0", terminals=2,
+                                 operators=2))
+    found = lookalike_scores(g, ids)
+    assert found, "the shifts should form a group"
+    assert all(score < 0.5 for _, score, _ in found), found
+    assert all("scheduled treatment" in text for _, _, text in found)
+
+
 @pytest.mark.parametrize("weekdays", [(0, 2, 4), (1, 3, 5)])
 @pytest.mark.parametrize("tight", [5, 8, 11])
 @pytest.mark.parametrize("drop", [(), ("terminal_id", "operator_id")])

@@ -140,7 +140,8 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
     address (a care home's rounds), when the holders' own calendar there is a treatment
     schedule (each card there 1.5 times a week or more on fixed weekdays, at least 12
     days, over all its visits there and not only the windows, which may catch only the
-    busiest sessions; the runs in the place's opening hours: dialysis),
+    busiest sessions; the runs not in the place's night: dialysis, its afternoon shift
+    over the outpatients' lunch break too),
     and when the bills vary as much as the place's usual ones (ordinary care); when most
     of more than twelve holders give one phone number the group is left to
     shared_identity (scored low here, with that reason).
@@ -180,8 +181,8 @@ def _finding(facts: dict, claim_ids: list[str]) -> Finding:
     z += min(max(float(m["density"]), 1.0) ** 0.5 / 4, 1.0) + 1.5 * off + 1.0 * far
     z += 3.0 * min(m["in_hospital_elsewhere"] / m["claims"] * 5, 1.0)
     care_home = m["shared_address_share"] is not None and m["shared_address_share"] >= 0.5
-    routine = (m["visits_per_week"] >= 1.5 and m["weekday_share"] >= 0.9 and off <= 0.2
-               and m["calendar_days"] >= 12)
+    routine = (m["visits_per_week"] >= 1.5 and m["weekday_share"] >= 0.9
+               and (m["night_share"] or 0.0) <= 0.2 and m["calendar_days"] >= 12)
     ordinary = same == 0.0
     phone = m["shared_phone_share"] is not None and m["shared_phone_share"] >= 0.5 \
         and not care_home and m["cards"] > 12
@@ -254,10 +255,10 @@ def _notes(m: dict, d: dict) -> list[tuple[str, str]]:
                       f"but {shared:.0%} of holders share one address, which looks like a care "
                       "home's rounds: lower risk"))
     if d["routine"]:
-        notes.append((f"但同一批人每周约{m['visits_per_week']:.1f}次、固定在星期几、在营业时间内，"
+        notes.append((f"但同一批人每周约{m['visits_per_week']:.1f}次、固定在星期几、在白天，"
                       "像是透析等定期治疗，风险较低",
                       f"but the same people come {m['visits_per_week']:.1f} times a week on fixed "
-                      "weekdays in opening hours, like scheduled treatment (dialysis): lower risk"))
+                      "weekdays in the daytime, like scheduled treatment (dialysis): lower risk"))
     if d.get("shared_phone"):
         notes.append((f"{m['shared_phone_share']:.0%}的持卡人登记同一电话，属多户头/冒名线索，"
                       "另由身份共用规则报告",
