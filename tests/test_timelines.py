@@ -84,7 +84,7 @@ def test_split_stay_marks_the_gap(open_case, cases):
 def test_swipes_are_plotted_by_hour_of_day(open_case, cases, pattern):
     # the case with the most runs past midnight, if any
     case = max((c for c in cases if c["pattern"] == pattern),
-               key=lambda c: sum(o["to"] > "24:00" for o in c["details"]["occasions"]))
+               key=lambda c: sum((o["to"] or "") > "24:00" for o in c["details"]["occasions"]))
     page, errors = open_case(case["case_id"])
     swipes = page.locator("#timeline svg circle.swipe")
     assert swipes.count() == len(case["claim_ids"])
@@ -99,7 +99,7 @@ def test_swipes_are_plotted_by_hour_of_day(open_case, cases, pattern):
     # one band per occasion, and a second, at the top of the next day, for a run that
     # goes on past midnight ("24:22")
     batches = page.locator("#timeline svg rect.batch:not(.key)")
-    past = sum(o["to"] > "24:00" for o in case["details"]["occasions"])
+    past = sum((o["to"] or "") > "24:00" for o in case["details"]["occasions"])
     assert batches.count() == len(case["details"]["occasions"]) + past
     _axis_fits(page)
     page.locator("#timeline").screenshot(path=str(_shot_path(f"timeline-{pattern}")))
