@@ -167,6 +167,27 @@ def test_dialysis_over_the_outpatients_lunch_break_left_alone(base):
     assert all("scheduled treatment" in text for _, _, text in found)
 
 
+def test_dialysis_in_a_utc_export_left_alone(base):
+    """The same city exported in UTC: the 07:30 shift comes in at 23:30 and goes on past
+    midnight, patients in a different order each time. A place's days begin at its
+    quietest hour, so a patient's sessions still fall on three weekdays."""
+    claims, patients, institutions = base
+    rng = np.random.default_rng(8)
+    ids = people(20, 1300)
+    days = [d for d in range(120) if (d % 7) in (0, 2, 4)]
+    shifts = pd.concat([runs("H1", list(rng.permutation(ids)), [d], hour=7.5, gap=4, base=430,
+                             spread=0.05, visit="outpatient", doctor="DH1-0", terminals=2,
+                             operators=2, seed=d) for d in days], ignore_index=True)
+    utc = pd.Timedelta(hours=8)
+    shifts["start_time"] -= utc
+    g = graph((claims.assign(start_time=claims["start_time"] - utc), patients, institutions),
+              shifts)
+    found = lookalike_scores(g, ids)
+    assert found, "the shifts should form a group"
+    assert all(score < 0.5 for _, score, _ in found), found
+    assert all("scheduled treatment" in text for _, _, text in found)
+
+
 @pytest.mark.parametrize("weekdays", [(0, 2, 4), (1, 3, 5)])
 @pytest.mark.parametrize("tight", [5, 8, 11])
 @pytest.mark.parametrize("drop", [(), ("terminal_id", "operator_id")])
