@@ -148,3 +148,38 @@ def test_groups_are_local_to_their_place(parts):
     got.sort(key=lambda g: (g.place, int(g.rows[0])))
     assert [(g.place, g.rows.tolist(), g.timed, g.density, g.kinds) for g in got] == \
         [(g.place, g.rows.tolist(), g.timed, g.density, g.kinds) for g in want]
+
+
+def test_a_city_exported_in_utc_finds_what_it_finds_in_local_time(tmp_path):
+    """The same city with every time eight hours earlier (an export in UTC): mornings
+    then begin the evening before, night runs in the afternoon. A place's days begin
+    at its quietest hour, not at midnight, so every variant and look-alike scores as in
+    local time."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from graphdetect.synth import generate
+
+    local, utc = tmp_path / "local", tmp_path / "utc"
+    generate(local, patients=20000, seed=1, fmt="parquet")
+    utc.mkdir()
+    for f in local.iterdir():
+        if f.name != "claims.parquet":
+            (utc / f.name).write_bytes(f.read_bytes())
+    claims = pq.read_table(local / "claims.parquet")
+    for col in ("start_time", "end_time"):
+        c = claims.column(col)
+        hours = pa.scalar(8 * 3600, pa.duration("s")).cast(pa.duration(c.type.unit))
+        claims = claims.set_column(claims.schema.get_field_index(col), col,
+                                   pc.subtract(c, hours))
+    pq.write_table(claims, utc / "claims.parquet")
+    scores = []
+    for data in (local, utc):
+        detect_folder(data, data.with_name(data.name + "-run"))
+        e = evaluate(data, data.with_name(data.name + "-run"))
+        scores.append(({v: (x["found"], x["cases"], x["cases_right"])
+                        for v, x in e["variants"].items()}, e["lookalikes"]["flagged"]))
+    assert scores[0] == scores[1]
+    assert all(found == truth for (found, _, _), truth in zip(
+        scores[0][0].values(), (x["truth"] for x in e["variants"].values()), strict=True))

@@ -53,6 +53,7 @@ from ._lockstep_bursts import (
 )
 from ._lockstep_facts import classify, describe, facts
 from ._lockstep_features import split
+from ._lockstep_hours import quiet_hour, service_day
 from ._lockstep_nights import merge, night_sets, shut_windows
 
 __all__ = ["Group", "lockstep_groups", "find_groups", "groups_of", "describe", "facts", "classify",
@@ -175,15 +176,19 @@ def _bursts(graph, density, min_run_cards, timed=None):
     del order
     place = place.astype(np.int32)
     # only differences of times are used from here on: seconds since the first swipe's
-    # midnight (in 32 bits where they fit), whose whole days are the days
+    # midnight (in 32 bits where they fit)
     day0 = int(t.min()) // 86400
     t -= day0 * 86400
     if int(t.max()) < 2 ** 31:
         t = t.astype(np.int32)
-    day = t // 86400
     n_place = graph.n("institution")
     hours = np.bincount(place.astype(np.int64) * 24 + t % 86400 // 3600,
                         minlength=24 * n_place).reshape(n_place, 24) if timed else None
+    if timed:
+        # each place's days (and weeks) begin at its quietest hour (:func:`service_day`):
+        # a constant per place, so every gap within a stream stays as it was
+        t -= quiet_hour(graph)[place].astype(t.dtype)
+    day = t // 86400
     new_day = np.ones(len(rows), bool)
     new_day[1:] = (place[1:] != place[:-1]) | (day[1:] != day[:-1])
     del day
@@ -224,7 +229,7 @@ def _link(graph, b_rows, b_id, b_kind, b_density, pairs, timed, hours, min_runs,
     # each burst's place, and its day: that of its last row (``b_id`` is ascending)
     last = b_rows[np.searchsorted(b_id, np.arange(n_b, dtype=b_id.dtype), "right") - 1]
     b_place = graph.codes("institution")[last].astype(np.int64)
-    b_day = graph.day[last].astype(np.int64)
+    b_day = service_day(graph)[last]
     del last
     # one column per (place, card): only bursts at one place are ever compared
     pc_id, n_pc = ranks(b_place[pb] * graph.n("card") + pc)
@@ -300,7 +305,7 @@ def _card_blocks(graph, b_rows, b_id, b_day, pb, pc_id, n_pc, timed, min_runs, m
     rl = sorted_unique(label[b_id[sel]].astype(np.int64) << 32 | b_rows[sel])
     g, r = rl >> 32, rl & 0xFFFFFFFF
     c = graph.codes("card")[r].astype(np.int64)
-    d = graph.day[r].astype(np.int64)
+    d = service_day(graph)[r]
     d -= d.min()
     # (label, card) runs in rl order are not contiguous; rank them, then count their days
     gc_i, n_gc = ranks(g * graph.n("card") + c)

@@ -12,6 +12,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ._arrays import distinct_counts, group_medians, pair_order, run_lengths, sorted_unique
 from ._lockstep_bursts import sorted_key_order
+from ._lockstep_hours import service_day
 
 __all__ = ["upper", "components", "ranks", "trim", "blocks"]
 
@@ -62,7 +63,7 @@ def trim(graph, rows: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.nda
     """
     t = graph.seconds[rows]
     order = pair_order(block, t)
-    t, day, b = t[order], graph.day[rows][order], block[order]
+    t, day, b = t[order], service_day(graph)[rows][order], block[order]
     step = np.diff(t)
     same = (b[1:] == b[:-1]) & (day[1:] == day[:-1])
     bi = np.cumsum(np.concatenate(([True], b[1:] != b[:-1]))) - 1
@@ -96,7 +97,7 @@ def blocks(graph, rows: np.ndarray, of: np.ndarray, min_cards: int,
         return rows, of
     of = of.astype(np.int64)
     card = graph.codes("card")[rows].astype(np.int64)
-    day = graph.day[rows].astype(np.int64)
+    day = service_day(graph)[rows]
     day -= day.min()
     node, n_node = ranks(of * graph.n("card") + card)        # one per (set, card)
     col, n_col = ranks(of * (int(day.max()) + 1) + day)      # one per (set, day)

@@ -116,7 +116,7 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     holders = cards if graph.cards_are_patients else ids(
         graph, "patient", gid, graph.codes("patient")[rows], n)
     calendar_days, per_week, weekday_share = (x.tolist() for x in calendar(
-        graph, rows, gid, pi, walk, n, hours))
+        graph, rows, gid, pi, walk, n))
     in_hosp = np.bincount(gid, weights=in_hospital_elsewhere(graph, rows, stay_table),
                           minlength=n).astype(np.int64).tolist()
     c_rows, c_gid = shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n)

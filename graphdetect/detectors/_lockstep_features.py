@@ -16,6 +16,7 @@ import pandas as pd
 from ..graph import OUTPATIENT, PHARMACY
 from ._arrays import attribute_codes, group_medians, side_column, sorted_unique
 from ._features import amount_cv, birth_years
+from ._lockstep_hours import service_day
 
 
 def pairs(gid: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,7 +161,7 @@ def strangers(graph, rows, gid, pi, here, people, n, prefix: int = 9) -> list:
     return [None if np.isnan(x) else x for x in out.tolist()]
 
 
-def calendar(graph, rows, gid, pi, walk, n, hours=None) -> tuple[np.ndarray, ...]:
+def calendar(graph, rows, gid, pi, walk, n) -> tuple[np.ndarray, ...]:
     """Per group, how treatment-like its holders' own calendar at its place is, over all
     of their outpatient and pharmacy claims there (not only the group's rows).
 
@@ -171,10 +172,8 @@ def calendar(graph, rows, gid, pi, walk, n, hours=None) -> tuple[np.ndarray, ...
     whichever of those sessions a group happened to pick up. ``pi`` is each group's place
     in ``walk``, the :func:`place_walk` of the places.
 
-    With ``hours`` (each place's timed claims by hour of day, :func:`place_tables`), a
-    place's days begin at its quietest hour (the first of them), not at midnight: an
-    export in another time zone (UTC: a 07:30 session at 23:30) does not cut a session
-    in two days.
+    Days are the place's own (:func:`._lockstep_hours.service_day`): an export in
+    another time zone (UTC: a 07:30 session at 23:30) does not cut a session in two.
 
     >>> import pandas as pd
     >>> from graphdetect.graph import ClaimsGraph
@@ -212,12 +211,7 @@ def calendar(graph, rows, gid, pi, walk, n, hours=None) -> tuple[np.ndarray, ...
     else:
         lo = size = np.zeros(len(found), np.int64)
     pair = order[np.repeat(lo - np.cumsum(size) + size, size) + np.arange(int(size.sum()))]
-    visit = at[np.repeat(sel, size)]
-    if hours is None:
-        day = graph.day[visit].astype(np.int64)
-    else:
-        quiet = np.argmin(hours, axis=1).astype(np.int64) * 3600
-        day = (graph.seconds[visit] - quiet[where[np.repeat(sel, size)]]) // 86400
+    day = service_day(graph)[at[np.repeat(sel, size)]]
     card_day = sorted_unique(pair << 32 | day)
     pair, day = card_day >> 32, card_day & 0xFFFFFFFF
     first = np.flatnonzero(np.concatenate(([True], pair[1:] != pair[:-1])))

@@ -16,9 +16,52 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import INPATIENT
-from ._arrays import sorted_unique
+from ._arrays import cached, sorted_unique
 
-__all__ = ["off_hours", "shut_companions"]
+__all__ = ["off_hours", "shut_companions", "service_day", "quiet_hour"]
+
+
+def service_day(graph) -> np.ndarray:
+    """Per claim, its day at its place as the lockstep engine counts days (int64): a
+    place's days begin at the first of its quietest hours (:func:`quiet_hour`), not at
+    midnight, so that an export in another time zone (UTC: a 07:30 session at 23:30)
+    does not cut a morning in two days, nor a night run at midnight. Where the night is
+    empty the quietest hour is midnight and the day is the date; claims without a time
+    of day keep their date.
+
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> t = pd.to_datetime(["2024-01-01 23:30", "2024-01-02 00:10", "2024-01-02 09:00"])
+    >>> g = ClaimsGraph(pd.DataFrame({"claim_id": ["a", "b", "c"], "patient_id": "P",
+    ...     "institution_id": "H", "start_time": t, "total_amount": 1.0,
+    ...     "visit_type": "outpatient"}))
+    >>> (service_day(g) - service_day(g)[0]).tolist()
+    [0, 0, 1]
+    """
+    def make() -> np.ndarray:
+        place = graph.codes("institution")
+        timed = graph.claims["has_time"].to_numpy(dtype=bool)
+        shift = np.where(timed & (place >= 0), quiet_hour(graph)[place.clip(min=0)], 0)
+        return (graph.seconds - shift) // 86400
+    return cached(graph, ("service_day",), make)
+
+
+def quiet_hour(graph) -> np.ndarray:
+    """Per place, the first of its quietest hours of the day, in seconds from midnight,
+    counted on the claims the lockstep engine reads (outpatient and pharmacy settlements
+    with a place, a card and a time of day), so that an engine working on some places'
+    claims finds the same hours; 0 for a place without any."""
+    def make() -> np.ndarray:
+        place = graph.codes("institution")
+        kept = np.flatnonzero((graph.visit != INPATIENT) & (place >= 0)
+                              & (graph.codes("card") >= 0)
+                              & graph.claims["has_time"].to_numpy(dtype=bool))
+        n = graph.n("institution")
+        hours = np.bincount(place[kept].astype(np.int64) * 24
+                            + graph.seconds[kept] % 86400 // 3600,
+                            minlength=24 * n).reshape(n, 24)
+        return np.argmin(hours, axis=1).astype(np.int64) * 3600
+    return cached(graph, ("quiet_hour",), make)
 
 
 def off_hours(graph, rows, gid, pi, here, hours, n, companions=None) -> list[list]:
@@ -68,7 +111,7 @@ def shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n
     is the stretch of the place's swipes around the group's, cut where a gap is over four
     times the group's median gap (and a minute), as :func:`._lockstep_blocks.trim` cuts
     a day. In a run wholly in those hours every card swiped is the run's. Outpatient and
-    pharmacy swipes with a card are taken.
+    pharmacy swipes with a card are taken, not those that are a group's evidence.
 
     ``walk``, ``times`` and ``hours`` are those of :func:`._lockstep_features.place_walk`,
     :func:`~._lockstep_features.walk_times` and :func:`~._lockstep_features.place_tables`,
@@ -138,6 +181,10 @@ def shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n
     run = ((np.bincount(stretch, weights=theirs) > 0) & whole)[stretch]
     card = graph.codes("card")
     take = run & (graph.visit[r] != INPATIENT) & (card[r] >= 0)
+    # not another group's evidence (a fragment beside a night run must not take it)
+    evidence = np.zeros(len(graph), bool)
+    evidence[rows] = True
+    take &= ~evidence[r]
     r, g = r[take], g[take]
     # of other cards than the group's own
     cards = sorted_unique(gid << 32 | card[rows])

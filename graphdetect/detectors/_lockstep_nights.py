@@ -24,7 +24,7 @@ import numpy as np
 
 from ._arrays import distinct_counts, sorted_unique
 from ._lockstep_blocks import components, ranks
-from ._lockstep_hours import off_and_night
+from ._lockstep_hours import off_and_night, service_day
 
 __all__ = ["shut_windows", "night_sets", "merge"]
 
@@ -86,7 +86,7 @@ def night_sets(graph, shut, pb, pc_id, n_pc: int, b_rows, b_id, b_day, min_runs:
     lab, r = rl >> 32, rl & 0xFFFFFFFF
     # the sets' cards seen on two or more of their days
     card, n_card = ranks(lab * graph.n("card") + graph.codes("card")[r])
-    again = (distinct_counts(card, graph.day[r].astype(np.int64), n_card) >= 2)[card]
+    again = (distinct_counts(card, service_day(graph)[r], n_card) >= 2)[card]
     cards = distinct_counts(lab[again], card[again], n_label)
     share = np.bincount(lab, weights=again, minlength=n_label) \
         / np.maximum(np.bincount(lab, minlength=n_label), 1)
