@@ -41,8 +41,14 @@ def service_day(graph) -> np.ndarray:
     def make() -> np.ndarray:
         place = graph.codes("institution")
         timed = graph.claims["has_time"].to_numpy(dtype=bool)
-        shift = np.where(timed & (place >= 0), quiet_hour(graph)[place.clip(min=0)], 0)
-        return (graph.seconds - shift) // 86400
+        quiet = quiet_hour(graph)
+        out = np.empty(len(place), np.int32)
+        # a million claims at a time: no claim-sized temporaries beside the graph
+        for a in range(0, len(place), _CHUNK):
+            p, tm = place[a:a + _CHUNK], timed[a:a + _CHUNK]
+            shift = np.where(tm & (p >= 0), quiet[p.clip(min=0)], 0)
+            out[a:a + _CHUNK] = (graph.seconds[a:a + _CHUNK] - shift) // 86400
+        return out
     return cached(graph, ("service_day",), make)
 
 
@@ -52,16 +58,22 @@ def quiet_hour(graph) -> np.ndarray:
     with a place, a card and a time of day), so that an engine working on some places'
     claims finds the same hours; 0 for a place without any."""
     def make() -> np.ndarray:
-        place = graph.codes("institution")
-        kept = np.flatnonzero((graph.visit != INPATIENT) & (place >= 0)
-                              & (graph.codes("card") >= 0)
-                              & graph.claims["has_time"].to_numpy(dtype=bool))
+        place, card = graph.codes("institution"), graph.codes("card")
+        timed = graph.claims["has_time"].to_numpy(dtype=bool)
         n = graph.n("institution")
-        hours = np.bincount(place[kept].astype(np.int64) * 24
-                            + graph.seconds[kept] % 86400 // 3600,
-                            minlength=24 * n).reshape(n, 24)
-        return np.argmin(hours, axis=1).astype(np.int64) * 3600
+        hours = np.zeros(24 * n, np.int64)
+        for a in range(0, len(place), _CHUNK):
+            s = slice(a, a + _CHUNK)
+            kept = np.flatnonzero((graph.visit[s] != INPATIENT) & (place[s] >= 0)
+                                  & (card[s] >= 0) & timed[s]) + a
+            hours += np.bincount(place[kept].astype(np.int64) * 24
+                                 + graph.seconds[kept] % 86400 // 3600, minlength=24 * n)
+        return np.argmin(hours.reshape(n, 24), axis=1).astype(np.int64) * 3600
     return cached(graph, ("quiet_hour",), make)
+
+
+#: claims at a time in the per-claim passes above
+_CHUNK = 1 << 20
 
 
 def off_hours(graph, rows, gid, pi, here, hours, n, companions=None) -> list[list]:
