@@ -53,7 +53,7 @@ from ._lockstep_bursts import (
 )
 from ._lockstep_facts import classify, describe, facts
 from ._lockstep_features import split
-from ._lockstep_hours import quiet_hour, service_day
+from ._lockstep_hours import place_hours, quiet_hour, service_day
 from ._lockstep_nights import merge, night_sets, shut_windows
 
 __all__ = ["Group", "lockstep_groups", "find_groups", "groups_of", "describe", "facts", "classify",
@@ -182,8 +182,8 @@ def _bursts(graph, density, min_run_cards, timed=None):
     if int(t.max()) < 2 ** 31:
         t = t.astype(np.int32)
     n_place = graph.n("institution")
-    hours = np.bincount(place.astype(np.int64) * 24 + t % 86400 // 3600,
-                        minlength=24 * n_place).reshape(n_place, 24) if timed else None
+    # each place's kept claims by hour of day: those read here when windows are timed
+    hours = place_hours(graph) if timed else None
     if timed:
         # each place's days (and weeks) begin at its quietest hour (:func:`service_day`):
         # a constant per place, so every gap within a stream stays as it was

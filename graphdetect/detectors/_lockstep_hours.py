@@ -18,11 +18,11 @@ import numpy as np
 from ..graph import INPATIENT
 from ._arrays import cached, sorted_unique
 
-__all__ = ["off_hours", "shut_companions", "service_day", "quiet_hour"]
+__all__ = ["off_hours", "shut_companions", "service_day", "quiet_hour", "place_hours"]
 
 
 def service_day(graph) -> np.ndarray:
-    """Per claim, its day at its place as the lockstep engine counts days (int64): a
+    """Per claim, its day at its place as the lockstep engine counts days (int32): a
     place's days begin at the first of its quietest hours (:func:`quiet_hour`), not at
     midnight, so that an export in another time zone (UTC: a 07:30 session at 23:30)
     does not cut a morning in two days, nor a night run at midnight. Where the night is
@@ -53,10 +53,16 @@ def service_day(graph) -> np.ndarray:
 
 
 def quiet_hour(graph) -> np.ndarray:
-    """Per place, the first of its quietest hours of the day, in seconds from midnight,
-    counted on the claims the lockstep engine reads (outpatient and pharmacy settlements
-    with a place, a card and a time of day), so that an engine working on some places'
-    claims finds the same hours; 0 for a place without any."""
+    """Per place, the first of its quietest hours of the day (:func:`place_hours`), in
+    seconds from midnight; 0 for a place without any timed claim."""
+    return cached(graph, ("quiet_hour",),
+                  lambda: np.argmin(place_hours(graph), axis=1).astype(np.int64) * 3600)
+
+
+def place_hours(graph) -> np.ndarray:
+    """Per place, its claims by hour of day (places × 24), counted on the claims the
+    lockstep engine reads (outpatient and pharmacy settlements with a place, a card and
+    a time of day), so that an engine working on some places' claims counts the same."""
     def make() -> np.ndarray:
         place, card = graph.codes("institution"), graph.codes("card")
         timed = graph.claims["has_time"].to_numpy(dtype=bool)
@@ -68,8 +74,8 @@ def quiet_hour(graph) -> np.ndarray:
                                   & (card[s] >= 0) & timed[s]) + a
             hours += np.bincount(place[kept].astype(np.int64) * 24
                                  + graph.seconds[kept] % 86400 // 3600, minlength=24 * n)
-        return np.argmin(hours.reshape(n, 24), axis=1).astype(np.int64) * 3600
-    return cached(graph, ("quiet_hour",), make)
+        return hours.reshape(n, 24)
+    return cached(graph, ("place_hours",), make)
 
 
 #: claims at a time in the per-claim passes above
