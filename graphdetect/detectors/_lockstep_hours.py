@@ -9,6 +9,10 @@ nobody came by, and every card the run swipes is the run's. :func:`shut_companio
 finds those swipes for :func:`._lockstep_facts.describe`, and card_pooling lists them
 with its case: a pharmacy that holds forty cards and swipes ten a night, a few of them
 often, swipes most of them only once or twice.
+
+The engine's days are the places' own: :func:`place_hours` counts each place's claims
+by hour of day, :func:`quiet_hour` finds its quietest, and :func:`service_day` begins
+each day there, so that an export in another time zone does not cut a session in two.
 """
 
 from __future__ import annotations
@@ -82,7 +86,7 @@ def place_hours(graph) -> np.ndarray:
 _CHUNK = 1 << 20
 
 
-def off_hours(graph, rows, gid, pi, here, hours, n, companions=None) -> list[list]:
+def off_hours(graph, rows, gid, pi, here, hours, n, companions) -> list[list]:
     """Per group, the share of its rows in hours its place is otherwise all but shut,
     and the share in the place's night.
 
@@ -98,10 +102,8 @@ def off_hours(graph, rows, gid, pi, here, hours, n, companions=None) -> list[lis
     hour = (graph.seconds[rows] % 86400) // 3600
     mine = np.bincount(gid * 24 + hour, minlength=24 * n).reshape(n, 24)
     own = here & timed
-    theirs = gid[own] * 24 + hour[own]
-    if companions is not None:
-        theirs = np.concatenate((theirs, companions[1] * 24
-                                 + graph.seconds[companions[0]] % 86400 // 3600))
+    theirs = np.concatenate((gid[own] * 24 + hour[own], companions[1] * 24
+                             + graph.seconds[companions[0]] % 86400 // 3600))
     profile = hours[pi] - np.bincount(theirs, minlength=24 * n).reshape(n, 24)
     off, night = off_and_night(profile)
     size = np.bincount(gid, minlength=n)
