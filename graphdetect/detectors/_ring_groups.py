@@ -221,19 +221,21 @@ def bill_levels(patient: np.ndarray, amount: np.ndarray, *, min_members: int,
         lo, hi = todo.pop()
         if hi - lo < 2 * min_members:
             continue
-        lv = mean[order[lo:hi]]
-        gaps = np.diff(lv)[min_members - 1:hi - lo - min_members]
-        k = lo + min_members - 1 + int(np.argmax(gaps))
         inside = (stay_rank >= lo) & (stay_rank < hi)
-        on_left = stay_rank[inside] <= k
-        left, right = x[inside][on_left], x[inside][~on_left]
-        spread = max(_mad(left), _mad(right), 0.01)
-        low, high = median(left), median(right)
-        if high - low > separation * spread and \
-                mean[order[k + 1]] - mean[order[k]] > spread and \
-                _straddling(stay_rank[inside] - lo, x[inside] > (low + high) / 2) < 0.25:
-            cuts.append(k)
-            todo += [(lo, k + 1), (k + 1, hi)]
+        rank_in, x_in = stay_rank[inside], x[inside]
+        gaps = np.diff(mean[order[lo:hi]])[min_members - 1:hi - lo - min_members]
+        # the gaps widest first; one no wider than the least spread cannot be a cut
+        for g in np.argsort(-gaps, kind="stable")[:int((gaps > 0.01).sum())]:
+            k = lo + min_members - 1 + int(g)
+            on_left = rank_in <= k
+            left, right = x_in[on_left], x_in[~on_left]
+            spread = max(_mad(left), _mad(right), 0.01)
+            low, high = median(left), median(right)
+            if high - low > separation * spread and gaps[g] > spread and \
+                    _straddling(rank_in - lo, x_in > (low + high) / 2) < 0.25:
+                cuts.append(k)
+                todo += [(lo, k + 1), (k + 1, hi)]
+                break
     return np.searchsorted(np.sort(np.asarray(cuts, np.int64)), stay_rank, side="left")
 
 
