@@ -6,7 +6,7 @@ import numpy as np
 
 from ._ranking_people import _by_patient, _first_day_at_65, _towns
 from .detectors._arrays import group_medians, unique_counts
-from .detectors._stays import stays
+from .detectors._stays import continued, stays, stays_by_place
 from .graph import INPATIENT, VISITS
 
 #: The peer features, in the order reasons list them on ties.
@@ -278,7 +278,8 @@ def _per_pair(e: np.ndarray, key: np.ndarray, mask: np.ndarray | None, n: int
 
 def _stay_flags(graph) -> dict[str, np.ndarray]:
     """Per claim (inpatient ones), whether the stay is a readmission within 30 days, a split
-    stay (0-2 days, same diagnosis) or overlaps a stay elsewhere."""
+    stay (0-2 days, same diagnosis) or overlaps a stay elsewhere. A stay resumed after a
+    settlement day (:func:`.detectors._stays.continued`) is no readmission."""
     s = stays(graph)
     flags = {k: np.zeros(len(graph), bool)
              for k in ("readmit30", "split_stays", "concurrent_stays")}
@@ -291,6 +292,10 @@ def _stay_flags(graph) -> dict[str, np.ndarray]:
     same = (p[o][1:] == p[o][:-1]) & (h[o][1:] == h[o][:-1])
     gap = start[o][1:] - end[o][:-1]
     later = row[o][1:]
+    by_place = stays_by_place(graph)["row"].to_numpy()
+    resumed = np.zeros(len(graph), bool)
+    resumed[by_place[1:][continued(graph)]] = True
+    same &= ~resumed[later]
     flags["readmit30"][later[same & (gap >= 0) & (gap <= 30)]] = 1
     flags["split_stays"][later[same & (gap >= 0) & (gap <= 2) & (dx[o][1:] >= 0)
                                & (dx[o][1:] == dx[o][:-1])]] = 1

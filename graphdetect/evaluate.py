@@ -19,8 +19,10 @@
 * concurrent_stay and split_stay are scored against the rule applied to the data
   itself: every pair of overlapping stays at two places, and every readmission within
   the run's ``max_gap_days`` with the same diagnosis (in data without diagnosis codes, the
-  same doctor; without doctor ids either, any). A pair is found when one case of the
-  pattern holds both claims; a case is right when it holds such a pair.
+  same doctor; without doctor ids either, any) but a stay cut on a settlement day and
+  resumed (written apart from the detector's rule, so that each checks the other). A
+  pair is found when one case of the pattern holds both claims; a case is right when it
+  holds such a pair.
 * ROC-AUC of patient and institution scores (entity_scores.csv, 0 when absent) against
   membership of any planted group (institutions: group patterns only).
 * A run made with ``--since/--until`` is scored on its window: the data is read with the
@@ -230,8 +232,37 @@ def _rule_pairs(graph: ClaimsGraph, params: dict) -> dict[str, list[tuple[str, s
                   first_then["claim_id_b"][(gap_ab >= 0) & (gap_ab <= max_gap)], strict=True),
              *zip(second_then["claim_id_a"][(gap_ba >= 0) & (gap_ba <= max_gap)],
                   second_then["claim_id_b"][(gap_ba >= 0) & (gap_ba <= max_gap)], strict=True)]
+    resumed = _settled(frame)
     return {"concurrent_stay": list(zip(conc["claim_id_a"], conc["claim_id_b"], strict=True)),
-            "split_stay": sorted(split)}
+            "split_stay": sorted(x for x in split if x not in resumed)}
+
+
+def _settled(frame) -> set[tuple[str, str]]:
+    """Stays cut on a settlement day and resumed, as (earlier, later) claim ids: a
+    patient's next stay at the place admitted on the discharge day or the next and going
+    on past it, when two or more stays were cut that day at the place, or in the whole
+    data, and they were half or more of the patients in bed that night."""
+    f = frame.sort_values(["p", "h", "s", "e", "claim_id"])
+    nxt = f.shift(-1)
+    gap = (nxt["s"] - f["e"]).dt.days
+    cut = f[(nxt["p"] == f["p"]) & (nxt["h"] == f["h"]) & (gap >= 0) & (gap <= 1)
+            & (nxt["e"] > f["e"])].assign(later=nxt["claim_id"], day=f["e"],
+                                          counted=nxt["s"] <= f["e"])
+    frame, cut = frame.assign(everywhere=""), cut.assign(everywhere="")
+    out: set[tuple[str, str]] = set()
+    for where in ("h", "everywhere"):   # at the place, and in the whole data
+        at = cut.groupby([where, "day"]).agg(cuts=("claim_id", "size"),
+                                             counted=("counted", "sum")).reset_index()
+        # in bed the night after the day: admitted by then, less discharged by then
+        times = {k: (np.sort(g["s"].to_numpy()), np.sort(g["e"].to_numpy()))
+                 for k, g in frame.groupby(where)}
+        in_bed = np.array([np.searchsorted(times[k][0], d, "right")
+                           - np.searchsorted(times[k][1], d, "right")
+                           for k, d in zip(at[where], at["day"].to_numpy(), strict=True)], int)
+        day = at[(at["cuts"] >= 2) & (2 * at["cuts"] >= in_bed + at["cuts"] - at["counted"])]
+        hit = cut.merge(day[[where, "day"]], on=[where, "day"])
+        out |= set(zip(hit["claim_id"], hit["later"], strict=True))
+    return out
 
 
 #: Look-alikes judged by their claims against one stay pattern's cases, not by patients.

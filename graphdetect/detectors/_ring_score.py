@@ -101,7 +101,8 @@ def _top_share(codes: np.ndarray) -> tuple[int, float | None]:
 
 def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
                  host_admissions: np.ndarray, usual_stay: float,
-                 categories: np.ndarray | None = None) -> tuple[Finding, np.ndarray]:
+                 categories: np.ndarray | None = None,
+                 amount: np.ndarray | None = None) -> tuple[Finding, np.ndarray]:
     """The finding for one pool, without its claim ids, and its evidence rows in order
     (:func:`._stays.with_claim_ids` fills them in for all findings at once).
 
@@ -111,7 +112,9 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     institution's usual admissions per day, ``host_admissions`` each institution's
     admissions in all and ``usual_stay`` the median length of all stays in the data;
     ``categories`` the ICD-10 categories the diagnosis codes are numbered in (found from
-    the graph when not given).
+    the graph when not given); ``amount`` each claim row's bill (``graph.amount`` when not
+    given; :func:`._stays.whole_stays` gives a stay cut on settlement days its parts'
+    bills on its first row).
 
     A ward's routine is recognised when the same patients come back on a regular
     schedule (each one's gaps vary by 10% or less, in the median; over a short period,
@@ -140,7 +143,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     per_occ = table["patients"]
     n_occ = len(per_occ)
     patients = sorted_unique(sub["patient"])
-    amounts = graph.amount[rows]
+    amounts = (graph.amount if amount is None else amount)[rows]
     length = (sub["end"] - sub["start"]).astype(float)
     cv, los_cv = amount_cv(amounts), amount_cv(length + 1)
     # a course is the same patients' stays for one condition: judged on those who come

@@ -31,6 +31,99 @@ def stays_by_place(graph) -> pd.DataFrame:
         ["patient", "institution", "start", "end", "row"], kind="stable", ignore_index=True))
 
 
+def continued(graph) -> np.ndarray:
+    """Per link of :func:`stays_by_place` (stay ``k`` to stay ``k + 1``), whether the later
+    stay continues the earlier across a settlement day: made once per graph.
+
+    Many bureaus settle every stay in progress on a fixed day (跨年度结算 on 31
+    December; some hospitals each month, 中途结算), and an export then shows each such
+    stay as a discharge and a readmission the same day or the next. A patient's two
+    consecutive stays at one place, the later admitted on the earlier's discharge day or
+    the next and going on past it, are such a cut when that day is a settlement day: at
+    their place, or across the city, two or more stays were cut on it and they were at
+    least half of the patients in bed that night (a place splitting admissions does not
+    discharge most of its ward on one day). split_stay does not count these as
+    readmissions nor the ranking as a place's; collusion_ring and concurrent_stay take
+    the parts as one stay (:func:`whole_stays`, :func:`resumed`).
+    """
+    return cached(graph, "continued", lambda: _continued(stays_by_place(graph)))
+
+
+def resumed(graph) -> tuple[np.ndarray, np.ndarray]:
+    """The stays cut on a settlement day (:func:`continued`) as claim rows ``(earlier,
+    later)``: the parts of one stay."""
+    rows = stays_by_place(graph)["row"].to_numpy()
+    cut = continued(graph)
+    return rows[:-1][cut], rows[1:][cut]
+
+
+def whole_stays(graph) -> tuple[pd.DataFrame, np.ndarray, dict[int, np.ndarray]]:
+    """:func:`stays` with each stay cut on settlement days (:func:`resumed`) as one: its
+    first part's row and its last part's end; the claims' amounts with each such stay's
+    parts added up on its first part's row; and each first part's later parts' rows.
+    Data without such stays give :func:`stays` and ``graph.amount`` themselves."""
+    return cached(graph, "whole_stays", lambda: _whole_stays(graph))
+
+
+def _whole_stays(graph):
+    s, amount = stays(graph), graph.amount
+    earlier, later = resumed(graph)
+    if not len(later):
+        return s, amount, {}
+    # each part's first part: follow the cuts back, a stay of k parts in k - 1 steps
+    root = dict(zip(later.tolist(), earlier.tolist(), strict=True))
+    first = np.array([root.get(x, x) for x in later.tolist()])
+    while np.isin(first, later).any():
+        first = np.array([root.get(x, x) for x in first.tolist()])
+    amount = amount.copy()
+    np.add.at(amount, first, amount[later])
+    row = s["row"].to_numpy()
+    whole = s[~np.isin(row, later)].reset_index(drop=True)
+    at = positions(whole["row"].to_numpy(), np.unique(first))
+    for col in ("end", "end_s"):
+        last = s[col].to_numpy()[positions(row, later)]
+        values = whole[col].to_numpy().copy()
+        values[at] = pd.Series(last).groupby(first).max().to_numpy()
+        whole[col] = values
+    order = np.argsort(first, kind="stable")
+    cuts = np.flatnonzero(np.r_[True, first[order][1:] != first[order][:-1]])
+    parts = {int(first[order][a]): later[order][a:b]
+             for a, b in zip(cuts, np.r_[cuts[1:], len(order)], strict=True)}
+    return whole, amount, parts
+
+
+def _continued(s: pd.DataFrame) -> np.ndarray:
+    if len(s) < 2:
+        return np.zeros(max(len(s) - 1, 0), bool)
+    p, h = s["patient"].to_numpy(), s["institution"].to_numpy().astype(np.int64)
+    start, end = s["start"].to_numpy().astype(np.int64), s["end"].to_numpy().astype(np.int64)
+    first = min(start.min(), end.min())   # days from the first, none negative
+    start, end = start - first, end - first
+    gap = start[1:] - end[:-1]
+    # the later stay goes on past the day (a patient readmitted and cut again the same
+    # day was readmitted first)
+    cut = np.flatnonzero((p[1:] == p[:-1]) & (h[1:] == h[:-1]) & (gap >= 0) & (gap <= 1)
+                         & (end[1:] > end[:-1]))
+    out = np.zeros(len(s) - 1, bool)
+    if len(cut) < 2:
+        return out
+    day = end[cut]
+    # a cut patient is in bed that night: through the later stay when it began that day
+    uncounted = start[cut + 1] > day
+    for key, at in ((np.zeros(len(s), np.int64), np.zeros(len(cut), np.int64)),
+                    (h, h[cut])):
+        # stays in bed the night after ``day`` at the place: started by then, not ended
+        starts = np.sort(key << 32 | start)
+        ends = np.sort(key << 32 | end)
+        night = at << 32 | day
+        in_bed = np.searchsorted(starts, night, "right") - np.searchsorted(ends, night, "right")
+        _, inv = np.unique(night, return_inverse=True)
+        cuts = np.bincount(inv)
+        beds = np.bincount(inv, weights=uncounted)[inv] + in_bed
+        out[cut] |= (cuts[inv] >= 2) & (2 * cuts[inv] >= beds)
+    return out
+
+
 def positions(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Where each of the ``wanted`` claim rows lies in ``rows`` (distinct rows, each
     wanted one among them).

@@ -17,7 +17,7 @@ from ._ring_occasions import occasions
 from ._ring_pieces import by_bill, regrown, rejoin
 from ._ring_score import categories, ring_finding
 from ._ring_sets import firsts
-from ._stays import stays, with_claim_ids
+from ._stays import whole_stays, with_claim_ids
 
 __all__ = ["collusion_ring", "PATTERN"]
 
@@ -186,7 +186,8 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     >>> [len(f.claim_ids) for f in collusion_ring(ClaimsGraph(claims))]
     [24]
     """
-    adm = stays(graph)
+    # a stay cut on settlement days is one admission, its bill its parts' together
+    adm, amount, parts_of = whole_stays(graph)
     if len(adm) < min_members * 2:
         return []
     p, h, d = (adm[c].to_numpy() for c in ("patient", "institution", "start"))
@@ -224,10 +225,10 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     by_occ = StayIndex(st["occasion"])
     usual = None   # without doctor ids: the spread of each place's own bills
     if (st["doctor"] < 0).any():
-        x = log_bills(graph.amount[adm["row"].to_numpy()])
+        x = log_bills(amount[adm["row"].to_numpy()])
         mid = group_medians(x, h, graph.n("institution"))
         usual = 1.4826 * group_medians(np.abs(x - mid[h]), h, graph.n("institution"))
-    parts, strong = pool_parts(groups, owner, st, keys >> 32, by_occ, graph.amount,
+    parts, strong = pool_parts(groups, owner, st, keys >> 32, by_occ, amount,
                                min_occasions=min_occasions, min_members=min_members,
                                usual=usual)
     out, evidence = [], []
@@ -237,11 +238,11 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     by_host = HostDays(st["institution"], st["start"])
     streams = []
     for together in campaigns(parts, st, stream_gap=stream_gap, index=by_occ,
-                              amount=graph.amount):
+                              amount=amount):
         sub = {c: np.concatenate([parts[i][c] for i in together]) for c in st}
         for _ in range(3):
             grown = extend_stream(sub, st, free, stream_gap=stream_gap, index=by_host,
-                                  amount=graph.amount)
+                                  amount=amount)
             if len(grown["row"]) == len(sub["row"]):
                 break
             sub = grown
@@ -250,12 +251,12 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     # be one campaign now
     groups, by_patient = [], None
     for together in campaigns(streams, st, stream_gap=stream_gap, index=by_occ,
-                              amount=graph.amount):
+                              amount=amount):
         sub = {c: np.concatenate([streams[i][c] for i in together]) for c in st}
         _, once = firsts(sub["row"])
         once = once[np.argsort(sub["occasion"][once], kind="stable")]
         sub = {c: v[once] for c, v in sub.items()}
-        pieces = by_bill(sub, graph.amount, min_members)
+        pieces = by_bill(sub, amount, min_members)
         # the pieces but the largest were another ring's members in this pool, on the
         # few of their own occasions the pool held; kinds as rejoin takes them
         main = int(np.argmax([len(sorted_unique(x["patient"])) for x in pieces]))
@@ -267,13 +268,13 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
 
     def finding(piece):
         return ring_finding(graph, piece, occasion_table(piece), rate, host_admissions,
-                            usual_stay, cats)
+                            usual_stay, cats, amount)
 
     def course(piece):   # a ward's course programme on its own
         return finding(piece)[0].details["routine"]
 
-    for piece in rejoin(groups, graph.amount, min_members, course):
-        piece = sites_alike(piece, graph.amount, usual)
+    for piece in rejoin(groups, amount, min_members, course):
+        piece = sites_alike(piece, amount, usual)
         table = occasion_table(piece)
         if len(table["occasion"]) < min_occasions or \
                 len(sorted_unique(piece["patient"])) < min_members:
@@ -281,7 +282,8 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
         found, rows = finding(piece)
         if found.metrics["burst"] >= 1:   # its own admissions exceed the places' usual
             out.append(found)
-            evidence.append(rows)
+            evidence.append(np.concatenate([rows, *(parts_of.get(r, ()) for r in
+                                                    rows.tolist())]) if parts_of else rows)
     return with_claim_ids(graph, out, evidence)
 
 

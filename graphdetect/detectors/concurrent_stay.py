@@ -7,7 +7,7 @@ import numpy as np
 from ..engines import engine_of
 from ..graph import INPATIENT, VISITS
 from ._base import Finding, Param, Pattern, detector, int_at_least
-from ._stays import components, day_str, id_array, positions, stays, with_claim_ids
+from ._stays import components, day_str, id_array, positions, resumed, stays, with_claim_ids
 
 __all__ = ["concurrent_stay", "PATTERN"]
 
@@ -103,8 +103,10 @@ def concurrent_stay(graph, *, min_overlap_days: int = 1) -> list[Finding]:
         return []
     row = s["row"].to_numpy()
     a, b = positions(row, a), positions(row, b)
-    label = components(len(s), a, b)
     linked = np.unique(np.concatenate([a, b]))
+    # the parts of a stay cut on a settlement day are one stay
+    first, then = (positions(row, x) for x in resumed(graph))
+    label = components(len(s), np.concatenate([a, first]), np.concatenate([b, then]))
     # the stays of each group, in the table's order: one sort, then a slice per group
     order = np.argsort(label, kind="stable")
     cut = np.searchsorted(label[order], np.unique(label[linked]))

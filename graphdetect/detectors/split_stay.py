@@ -11,7 +11,7 @@ import numpy as np
 
 from ..engines import engine_of
 from ._base import Finding, Param, Pattern, detector, int_at_least
-from ._stays import day_str, id_array, positions, stays_by_place, with_claim_ids
+from ._stays import continued, day_str, id_array, positions, stays_by_place, with_claim_ids
 
 __all__ = ["split_stay", "PATTERN"]
 
@@ -25,15 +25,21 @@ def _explain(case: dict, lang: str, name) -> str:
         same = (f"以相同诊断{dx}" if dx is not None else
                 f"由同一医生{name('doctor', doctor)}" if doctor is not None else "")
         unchecked = "" if dx is not None else "（数据无诊断编码，未核对诊断）"
+        parts = (f"（其中{d['settled_in_parts']}次住院在结算日分段结算，按一次计）"
+                 if d.get("settled_in_parts") else "")
         return (f"患者{patient}于{d['first_discharge']}从{place}出院，{d['first_gap_days']}天后"
                 f"（{d['readmitted']}）{same}再次入院{unchecked}；同一机构连续{m['stays']}次"
-                f"住院、间隔最短{m['min_gap_days']}天，疑似分解住院，合计{m['total_amount']:,.2f}元。")
+                f"住院{parts}、间隔最短{m['min_gap_days']}天，疑似分解住院，"
+                f"合计{m['total_amount']:,.2f}元。")
     same = (f" with the same diagnosis {dx}" if dx is not None else
             f" by the same doctor {name('doctor', doctor)}" if doctor is not None else "")
     unchecked = "" if dx is not None else " (the data has no diagnosis codes: not checked)"
+    n = d.get("settled_in_parts")
+    parts = (f" ({n} of them settled in parts on a settlement day, each counted once)"
+             if n else "")
     return (f"Patient {patient} was discharged from {place} on {d['first_discharge']} and "
             f"readmitted {d['first_gap_days']} day(s) later ({d['readmitted']}){same}"
-            f"{unchecked}; {m['stays']} stays in a row at one institution, shortest "
+            f"{unchecked}; {m['stays']} stays in a row at one institution{parts}, shortest "
             f"gap {m['min_gap_days']} day(s), {m['total_amount']:,.2f} yuan in all.")
 
 
@@ -105,18 +111,23 @@ def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 0) -> li
     # a readmission joins a stay to the next in this table: the link after the earlier
     link = np.zeros(len(s) - 1, bool)
     link[positions(s["row"].to_numpy(), earlier)] = True
+    # a stay settled on a settlement day and resumed is one stay, not a readmission: its
+    # pieces join a chain but do not make one
+    resumed = continued(graph)
+    link &= ~resumed
+    joined = link | resumed
     start, end = s["start"].to_numpy(), s["end"].to_numpy()
     gap = start[1:] - end[:-1]
-    # links join consecutive stays, so a chain is a run of links: from a link with none
+    # links join consecutive stays, so a chain is a run of them: from a link with none
     # before it to the stay after the last link of the run
-    first = np.flatnonzero(link & ~np.concatenate([[False], link[:-1]]))
-    last = np.flatnonzero(link & ~np.concatenate([link[1:], [False]])) + 1
+    first = np.flatnonzero(joined & ~np.concatenate([[False], joined[:-1]]))
+    last = np.flatnonzero(joined & ~np.concatenate([joined[1:], [False]])) + 1
     cols = {c: s[c].to_numpy()
             for c in ("row", "patient", "institution", "start", "end", "diagnosis")}
-    chains = [({c: v[a:b + 1] for c, v in cols.items()}, gap[a:b])
-              for a, b in zip(first, last, strict=True)]
-    found = [_finding(graph, chain, gaps, max_gap_days, same) for chain, gaps in chains]
-    return with_claim_ids(graph, found, [chain["row"] for chain, _ in chains])
+    chains = [({c: v[a:b + 1] for c, v in cols.items()}, gap[a:b], link[a:b])
+              for a, b in zip(first, last, strict=True) if link[a:b].any()]
+    found = [_finding(graph, *chain, max_gap_days, same) for chain in chains]
+    return with_claim_ids(graph, found, [chain["row"] for chain, _, _ in chains])
 
 
 def _matched_on(graph) -> str:
@@ -131,8 +142,11 @@ def _matched_on(graph) -> str:
 _WEIGHT = {"diagnosis": 1.0, "doctor": 0.9, "nothing": 0.8}
 
 
-def _finding(graph, chain: dict, gaps: np.ndarray, max_gap: int, same: str) -> Finding:
-    """The finding for one chain of stays (arrays per column), without its claim ids."""
+def _finding(graph, chain: dict, gaps: np.ndarray, split: np.ndarray, max_gap: int,
+             same: str) -> Finding:
+    """The finding for one chain of stays (arrays per column), without its claim ids:
+    ``gaps`` between consecutive stays, ``split`` whether each is a readmission (else a
+    stay resumed after a settlement day)."""
     rows = chain["row"]
     patient = id_array(graph, "patient")[chain["patient"][0]]
     host = id_array(graph, "institution")[chain["institution"][0]]
@@ -140,16 +154,18 @@ def _finding(graph, chain: dict, gaps: np.ndarray, max_gap: int, same: str) -> F
     dx = str(graph.claims["diagnosis_code"].cat.categories[chain["diagnosis"][0]]) \
         if same == "diagnosis" else None
     doctors = graph.ids("doctor", rows)
-    k, g = len(rows), int(gaps.min())
+    k, g, j = int(split.sum()) + 1, int(gaps[split].min()), int(np.argmax(split))
     score = min(1.0, 0.55 + 0.25 * (max_gap + 1 - g) / (max_gap + 1) + 0.1 * (k - 2))
     score *= _WEIGHT[same]
     members = [("patient", str(patient), "patient"), ("institution", str(host), "host")]
     members += [("doctor", d, "doctor") for d in doctors]
     details = {"patient": str(patient), "institution": str(host),
-               "first_discharge": day_str(chain["end"][0]),
-               "readmitted": day_str(chain["start"][1]), "first_gap_days": int(gaps[0]),
+               "first_discharge": day_str(chain["end"][j]),
+               "readmitted": day_str(chain["start"][j + 1]), "first_gap_days": int(gaps[j]),
                "diagnosis": dx}
     if same == "doctor":
         details["doctor"] = str(doctors[0])
+    if not split.all():   # stays in parts: runs of resumed links
+        details["settled_in_parts"] = int(np.sum(~split & np.r_[True, split[:-1]]))
     return Finding("split_stay", round(score, 4), members, [], ["分解住院"],
                    {"stays": k, "min_gap_days": g, "total_amount": round(amount, 2)}, details)

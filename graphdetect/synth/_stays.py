@@ -3,12 +3,23 @@ ordinary claims from blurring any planted stay."""
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 
 import numpy as np
 
 from . import _catalog as cat
-from ._claims import DAY, HOUR, concat, inpatient_bill, make, money, pharmacy_time, pick_doctor
+from ._claims import (
+    DAY,
+    HOUR,
+    concat,
+    inpatient_bill,
+    make,
+    money,
+    pharmacy_time,
+    pick_doctor,
+    take,
+)
 from ._shared import meta
 
 
@@ -134,3 +145,38 @@ def clear_around(other: dict, planted: dict, margin: int = 7 * DAY) -> np.ndarra
     keep = np.ones(len(other["pat"]), dtype=bool)
     keep[ci[clash]] = False
     return keep
+
+
+#: Settlement days an export may cut stays on (``generate(..., settle=...)``).
+SETTLE = ("year", "month")
+
+
+def settle(claims: dict, start: dt.date, days: int, how: str) -> dict:
+    """Every inpatient claim in bed over a settlement night cut there: settled at 16:30 on
+    the last day of a year (``"year"``, 跨年度结算) or of every month (``"month"``,
+    中途结算) and resumed at midnight as a new claim of the same patient, place, doctor,
+    diagnosis and tag, the bill shared by the time in each part. Stays admitted after
+    16:30 that day go on uncut."""
+    first = np.datetime64(start, "M")
+    months = np.arange(first, first + days // 28 + 2)
+    if how == "year":
+        months = months[(months.astype(int) + 1) % 12 == 0]
+    # midnight after each settlement day, in seconds after the first midnight
+    bounds = ((months + 1).astype("datetime64[D]") - np.datetime64(start, "D")).astype(np.int64)
+    bounds = bounds[(bounds > 0) & (bounds < days)] * DAY
+    inp = claims["vt"] == cat.INP
+    stays, rest = take(claims, inp), take(claims, ~inp)
+    evening = 7 * HOUR + 30 * 60   # from the settlement at 16:30 to midnight
+    for b in bounds - evening:
+        cut = (stays["start"] < b) & (stays["end"] > b + evening)
+        if not cut.any():
+            continue
+        later = take(stays, cut)
+        share = (b - later["start"]) / (later["end"] - later["start"])
+        for col in ("total", "fund"):
+            part = np.floor(later[col] * share).astype(np.int64)
+            stays[col][cut], later[col] = part, later[col] - part
+        stays["end"][cut] = b
+        later["start"] = np.full(len(later["start"]), b + evening)
+        stays = concat([stays, later])
+    return concat([rest, stays])

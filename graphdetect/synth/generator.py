@@ -108,7 +108,7 @@ def _validate_more(omit_columns, plant, fix) -> tuple[frozenset, dict[str, dict]
 def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, days: int = 365,
              start: str = "2024-01-01", fmt: str = "csv", progress: bool = False,
              omit_columns: tuple[str, ...] = (), plant: dict[str, int] | None = None,
-             fix: dict[str, float] | None = None) -> dict:
+             fix: dict[str, float] | None = None, settle: str | None = None) -> dict:
     """Write a synthetic claims data folder with planted fraud and its ground truth.
 
     Parameters
@@ -137,6 +137,11 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
         Pin drawn parameters for sweeps: ``{"pharmacy_daytime.gap_minutes": 25}``; keys are
         ``"variant.parameter"`` (or ``"look-alike kind.parameter"``), values must lie in the
         parameter's range (``graphdetect.synth.VARIANTS``, ``graphdetect.synth.LOOKALIKES``).
+    settle : {None, "year", "month"}, default None
+        Export every stay in bed over the night after a settlement day as two claims, the
+        first settled at 16:30 that day and the second resumed at midnight, as bureaus
+        that settle stays in progress each 31 December (``"year"``, 跨年度结算) or at each
+        month's end (``"month"``, 中途结算) do; the truth's claim lists hold both parts.
 
     Returns
     -------
@@ -157,6 +162,8 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
     """
     start_date = _validate(out, patients, seed, days, start, fmt, progress)
     omit, fixed = _validate_more(omit_columns, plant, fix)
+    _check("settle", settle, settle is None or settle in _stays.SETTLE,
+           "None, 'year' or 'month'")
     t0 = time.perf_counter()
 
     def stage(name: str) -> None:
@@ -205,6 +212,8 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
     other = _claims.take(other, _stays.clear_around(other, fixed_stays))
     claims = _claims.concat([other, fixed_stays])
     del other, fixed_stays, look
+    if settle:
+        claims = _stays.settle(claims, start_date, days, settle)
     fin = rng(13)
     _claims.assign_desks(fin, w, claims)
     key = (claims["start"] << 32) | fin.integers(0, 2**32, len(claims["start"]))
@@ -223,7 +232,8 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
         _write.write_table(path / f"{name}.{fmt}", table, fmt)
     header = {"generator": GENERATOR, "version": VERSION, "seed": int(seed),
               "patients": int(patients), "days": int(days), "start": start,
-              "omit_columns": sorted(omit), "plant": None if plant is None else
+              "omit_columns": sorted(omit), **({"settle": settle} if settle else {}),
+              "plant": None if plant is None else
               {k: int(v) for k, v in sorted(plant.items())},
               "fix": {k: int(v) if _is_int(v) else float(v)
                       for k, v in sorted((fix or {}).items())}}
