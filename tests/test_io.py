@@ -28,6 +28,8 @@ def read_rows(folder, rows, **kw):
     ({"start_time": ""}, "start_time", "missing required value"),
     ({"start_time": "2024-02-30"}, "start_time", "unreadable date/time"),
     ({"start_time": "yesterday"}, "start_time", "unreadable date/time"),
+    ({"start_time": "20240230"}, "start_time", "unreadable date/time"),
+    ({"start_time": "2024030209"}, "start_time", "unreadable date/time"),
     ({"start_time": "1024-01-01"}, "start_time",
      "implausible date (before 1950 or after 2100)"),
     ({"visit_type": "inpatient", "end_time": ""}, "end_time", "inpatient claim needs an end_time"),
@@ -58,6 +60,11 @@ def test_each_contract_rule_rejects_with_reason(folder, over, column, reason):
     ("2024-03-02 09:15:07.250", "2024-03-02 09:15:07", True),
     ("2024/3/2", "2024-03-02 00:00:00", False),
     ("2024/3/2 9:05", "2024-03-02 09:05:00", True),
+    ("20240302", "2024-03-02 00:00:00", False),
+    ("202403020915", "2024-03-02 09:15:00", True),
+    ("20240302091507", "2024-03-02 09:15:07", True),
+    ("20240302T091507", "2024-03-02 09:15:07", True),
+    ("20240302 09:15:07", "2024-03-02 09:15:07", True),
 ])
 def test_date_and_datetime_forms(folder, value, expected, timed):
     data = read_rows(folder, [good_row(1, start_time=value)])

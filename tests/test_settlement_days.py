@@ -70,7 +70,8 @@ def test_one_hospital_settling_each_month_on_its_own():
     """H1 settles its long stays at each month's end, H2 (ten patients in bed) does not:
     the day is no settlement day across the city, but it is at H1."""
     rows = _ward("H1", 3, "2024-05-31", "W")
-    rows += [(f"N{k}", f"N{k}", "H2", "2024-05-28 09:00", "2024-06-04 10:00", "J18.9") for k in range(10)]
+    rows += [(f"N{k}", f"N{k}", "H2", "2024-05-28 09:00", "2024-06-04 10:00", "J18.9")
+             for k in range(10)]
     assert _cases(rows) == []
 
 

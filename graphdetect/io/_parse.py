@@ -35,6 +35,11 @@ _AMOUNT = (r"^(?:[¥￥]|(?i:rmb|cny))?\s*(?P<n>[+-]?(?:\d{1,3}(?:,\d{3})+(?:\.\
 _TIME_FORMATS = (("%Y-%m-%d %H:%M:%S", True), ("%Y-%m-%d %H:%M", True), ("%Y-%m-%d", False))
 # A datetime with a UTC offset or Z (after '/' and 'T' became '-' and ' '); an offset
 # is at most 14 hours (UTC+14, Kiribati)
+# Compact forms many settlement systems export (yyyymmdd, yyyymmdd[T]hhmm[ss], and
+# yyyymmdd before a time with colons), rewritten to the forms above
+_COMPACT = ((r"^(\d{4})(\d{2})(\d{2}) ?(\d{2})(\d{2})(\d{2})$", r"\1-\2-\3 \4:\5:\6"),
+            (r"^(\d{4})(\d{2})(\d{2}) ?(\d{2})(\d{2})$", r"\1-\2-\3 \4:\5"),
+            (r"^(\d{4})(\d{2})(\d{2})( .*)?$", r"\1-\2-\3\4"))
 _ZONED = (r"^(?P<local>\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?"
           r"(?:(?P<z>[Zz])|(?P<sign>[+-])(?P<hh>0\d|1[0-4])(?::?(?P<mm>[0-5]\d))?)$")
 
@@ -198,8 +203,9 @@ def time(raw: pa.Array, arr: pa.Array, time_zone: str = "Asia/Shanghai"
          ) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Dates and datetimes -> timestamp[s]; also says which values carried a time of day.
 
-    Accepts ``2024-03-02``, ``2024-03-02 09:15[:00[.000]]``, ``2024-03-02T09:15:00``
-    and ``2024/3/2[ 9:15]``, and Parquet date or timestamp columns. A datetime with a UTC
+    Accepts ``2024-03-02``, ``2024-03-02 09:15[:00[.000]]``, ``2024-03-02T09:15:00``,
+    ``2024/3/2[ 9:15]``, the compact ``20240302``, ``20240302[T]0915[07]`` and
+    ``20240302 09:15[:07]``, and Parquet date or timestamp columns. A datetime with a UTC
     offset or ``Z`` (``2024-03-02T09:15:00+08:00``, ``+0800``, ``+08``) is converted to
     the local time of ``time_zone`` and kept without its zone. Any year is read (the row
     rules say which are plausible).
@@ -224,10 +230,40 @@ def time(raw: pa.Array, arr: pa.Array, time_zone: str = "Asia/Shanghai"
                 has_time |= hit.to_numpy(zero_copy_only=False)
         ts = _reject_rolled_over(s, ts)
         unread = missing(ts) & ~missing(arr) if ts.null_count else None
-        if unread is not None and unread.any():  # the few with an offset, or unreadable
+        if unread is not None and unread.any():  # compact forms, offsets, or unreadable
+            ts, has_time = _compact(s, ts, has_time, np.flatnonzero(unread))
+            unread = missing(ts) & ~missing(arr) if ts.null_count else None
+        if unread is not None and unread.any():
             ts, has_time = _with_offsets(s, ts, has_time, np.flatnonzero(unread), time_zone)
     bad = missing(ts) & ~missing(arr) if ts.null_count else np.zeros(len(ts), bool)
     return ts, bad, has_time
+
+
+def _compact(s: pa.Array, ts: pa.Array, has_time: np.ndarray, rows: np.ndarray
+             ) -> tuple[pa.Array, np.ndarray]:
+    """``ts`` and ``has_time`` with the ``rows`` of ``s`` written in a compact form
+    (:data:`_COMPACT`) read; the rest of ``rows`` left missing."""
+    sub = s.take(pa.array(rows))
+    for pattern, replacement in _COMPACT:
+        sub = pc.replace_substring_regex(sub, pattern, replacement)
+    parsed, timed = pa.nulls(len(sub), pa.timestamp("s")), np.zeros(len(sub), bool)
+    for fmt, with_time in _TIME_FORMATS:
+        hit = pc.strptime(sub, format=fmt, unit="s", error_is_null=True)
+        new = pc.and_(pc.is_null(parsed), pc.is_valid(hit))
+        parsed = pc.if_else(new, hit, parsed)
+        if with_time:
+            timed |= new.to_numpy(zero_copy_only=False)
+    parsed = _reject_rolled_over(sub, parsed)
+    read = pc.is_valid(parsed).to_numpy(zero_copy_only=False)
+    if not read.any():
+        return ts, has_time
+    secs, valid = seconds(ts).copy(), ~missing(ts)
+    at = rows[read]
+    secs[at] = seconds(parsed)[read]
+    valid[at] = True
+    has_time = has_time.copy()
+    has_time[at] = timed[read]
+    return pa.array(secs, pa.timestamp("s"), mask=~valid), has_time
 
 
 def _with_offsets(s: pa.Array, ts: pa.Array, has_time: np.ndarray, rows: np.ndarray,

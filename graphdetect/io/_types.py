@@ -12,7 +12,8 @@ by the rules below or refused, never passed on to crash a kernel:
   float without ``.0``; NaN is missing), dates and times as their ISO text;
 - in date/time columns, a timestamp with a zone is the instant in the local zone's wall
   clock; whole numbers are ``yyyymmdd`` dates when every value of the column (of the
-  batch: a million rows) has that shape (years 1900-2100), years when a ``birth_date``
+  batch: a million rows) has that shape (years 1900-2100), ``yyyymmddhhmmss`` local times
+  when every value has that one, years when a ``birth_date``
   column holds only years 1900-2100, and otherwise instants since 1970 (UTC), their unit
   told by their magnitude (below 1e11 seconds, 1e14 milliseconds, 1e17 microseconds, else
   nanoseconds); a number that is no date (``20240230``, ``inf``) is rejected as
@@ -208,19 +209,35 @@ def _times(arr: pa.Array, name: str, time_zone: str) -> pa.Array:
                      time_zone)
 
 
-def _whole_times(v: np.ndarray, valid: np.ndarray, bad: np.ndarray, raw: pa.Array,
-                 name: str, time_zone: str) -> pa.Array:
-    """Whole numbers as ``yyyymmdd`` dates, years (birth dates) or instants since 1970."""
-    present = valid & ~bad
+def _yyyymmdd(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole numbers as ``yyyymmdd`` days, the months they name, and whether each has
+    that shape (30 February has it: its day falls in another month, and is rejected)."""
     year, rest = np.divmod(v, 10000)
     month, day = np.divmod(rest, 100)
     shaped = (year >= _YEARS[0]) & (year <= _YEARS[1]) & (month >= 1) & (month <= 12) \
         & (day >= 1) & (day <= 31)
+    months = np.where(shaped, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
+    return months.astype("datetime64[D]") + np.where(shaped, day - 1, 0), months, shaped
+
+
+def _whole_times(v: np.ndarray, valid: np.ndarray, bad: np.ndarray, raw: pa.Array,
+                 name: str, time_zone: str) -> pa.Array:
+    """Whole numbers as ``yyyymmdd`` dates, ``yyyymmddhhmmss`` local times, years (birth
+    dates) or instants since 1970."""
+    present = valid & ~bad
+    days, months, shaped = _yyyymmdd(v)
     if shaped[present].all() and present.any():
-        months = np.where(shaped, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
-        days = months.astype("datetime64[D]") + np.where(shaped, day - 1, 0)
         bad = bad | (valid & (days.astype("datetime64[M]") != months))  # 30 February
         return _dates(days, valid, bad, raw)
+    days, months, shaped = _yyyymmdd(v // 1_000_000)
+    hour, rest = np.divmod(v % 1_000_000, 10000)
+    minute, second = np.divmod(rest, 100)
+    shaped &= (hour < 24) & (minute < 60) & (second < 60)
+    if shaped[present].all() and present.any():
+        bad = bad | (valid & (days.astype("datetime64[M]") != months))
+        secs = days.astype(np.int64) * 86400 + hour * 3600 + minute * 60 + second
+        out = pa.array(np.where(shaped, secs, 0), pa.timestamp("s"), mask=~valid | bad)
+        return _unreadable_as_text(out, bad, raw)
     if name == "birth_date" and ((v >= _YEARS[0]) & (v <= _YEARS[1]))[present].all() \
             and present.any():
         days = np.where(present, v - 1970, 0).astype("datetime64[Y]").astype("datetime64[D]")
