@@ -62,6 +62,16 @@ def logistic(z: float) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
+#: The highest score of a look-alike whose reason is known (a ward's course programme, a
+#: care home's rounds): below the case threshold, the order among them kept.
+LOOKALIKE_CEILING = 0.45
+
+
+def held_below(score: float) -> float:
+    """A score scaled under :data:`LOOKALIKE_CEILING` (0.99 becomes the ceiling)."""
+    return min(score, LOOKALIKE_CEILING * score / 0.99)
+
+
 def birth_years(graph) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Per patient, the year of birth_date and the birth_year column (NaN unknown; None
     when the column is missing)."""

@@ -26,6 +26,7 @@ from ._lockstep_features import (
     split,
     strangers,
     usual_bills,
+    visit_bills,
     walk_times,
 )
 from ._lockstep_hours import off_hours, shut_companions
@@ -43,15 +44,15 @@ METRICS = {
     "people": ("人数", "people", "count"),
     "claims": ("结算笔数", "settlements", "count"),
     "total_amount": ("金额合计", "total", "yuan"),
-    "median_amount": ("单笔金额中位数", "median bill", "yuan"),
+    "median_amount": ("单次就诊金额中位数", "median bill per visit", "yuan"),
     "amount_cv": ("金额变异系数", "bill CV", "percent"),
-    "usual_amount": ("该机构常规单笔金额", "the place's usual bill", "yuan"),
+    "usual_amount": ("该机构常规单次就诊金额", "the place's usual bill per visit", "yuan"),
     "usual_amount_cv": ("该机构常规金额变异系数", "the place's usual bill CV", "percent"),
     "amount_spread": ("金额稳健离散度", "robust bill spread", "percent"),
     "usual_amount_spread": ("该机构常规金额稳健离散度", "the place's usual robust spread",
                             "percent"),
     "amount_sameness": ("金额雷同程度（0–1）", "bills alike (0–1)", "number"),
-    "bill_ratio": ("单笔金额 / 该机构常规", "bill / the place's usual", "times"),
+    "bill_ratio": ("次均金额 / 该机构常规", "bill per visit / the place's usual", "times"),
     "outpatient_share": ("门诊占比", "outpatient share", "percent"),
     "doctor_share": ("主要医师占比", "share under the main doctors", "percent"),
     "density": ("时段密度倍数（相对常规）", "window density vs usual", "times"),
@@ -134,9 +135,12 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     old = elderly(graph, pg, patient, first_day, n)
     bills = usual_bills(graph, groups, pi, walk, [x >= 0.5 for x in out_share])
     host = graph.index("institution").take(place).tolist()
-    median = group_medians(amounts, gid, n)
+    # bills by visit: a card's claims on one of the place's days, one or several
+    _, bill, bill_gid = visit_bills(graph, rows, gid)
+    bill_cut = np.searchsorted(bill_gid, np.arange(n + 1))
+    median = group_medians(bill, bill_gid, n)
     # the robust spread: 1.4826 times the median distance from the median, over the median
-    mad = group_medians(np.abs(amounts - median[gid]), gid, n).tolist()
+    mad = group_medians(np.abs(bill - median[bill_gid]), bill_gid, n).tolist()
     median = median.tolist()
     # each distinct day written once (groups share their days)
     days = {d: day_str(d) for d in {d for occ in occasions for d, _, _, _ in occ}}
@@ -167,10 +171,10 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
                 "occasions": len(occ), "cards": len(cards[k]),
                 "claims": len(group.rows), "total_amount": round(float(amt.sum()), 2),
                 "median_amount": round(median[k], 2),
-                "amount_cv": round(amount_cv(amt), 4),
+                "amount_cv": round(amount_cv(bill[bill_cut[k]:bill_cut[k + 1]]), 4),
                 "usual_amount": None if usual is None else round(usual, 2),
                 "usual_amount_cv": None if usual_cv is None else round(usual_cv, 4),
-                "amount_spread": 0.0 if size[k] < 2 or median[k] <= 0
+                "amount_spread": 0.0 if bill_cut[k + 1] - bill_cut[k] < 2 or median[k] <= 0
                 else round(1.4826 * mad[k] / median[k], 4),
                 "usual_amount_spread": usual_rcv,
                 "bill_ratio": None if not usual else round(median[k] / usual, 2),

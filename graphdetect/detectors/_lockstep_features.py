@@ -18,6 +18,9 @@ from ._arrays import attribute_codes, group_medians, side_column, sorted_unique
 from ._features import amount_cv, birth_years
 from ._lockstep_hours import service_day
 
+#: Days are counted from here in visit keys (a card's code above, its day below).
+_FIRST_DAY = -(2 ** 31)
+
 
 def pairs(gid: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (group, code) pairs, codes >= 0, by group then code, with their counts.
@@ -266,10 +269,40 @@ def elderly(graph, gid, patient, first_day: np.ndarray, n) -> list:
     return out
 
 
+def visit_bills(graph, rows: np.ndarray, gid: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The visits of claim ``rows`` (of one place, or of groups ``gid`` at one place
+    each): a card's claims on one of the place's days are one visit, settled in one
+    claim or in several (registration, examinations, drugs: 分次结算). Per visit, its
+    key (card and day), its bill (the claims' amounts added up) and its group; sorted by
+    group, then key.
+
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> t = pd.to_datetime(["2024-01-01 09:00", "2024-01-01 09:20", "2024-01-02 09:00"])
+    >>> g = ClaimsGraph(pd.DataFrame({"claim_id": ["a", "b", "c"], "patient_id": "P",
+    ...     "institution_id": "H", "start_time": t, "total_amount": [10.0, 80.0, 90.0],
+    ...     "visit_type": "outpatient"}))
+    >>> visit_bills(g, np.arange(3))[1].tolist()
+    [90.0, 90.0]
+    """
+    gid = np.zeros(len(rows), np.int64) if gid is None else gid
+    key = graph.codes("card")[rows].astype(np.int64) << 32 | service_day(graph)[rows] \
+        .astype(np.int64) - _FIRST_DAY
+    order = np.lexsort((key, gid))
+    key, group = key[order], gid[order]
+    first = np.r_[True, (key[1:] != key[:-1]) | (group[1:] != group[:-1])] \
+        if len(key) else np.zeros(0, bool)
+    at = np.flatnonzero(first)
+    bills = np.add.reduceat(graph.amount[rows][order], at) if len(at) else np.zeros(0)
+    return key[at], bills, group[at]
+
+
 def usual_bills(graph, groups, pi, walk, outpatient: list[bool]) -> list[tuple]:
     """Per group, the median, CV and robust spread (1.4826 times the median absolute
     deviation over the median; 0 when the median is not positive) of its place's other
-    bills, outpatient ones where ``outpatient`` else pharmacy ones (Nones under five).
+    visits' bills (:func:`visit_bills`), outpatient ones where ``outpatient`` else
+    pharmacy ones (Nones under five).
     ``pi`` is each group's place in ``walk``, the :func:`place_walk` of the places.
 
     Each place's bills are sorted once, so the two medians need no sort per group:
@@ -287,15 +320,14 @@ def usual_bills(graph, groups, pi, walk, outpatient: list[bool]) -> list[tuple]:
             if not np.all(rows[1:] >= rows[:-1]):
                 rows = np.sort(rows)
             rows = rows[graph.visit[rows] == visit]
-            made[p, visit] = (rows, *_sorted_bills(graph.amount[rows]))
-        rows, bills, order, ranked = made[p, visit]
-        keep = np.ones(len(rows), bool)
-        if len(rows):
-            # the group's rows in the rows' own dtype (else searchsorted converts all
-            # of the place's rows for each group)
-            mine = group.rows.astype(rows.dtype, copy=False)
-            at = np.searchsorted(rows, mine).clip(max=len(rows) - 1)
-            keep[at[rows[at] == mine]] = False
+            keys, bills, _ = visit_bills(graph, rows)
+            made[p, visit] = (keys, *_sorted_bills(bills))
+        keys, bills, order, ranked = made[p, visit]
+        keep = np.ones(len(keys), bool)
+        if len(keys):
+            mine, _, _ = visit_bills(graph, group.rows[graph.visit[group.rows] == visit])
+            at = np.searchsorted(keys, mine).clip(max=len(keys) - 1)
+            keep[at[keys[at] == mine]] = False
         amounts = bills[keep]
         if len(amounts) < 5:
             out.append((None, None, None))

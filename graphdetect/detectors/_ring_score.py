@@ -11,15 +11,11 @@ import numpy as np
 
 from ._arrays import attribute_codes, sorted_unique, unique_counts
 from ._base import Finding
-from ._features import amount_cv, elderly_share, logistic
+from ._features import amount_cv, elderly_share, held_below, logistic
 from ._ring_sets import median
 from ._stays import day_str, id_array
 
 __all__ = ["ring_finding", "categories"]
-
-#: Score ceiling of a group that looks like a ward's routine course programme.
-ROUTINE_CEILING = 0.45
-
 
 def _cohorts_return(patient: np.ndarray, occasion: np.ndarray) -> float:
     """How far each occasion brings back the patients of another: per occasion, the
@@ -177,7 +173,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
          + 0.6 * (elderly or 0) + 0.4 * (village or 0) + 0.5 * doc_share)
     score = logistic(z)
     if routine:
-        score = min(score, ROUTINE_CEILING * score / 0.99)
+        score = held_below(score)
     rules = ["聚集性就医", "集中入院"]
     if doc_share >= 0.8:
         rules.append("医患合谋")

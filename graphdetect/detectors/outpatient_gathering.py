@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Finding, Pattern, detector
-from ._features import logistic
+from ._features import held_below, logistic
 from ._lockstep import groups_of
 from ._lockstep_facts import METRICS
 from .card_pooling import lockstep_params, occasions_text
@@ -39,7 +39,8 @@ def _explain(case: dict, lang: str, name) -> str:
                      f"（{m['usual_amount']:,.2f}元）的{m['bill_ratio']:.1f}倍，金额变异系数"
                      f"{m['amount_cv']:.1%}")
     else:
-        parts.append(f"a median bill of {m['median_amount']:,.2f} yuan, {m['bill_ratio']:.1f}x "
+        parts.append(f"a median bill per visit of {m['median_amount']:,.2f} yuan, "
+                     f"{m['bill_ratio']:.1f}x "
                      f"the place's usual outpatient bill ({m['usual_amount']:,.2f}), varying by "
                      f"{m['amount_cv']:.1%} (CV)")
     if m["elderly_share"] is not None:
@@ -94,11 +95,12 @@ def outpatient_gathering(graph, *, density: float = 2.0, min_run_cards: int = 8,
     doctor by day, with nothing showing the holders away, reads as a gathering (still
     one case); once holders are shown in hospital elsewhere it is pooling.
 
-    The score rises with repetition, bills more alike than the place's usual ones and
-    high for it, dense windows, one doctor and elderly people; it falls when the same
-    people come 1.5 times a week or more on fixed weekdays by their own calendar there, all
-    their visits and not only the windows (scheduled treatment), or share one address
-    (a care home); when most of more than twelve people give one phone
+    The score rises with repetition, bills per visit (a card's claims there that day) more
+    alike than the place's usual visits' and high for it, dense windows, one doctor and
+    elderly people; it falls when the same people come 1.5 times a week or more on fixed
+    weekdays by their own calendar there, all their visits and not only the windows
+    (scheduled treatment), and is held below the case threshold when they share one
+    address (a care home); when most of more than twelve people give one phone
     number it is left to shared_identity (scored low here, with that reason).
 
     Examples
@@ -137,7 +139,7 @@ def _finding(facts: dict, claim_ids: list[str]) -> Finding:
         and m["calendar_days"] >= 12
     phone = m["shared_phone_share"] is not None and m["shared_phone_share"] >= 0.5 \
         and not care_home and m["people"] > 12
-    z -= 3.0 * care_home + 3.0 * routine + 3.0 * phone
+    z -= 3.0 * routine + 3.0 * phone
     m["amount_sameness"] = round(same, 3)
     rules = ["聚集性就医"]
     if m["density"] >= 4:
@@ -152,5 +154,7 @@ def _finding(facts: dict, claim_ids: list[str]) -> Finding:
     details = {k: facts[k] for k in ("host", "doctors", "first_day", "last_day", "occasions",
                                      "timed", "streams")}
     details.update(care_home=bool(care_home), routine=bool(routine), shared_phone=bool(phone))
-    return Finding("outpatient_gathering", round(logistic(z), 4), members,
+    # a care home's rounds: held below the case threshold, saying why
+    score = held_below(logistic(z)) if care_home else logistic(z)
+    return Finding("outpatient_gathering", round(score, 4), members,
                    claim_ids, rules, m, details)
