@@ -286,13 +286,17 @@ def visit_bills(graph, rows: np.ndarray, gid: np.ndarray | None = None
     >>> visit_bills(g, np.arange(3))[1].tolist()
     [90.0, 90.0]
     """
-    gid = np.zeros(len(rows), np.int64) if gid is None else gid
     key = graph.codes("card")[rows].astype(np.int64) << 32 | service_day(graph)[rows] \
         .astype(np.int64) - _FIRST_DAY
-    order = np.lexsort((key, gid))
-    key, group = key[order], gid[order]
-    first = np.r_[True, (key[1:] != key[:-1]) | (group[1:] != group[:-1])] \
-        if len(key) else np.zeros(0, bool)
+    if gid is None:   # one place: one sort of the keys
+        order = np.argsort(key)   # a visit's parts in any order: its bill is their sum
+        key, group = key[order], np.zeros(len(rows), np.int64)
+        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
+    else:
+        order = np.lexsort((key, gid))
+        key, group = key[order], gid[order]
+        first = np.r_[True, (key[1:] != key[:-1]) | (group[1:] != group[:-1])] \
+            if len(key) else np.zeros(0, bool)
     at = np.flatnonzero(first)
     bills = np.add.reduceat(graph.amount[rows][order], at) if len(at) else np.zeros(0)
     return key[at], bills, group[at]
