@@ -72,13 +72,14 @@ def test_dates_without_times_give_the_same_groups_on_spark(spark, dates_only):
 @pytest.fixture(scope="module")
 def bare(tmp_path_factory) -> Path:
     """A generated city without card, terminal and operator columns: cards are their
-    holders, and the only streams are the places' and their doctors'."""
+    holders, and the only streams are the places' and their doctors'. Its stays in bed
+    at a month's end are settled there and resumed (the parts of one stay)."""
     from graphdetect.synth import generate
 
     out = tmp_path_factory.mktemp("bare")
     generate(out, patients=3000, seed=5, days=150, fmt="parquet",
              plant={"pharmacy_daytime": 1, "phantom_billing": 1, "bussed_elderly": 1},
-             omit_columns=("card_id", "terminal_id", "operator_id"))
+             omit_columns=("card_id", "terminal_id", "operator_id"), settle="month")
     return out
 
 
