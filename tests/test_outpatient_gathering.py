@@ -120,6 +120,20 @@ def test_gathering_or_pooling_is_decided_once(base):
     assert len(pooling) == 1 and "住院期间异地刷卡" in pooling[0].rules
 
 
+def test_a_pharmacys_purchases_exported_as_outpatient_visits_are_pooling(base):
+    """Some exports call every settlement under outpatient pooled funds an outpatient
+    visit, a pharmacy's purchases too. Under no doctor, in data that has doctor ids, a
+    crowd of them is nobody's patients: pooling, not a gathering (a gathering before)."""
+    claims, patients, institutions = base
+    claims = claims.assign(visit_type=claims["visit_type"].where(
+        claims["institution_id"] != "PH1", "outpatient"))
+    ids = people(24, 1100)
+    purchases = runs("PH1", ids, range(5, 120, 12), hour=10.5, gap=4, base=400, spread=0.01,
+                     terminals=2, operators=2, visit="outpatient", attendance=0.85)
+    gathering, pooling = both(graph((claims, patients, institutions), purchases), ids, 0.0)
+    assert gathering == [] and len(pooling) == 1
+
+
 def test_low_bills_are_pooling_not_gathering(base):
     """The same crowd billed at the place's ordinary level is not a gathering."""
     ids, visits = bussed(base, "W1", bill=82.0, spread=0.01)

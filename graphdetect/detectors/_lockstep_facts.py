@@ -144,6 +144,7 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     median = median.tolist()
     # each distinct day written once (groups share their days)
     days = {d: day_str(d) for d in {d for occ in occasions for d, _, _, _ in occ}}
+    doctor_ids = bool(graph.n("doctor"))
     out = []
     for k, group in enumerate(groups):
         a, b = cut[k]
@@ -163,7 +164,7 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
             "occasions": [{"day": days[d], "cards": c,
                            "from": _hhmm(f) if group.timed else None,
                            "to": _hhmm(e) if group.timed else None} for d, c, f, e in occ],
-            "timed": group.timed, "streams": list(group.kinds),
+            "timed": group.timed, "streams": list(group.kinds), "doctor_ids": doctor_ids,
             # the other cards its runs swiped while the place was shut (:func:`shut_companions`)
             "companions": {"rows": c_split[k], "cards": c_cards[k], "holders": c_holders[k],
                            "amount": round(c_amount[k], 2)},
@@ -204,7 +205,9 @@ def classify(facts: dict) -> str:
     """Which pattern a lockstep group is: ``"outpatient_gathering"`` or ``"card_pooling"``.
 
     A group is a *gathering* (people brought in) when its settlements are outpatient
-    visits, mostly under one or two doctors (when the data has doctor ids), billed at
+    visits, mostly under one or two doctors (when the data has doctor ids: a group
+    under none is no one's patients, say a pharmacy's purchases an export calls
+    outpatient visits), billed at
     least three times the place's own usual outpatient bill, with no sign that the
     holders were absent: hardly any swipes in the place's night (hours it is shut, the
     hours either side shut too: a bus arriving the hour before opening is presence, a
@@ -214,7 +217,8 @@ def classify(facts: dict) -> str:
     """
     m = facts["m"]
     visits = m["outpatient_share"] >= 0.8
-    doctor = m["doctor_share"] is None or m["doctor_share"] >= 0.8
+    doctor = m["doctor_share"] >= 0.8 if m["doctor_share"] is not None \
+        else not facts["doctor_ids"]
     high = m["bill_ratio"] is not None and m["bill_ratio"] >= 3
     present = ((m["night_share"] or 0) <= 0.2
                and m["in_hospital_elsewhere"] <= 0.05 * m["claims"])
