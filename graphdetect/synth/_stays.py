@@ -173,9 +173,10 @@ def settle(claims: dict, start: dt.date, days: int, how: str) -> dict:
             continue
         later = take(stays, cut)
         share = (b - later["start"]) / (later["end"] - later["start"])
-        for col in ("total", "fund"):
-            part = np.floor(later[col] * share).astype(np.int64)
-            stays[col][cut], later[col] = part, later[col] - part
+        for col in ("total", "fund"):   # a missing fund (-1) stays missing in both
+            whole = later[col]
+            part = np.where(whole >= 0, np.floor(whole * share).astype(np.int64), whole)
+            stays[col][cut], later[col] = part, np.where(whole >= 0, whole - part, whole)
         stays["end"][cut] = b
         later["start"] = np.full(len(later["start"]), b + evening)
         stays = concat([stays, later])
