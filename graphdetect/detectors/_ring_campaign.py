@@ -293,6 +293,13 @@ def extend_stream(sub: dict, st: dict, free: np.ndarray, *, stream_gap: int,
     # filtered step by step, each test on what the cheaper ones before it left
     at = at[free[at]]
     mine = member(st["doctor"][at], list(info["doctors"]))
+    if mine.any() and "diagnosis" in sub:   # under its doctors with its diagnoses
+        codes = sub["diagnosis"]
+        u, n = unique_counts(codes[codes >= 0])
+        usual = u[n >= 0.15 * len(codes)]
+        if len(usual):
+            dx = st["diagnosis"][at]
+            mine &= (dx < 0) | member(dx, usual)
     whole = None    # the rest of the pool's summary, made at most once
     if amount is not None and len(at):
         whole = summaries([sub], amount=amount)[0]
