@@ -99,8 +99,8 @@ VARIANTS: dict[str, Variant] = {
         "holders": _i(20, 60, "cards held"),
         "far_villages": _i(2, 6, "far-away villages most holders come from"),
         "far_share": _f(0.5, 0.9, "share of holders from those villages"),
-        "core_share": _f(0.4, 0.9, "share of holders swiped five times as often (0: the "
-                                   "cards in even rotation)", fix=(0.0, 0.9)),
+        "core_share": _f(0.0, 0.9, "share of holders swiped five times as often (0: the "
+                                   "cards in even rotation)"),
         "nights": _i(5, 15, "nights with a run (at most one per 10 days of the period)"),
         "run_size": _i(10, 40, "cards per run (±30%)"),
         "gap_minutes": _f(1, 5, "mean minutes between swipes (±50%)", digits=2),

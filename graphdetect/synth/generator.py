@@ -41,7 +41,7 @@ from ._variants import LOOKALIKES, VARIANTS
 __all__ = ["generate"]
 
 GENERATOR = "graphdetect-datasets"
-VERSION = 3
+VERSION = 4
 
 
 def _check(name: str, value: object, ok: bool, what: str) -> None:
