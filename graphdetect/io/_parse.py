@@ -220,15 +220,7 @@ def time(raw: pa.Array, arr: pa.Array, time_zone: str = "Asia/Shanghai"
         s = pc.replace_substring(arr, "/", "-")
         s = pc.replace_substring_regex(s, r"[Tt]", " ")
         s = pc.replace_substring_regex(s, r"\.\d+$", "")
-        ts = pa.nulls(len(s), pa.timestamp("s"))
-        has_time = np.zeros(len(s), bool)
-        for fmt, timed in _TIME_FORMATS:
-            parsed = pc.strptime(s, format=fmt, unit="s", error_is_null=True)
-            hit = pc.and_(pc.is_null(ts), pc.is_valid(parsed))
-            ts = pc.if_else(hit, parsed, ts)
-            if timed:
-                has_time |= hit.to_numpy(zero_copy_only=False)
-        ts = _reject_rolled_over(s, ts)
+        ts, has_time = _read_forms(s)
         unread = missing(ts) & ~missing(arr) if ts.null_count else None
         if unread is not None and unread.any():  # compact forms, offsets, or unreadable
             ts, has_time = _compact(s, ts, has_time, np.flatnonzero(unread))
@@ -239,6 +231,20 @@ def time(raw: pa.Array, arr: pa.Array, time_zone: str = "Asia/Shanghai"
     return ts, bad, has_time
 
 
+def _read_forms(s: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Text in the first of :data:`_TIME_FORMATS` that reads it, as timestamps (null where
+    none does, or a date rolls over), and which carried a time of day."""
+    ts = pa.nulls(len(s), pa.timestamp("s"))
+    has_time = np.zeros(len(s), bool)
+    for fmt, timed in _TIME_FORMATS:
+        parsed = pc.strptime(s, format=fmt, unit="s", error_is_null=True)
+        hit = pc.and_(pc.is_null(ts), pc.is_valid(parsed))
+        ts = pc.if_else(hit, parsed, ts)
+        if timed:
+            has_time |= hit.to_numpy(zero_copy_only=False)
+    return _reject_rolled_over(s, ts), has_time
+
+
 def _compact(s: pa.Array, ts: pa.Array, has_time: np.ndarray, rows: np.ndarray
              ) -> tuple[pa.Array, np.ndarray]:
     """``ts`` and ``has_time`` with the ``rows`` of ``s`` written in a compact form
@@ -246,14 +252,7 @@ def _compact(s: pa.Array, ts: pa.Array, has_time: np.ndarray, rows: np.ndarray
     sub = s.take(pa.array(rows))
     for pattern, replacement in _COMPACT:
         sub = pc.replace_substring_regex(sub, pattern, replacement)
-    parsed, timed = pa.nulls(len(sub), pa.timestamp("s")), np.zeros(len(sub), bool)
-    for fmt, with_time in _TIME_FORMATS:
-        hit = pc.strptime(sub, format=fmt, unit="s", error_is_null=True)
-        new = pc.and_(pc.is_null(parsed), pc.is_valid(hit))
-        parsed = pc.if_else(new, hit, parsed)
-        if with_time:
-            timed |= new.to_numpy(zero_copy_only=False)
-    parsed = _reject_rolled_over(sub, parsed)
+    parsed, timed = _read_forms(sub)
     read = pc.is_valid(parsed).to_numpy(zero_copy_only=False)
     if not read.any():
         return ts, has_time
