@@ -140,3 +140,11 @@ def test_generated_cities_settling_stays_in_parts(tmp_path, settle, start):
 
 def _ids(folder) -> set[str]:
     return set(pd.read_csv(folder / "claims.csv", usecols=["claim_id"], dtype=str)["claim_id"])
+
+
+def test_generate_names_the_settlement_days_it_knows(tmp_path):
+    from graphdetect.synth import generate
+
+    with pytest.raises(ValueError, match=r"The 'settle' parameter of generate must be None, "
+                                         r"'year' or 'month'; got 'week'\."):
+        generate(tmp_path / "x", patients=100, settle="week")
