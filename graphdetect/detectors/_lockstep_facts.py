@@ -14,6 +14,7 @@ import numpy as np
 from ..graph import OUTPATIENT
 from ._arrays import distinct_counts, group_medians, pair_order
 from ._features import amount_cv, in_hospital_elsewhere
+from ._lockstep_bills import usual_bills, visit_bills
 from ._lockstep_features import (
     calendar,
     commonest,
@@ -25,8 +26,6 @@ from ._lockstep_features import (
     shared,
     split,
     strangers,
-    usual_bills,
-    visit_bills,
     walk_times,
 )
 from ._lockstep_hours import off_hours, shut_companions
