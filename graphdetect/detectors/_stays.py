@@ -67,28 +67,30 @@ def whole_stays(graph) -> tuple[pd.DataFrame, np.ndarray, dict[int, np.ndarray]]
 
 def _whole_stays(graph):
     s, amount = stays(graph), graph.amount
-    earlier, later = resumed(graph)
-    if not len(later):
+    cut = continued(graph)
+    if not cut.any():
         return s, amount, {}
-    # each part's first part: follow the cuts back, a stay of k parts in k - 1 steps
-    root = dict(zip(later.tolist(), earlier.tolist(), strict=True))
-    first = np.array([root.get(x, x) for x in later.tolist()])
-    while np.isin(first, later).any():
-        first = np.array([root.get(x, x) for x in first.tolist()])
+    # a stay's parts are a run of :func:`stays_by_place` joined by cuts
+    by_place = stays_by_place(graph)
+    head = np.flatnonzero(np.r_[True, ~cut])           # each stay's first part
+    stay = np.r_[0, np.cumsum(~cut)]                   # each part's stay
+    rows = by_place["row"].to_numpy()
+    later = np.r_[False, cut]
+    lead = rows[head[stay]][later]                     # each later part's first part
     amount = amount.copy()
-    np.add.at(amount, first, amount[later])
+    np.add.at(amount, lead, amount[rows[later]])
     row = s["row"].to_numpy()
-    whole = s[~np.isin(row, later)].reset_index(drop=True)
-    at = positions(whole["row"].to_numpy(), np.unique(first))
+    whole = s[~np.isin(row, rows[later])].reset_index(drop=True)
+    several = np.unique(stay[later])                   # the stays in more than one part
+    at = positions(whole["row"].to_numpy(), rows[head[several]])
     for col in ("end", "end_s"):
-        last = s[col].to_numpy()[positions(row, later)]
         values = whole[col].to_numpy().copy()
-        values[at] = pd.Series(last).groupby(first).max().to_numpy()
+        values[at] = np.maximum.reduceat(by_place[col].to_numpy(), head)[several]
         whole[col] = values
-    order = np.argsort(first, kind="stable")
-    cuts = np.flatnonzero(np.r_[True, first[order][1:] != first[order][:-1]])
-    parts = {int(first[order][a]): later[order][a:b]
-             for a, b in zip(cuts, np.r_[cuts[1:], len(order)], strict=True)}
+    bounds = np.searchsorted(stay[later], several, "left"), \
+        np.searchsorted(stay[later], several, "right")
+    parts = {int(rows[head[k]]): rows[later][a:b]
+             for k, a, b in zip(several.tolist(), *bounds, strict=True)}
     return whole, amount, parts
 
 
