@@ -37,6 +37,8 @@ TABLE = {
     "no_doctor_ids_or_diagnoses": ({"omit_columns": ("doctor_id", "diagnosis_code")}, None),
     "no_card_ids": ({"omit_columns": ("card_id",)}, None),
     "dates_only": ({}, "dates_only"),
+    "dates_at_small_places": ({}, "dates_at_small_places"),
+    "midnight_times": ({}, "midnight_times"),
     "all_bare": ({"omit_columns": ("doctor_id", "fund_amount", "diagnosis_code",
                                    "terminal_id", "operator_id", "card_id")}, "dates_only"),
     "month_settled": ({"settle": "month"}, None),

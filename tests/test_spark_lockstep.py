@@ -107,3 +107,16 @@ def test_buckets_grow_with_the_claims(spark):
     cores = spark.sparkContext.defaultParallelism
     assert lockstep.bucket_count(spark, 1000) == 2 * cores
     assert lockstep.bucket_count(spark, 50 * lockstep.BUCKET_CLAIMS + 1) == 51
+
+
+def test_a_city_with_dates_at_some_places_gives_the_same_groups_on_spark(spark, tmp_path):
+    """Pharmacies and clinics with dates only, hospitals with times: each place is read
+    its own way, in whichever bucket it falls."""
+    from graphdetect.synth import generate
+    from graphdetect.synth.habits import dates_at_small_places
+
+    generate(tmp_path / "whole", patients=3000, seed=6, days=150,
+             plant={"pharmacy_daytime": 1, "phantom_billing": 1, "bussed_elderly": 1})
+    dates_at_small_places(tmp_path / "whole", tmp_path / "mixed")
+    found = same_groups(tmp_path / "mixed", buckets=(4,))
+    assert {g.timed for g in found[0]} == {True, False}

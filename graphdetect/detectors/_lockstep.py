@@ -53,7 +53,7 @@ from ._lockstep_bursts import (
 )
 from ._lockstep_facts import classify, describe, facts
 from ._lockstep_features import split
-from ._lockstep_hours import place_hours, quiet_hour, service_day
+from ._lockstep_hours import place_hours, quiet_hour, service_day, timed_claims, timed_places
 from ._lockstep_nights import merge, night_sets, shut_windows
 
 __all__ = ["Group", "lockstep_groups", "find_groups", "groups_of", "describe", "facts", "classify",
@@ -126,41 +126,41 @@ def groups_of(graph, pattern: str, **params) -> list[tuple[Group, dict, list[str
 
 
 def find_groups(graph, *, density: float, min_run_cards: int, min_runs: int,
-                min_overlap: float, min_cards: int, timed: bool | None = None
-                ) -> list[Group]:
+                min_overlap: float, min_cards: int) -> list[Group]:
     """The lockstep groups of a graph, without their facts: the embedded engine's step
     (:meth:`graphdetect.engines.Steps.lockstep_groups`), which the Spark engine runs on
     each bucket of places.
 
     Every group lies at one place (streams are a place's, or one actor's at a place;
-    windows are a stream's; only windows at one place are linked), so a graph of some
-    places' claims gives those places' groups, whatever the other places hold. What is
-    not local: whether windows are cut by time of day (``timed``: when any kept claim
-    has a time of day); a part of the claims is told the whole's answer.
+    windows are a stream's; only windows at one place are linked; a place is read by
+    time of day or by day as its own claims say, :func:`.timed_places`), so a graph of
+    some places' claims gives those places' groups, whatever the other places hold.
+    The places read by time of day are worked through first, then those read by day.
     """
-    found = _bursts(graph, density, min_run_cards, timed)
-    if found is None:
-        return []
-    # the per-row arrays of the streams are gone by now: only the bursts' rows are linked
-    return _link(graph, *found, min_runs, min_overlap, min_cards)
+    out = []
+    for timed in (True, False):
+        found = _bursts(graph, density, min_run_cards, timed)
+        # the per-row arrays of the streams are gone by now: only the bursts' rows are
+        # linked
+        if found is not None:
+            out += _link(graph, *found, min_runs, min_overlap, min_cards)
+    out.sort(key=lambda x: (x.place, int(x.rows[0])))
+    return out
 
 
-def _bursts(graph, density, min_run_cards, timed=None):
-    """Every stream kind's bursts: (rows, burst id per row, kind per burst, density per
-    burst, their distinct cards as (burst ids, cards) by burst then card, timed, each
-    place's kept claims by hour of day or None untimed), or None when there are none.
-    ``timed`` None: whether any kept claim has a time of day."""
-    keep = (graph.visit != INPATIENT) & (graph.codes("institution") >= 0) \
-        & (graph.codes("card") >= 0)
-    has_time = graph.claims["has_time"].to_numpy(dtype=bool)
-    if timed is None:
-        timed = bool(has_time[keep].any())
-    if timed:
-        keep &= has_time
+def _bursts(graph, density, min_run_cards, timed):
+    """Every stream kind's bursts at the places read by time of day (``timed``) or by day
+    (:func:`.timed_places`): (rows, burst id per row, kind per burst, density per burst,
+    their distinct cards as (burst ids, cards) by burst then card, timed, each place's
+    kept claims by hour of day or None untimed), or None when there are none."""
+    place = graph.codes("institution")
+    keep = (graph.visit != INPATIENT) & (place >= 0) & (graph.codes("card") >= 0)
+    # a timed place's claims with a time of day, or a place read by day's claims
+    keep &= timed_claims(graph) if timed else ~timed_places(graph)[place.clip(min=0)]
+    del place
     # positions fit in 32 bits; the per-row arrays below are the engine's largest
     small = np.int32 if len(keep) < 2 ** 31 else np.int64
     rows = np.flatnonzero(keep).astype(small)
-    del has_time
     if len(rows) < min_run_cards:
         return None
     # each kept row's place, in row order (read again by every actor kind's streams)

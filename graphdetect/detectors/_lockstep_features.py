@@ -16,7 +16,7 @@ import pandas as pd
 from ..graph import OUTPATIENT, PHARMACY
 from ._arrays import attribute_codes, group_medians, side_column, sorted_unique
 from ._features import birth_years
-from ._lockstep_hours import service_day
+from ._lockstep_hours import service_day, timed_claims
 
 
 def pairs(gid: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,7 +82,7 @@ def walk_times(graph, walk: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, 
     """The seconds of each claim of a :func:`place_walk`, and whether it has a time of
     day: one gather, read by the features that need the places' hours and days."""
     rows = walk[0]
-    return graph.seconds[rows], graph.claims["has_time"].to_numpy()[rows]
+    return graph.seconds[rows], timed_claims(graph)[rows]
 
 
 def place_tables(graph, walk: tuple[np.ndarray, np.ndarray], times, n_places: int):

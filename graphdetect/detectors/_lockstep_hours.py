@@ -13,6 +13,8 @@ often, swipes most of them only once or twice.
 The engine's days are the places' own: :func:`place_hours` counts each place's claims
 by hour of day, :func:`quiet_hour` finds its quietest, and :func:`service_day` begins
 each day there, so that an export in another time zone does not cut a session in two.
+Times of day are read place by place (:func:`timed_places`): a city whose pharmacies
+export dates while its hospitals keep times has both kinds of place.
 """
 
 from __future__ import annotations
@@ -22,7 +24,50 @@ import numpy as np
 from ..graph import INPATIENT
 from ._arrays import cached, sorted_unique
 
-__all__ = ["off_hours", "shut_companions", "service_day", "quiet_hour", "place_hours"]
+__all__ = ["off_hours", "shut_companions", "service_day", "quiet_hour", "place_hours",
+           "timed_places", "timed_claims"]
+
+
+def timed_places(graph) -> np.ndarray:
+    """Per place, whether the lockstep engine reads its claims by time of day: half or
+    more of the claims it reads there (outpatient and pharmacy settlements with a card)
+    have one. The others are read by day, their times (if any) left aside; a timed
+    place's claims without a time of day are left out. A place's own claims decide, so
+    an engine working on some places' claims decides as the whole would.
+
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> t = pd.to_datetime(["2024-01-01 09:30", "2024-01-02", "2024-01-03", "2024-01-01"],
+    ...                    format="mixed")
+    >>> g = ClaimsGraph(pd.DataFrame({"claim_id": list("abcd"), "patient_id": "P",
+    ...     "institution_id": ["H", "H", "D", "D"], "start_time": t, "total_amount": 1.0,
+    ...     "visit_type": "outpatient"}))
+    >>> dict(zip(g.index("institution"), timed_places(g).tolist()))
+    {'D': False, 'H': True}
+    """
+    def make() -> np.ndarray:
+        place, card = graph.codes("institution"), graph.codes("card")
+        has_time = graph.claims["has_time"].to_numpy(dtype=bool)
+        n = graph.n("institution")
+        read, timed = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        for a in range(0, len(place), _CHUNK):
+            s = slice(a, a + _CHUNK)
+            kept = (graph.visit[s] != INPATIENT) & (place[s] >= 0) & (card[s] >= 0)
+            read += np.bincount(place[s][kept], minlength=n)
+            timed += np.bincount(place[s][kept & has_time[s]], minlength=n)
+        return (timed > 0) & (2 * timed >= read)
+    return cached(graph, ("timed_places",), make)
+
+
+def timed_claims(graph) -> np.ndarray:
+    """Per claim, whether the lockstep engine reads its time of day: it has one, and its
+    place is read by time of day (:func:`timed_places`)."""
+    def make() -> np.ndarray:
+        place = graph.codes("institution")
+        out = graph.claims["has_time"].to_numpy(dtype=bool).copy()
+        out &= (place >= 0) & timed_places(graph)[place.clip(min=0)]
+        return out
+    return cached(graph, ("timed_claims",), make)
 
 
 def service_day(graph) -> np.ndarray:
@@ -44,7 +89,7 @@ def service_day(graph) -> np.ndarray:
     """
     def make() -> np.ndarray:
         place = graph.codes("institution")
-        timed = graph.claims["has_time"].to_numpy(dtype=bool)
+        timed = timed_claims(graph)
         quiet = quiet_hour(graph)
         out = np.empty(len(place), np.int32)
         # a million claims at a time: no claim-sized temporaries beside the graph
@@ -69,7 +114,7 @@ def place_hours(graph) -> np.ndarray:
     a time of day), so that an engine working on some places' claims counts the same."""
     def make() -> np.ndarray:
         place, card = graph.codes("institution"), graph.codes("card")
-        timed = graph.claims["has_time"].to_numpy(dtype=bool)
+        timed = timed_claims(graph)
         n = graph.n("institution")
         hours = np.zeros(24 * n, np.int64)
         for a in range(0, len(place), _CHUNK):
@@ -98,7 +143,7 @@ def off_hours(graph, rows, gid, pi, here, hours, n, companions) -> list[list]:
     each row is at its group's place; ``companions``, the (rows, group) of
     :func:`shut_companions`, are not the place's other claims either.
     """
-    timed = graph.claims["has_time"].to_numpy()[rows]
+    timed = timed_claims(graph)[rows]
     hour = (graph.seconds[rows] % 86400) // 3600
     mine = np.bincount(gid * 24 + hour, minlength=24 * n).reshape(n, 24)
     own = here & timed
@@ -139,7 +184,7 @@ def shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n
     swipes in minutes (NaN for none).
     """
     empty = np.zeros(0, np.int64)
-    timed = graph.claims["has_time"].to_numpy()
+    timed = timed_claims(graph)
     if not timed[rows].any():
         return empty, empty
     day = graph.day[rows].astype(np.int64)

@@ -205,7 +205,8 @@ def time(raw: pa.Array, arr: pa.Array, time_zone: str = "Asia/Shanghai"
 
     Accepts ``2024-03-02``, ``2024-03-02 09:15[:00[.000]]``, ``2024-03-02T09:15:00``,
     ``2024/3/2[ 9:15]``, the compact ``20240302``, ``20240302[T]0915[07]`` and
-    ``20240302 09:15[:07]``, and Parquet date or timestamp columns. A datetime with a UTC
+    ``20240302 09:15[:07]``, and Parquet date or timestamp columns. A time of exactly
+    midnight (``2024-03-02 00:00:00``) is taken for a date. A datetime with a UTC
     offset or ``Z`` (``2024-03-02T09:15:00+08:00``, ``+0800``, ``+08``) is converted to
     the local time of ``time_zone`` and kept without its zone. Any year is read (the row
     rules say which are plausible).
@@ -227,6 +228,10 @@ def time(raw: pa.Array, arr: pa.Array, time_zone: str = "Asia/Shanghai"
             unread = missing(ts) & ~missing(arr) if ts.null_count else None
         if unread is not None and unread.any():
             ts, has_time = _with_offsets(s, ts, has_time, np.flatnonzero(unread), time_zone)
+        # a time of exactly midnight is a date written as a datetime (``2024-03-02
+        # 00:00:00``), as a Parquet timestamp at midnight is
+        secs = seconds(ts)
+        has_time &= secs // 86400 * 86400 != secs
     bad = missing(ts) & ~missing(arr) if ts.null_count else np.zeros(len(ts), bool)
     return ts, bad, has_time
 

@@ -27,7 +27,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["HABITS", "compact_times", "dates_only", "purchases_as_visits", "visits_in_parts"]
+__all__ = ["HABITS", "compact_times", "dates_only", "dates_at_small_places", "midnight_times",
+           "purchases_as_visits", "visits_in_parts"]
+
+#: The kinds of place whose systems keep no times of day in :func:`dates_at_small_places`.
+SMALL_PLACES = ("pharmacy", "clinic", "village_clinic")
 
 
 def _export(folder: Path, out: Path, change: Callable[[pd.DataFrame], pd.DataFrame],
@@ -54,6 +58,31 @@ def dates_only(folder, out) -> None:
     def change(c):
         for col in ("start_time", "end_time"):
             c[col] = c[col].str.slice(0, 10)
+        return c
+    _export(folder, out, change)
+
+
+def dates_at_small_places(folder, out) -> None:
+    """Times of day left out at pharmacies, clinics and village clinics only, whose
+    systems keep the date, while hospitals and health centres keep the time: one city,
+    both kinds of place."""
+    kinds = pd.read_csv(Path(folder) / "institutions.csv", dtype=str)
+    small = set(kinds.loc[kinds["kind"].isin(SMALL_PLACES), "institution_id"])
+
+    def change(c):
+        at = c["institution_id"].isin(small)
+        for col in ("start_time", "end_time"):
+            c.loc[at, col] = c.loc[at, col].str.slice(0, 10)
+        return c
+    _export(folder, out, change)
+
+
+def midnight_times(folder, out) -> None:
+    """Dates written as datetimes at midnight, as spreadsheets often export them:
+    ``2024-03-02 00:00:00``."""
+    def change(c):
+        for col in ("start_time", "end_time"):
+            c[col] = c[col].where(c[col] == "", c[col].str.slice(0, 10) + " 00:00:00")
         return c
     _export(folder, out, change)
 
@@ -113,5 +142,6 @@ def visits_in_parts(folder, out, most: int = 3, seed: int = 0) -> None:
 
 
 #: The habits by name, as ``benchmarks/habits.py`` names them.
-HABITS = {"dates_only": dates_only, "compact_times": compact_times,
+HABITS = {"dates_only": dates_only, "dates_at_small_places": dates_at_small_places,
+          "midnight_times": midnight_times, "compact_times": compact_times,
           "purchases_as_visits": purchases_as_visits, "visits_in_parts": visits_in_parts}

@@ -6,14 +6,14 @@ there, a window is a stretch of one stream, and windows are linked only at one p
 (:func:`graphdetect.detectors._lockstep.find_groups`). So the claims are shuffled by
 place into buckets (a hash of the institution id), and each bucket's task builds a
 :class:`~graphdetect.graph.ClaimsGraph` of its claims and runs ``find_groups`` on it: the
-same code on fewer places, hence the same groups, whatever the number of buckets. The one
-thing a bucket cannot know alone is whether windows are cut by time of day (when any kept
-claim of the whole run has one): one aggregation finds it first, and every bucket is
-told.
+same code on fewer places, hence the same groups, whatever the number of buckets. Whether
+a place's windows are cut by time of day is its own claims' to say
+(:func:`graphdetect.detectors._lockstep_hours.timed_places`), so a bucket knows it alone.
 
-What comes back to the driver is each group's evidence rows, place, density and stream
-kinds; the groups' facts (:func:`graphdetect.detectors._lockstep.facts`) are still
-worked out in the driver, on its graph.
+What comes back to the driver is each group's evidence rows, place, density, stream
+kinds and whether it is timed; the groups' facts
+(:func:`graphdetect.detectors._lockstep.facts`) are still worked out in the driver, on its
+graph.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ __all__ = ["COLUMNS", "SCHEMA", "lockstep_groups", "bucket_count"]
 COLUMNS = ("patient_id", "card_id", "institution_id", "terminal_id", "operator_id",
            "doctor_id", "visit_type", "start_time", "has_time")
 #: What each bucket's task returns: one line per evidence row of each of its groups.
-SCHEMA = "bucket int, grp int, place string, density double, kinds string, row long"
+SCHEMA = ("bucket int, grp int, place string, density double, kinds string, "
+          "timed boolean, row long")
 #: Claims per bucket, at most, that the number of buckets aims for (a task's graph of
 #: 2M claims takes about 0.5 GB in its Python worker).
 BUCKET_CLAIMS = 2_000_000
@@ -63,11 +64,10 @@ def lockstep_groups(claims, graph, *, buckets: int, **params) -> list:
     looked_at = (F.col("visit_type") != inpatient) & F.col("institution_id").isNotNull() \
         & F.col(card).isNotNull()
     mine = claims.where(looked_at).select("row", *columns)
-    timed = bool(mine.agg(F.max(F.col("has_time").cast("int")).alias("t")).first()["t"])
     bucket = F.pmod(F.xxhash64("institution_id"), F.lit(buckets)).cast("int")
     with quiet_warnings():
         found = mine.withColumn("bucket", bucket).groupBy("bucket") \
-            .applyInArrow(_task(timed, params), SCHEMA).toArrow()
+            .applyInArrow(_task(params), SCHEMA).toArrow()
     if not found.num_rows:
         return []
     found = found.sort_by([("bucket", "ascending"), ("grp", "ascending"),
@@ -80,13 +80,14 @@ def lockstep_groups(claims, graph, *, buckets: int, **params) -> list:
         found.column("place").take(first).to_pylist())
     density = found.column("density").take(first).to_pylist()
     kinds = found.column("kinds").take(first).to_pylist()
-    out = [Group(int(p), r, timed, d, tuple(k.split(","))) for p, r, d, k in zip(
-        places, rows, density, kinds, strict=True)]
+    timed = found.column("timed").take(first).to_pylist()
+    out = [Group(int(p), r, t, d, tuple(k.split(","))) for p, r, t, d, k in zip(
+        places, rows, timed, density, kinds, strict=True)]
     out.sort(key=lambda g: (g.place, int(g.rows[0])))
     return out
 
 
-def _task(timed: bool, params: dict):
+def _task(params: dict):
     """The function each bucket's task runs over its claims (an Arrow table)."""
 
     def run(key: tuple, claims: pa.Table) -> pa.Table:
@@ -102,7 +103,7 @@ def _task(timed: bool, params: dict):
         frame["visit_type"] = pd.Categorical.from_codes(
             frame["visit_type"].to_numpy(np.int8), categories=list(VISIT_CODES))
         graph = ClaimsGraph(frame)
-        groups = find_groups(graph, timed=timed, **params)
+        groups = find_groups(graph, **params)
         size = [len(g.rows) for g in groups]
         place = graph.index("institution")[[g.place for g in groups]].tolist()
         kinds = [",".join(g.kinds) for g in groups]
@@ -113,6 +114,7 @@ def _task(timed: bool, params: dict):
             "place": pa.array(place, pa.string()).take(at),
             "density": pa.array([g.density for g in groups], pa.float64()).take(at),
             "kinds": pa.array(kinds, pa.string()).take(at),
+            "timed": pa.array([g.timed for g in groups], pa.bool_()).take(at),
             "row": pa.array(row[np.concatenate([g.rows for g in groups])] if groups
                             else np.zeros(0, np.int64))})
 
