@@ -43,7 +43,7 @@ def test_places_without_times_are_read_by_day_beside_timed_ones(tmp_path, seed):
     mixed, flagged = _figures(tmp_path / "mixed", tmp_path / "mixed-run")
     dated, _ = _figures(tmp_path / "dates", tmp_path / "dates-run")
     assert flagged == 0
-    for variant, (truth, found, cases, right) in mixed.items():
+    for variant, (_, found, cases, right) in mixed.items():
         assert cases == right, (variant, mixed)
         # found at least as often as with no times anywhere, and by its own place's habit
         assert found >= dated[variant][1], (variant, mixed, dated)
