@@ -267,6 +267,9 @@ def _settled(frame) -> set[tuple[str, str]]:
 
 #: Look-alikes judged by their claims against one stay pattern's cases, not by patients.
 _CLAIM_LOOKALIKES = {"readmission": "split_stay"}
+#: Look-alikes whose patients come and go (a course room's hundreds over the year, a
+#: few dozen at a time): flagged by a group pattern's case made half or more of its claims.
+_ROLLING_LOOKALIKES = {"treatment_course"}
 
 
 def _lookalikes(truth: dict, group_cases: list[dict], by_pattern: dict) -> dict:
@@ -278,6 +281,10 @@ def _lookalikes(truth: dict, group_cases: list[dict], by_pattern: dict) -> dict:
             ids = set(g["claim_ids"])
             hit = any(ids <= set(c["claim_ids"])
                       for c in by_pattern.get(_CLAIM_LOOKALIKES[g["kind"]], []))
+        elif g["kind"] in _ROLLING_LOOKALIKES:
+            ids = set(g["claim_ids"])
+            hit = any(2 * len(ids.intersection(c["claim_ids"])) >= len(c["claim_ids"])
+                      for c in group_cases)
         elif g["patients"]:
             hit = any(_matches(_patients(c), set(g["patients"])) for c in group_cases)
         else:

@@ -115,7 +115,7 @@ def test_side_tables_follow_the_contract(tables):
 
 
 def test_truth_header_and_shape(truth):
-    assert truth["generator"] == "graphdetect-datasets" and truth["version"] == 4
+    assert truth["generator"] == "graphdetect-datasets" and truth["version"] == 5
     assert (truth["seed"], truth["patients"], truth["days"]) == (11, 2000, 120)
     assert truth["start"] == "2024-01-01"
     assert (truth["omit_columns"], truth["plant"], truth["fix"]) == ([], None, {})

@@ -243,6 +243,16 @@ def test_lookalikes_have_their_shape(claims, tables, truth):
             assert 2 <= len(g["doctors"]) <= p["doctors"]
             sizes = rows.groupby(rows.start.dt.date).size()
             assert (sizes <= p["villagers"]).all()
+        if g["kind"] == "treatment_course":
+            host = inst.loc[g["institutions"][0]]
+            physio = g["variant"] == "physiotherapy"
+            assert len(g["institutions"]) == 1
+            assert host.kind == ("health_center" if physio else "clinic")
+            if physio:
+                assert rows.start.dt.day_of_week.max() <= 4
+            # each patient's visits: one a day, at one price a course (two at most)
+            for _, mine in rows.groupby("patient_id"):
+                assert mine.start.dt.normalize().is_unique and mine.amount.nunique() <= 2
         if g["kind"] == "large_household":
             mine = pats.loc[g["patients"]]
             assert len(mine) <= p["size"] and mine.phone_hash.nunique() == 1

@@ -63,7 +63,8 @@ def test_lookalikes_left_alone(scored):
     la = scored["lookalikes"]
     assert set(la["by_kind"]) >= {"dialysis", "nursing_home", "checkup_day", "household",
                                   "rehab_course", "chronic_followup", "mobile_team",
-                                  "vaccination_day", "large_household"}
+                                  "vaccination_day", "large_household",
+                                  "treatment_course"}
     assert la["flagged"] <= 1, la["flagged_ids"]
 
 

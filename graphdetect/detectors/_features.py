@@ -67,6 +67,21 @@ def logistic(z: float) -> float:
 LOOKALIKE_CEILING = 0.45
 
 
+def in_courses(m: dict) -> bool:
+    """Whether a lockstep group is treatment courses: half or more of its swipes on days
+    of their cards' courses of daily visits there (``course_share``, see
+    :func:`._lockstep_features.calendar`), not in the place's night."""
+    return m.get("course_share", 0.0) >= 0.5 and (m["night_share"] or 0.0) <= 0.2
+
+
+def course_note(m: dict) -> tuple[str, str]:
+    """The explanation's words for :func:`in_courses` (Chinese, English)."""
+    return (f"但{m['course_share']:.0%}的刷卡落在持卡人在该处连续数日的疗程中（如理疗、输液），"
+            "风险较低",
+            f"but {m['course_share']:.0%} of the swipes fall in their holders' courses of "
+            "daily visits there (physiotherapy, infusions): lower risk")
+
+
 def held_below(score: float) -> float:
     """A score scaled under :data:`LOOKALIKE_CEILING` (0.99 becomes the ceiling)."""
     return min(score, LOOKALIKE_CEILING * score / 0.99)

@@ -69,6 +69,7 @@ METRICS = {
     "weekday_share": ("固定星期几占比", "share on fixed weekdays", "percent"),
     "calendar_days": ("持卡人在该机构就诊天数（中位）", "holders' visit days there (median)",
                       "days"),
+    "course_share": ("疗程内就诊占比", "share in courses of daily visits", "percent"),
     "max_cards": ("单日最多卡数", "most cards in a day", "count"),
     "min_cards": ("单日最少卡数", "fewest cards in a day", "count"),
 }
@@ -115,7 +116,7 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     cards = ids(graph, "card", gid, graph.codes("card")[rows], n)
     holders = cards if graph.cards_are_patients else ids(
         graph, "patient", gid, graph.codes("patient")[rows], n)
-    calendar_days, per_week, weekday_share = (x.tolist() for x in calendar(
+    calendar_days, per_week, weekday_share, course_share = (x.tolist() for x in calendar(
         graph, rows, gid, pi, walk, n))
     in_hosp = np.bincount(gid, weights=in_hospital_elsewhere(graph, rows, stay_table),
                           minlength=n).astype(np.int64).tolist()
@@ -193,6 +194,7 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
                 "visits_per_week": round(per_week[k], 2),
                 "weekday_share": round(weekday_share[k], 3),
                 "calendar_days": round(calendar_days[k], 1),
+                "course_share": round(course_share[k], 3),
                 "max_cards": max(c for _, c, _, _ in occ),
                 "min_cards": min(c for _, c, _, _ in occ),
             },

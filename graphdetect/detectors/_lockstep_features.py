@@ -169,8 +169,13 @@ def calendar(graph, rows, gid, pi, walk, n) -> tuple[np.ndarray, ...]:
     there, and the share of them on its own three commonest weekdays. Returns per group
     the medians over its cards of the three (zeros for a group with none): a dialysis
     patient comes about three times a week on the same weekdays all period long,
-    whichever of those sessions a group happened to pick up. ``pi`` is each group's place
-    in ``walk``, the :func:`place_walk` of the places.
+    whichever of those sessions a group happened to pick up. Then, per group, the share
+    of its rows on a day of one of their card's *courses* there: :data:`COURSE_DAYS` or
+    more visit days in a row, each the day after the one before (or the Monday after a
+    Friday or a Saturday), within :data:`COURSE_SPAN` days: physiotherapy or infusions,
+    daily for a few days to a few weeks, whose patients come and go on their own
+    calendars, so that a day's sessions share many cards with the next few days'.
+    ``pi`` is each group's place in ``walk``, the :func:`place_walk` of the places.
 
     Days are the place's own (:func:`._lockstep_hours.service_day`): an export in
     another time zone (UTC: a 07:30 session at 23:30) does not cut a session in two.
@@ -186,7 +191,7 @@ def calendar(graph, rows, gid, pi, walk, n) -> tuple[np.ndarray, ...]:
     >>> walk = place_walk(g, np.zeros(1, np.int64))
     >>> [x.round(2).tolist() for x in calendar(g, np.arange(9), np.zeros(9, np.int64),
     ...                                        np.zeros(1, np.int64), walk, 1)]
-    [[36.0], [3.07], [1.0]]
+    [[36.0], [3.07], [1.0], [0.0]]
     """
     g, card, _ = pairs(gid, graph.codes("card")[rows])
     # each (group, card) pair's rows: its card's outpatient and pharmacy rows among its
@@ -222,8 +227,38 @@ def calendar(graph, rows, gid, pi, walk, n) -> tuple[np.ndarray, ...]:
     dow = np.bincount(which * 7 + (day + 3) % 7, minlength=7 * len(first)).reshape(-1, 7)
     top3 = np.sort(dow, axis=1)[:, -3:].sum(axis=1) / n_days
     owner = g[pair[first]]
-    return tuple(np.nan_to_num(group_medians(x, owner, n))
-                 for x in (n_days, per_week, top3))
+    medians = tuple(np.nan_to_num(group_medians(x, owner, n))
+                    for x in (n_days, per_week, top3))
+    return (*medians, _course_share(graph, rows, gid, g, card, pair, day, n))
+
+
+#: A course (:func:`calendar`): this many visit days or more in a row, all within
+#: :data:`COURSE_SPAN` days.
+COURSE_DAYS, COURSE_SPAN = 3, 28
+
+
+def _course_share(graph, rows, gid, g, card, pair, day, n) -> np.ndarray:
+    """Per group, the share of its rows on a day of a course of their card there.
+    ``g`` and ``card`` are the distinct (group, card) pairs; ``pair`` and ``day`` each
+    pair's visit days there, by pair then day."""
+    if not len(day):
+        return np.zeros(n)
+    # the next day, or the Monday after a Friday (weekday 4) or a Saturday (5)
+    gap = np.diff(day)
+    weekday = (day[:-1] + 3) % 7
+    cut = np.ones(len(day), bool)
+    cut[1:] = (pair[1:] != pair[:-1]) | ((gap > 1) & ~((weekday >= 4) & (weekday + gap == 7)))
+    start = np.flatnonzero(cut)
+    length = np.diff(np.append(start, len(day)))
+    span = day[start + length - 1] - day[start] + 1
+    course = np.repeat((length >= COURSE_DAYS) & (span <= COURSE_SPAN), length)
+    # each row's (pair, day) among the pairs' visit days
+    at = np.searchsorted(g << 32 | card, gid << 32 | graph.codes("card")[rows])
+    key = at.astype(np.int64) << 32 | service_day(graph)[rows]
+    pos = np.searchsorted(pair << 32 | day, key).clip(max=len(day) - 1)
+    hit = ((pair << 32 | day)[pos] == key) & course[pos]
+    return np.bincount(gid, weights=hit, minlength=n) / np.maximum(
+        np.bincount(gid, minlength=n), 1)
 
 
 def shared(graph, gid, patient, holders, n, column: str) -> list:

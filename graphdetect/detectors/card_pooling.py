@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
-from ._features import held_below, logistic
+from ._features import course_note, held_below, in_courses, logistic
 from ._lockstep import groups_of
 from ._lockstep_facts import METRICS
 
@@ -142,7 +142,9 @@ def card_pooling(graph, *, density: float = 2.0, min_run_cards: int = 8, min_run
     schedule (each card there 1.5 times a week or more on fixed weekdays, at least 12
     days, over all its visits there and not only the windows, which may catch only the
     busiest sessions; the runs not in the place's night: dialysis, its afternoon shift
-    over the outpatients' lunch break too),
+    over the outpatients' lunch break too) or courses of daily visits (half the swipes on
+    days of their card's three or more visit days in a row there, weekends aside, within
+    four weeks: physiotherapy, infusions),
     and when the bills vary as much as the place's usual ones (ordinary care); when most
     of more than twelve holders give one phone number the group is left to
     shared_identity (scored low here, with that reason).
@@ -184,10 +186,11 @@ def _finding(facts: dict, claim_ids: list[str]) -> Finding:
     care_home = m["shared_address_share"] is not None and m["shared_address_share"] >= 0.5
     routine = (m["visits_per_week"] >= 1.5 and m["weekday_share"] >= 0.9
                and (m["night_share"] or 0.0) <= 0.2 and m["calendar_days"] >= 12)
+    course = in_courses(m)
     ordinary = same == 0.0
     phone = m["shared_phone_share"] is not None and m["shared_phone_share"] >= 0.5 \
         and not care_home and m["cards"] > 12
-    z -= 3.0 * routine + 1.0 * ordinary + 3.0 * phone
+    z -= 3.0 * (routine or course) + 1.0 * ordinary + 3.0 * phone
     m["amount_sameness"] = round(same, 3)
     rules = ["聚敛盗刷"]
     if off >= 0.5:
@@ -212,8 +215,8 @@ def _finding(facts: dict, claim_ids: list[str]) -> Finding:
     members += [("patient", h, "holder") for h in holders]
     details = {k: facts[k] for k in ("host", "terminals", "operators", "doctors", "first_day",
                                      "last_day", "occasions", "timed", "streams")}
-    details.update(care_home=bool(care_home), routine=bool(routine), ordinary=bool(ordinary),
-                   shared_phone=bool(phone))
+    details.update(care_home=bool(care_home), routine=bool(routine), course=bool(course),
+                   ordinary=bool(ordinary), shared_phone=bool(phone))
     # a care home's rounds: held below the case threshold, saying why
     score = held_below(logistic(z)) if care_home else logistic(z)
     return Finding("card_pooling", round(score, 4), members,
@@ -262,6 +265,8 @@ def _notes(m: dict, d: dict) -> list[tuple[str, str]]:
                       "像是透析等定期治疗，风险较低",
                       f"but the same people come {m['visits_per_week']:.1f} times a week on fixed "
                       "weekdays in the daytime, like scheduled treatment (dialysis): lower risk"))
+    if d.get("course"):
+        notes.append(course_note(m))
     if d.get("shared_phone"):
         notes.append((f"{m['shared_phone_share']:.0%}的持卡人登记同一电话，属多户头/冒名线索，"
                       "另由身份共用规则报告",

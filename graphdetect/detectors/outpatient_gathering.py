@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Finding, Pattern, detector
-from ._features import held_below, logistic
+from ._features import course_note, held_below, in_courses, logistic
 from ._lockstep import groups_of
 from ._lockstep_facts import METRICS
 from .card_pooling import lockstep_params, occasions_text
@@ -51,6 +51,8 @@ def _explain(case: dict, lang: str, name) -> str:
                      "风险较低" if zh else
                      f"but the same people come {m['visits_per_week']:.1f} times a week on fixed "
                      "weekdays, like scheduled treatment: lower risk")
+    if d.get("course"):
+        parts.append(course_note(m)[0 if zh else 1])
     if d["care_home"]:
         parts.append(f"但{m['shared_address_share']:.0%}的人同住一址，像是养老机构的巡诊，风险较低"
                      if zh else f"but {m['shared_address_share']:.0%} share one address, like a "
@@ -137,9 +139,10 @@ def _finding(facts: dict, claim_ids: list[str]) -> Finding:
     care_home = m["shared_address_share"] is not None and m["shared_address_share"] >= 0.5
     routine = m["visits_per_week"] >= 1.5 and m["weekday_share"] >= 0.9 \
         and m["calendar_days"] >= 12
+    course = in_courses(m)
     phone = m["shared_phone_share"] is not None and m["shared_phone_share"] >= 0.5 \
         and not care_home and m["people"] > 12
-    z -= 3.0 * routine + 3.0 * phone
+    z -= 3.0 * (routine or course) + 3.0 * phone
     m["amount_sameness"] = round(same, 3)
     rules = ["聚集性就医"]
     if m["density"] >= 4:
@@ -153,7 +156,8 @@ def _finding(facts: dict, claim_ids: list[str]) -> Finding:
     members += [("patient", h, "member") for h in facts["holders"]]
     details = {k: facts[k] for k in ("host", "doctors", "first_day", "last_day", "occasions",
                                      "timed", "streams")}
-    details.update(care_home=bool(care_home), routine=bool(routine), shared_phone=bool(phone))
+    details.update(care_home=bool(care_home), routine=bool(routine), course=bool(course),
+                   shared_phone=bool(phone))
     # a care home's rounds: held below the case threshold, saying why
     score = held_below(logistic(z)) if care_home else logistic(z)
     return Finding("outpatient_gathering", round(score, 4), members,

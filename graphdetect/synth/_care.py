@@ -1,6 +1,6 @@
 """Legitimate look-alikes of organised care: dialysis, nursing-home rounds, check-up days,
 rehabilitation courses, chronic-disease clinic days, a county hospital's village visits,
-vaccination campaigns and large households.
+vaccination campaigns, large households and courses of daily treatment.
 
 Each function returns the claims of one look-alike (tagged ``tag``); ``_lookalike`` chooses
 the places and people and writes the descriptions.
@@ -19,7 +19,8 @@ from ._shared import choose, staff
 from ._world import World
 
 __all__ = ["monthly_days", "dialysis", "home_rounds", "checkup_day", "rehab_course",
-           "chronic_followup", "mobile_team", "vaccination_day", "family_ages", "large_household"]
+           "chronic_followup", "mobile_team", "vaccination_day", "family_ages", "large_household",
+           "treatment_courses"]
 
 
 def monthly_days(rng: np.random.Generator, days: int, start: dt.date) -> np.ndarray:
@@ -203,3 +204,34 @@ def checkup_day(rng: np.random.Generator, w: World, town: int, pool: np.ndarray,
     dx = cat.DX["Z00.1" if school else "Z00.0"]
     return make(pats, hc, cat.OUT, start, total, doc=rng.choice(staff(w, hc), len(pats)),
                 dx=dx, fund=total // 2, tag=tag)
+
+
+#: Diagnoses of a physiotherapy course and of an infusion course.
+_COURSE_DX = {True: ("M54.5", "M17.9", "I69.3"), False: ("J06.9", "J20.9", "J18.9")}
+
+
+def treatment_courses(rng: np.random.Generator, w: World, host: int, pool: np.ndarray,
+                      p: dict, days: int, wd0: int, tag: int, physio: bool) -> dict:
+    """Rolling courses at one place: each patient there every day of a course (weekdays
+    for physiotherapy) in the morning, at one price, its courses begun at random."""
+    open_days = np.arange(days)
+    if physio:
+        open_days = open_days[(open_days + wd0) % 7 < 5]
+    length = int(p["course_days"])
+    pats = choose(rng, pool, int(round(p["in_course"] * len(open_days) / length)))
+    who = np.concatenate([pats, pats[rng.random(len(pats)) < p["again_share"]]])
+    visits = np.maximum(length + rng.integers(-2, 3, len(who)), 3)
+    first = rng.integers(0, np.maximum(len(open_days) - visits, 1))
+    k = np.repeat(np.arange(len(who)), visits)
+    at = first[k] + np.arange(int(visits.sum())) - np.repeat(np.cumsum(visits) - visits, visits)
+    k, at = k[at < len(open_days)], at[at < len(open_days)]
+    # a second course that runs into the first: one visit a day
+    _, once = np.unique(who[k] * days + open_days[at], return_index=True)
+    k, at = k[np.sort(once)], at[np.sort(once)]
+    price = p["price"] * np.maximum(1 + rng.normal(0, p["price_cv"], len(who)), 0.3)
+    total = np.round(price[k] * 100).astype(np.int64)
+    dx = cat.codes(*_COURSE_DX[physio])[rng.integers(0, 3, len(who))]
+    docs = choose(rng, staff(w, host), 2)
+    start = open_days[at] * DAY + int(7.5 * HOUR) + rng.integers(0, 4 * HOUR, len(k))
+    return make(who[k], host, cat.OUT, start, total, doc=docs[k % len(docs)], dx=dx[k],
+                fund=_fund(w, host, cat.OUT, total), tag=tag)

@@ -22,7 +22,7 @@ from ._shared import choose, look_meta
 from ._variants import LOOKALIKES
 from ._world import World, group_index, members
 
-__all__ = ["counts", "plan_staff", "prepare", "lookalikes", "readmissions"]
+__all__ = ["counts", "plan_staff", "prepare", "lookalikes", "readmissions", "courses"]
 
 
 def counts(w: World, n: int) -> dict[str, int]:
@@ -228,6 +228,32 @@ def readmissions(rng: np.random.Generator, w: World, drawn: list[dict], days: in
     parts = [_readmission(rng, w, p0, p, days, -(tag0 + k))
              for k, (p0, p) in enumerate(zip(people.tolist(), drawn, strict=False))]
     metas = [look_meta("readmission", "other_cause", p) for p in drawn[:len(parts)]]
+    return (concat(parts) if parts else None), metas
+
+
+def courses(rng: np.random.Generator, w: World, drawn: list[dict], days: int, wd0: int,
+            busy: np.ndarray, tag0: int) -> tuple[dict | None, list[dict]]:
+    """Courses of daily treatment (look-alikes of lockstep groups, tags from ``-tag0``
+    down), made after the readmissions, of people ``busy`` does not mark, so that adding
+    them (generator version 5) changed no one else's claims: every other course room a
+    township health centre's physiotherapy, the rest a clinic of the township's."""
+    by_town = group_index(w.pat_town, w.n_town)
+    parts, metas = [], []
+    for k, p in enumerate(drawn):
+        physio = k % 2 == 0
+        t = _weighted(rng, by_town, w.n_town)
+        pool = members(by_town, t)
+        pool = pool[~busy[pool] & (w.pat_age[pool] >= (30 if physio else 2))]
+        if physio:
+            host = int(w.town_hc[t])
+        else:
+            idx, off, cnt = w.town_clinic
+            host = int(idx[off[t] + rng.integers(cnt[t])])
+        claims = _care.treatment_courses(rng, w, host, pool, p, days, wd0, -(tag0 + k), physio)
+        busy[claims["pat"]] = True
+        parts.append(claims)
+        metas.append(look_meta("treatment_course", "physiotherapy" if physio else "infusion",
+                               p))
     return (concat(parts) if parts else None), metas
 
 

@@ -235,6 +235,18 @@ LOOKALIKES: dict[str, Lookalike] = {
         "first_days": _i(3, 12, "length of the first stay"),
         "gap_days": _i(0, 2, "days from discharge to readmission"),
         "second_days": _i(3, 10, "length of the second stay")}),
+    "treatment_course": Lookalike("physiotherapy / infusion", 2, (
+        "a course room (version 5): a township health centre's physiotherapy on weekdays, or "
+        "a clinic's infusions every day; each patient every day of a course of a few days "
+        "to two weeks at one price (a package, a prescription), new patients starting as "
+        "others finish, so a morning's patients are mostly the day before's"), {
+        "in_course": _i(5, 25, "patients in a course on a day, on average (fewer where the "
+                               "township has too few people)"),
+        "course_days": _i(3, 14, "visits in a course (±2 per patient, at least 3)"),
+        "price": _f(40, 250, "price per visit, yuan", digits=0),
+        "price_cv": _f(0.0, 0.2, "coefficient of variation of the prices between patients"),
+        "again_share": _f(0.0, 0.3, "share of the patients back for a second course")},
+        least=1),
 }
 
 

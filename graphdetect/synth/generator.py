@@ -41,7 +41,7 @@ from ._variants import LOOKALIKES, VARIANTS
 __all__ = ["generate"]
 
 GENERATOR = "graphdetect-datasets"
-VERSION = 4
+VERSION = 5
 
 
 def _check(name: str, value: object, ok: bool, what: str) -> None:
@@ -204,6 +204,14 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
                                                  busy, len(look_metas) + 1)
     if again is not None:
         look, look_metas = _claims.concat([look, again]), look_metas + again_metas
+    # then courses of daily treatment (version 5), of people in nothing else either
+    busy[again["pat"] if again is not None else []] = True
+    course, course_metas = _lookalike.courses(rng(17), w, looks["treatment_course"], days,
+                                              start_date.weekday(), busy, len(look_metas) + 1)
+    if course is not None:
+        # a patient in bed (in an ordinary stay) misses those days of the course
+        course = _claims.take(course, ~_normal.in_stay(course["pat"], course["start"], stays))
+        look, look_metas = _claims.concat([look, course]), look_metas + course_metas
     stage("look-alikes and plants")
     rehab = look["vt"] == cat.INP
     fixed_stays = _claims.concat([g[0] for g in groups] + [_claims.take(look, rehab)])
