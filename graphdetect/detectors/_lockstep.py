@@ -53,7 +53,7 @@ from ._lockstep_bursts import (
 )
 from ._lockstep_facts import classify, describe, facts
 from ._lockstep_features import split
-from ._lockstep_hours import place_hours, quiet_hour, service_day, timed_claims, timed_places
+from ._lockstep_hours import dated_places, place_hours, quiet_hour, service_day, timed_claims
 from ._lockstep_nights import merge, night_sets, shut_windows
 
 __all__ = ["Group", "lockstep_groups", "find_groups", "groups_of", "describe", "facts", "classify",
@@ -154,9 +154,12 @@ def _bursts(graph, density, min_run_cards, timed):
     their distinct cards as (burst ids, cards) by burst then card, timed, each place's
     kept claims by hour of day or None untimed), or None when there are none."""
     place = graph.codes("institution")
+    dated = dated_places(graph)
+    if not (timed or dated.any()):
+        return None
     keep = (graph.visit != INPATIENT) & (place >= 0) & (graph.codes("card") >= 0)
     # a timed place's claims with a time of day, or a place read by day's claims
-    keep &= timed_claims(graph) if timed else ~timed_places(graph)[place.clip(min=0)]
+    keep &= timed_claims(graph) if timed else dated[place.clip(min=0)]
     del place
     # positions fit in 32 bits; the per-row arrays below are the engine's largest
     small = np.int32 if len(keep) < 2 ** 31 else np.int64

@@ -25,7 +25,7 @@ from ..graph import INPATIENT
 from ._arrays import cached, sorted_unique
 
 __all__ = ["off_hours", "shut_companions", "service_day", "quiet_hour", "place_hours",
-           "timed_places", "timed_claims"]
+           "timed_places", "dated_places", "timed_claims"]
 
 
 def timed_places(graph) -> np.ndarray:
@@ -45,7 +45,17 @@ def timed_places(graph) -> np.ndarray:
     >>> dict(zip(g.index("institution"), timed_places(g).tolist()))
     {'D': False, 'H': True}
     """
-    def make() -> np.ndarray:
+    return _timing(graph)[0]
+
+
+def dated_places(graph) -> np.ndarray:
+    """Per place, whether the lockstep engine reads claims there by day: it reads some,
+    under half of them with a time of day (:func:`timed_places`)."""
+    return _timing(graph)[1]
+
+
+def _timing(graph) -> tuple[np.ndarray, np.ndarray]:
+    def make() -> tuple[np.ndarray, np.ndarray]:
         place, card = graph.codes("institution"), graph.codes("card")
         has_time = graph.claims["has_time"].to_numpy(dtype=bool)
         n = graph.n("institution")
@@ -55,17 +65,25 @@ def timed_places(graph) -> np.ndarray:
             kept = (graph.visit[s] != INPATIENT) & (place[s] >= 0) & (card[s] >= 0)
             read += np.bincount(place[s][kept], minlength=n)
             timed += np.bincount(place[s][kept & has_time[s]], minlength=n)
-        return (timed > 0) & (2 * timed >= read)
-    return cached(graph, ("timed_places",), make)
+        by_time = (timed > 0) & (2 * timed >= read)
+        return by_time, (read > 0) & ~by_time
+    return cached(graph, ("place_timing",), make)
 
 
 def timed_claims(graph) -> np.ndarray:
     """Per claim, whether the lockstep engine reads its time of day: it has one, and its
     place is read by time of day (:func:`timed_places`)."""
     def make() -> np.ndarray:
-        place = graph.codes("institution")
-        out = graph.claims["has_time"].to_numpy(dtype=bool).copy()
-        out &= (place >= 0) & timed_places(graph)[place.clip(min=0)]
+        has_time = graph.claims["has_time"].to_numpy(dtype=bool)
+        if not dated_places(graph).any():
+            # every place it reads is timed: the claims' own flags (a place it does not
+            # read has no hours, and so no shift of its days, either way)
+            return has_time
+        place, timed = graph.codes("institution"), timed_places(graph)
+        out = has_time.copy()
+        for a in range(0, len(place), _CHUNK):
+            p = place[a:a + _CHUNK]
+            out[a:a + _CHUNK] &= (p >= 0) & timed[p.clip(min=0)]
         return out
     return cached(graph, ("timed_claims",), make)
 

@@ -235,8 +235,9 @@ def courses(rng: np.random.Generator, w: World, drawn: list[dict], days: int, wd
             busy: np.ndarray, tag0: int) -> tuple[dict | None, list[dict]]:
     """Courses of daily treatment (look-alikes of lockstep groups, tags from ``-tag0``
     down), made after the readmissions, of people ``busy`` does not mark, so that adding
-    them (generator version 5) changed no one else's claims: every other course room a
-    township health centre's physiotherapy, the rest a clinic of the township's."""
+    them (generator version 5) changed no one else's visits or stays (their claim ids and
+    desks are drawn anew): every other course room a township health centre's
+    physiotherapy, the rest a clinic of the township's."""
     by_town = group_index(w.pat_town, w.n_town)
     parts, metas = [], []
     for k, p in enumerate(drawn):

@@ -205,7 +205,8 @@ def generate(out: str | os.PathLike, *, patients: int = 5000, seed: int = 0, day
     if again is not None:
         look, look_metas = _claims.concat([look, again]), look_metas + again_metas
     # then courses of daily treatment (version 5), of people in nothing else either
-    busy[again["pat"] if again is not None else []] = True
+    if again is not None:
+        busy[again["pat"]] = True
     course, course_metas = _lookalike.courses(rng(17), w, looks["treatment_course"], days,
                                               start_date.weekday(), busy, len(look_metas) + 1)
     if course is not None:
