@@ -71,7 +71,7 @@ def in_courses(m: dict) -> bool:
     """Whether a lockstep group is treatment courses: half or more of its swipes on days
     of their cards' courses of daily visits there (``course_share``, see
     :func:`._lockstep_features.calendar`), not in the place's night."""
-    return m.get("course_share", 0.0) >= 0.5 and (m["night_share"] or 0.0) <= 0.2
+    return m["course_share"] >= 0.5 and (m["night_share"] or 0.0) <= 0.2
 
 
 def course_note(m: dict) -> tuple[str, str]:

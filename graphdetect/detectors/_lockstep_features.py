@@ -255,8 +255,9 @@ def _course_share(graph, rows, gid, g, card, pair, day, n) -> np.ndarray:
     # each row's (pair, day) among the pairs' visit days
     at = np.searchsorted(g << 32 | card, gid << 32 | graph.codes("card")[rows])
     key = at.astype(np.int64) << 32 | service_day(graph)[rows]
-    pos = np.searchsorted(pair << 32 | day, key).clip(max=len(day) - 1)
-    hit = ((pair << 32 | day)[pos] == key) & course[pos]
+    known = pair << 32 | day
+    pos = np.searchsorted(known, key).clip(max=len(day) - 1)
+    hit = (known[pos] == key) & course[pos]
     return np.bincount(gid, weights=hit, minlength=n) / np.maximum(
         np.bincount(gid, minlength=n), 1)
 
