@@ -72,7 +72,7 @@ def test_dates_without_times_give_the_same_groups_on_spark(spark, dates_only):
 @pytest.fixture(scope="module")
 def bare(tmp_path_factory) -> Path:
     """A generated city without card, terminal and operator columns: cards are their
-    holders, and the only streams are the places' and their doctors'. Its stays in bed
+    holders, and the only streams are the places', their doctors' and diagnoses'. Its stays in bed
     at a month's end are settled there and resumed (the parts of one stay)."""
     from graphdetect.synth import generate
 
@@ -85,7 +85,8 @@ def bare(tmp_path_factory) -> Path:
 
 def test_city_without_card_terminal_or_operator_is_the_same_on_spark(spark, bare, tmp_path):
     found = same_groups(bare, buckets=(7,))
-    assert found[0] and {k for g in found[0] for k in g.kinds} <= {"institution", "doctor"}
+    assert found[0] and {k for g in found[0] for k in g.kinds} <= {"institution", "doctor",
+                                                                    "diagnosis"}
     embedded_run, _ = both(bare, tmp_path, spark)
     assert embedded_run["patterns"].get("card_pooling")
 

@@ -72,3 +72,46 @@ def test_a_course_is_three_visit_days_in_a_row_weekends_aside():
                      place_walk(graph, np.zeros(1, np.int64)), len(names))[3]
     assert dict(zip(names, share.tolist(), strict=True)) == {
         "mon_wed_fri": 0.0, "six_weeks": 0.0, "thu_fri_mon": 1.0, "two_days": 0.0}
+
+
+def _clinic_with_a_bus(with_diagnoses: bool) -> pd.DataFrame:
+    """120 days of a clinic whose infusion room sees 60 people every morning (5-day
+    courses at 90 yuan, 7:30-11:30), and a bus of 15 elderly brought in every 14 days at
+    8:30, six minutes apart, for 800 yuan each under one diagnosis, seen by the clinic's
+    one doctor: no denser than the clinic's usual mornings."""
+    rng = np.random.default_rng(5)
+    day0 = pd.Timestamp("2024-01-01")
+    rows = []
+    for day in range(120):
+        for k in range(60):
+            who = f"I{(day // 5) * 60 + (k + day) % 60}"
+            t = day0 + pd.Timedelta(days=day, seconds=int(rng.uniform(7.5, 11.5) * 3600))
+            rows.append((f"i{day}-{k}", who, t, 90.0, "J06.9", "D1"))
+    for occasion, day in enumerate(range(3, 120, 14)):
+        for k in range(15):
+            t = day0 + pd.Timedelta(days=day, hours=8.5, minutes=6 * k + int(rng.integers(-1, 2)))
+            rows.append((f"b{occasion}-{k}", f"B{k}", t, 800.0 + k % 3, "I10", "D1"))
+    claims = pd.DataFrame(rows, columns=["claim_id", "patient_id", "start_time",
+                                         "total_amount", "diagnosis_code", "doctor_id"])
+    claims = claims.assign(institution_id="C1", visit_type="outpatient",
+                           diagnosis_code=pd.Categorical(claims["diagnosis_code"]))
+    return claims if with_diagnoses else claims.drop(columns="diagnosis_code")
+
+
+def test_a_bus_at_a_clinic_busy_with_infusions_stands_out_in_its_diagnosis():
+    """The clinic's stream (its doctor's is the same) sees no window twice as dense as
+    usual; the bus's diagnosis's stream does, so the gathering is found where the data has
+    diagnosis codes (and, without them, not)."""
+    from graphdetect.detectors import REGISTRY
+
+    def bus_cases(claims):
+        graph = ClaimsGraph(claims)
+        found = REGISTRY["outpatient_gathering"].func(graph) + \
+            REGISTRY["card_pooling"].func(graph)
+        return [f for f in found if sum(x.startswith("b") for x in f.claim_ids) >= 60]
+
+    found = bus_cases(_clinic_with_a_bus(True))
+    assert [f.pattern for f in found] == ["outpatient_gathering"]
+    assert found[0].score >= 0.5 and "diagnosis" in found[0].details["streams"]
+    assert all(x.startswith("b") for x in found[0].claim_ids)
+    assert bus_cases(_clinic_with_a_bus(False)) == []

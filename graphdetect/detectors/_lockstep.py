@@ -5,10 +5,12 @@ The engine behind card_pooling and outpatient_gathering. It works in three steps
 sorted numpy arrays and one sparse matrix:
 
 1. **Streams.** Outpatient and pharmacy settlements are laid out per *stream*: each
-   institution (always), and within it each terminal, operator and doctor where the data
-   has them. A swipe belongs to several streams, so a run is found whether a place spreads
-   it over several terminals and cashiers or the data has none of those columns. An actor
-   stream holding all of its place's swipes is the place stream again and is skipped.
+   institution (always), and within it each terminal, operator, doctor and diagnosis
+   where the data has them. A swipe belongs to several streams, so a run is found
+   whether a place spreads it over several terminals and cashiers or the data has none
+   of those columns, and a bus brought in for one complaint stands out in its
+   diagnosis's stream from a clinic's busy mornings of other care. An actor stream
+   holding all of its place's swipes is the place stream again and is skipped.
 2. **Bursts.** Each stream's usual rate at each hour of the day (smoothed over the hours
    beside it, scaled by its day-of-week profile, over the days its place is open) gives
    its usual gap between swipes; two successive swipes belong to one window when their
@@ -59,7 +61,7 @@ from ._lockstep_nights import merge, night_sets, shut_windows
 __all__ = ["Group", "lockstep_groups", "find_groups", "groups_of", "describe", "facts", "classify",
            "STREAM_KINDS"]
 
-STREAM_KINDS = ("institution", "terminal", "operator", "doctor")
+STREAM_KINDS = ("institution", "terminal", "operator", "doctor", "diagnosis")
 
 
 @dataclass

@@ -1,14 +1,16 @@
 """The first stage of the lockstep engine: streams of swipes and their dense windows.
 
-A *stream* is a place's settlements, or one actor's (terminal, operator, doctor) there, in
-time order; a *window* (burst) is a stretch of it far denser than the stream's own usual
-traffic at that hour and weekday (whole days against the weekday rate without times).
+A *stream* is a place's settlements, or one actor's (terminal, operator, doctor) or one
+diagnosis's there, in time order; a *window* (burst) is a stretch of it far denser than
+the stream's own usual traffic at that hour and weekday (whole days against the weekday
+rate without times).
 :mod:`._lockstep` links the windows into groups.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ._arrays import sorted_unique, stable_order
 
@@ -76,12 +78,13 @@ def streams(graph, kind: str, keep, home, position, place,
     """
     if kind == "institution":
         return None, place
-    code = graph.codes(kind)[keep]
+    code, n_kind = stream_codes(graph, kind)
+    code = code[keep]
     known = code >= 0
     # positions and stream numbers fit in 32 bits (the per-row arrays are the largest)
     small = position.dtype
     key = home.astype(np.int64)
-    key *= graph.n(kind) + 1
+    key *= n_kind + 1
     key += code
     if known.all():
         at = position
@@ -107,6 +110,20 @@ def streams(graph, kind: str, keep, home, position, place,
     s = np.repeat(np.arange(len(first), dtype=small), size)
     mine = np.repeat(new, size)
     return order[mine], s[mine]
+
+
+def stream_codes(graph, kind: str) -> tuple[np.ndarray, int]:
+    """Per claim, its ``kind`` (an actor kind, or ``"diagnosis"``) as a stream code (-1
+    where it has none), and how many codes there are: a place's swipes for one
+    diagnosis are a stream as its doctor's are, in which a bus of people brought in for
+    one complaint stands out from a clinic's busy mornings of other care."""
+    if kind != "diagnosis":
+        return graph.codes(kind), graph.n(kind)
+    dx = graph.claims["diagnosis_code"]
+    if isinstance(dx.dtype, pd.CategoricalDtype):     # as the reader gives it
+        return dx.cat.codes.to_numpy(), len(dx.cat.categories)
+    code, values = pd.factorize(dx)
+    return code, len(values)
 
 
 def hour_of_week(t: np.ndarray, dow0: int) -> np.ndarray:

@@ -28,7 +28,7 @@ __all__ = ["COLUMNS", "SCHEMA", "lockstep_groups", "bucket_count"]
 
 #: The claims' columns this step reads (what the read stage keeps in Spark).
 COLUMNS = ("patient_id", "card_id", "institution_id", "terminal_id", "operator_id",
-           "doctor_id", "visit_type", "start_time", "has_time")
+           "doctor_id", "diagnosis_code", "visit_type", "start_time", "has_time")
 #: What each bucket's task returns: one line per evidence row of each of its groups.
 SCHEMA = ("bucket int, grp int, place string, density double, kinds string, "
           "timed boolean, row long")
