@@ -382,6 +382,10 @@ def _complete(claims: pd.DataFrame) -> pd.DataFrame:
             if n else np.zeros(0, bool)
     if not isinstance(claims["visit_type"].dtype, pd.CategoricalDtype):
         missing["visit_type"] = pd.Categorical(claims["visit_type"], categories=list(VISITS))
+    # diagnoses as the reader gives them (a frame of text: a hand-made one, a Spark task's)
+    if "diagnosis_code" not in missing and \
+            not isinstance(claims["diagnosis_code"].dtype, pd.CategoricalDtype):
+        missing["diagnosis_code"] = pd.Categorical(claims["diagnosis_code"])
     return claims.assign(**missing) if missing else claims
 
 

@@ -10,7 +10,6 @@ rate without times).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ._arrays import sorted_unique, stable_order
 
@@ -119,11 +118,8 @@ def stream_codes(graph, kind: str) -> tuple[np.ndarray, int]:
     one complaint stands out from a clinic's busy mornings of other care."""
     if kind != "diagnosis":
         return graph.codes(kind), graph.n(kind)
-    dx = graph.claims["diagnosis_code"]
-    if isinstance(dx.dtype, pd.CategoricalDtype):     # as the reader gives it
-        return dx.cat.codes.to_numpy(), len(dx.cat.categories)
-    code, values = pd.factorize(dx)
-    return code, len(values)
+    dx = graph.claims["diagnosis_code"].array
+    return dx.codes, len(dx.categories)
 
 
 def hour_of_week(t: np.ndarray, dow0: int) -> np.ndarray:
