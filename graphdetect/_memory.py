@@ -15,6 +15,12 @@ higher). Only the command line calls it, for the embedded engine, so a library c
 process keeps its own settings. A variable the user set (``MALLOC_ARENA_MAX``,
 ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``) is left as it is;
 ``GRAPHDETECT_MALLOC=default`` leaves glibc alone.
+
+What a detector freed is kept that way too, in the middle of the heap as well as at its
+top, and the next detector's arrays do not always fit it. A run therefore hands the
+freed pages back (:func:`trim_heap`) each time a detector ends: at ten million claims the
+peak fell by about a quarter of a gigabyte at the same wall time (benchmarks/README.md,
+sixteenth session).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import os
 import platform
 import sys
 
-__all__ = ["keep_freed_memory", "one_arena"]
+__all__ = ["keep_freed_memory", "one_arena", "trim_heap"]
 
 # glibc's variable, mallopt's parameter (malloc.h), and the value
 _SETTINGS = (("MALLOC_ARENA_MAX", -8, 1),                   # threads share one heap
@@ -32,13 +38,21 @@ _SETTINGS = (("MALLOC_ARENA_MAX", -8, 1),                   # threads share one 
              ("MALLOC_TRIM_THRESHOLD_", -1, 1 << 30))       # 1 GiB free at its top kept
 
 
-def _mallopt():
-    """glibc's ``mallopt``, or None elsewhere (other C libraries' options differ)."""
+def _libc():
+    """glibc, or None elsewhere (other C libraries' options differ)."""
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         return None
     try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
+
+
+def _mallopt():
+    """glibc's ``mallopt``, or None elsewhere."""
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None:
         return None
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return mallopt
@@ -72,3 +86,11 @@ def _apply(settings, *, export: bool) -> bool:
             if export:
                 os.environ[name] = str(value)
     return took
+
+
+def trim_heap() -> None:
+    """Hand the pages of memory this process freed back to the system (glibc's
+    ``malloc_trim``); nothing elsewhere, or with ``GRAPHDETECT_MALLOC=default``."""
+    libc = None if os.environ.get("GRAPHDETECT_MALLOC") == "default" else _libc()
+    if libc is not None:
+        libc.malloc_trim(0)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from . import __version__
-from ._memory import one_arena
+from ._memory import one_arena, trim_heap
 from ._progress import progress_bar
 from .cases import build_cases, entity_scores
 from .cells import write_csv
@@ -185,7 +185,9 @@ def _detect(graph: ClaimsGraph, settings: dict, timer: Timer, progress: bool,
 
     def timed(make, *args, **kwargs) -> tuple[object, float]:
         t0 = time.perf_counter()
-        return make(*args, **kwargs), round(time.perf_counter() - t0, 3)
+        made = make(*args, **kwargs)
+        trim_heap()
+        return made, round(time.perf_counter() - t0, 3)
 
     def submit(name: str):
         return pool.submit(timed, REGISTRY[name].func, graph, **for_detector(settings, name))

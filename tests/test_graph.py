@@ -31,6 +31,16 @@ def test_dense_ids_and_membership(graph):
     assert list(graph.index("patient")) == sorted(graph.index("patient"))
 
 
+def test_seconds_and_days_without_a_copy_of_the_times(graph):
+    """The reader holds start_time in seconds: graph.seconds is that column seen as
+    integers, read-only, and the days follow from it."""
+    start = graph.claims["start_time"].to_numpy()
+    assert np.shares_memory(graph.seconds, start)
+    assert not graph.seconds.flags.writeable
+    assert (graph.seconds == start.astype(np.int64)).all()
+    assert (graph.day == start.astype("datetime64[D]").astype(np.int64)).all()
+
+
 @pytest.mark.parametrize("rows, cols", [("patient", "doctor"), ("patient", "institution"),
                                         ("card", "terminal")])
 def test_incidence_counts_claims(graph, rows, cols):

@@ -74,3 +74,20 @@ def test_every_run_takes_one_arena_and_leaves_the_environment_alone():
     out = _python("import json, os; from graphdetect._memory import one_arena; one_arena(); "
                   "print(json.dumps([os.environ.get(v) for v in " + repr(VARIABLES) + "]))")
     assert out == [None, None, None]
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc only")
+def test_trim_heap_hands_back_what_the_settings_keep():
+    """With the command line's settings, 400 MB freed stay resident until trim_heap."""
+    out = _python(
+        "import json, os; from graphdetect._memory import keep_freed_memory, trim_heap; "
+        "keep_freed_memory(); import numpy as np\n"
+        "page = os.sysconf('SC_PAGE_SIZE')\n"
+        "def rss(): return int(open('/proc/self/statm').read().split()[1]) * page >> 20\n"
+        "before = rss(); a = np.ones(50_000_000); held = rss(); del a; freed = rss()\n"
+        "trim_heap(); print(json.dumps([before, held, freed, rss()]))")
+    before, held, freed, trimmed = out
+    assert held - before > 350
+    assert freed - before > 350          # kept for the next array
+    assert trimmed - before < 50
+
