@@ -55,7 +55,14 @@ from ._lockstep_bursts import (
 )
 from ._lockstep_facts import classify, describe, facts
 from ._lockstep_features import split
-from ._lockstep_hours import dated_places, place_hours, quiet_hour, service_day, timed_claims
+from ._lockstep_hours import (
+    dated_places,
+    place_hours,
+    quiet_hour,
+    service_day,
+    stamp_seconds,
+    timed_claims,
+)
 from ._lockstep_nights import merge, night_sets, shut_windows
 
 __all__ = ["Group", "lockstep_groups", "find_groups", "groups_of", "describe", "facts", "classify",
@@ -189,6 +196,7 @@ def _bursts(graph, density, min_run_cards, timed):
     n_place = graph.n("institution")
     # each place's kept claims by hour of day: those read here when windows are timed
     hours = place_hours(graph) if timed else None
+    stamp = stamp_seconds(graph) if timed else None
     if timed:
         # each place's days (and weeks) begin at its quietest hour (:func:`service_day`):
         # a constant per place, so every gap within a stream stays as it was
@@ -210,7 +218,8 @@ def _bursts(graph, density, min_run_cards, timed):
         stream = streams(graph, kind, keep, home, position, place, whole)
         if stream is None:
             continue
-        found = find_bursts(rows, *stream, place, at, open_days, density, timed, min_run_cards)
+        found = find_bursts(rows, *stream, place, at, open_days, density, timed, min_run_cards,
+                            stamp)
         del stream
         if found is None:
             continue

@@ -12,7 +12,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ._arrays import distinct_counts, group_medians, pair_order, run_lengths, sorted_unique
 from ._lockstep_bursts import sorted_key_order
-from ._lockstep_hours import service_day
+from ._lockstep_hours import run_floor, service_day
 
 __all__ = ["upper", "components", "ranks", "trim", "blocks"]
 
@@ -57,8 +57,9 @@ def trim(graph, rows: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.nda
     of a morning gathering), which whole-day windows let in.
 
     A day's swipes are cut where the gap between two is over four times the block's
-    median gap between same-day swipes (and a minute); the pieces holding at least a
-    quarter of that day's swipes are kept. ``rows`` and ``block`` are every block's
+    median gap between same-day swipes (and at least a minute, or its place's stamp:
+    :func:`._lockstep_hours.run_floor`); the pieces holding at least a quarter of that
+    day's swipes are kept. ``rows`` and ``block`` are every block's
     rows, by block then row, and so is what is kept.
     """
     t = graph.seconds[rows]
@@ -68,7 +69,9 @@ def trim(graph, rows: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.nda
     same = (b[1:] == b[:-1]) & (day[1:] == day[:-1])
     bi = np.cumsum(np.concatenate(([True], b[1:] != b[:-1]))) - 1
     # a block without two swipes on one day is kept whole (its median gap is NaN)
-    cut = np.maximum(4 * group_medians(step[same], bi[1:][same], int(bi[-1]) + 1), 60.0)
+    place = graph.codes("institution")[rows[order[np.flatnonzero(np.diff(bi, prepend=-1))]]]
+    cut = np.maximum(4 * group_medians(step[same], bi[1:][same], int(bi[-1]) + 1),
+                     run_floor(graph, place))
     new = np.ones(len(t), bool)
     new[1:] = ~same | (step > cut[bi[1:]])
     piece = np.cumsum(new) - 1

@@ -137,7 +137,8 @@ def hour_of_week(t: np.ndarray, dow0: int) -> np.ndarray:
     return hour.astype(np.uint8)
 
 
-def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards):
+def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_cards,
+                stamp=None):
     """Bursts of one stream kind: (rows, burst id per row, density per burst, and the
     bursts' distinct cards as burst ids and cards, by burst then card).
 
@@ -148,7 +149,8 @@ def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_ca
     usual gap at that hour, and whole stream-days (a run spread thinly over a day is
     still a day far busier than usual). Without times, only stream-days. Rates are
     tables per stream, weekday and hour; only windows with enough swipes are looked at
-    row by row.
+    row by row. ``stamp`` gives per place how coarse its times are
+    (:func:`._lockstep_hours.stamp_seconds`): a window there spans at least the stamp.
     """
     n = len(s)
     if n < min_run_cards:
@@ -216,6 +218,9 @@ def find_bursts(rows, order, s, place, at, open_days, density, timed, min_run_ca
         mean = np.bincount(w, weights=lam[key[pos]], minlength=len(start)) / size
         gap = np.minimum(1.0 / np.maximum(mean * density, 1e-12), _MAX_GAP_S)
         span = (t[start + size - 1] - t[start]).clip(min=0)
+        if stamp is not None and stamp.any():
+            # the last instant stands for the stamp after it (an hour's swipes at 09:00)
+            gap = np.maximum(gap, stamp[place[order[start]]])
         found.append(windows(rows, order, at[2], start, size, mean * (span + gap), density,
                               min_run_cards))
     found = [f for f in found if f is not None]

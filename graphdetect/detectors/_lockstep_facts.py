@@ -28,7 +28,7 @@ from ._lockstep_features import (
     strangers,
     walk_times,
 )
-from ._lockstep_hours import off_hours, shut_companions
+from ._lockstep_hours import off_hours, run_floor, shut_companions, stamp_seconds
 from ._stays import day_str, stays
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
     amounts = graph.amount[rows]
     visits = graph.visit[rows]
     out_share = (np.bincount(gid, weights=visits == OUTPATIENT, minlength=n) / size).tolist()
-    occasions, first_day, gaps = _occasions(graph, rows, gid, n)
+    occasions, first_day, gaps, run_gap = _occasions(graph, rows, gid, place, n)
     doctors = commonest(graph, "doctor", gid, graph.codes("doctor")[rows], n)
     terminals = commonest(graph, "terminal", gid, graph.codes("terminal")[rows], n)
     operators = commonest(graph, "operator", gid, graph.codes("operator")[rows], n)
@@ -120,7 +120,7 @@ def describe(graph, groups: list[Group], stay_table) -> list[dict]:
         graph, rows, gid, pi, walk, n))
     in_hosp = np.bincount(gid, weights=in_hospital_elsewhere(graph, rows, stay_table),
                           minlength=n).astype(np.int64).tolist()
-    c_rows, c_gid = shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n)
+    c_rows, c_gid = shut_companions(graph, rows, gid, pi, walk, times, hours, run_gap, n)
     off, night = off_hours(graph, rows, gid, pi, here, hours, n, (c_rows, c_gid))
     c_cards = ids(graph, "card", c_gid, graph.codes("card")[c_rows], n)
     c_holders = c_cards if graph.cards_are_patients else ids(
@@ -226,15 +226,19 @@ def classify(facts: dict) -> str:
     return "outpatient_gathering" if visits and doctor and high and present else "card_pooling"
 
 
-def _occasions(graph, rows, gid, n) -> tuple[list[list[tuple]], np.ndarray, np.ndarray]:
-    """Per group, its occasions as (day, cards, first and last swipe in seconds from that
-    day's midnight), its first day, and the median gap in minutes between its same-day
-    swipes (NaN for none).
+def _occasions(graph, rows, gid, place, n
+               ) -> tuple[list[list[tuple]], np.ndarray, np.ndarray, np.ndarray]:
+    """Per group (at ``place``), its occasions as (day, cards, first and last swipe in
+    seconds from that day's midnight), its first day, the median gap in minutes between
+    its same-day swipes (NaN for none, or where its place stamps times coarser than the
+    minute, :func:`._lockstep_hours.stamp_seconds`) and the gap that cuts its runs
+    (seconds: four times that median, at least
+    :func:`._lockstep_hours.run_floor`).
 
     An occasion is a day's swipes, and a run that goes on past midnight stays one: the
-    next day's first swipe within four times the median gap (and a minute) of the last,
-    the rule :func:`._lockstep_blocks.trim` cuts a day's runs by, continues it (its last
-    swipe then lies past 24:00).
+    next day's first swipe within that gap of the last, the rule
+    :func:`._lockstep_blocks.trim` cuts a day's runs by, continues it (its last swipe
+    then lies past 24:00).
     """
     t = graph.seconds[rows]
     order = pair_order(gid, t)
@@ -244,7 +248,8 @@ def _occasions(graph, rows, gid, n) -> tuple[list[list[tuple]], np.ndarray, np.n
     same_group = g[1:] == g[:-1]
     same = same_group & (day[1:] == day[:-1])
     gaps = group_medians(step[same], g[1:][same], n) / 60
-    cut = np.maximum(4 * 60 * np.nan_to_num(gaps), 60.0)
+    cut = np.maximum(4 * 60 * np.nan_to_num(gaps), run_floor(graph, place))
+    gaps[stamp_seconds(graph)[place] > 60] = np.nan
     new = np.ones(len(t), bool)
     new[1:] = ~same_group | ((day[1:] != day[:-1]) & (step > cut[g[1:]]))
     occasion = np.cumsum(new) - 1
@@ -257,7 +262,7 @@ def _occasions(graph, rows, gid, n) -> tuple[list[list[tuple]], np.ndarray, np.n
                                (t[start] - o_day * 86400).tolist(),
                                (t[end] - o_day * 86400).tolist(), strict=True)), o_group, n)
     first_day = o_day[np.searchsorted(o_group, np.arange(n))]
-    return occasions, first_day, gaps
+    return occasions, first_day, gaps, cut
 
 
 def _hhmm(seconds: int) -> str:

@@ -25,7 +25,7 @@ from ..graph import INPATIENT
 from ._arrays import cached, sorted_unique
 
 __all__ = ["off_hours", "shut_companions", "service_day", "quiet_hour", "place_hours",
-           "timed_places", "dated_places", "timed_claims"]
+           "timed_places", "dated_places", "timed_claims", "stamp_seconds", "run_floor"]
 
 
 def timed_places(graph) -> np.ndarray:
@@ -68,6 +68,56 @@ def _timing(graph) -> tuple[np.ndarray, np.ndarray]:
         by_time = (timed > 0) & (2 * timed >= read)
         return by_time, (read > 0) & ~by_time
     return cached(graph, ("place_timing",), make)
+
+
+def stamp_seconds(graph) -> np.ndarray:
+    """Per place, how coarse its times of day are (int32 seconds, 0 for times to the
+    second): the coarsest of an hour, half an hour, a quarter, ten, five minutes or a
+    minute that nine in ten or more of the times the lockstep engine reads there are
+    multiples of. A settlement system that stamps the hour (09:00:00) puts a morning's
+    run of cards at one or two instants: the engine's windows there span at least the
+    stamp, the time each instant stands for.
+
+    >>> import pandas as pd
+    >>> from graphdetect.graph import ClaimsGraph
+    >>> t = pd.to_datetime(["2024-01-01 09:00:00", "2024-01-01 10:00:00", "2024-01-01 09:13:07",
+    ...                     "2024-01-01 11:00:00"])
+    >>> g = ClaimsGraph(pd.DataFrame({"claim_id": list("abcd"), "patient_id": "P",
+    ...     "institution_id": ["H", "H", "D", "D"], "start_time": t, "total_amount": 1.0,
+    ...     "visit_type": "outpatient"}))
+    >>> dict(zip(g.index("institution"), stamp_seconds(g).tolist()))
+    {'D': 0, 'H': 3600}
+    """
+    def make() -> np.ndarray:
+        place, card = graph.codes("institution"), graph.codes("card")
+        timed = timed_claims(graph)
+        n = graph.n("institution")
+        read = np.zeros(n, np.int64)
+        on = np.zeros((len(_STAMPS), n), np.int64)
+        for a in range(0, len(place), _CHUNK):
+            s = slice(a, a + _CHUNK)
+            kept = timed[s] & (graph.visit[s] != INPATIENT) & (place[s] >= 0) & (card[s] >= 0)
+            p, t = place[s][kept], graph.seconds[s][kept]
+            read += np.bincount(p, minlength=n)
+            # every stamp is whole minutes: only those times are looked at again
+            minute = t % 60 == 0
+            p, t = p[minute], t[minute]
+            for k, stamp in enumerate(_STAMPS):
+                on[k] += np.bincount(p if stamp == 60 else p[t % stamp == 0], minlength=n)
+        coarse = 10 * on >= 9 * read
+        coarse &= read > 0
+        # the first (coarsest) stamp each place's times keep to, else 0
+        return np.where(coarse.any(axis=0), np.array(_STAMPS)[coarse.argmax(axis=0)],
+                        0).astype(np.int32)
+    return cached(graph, ("stamp_seconds",), make)
+
+
+def run_floor(graph, place) -> np.ndarray:
+    """The least gap in seconds that cuts a day's swipes at ``place`` into two runs: a
+    minute, or the place's stamp (:func:`stamp_seconds`) where it is coarser, so that
+    an hour-stamped pharmacy's run from 08:00 to 19:00 stays one run. The engine's cuts
+    are four times a group's median gap between same-day swipes, and at least this."""
+    return np.maximum(stamp_seconds(graph)[place], 60.0)
 
 
 def timed_claims(graph) -> np.ndarray:
@@ -147,6 +197,7 @@ def place_hours(graph) -> np.ndarray:
 
 #: claims at a time in the per-claim passes above
 _CHUNK = 1 << 20
+_STAMPS = (3600, 1800, 900, 600, 300, 60)      # coarsest first
 
 
 def off_hours(graph, rows, gid, pi, here, hours, n, companions) -> list[list]:
@@ -183,23 +234,24 @@ def off_and_night(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return off, off & np.roll(off, 1, axis=1) & np.roll(off, -1, axis=1)
 
 
-def shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n
+def shut_companions(graph, rows, gid, pi, walk, times, hours, cut, n
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The swipes of other cards in each group's runs made while its place is shut:
     (rows, group of each), by group then row.
 
     The place is *shut* in the hours its claims number under 5% of its busiest hour (the
-    *off* hours of :func:`off_hours`), counted on the days without
-    the group's runs, whose own swipes would make their hours look open. A day's *run*
-    is the stretch of the place's swipes around the group's, cut where a gap is over four
-    times the group's median gap (and a minute), as :func:`._lockstep_blocks.trim` cuts
-    a day. In a run wholly in those hours every card swiped is the run's. Outpatient and
-    pharmacy swipes with a card are taken, not those that are a group's evidence.
+    *off* hours of :func:`off_hours`), counted on the days without the group's runs,
+    whose own swipes would make their hours look open. A day's *run* is the stretch of
+    the place's swipes around the group's, cut where a gap is over ``cut``, as
+    :func:`._lockstep_blocks.trim` cuts a day. In a run wholly in those hours every card
+    swiped is the run's. Outpatient and pharmacy swipes with a card are taken, not those
+    that are a group's evidence.
 
     ``walk``, ``times`` and ``hours`` are those of :func:`._lockstep_features.place_walk`,
     :func:`~._lockstep_features.walk_times` and :func:`~._lockstep_features.place_tables`,
-    ``pi`` each group's place in them, ``gaps`` each group's median gap between same-day
-    swipes in minutes (NaN for none).
+    ``pi`` each group's place in them, ``cut`` each group's gap that cuts its runs, in
+    seconds (four times its median gap between same-day swipes, at least
+    :func:`run_floor`).
     """
     empty = np.zeros(0, np.int64)
     timed = timed_claims(graph)
@@ -248,7 +300,6 @@ def shut_companions(graph, rows, gid, pi, walk, times, hours, gaps, n
     o = np.lexsort((r, t, which))
     r, which, t = r[o], which[o], t[o]
     g = og[which]
-    cut = np.maximum(4 * 60 * np.nan_to_num(np.asarray(gaps, float)), 60.0)
     new = np.ones(len(r), bool)
     new[1:] = (which[1:] != which[:-1]) | (np.diff(t) > cut[g[1:]])
     stretch = np.cumsum(new) - 1

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["HABITS", "compact_times", "dates_only", "dates_at_small_places", "midnight_times",
-           "purchases_as_visits", "visits_in_parts"]
+__all__ = ["HABITS", "compact_times", "dates_only", "dates_at_small_places", "hour_stamps",
+           "midnight_times", "purchases_as_visits", "visits_in_parts"]
 
 #: The kinds of place whose systems keep no times of day in :func:`dates_at_small_places`.
 SMALL_PLACES = ("pharmacy", "clinic", "village_clinic")
@@ -83,6 +83,16 @@ def midnight_times(folder, out) -> None:
     def change(c):
         for col in ("start_time", "end_time"):
             c[col] = c[col].where(c[col] == "", c[col].str.slice(0, 10) + " 00:00:00")
+        return c
+    _export(folder, out, change)
+
+
+def hour_stamps(folder, out) -> None:
+    """Times stamped to the hour, as settlement systems that upload in hourly batches
+    write them: ``2024-03-02 09:00:00`` for every settlement from 09:00 to 09:59."""
+    def change(c):
+        for col in ("start_time", "end_time"):
+            c[col] = c[col].where(c[col].str.len() < 13, c[col].str.slice(0, 13) + ":00:00")
         return c
     _export(folder, out, change)
 
@@ -143,5 +153,6 @@ def visits_in_parts(folder, out, most: int = 3, seed: int = 0) -> None:
 
 #: The habits by name, as ``benchmarks/habits.py`` names them.
 HABITS = {"dates_only": dates_only, "dates_at_small_places": dates_at_small_places,
-          "midnight_times": midnight_times, "compact_times": compact_times,
+          "midnight_times": midnight_times, "hour_stamps": hour_stamps,
+          "compact_times": compact_times,
           "purchases_as_visits": purchases_as_visits, "visits_in_parts": visits_in_parts}
