@@ -40,6 +40,7 @@ TABLE = {
     "dates_at_small_places": ({}, "dates_at_small_places"),
     "midnight_times": ({}, "midnight_times"),
     "hour_stamps": ({}, "hour_stamps"),
+    "diagnosis_subcodes": ({}, "diagnosis_subcodes"),
     "all_bare": ({"omit_columns": ("doctor_id", "fund_amount", "diagnosis_code",
                                    "terminal_id", "operator_id", "card_id")}, "dates_only"),
     "month_settled": ({"settle": "month"}, None),

@@ -3,8 +3,9 @@
 //
 // A person's inpatient stays at one institution are put in order (start_day, end_day,
 // claim id); two consecutive stays link when the readmission day is 0..$max_gap_days
-// days after the discharge day and both carry the same diagnosis (its first
-// $diagnosis_prefix characters; 0 = the whole code), or, on data without diagnosis
+// days after the discharge day and both carry the same diagnosis (an ICD-10 code's
+// first $diagnosis_prefix characters, 3 being its category; another code, or any with
+// $diagnosis_prefix = 0, whole), or, on data without diagnosis
 // codes, the same doctor ($same = 'doctor') or nothing more ($same = 'nothing').
 // graphdetect.neo4j.rules.split_stays picks $same from claims_carry and joins links
 // into chains. Read-only.
@@ -26,11 +27,13 @@ WITH p, h, stays[i] AS a, stays[i + 1] AS b, doctors[i] AS doctor_a,
 WITH p, h, a, b, duration.inDays(a.end_day, b.start_day).days AS gap_days,
   CASE WHEN $same = 'doctor' THEN doctor_a
        WHEN $same = 'nothing' THEN 'any'
-       WHEN $diagnosis_prefix = 0 THEN a.diagnosis_code
+       WHEN $diagnosis_prefix = 0 OR NOT a.diagnosis_code =~ '[A-Za-z][0-9]{2}.*'
+         THEN a.diagnosis_code
        ELSE substring(a.diagnosis_code, 0, $diagnosis_prefix) END AS key_a,
   CASE WHEN $same = 'doctor' THEN doctor_b
        WHEN $same = 'nothing' THEN 'any'
-       WHEN $diagnosis_prefix = 0 THEN b.diagnosis_code
+       WHEN $diagnosis_prefix = 0 OR NOT b.diagnosis_code =~ '[A-Za-z][0-9]{2}.*'
+         THEN b.diagnosis_code
        ELSE substring(b.diagnosis_code, 0, $diagnosis_prefix) END AS key_b
 WHERE gap_days >= 0 AND gap_days <= $max_gap_days AND key_a IS NOT NULL AND key_a <> ''
   AND key_a = key_b

@@ -18,8 +18,9 @@
   readmission for another illness is flagged when a split_stay case holds both its stays.
 * concurrent_stay and split_stay are scored against the rule applied to the data
   itself: every pair of overlapping stays at two places, and every readmission within
-  the run's ``max_gap_days`` with the same diagnosis (in data without diagnosis codes, the
-  same doctor; without doctor ids either, any) but a stay cut on a settlement day and
+  the run's ``max_gap_days`` with the same diagnosis (on the run's ``diagnosis_prefix``
+  characters of an ICD-10 code; in data without diagnosis codes, the same doctor;
+  without doctor ids either, any) but a stay cut on a settlement day and
   resumed (written apart from the detector's rule, so that each checks the other). A
   pair is found when one case of the pattern holds both claims; a case is right when it
   holds such a pair.
@@ -212,10 +213,15 @@ def _rule_pairs(graph: ClaimsGraph, params: dict) -> dict[str, list[tuple[str, s
     # what a readmission's stays share: the diagnosis, else the doctor, else nothing
     same_as = next((col for col in ("diagnosis_code", "doctor_id") if c[col].notna().any()),
                    None)
+    dx = inp[same_as].astype(str) if same_as else "any"
+    prefix = params.get("split_stay.diagnosis_prefix", 0)
+    if same_as == "diagnosis_code" and prefix:
+        # an ICD-10 code (a letter, two digits, ...) on its first characters, others whole
+        icd = dx.str.match(r"[A-Za-z]\d\d")
+        dx = dx.where(~icd, dx.str.slice(0, prefix))
     frame = inp.assign(p=inp["patient_id"].astype(str), h=inp["institution_id"].astype(str),
                        s=inp["start_time"].dt.floor("D"), e=inp["end_time"].dt.floor("D"),
-                       dx=inp[same_as].astype(str) if same_as else "any"
-                       )[["claim_id", "p", "h", "s", "e", "dx"]]
+                       dx=dx)[["claim_id", "p", "h", "s", "e", "dx"]]
     m = frame.merge(frame, on="p", suffixes=("_a", "_b"))
     m = m[m["claim_id_a"] < m["claim_id_b"]]
     overlap = (np.minimum(m["e_a"], m["e_b"]) - np.maximum(m["s_a"], m["s_b"])).dt.days

@@ -164,3 +164,22 @@ def test_a_graph_outside_a_run_gets_the_embedded_engine(by_hand):
     from graphdetect import read_folder
 
     assert engine_of(ClaimsGraph.from_data(read_folder(by_hand))).name == "embedded"
+
+
+def test_icd10_categories_and_other_codes_on_spark(spark, folder):
+    """A readmission coded J18.900, then J18.000x001, is one illness on both engines at
+    the default prefix (and none on whole codes); one coded 1234567, then 1239999 (a
+    local numbering, compared whole), is none."""
+    write_csv(folder / "claims.csv", [
+        stay(1, "P1", "H1", "2024-01-01", "2024-01-05", dx="J18.900"),
+        stay(2, "P1", "H1", "2024-01-06", "2024-01-09", dx="J18.000x001"),
+        stay(3, "P2", "H1", "2024-02-01", "2024-02-05", dx="1234567"),
+        stay(4, "P2", "H1", "2024-02-06", "2024-02-09", dx="1239999")])
+    with open_engine("spark", master=MASTER) as on_spark:
+        claims_data, _ = on_spark.read(folder)
+        graph = ClaimsGraph.from_data(claims_data)
+        for prefix, want in ((3, [(0, 1)]), (0, [])):
+            got = on_spark.readmissions(graph, max_gap_days=2, diagnosis_prefix=prefix)
+            mine = embedded.readmissions(graph, max_gap_days=2, diagnosis_prefix=prefix)
+            same_rows([(got, mine)])
+            assert list(zip(*map(np.ndarray.tolist, got), strict=True)) == want

@@ -133,3 +133,59 @@ def test_evaluate_counts_readmissions_for_another_illness_flagged_by_the_gap_alo
     looks = evaluate(tmp_path / "city", tmp_path / "run")["lookalikes"]
     assert looks["flagged_by_kind"]["readmission"] == looks["by_kind"]["readmission"] >= 2
     assert looks["flagged"] == looks["flagged_by_kind"]["readmission"]
+
+
+def _coded(first: str, second: str) -> list[dict]:
+    """P1 discharged on 8 March and readmitted the next day, the stays coded so."""
+    frame = _claims(doctors=True, diagnoses=True).iloc[:2].assign(
+        diagnosis_code=pd.Categorical([first, second]))
+    return build_cases(split_stay(ClaimsGraph(frame)))
+
+
+def test_one_icd10_category_under_two_codes_is_one_illness():
+    """The insurance edition's extension codes (J18.000x001) and a coder's choice of
+    detail put one illness under several codes: the stays share the ICD-10 category.
+    The case names both codes; a local numbering's codes are compared whole."""
+    [case] = _coded("J18.900", "J18.000x001")
+    assert case["claim_ids"] == ["A", "B"]
+    assert case["details"]["diagnosis"] == "J18.900"
+    assert case["details"]["diagnoses"] == ["J18.900", "J18.000x001"]
+    assert "with diagnoses of one category (J18.900, J18.000x001);" in case["explanation_en"]
+    assert "以同类诊断（J18.900、J18.000x001）再次入院" in case["explanation"]
+    [same] = _coded("I63.9", "I63.9")
+    assert "diagnoses" not in same["details"]
+    assert _coded("J18.900", "J44.100") == []
+    assert _coded("1234567", "1239999") == []
+    assert len(_coded("1234567", "1234567")) == 1
+    whole = split_stay(ClaimsGraph(_claims(True, True).iloc[:2].assign(
+        diagnosis_code=pd.Categorical(["J18.900", "J18.000x001"]))), diagnosis_prefix=0)
+    assert whole == []
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_generated_splits_coded_at_several_levels_of_detail_are_found(tmp_path, seed):
+    """A city whose coders write each diagnosis at a level of detail of their own
+    (habit diagnosis_subcodes): every planted split is found, as in the city as made, and
+    no readmission for another illness is flagged; compared on whole codes, most splits
+    are lost."""
+    from graphdetect.evaluate import evaluate
+    from graphdetect.run import detect_folder
+    from graphdetect.settings import resolve
+    from graphdetect.synth import generate
+    from graphdetect.synth.habits import diagnosis_subcodes
+
+    plant = {"readmission_same_diagnosis": 6}
+    generate(tmp_path / "city", patients=3000, seed=seed, days=180, plant=plant)
+    diagnosis_subcodes(tmp_path / "city", tmp_path / "coded", seed=seed)
+    found = {}
+    for prefix in (3, 0):
+        run = tmp_path / f"run{prefix}"
+        detect_folder(tmp_path / "coded", run, settings=resolve(
+            overrides=[f"split_stay.diagnosis_prefix={prefix}"]))
+        report = evaluate(tmp_path / "coded", run)
+        v = report["variants"]["readmission_same_diagnosis"]
+        found[prefix] = v["found"]
+        if prefix == 3:
+            assert v["found"] == v["truth"] == 6 and v["cases"] == v["cases_right"]
+            assert report["lookalikes"]["flagged"] == 0
+    assert found[0] <= 4

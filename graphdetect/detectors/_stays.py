@@ -194,3 +194,24 @@ def with_claim_ids(graph, findings: list, rows: list[np.ndarray]) -> list:
             f.claim_ids = ids[at:at + len(r)]
             at += len(r)
     return findings
+
+
+#: An ICD-10 code as claims write it: a letter and two digits, then the rest (J18.900x001).
+ICD10 = r"^[A-Za-z][0-9]{2}"
+
+
+def diagnosis_keys(codes: pd.Index, prefix: int) -> np.ndarray:
+    """Per code, what a readmission's diagnosis is compared on: the first ``prefix``
+    characters of an ICD-10 code (3: its category, so that J18.900 and the insurance
+    edition's J18.000x001 are one illness), the whole code otherwise (a local numbering's
+    digits say nothing by their first few) and always with ``prefix`` 0.
+
+    >>> diagnosis_keys(pd.Index(["J18.900", "J18.000x001", "J44.1", "1234567"]), 3).tolist()
+    ['J18', 'J18', 'J44', '1234567']
+    """
+    codes = pd.Index(codes).astype(str)
+    if not prefix:
+        return codes.to_numpy(object)
+    icd = codes.str.contains(ICD10)
+    return np.where(icd, codes.str[:prefix], codes).astype(object)
+

@@ -21,8 +21,10 @@ def _explain(case: dict, lang: str, name) -> str:
     patient = name("patient", d["patient"])
     place = name("institution", d["institution"])
     dx, doctor = d.get("diagnosis"), d.get("doctor")
+    codes = d.get("diagnoses")      # one ICD-10 category under several codes
     if lang == "zh":
-        same = (f"以相同诊断{dx}" if dx is not None else
+        same = (f"以同类诊断（{'、'.join(codes)}）" if codes else
+                f"以相同诊断{dx}" if dx is not None else
                 f"由同一医生{name('doctor', doctor)}" if doctor is not None else "")
         unchecked = "" if dx is not None else "（数据无诊断编码，未核对诊断）"
         parts = (f"（其中{d['settled_in_parts']}次住院在结算日分段结算，按一次计）"
@@ -31,7 +33,8 @@ def _explain(case: dict, lang: str, name) -> str:
                 f"（{d['readmitted']}）{same}再次入院{unchecked}；同一机构连续{m['stays']}次"
                 f"住院{parts}、间隔最短{m['min_gap_days']}天，疑似分解住院，"
                 f"合计{m['total_amount']:,.2f}元。")
-    same = (f" with the same diagnosis {dx}" if dx is not None else
+    same = (f" with diagnoses of one category ({', '.join(codes)})" if codes else
+            f" with the same diagnosis {dx}" if dx is not None else
             f" by the same doctor {name('doctor', doctor)}" if doctor is not None else "")
     unchecked = "" if dx is not None else " (the data has no diagnosis codes: not checked)"
     n = d.get("settled_in_parts")
@@ -59,15 +62,18 @@ PATTERN = Pattern(
 @detector(PATTERN, [
     Param("max_gap_days", "Days between discharge and readmission that count as a split.",
           "an int >= 0", int_at_least(0)),
-    Param("diagnosis_prefix", "Characters of the diagnosis code that must match "
-          "(0 = the whole code).", "an int >= 0", int_at_least(0)),
+    Param("diagnosis_prefix", "Characters of an ICD-10 diagnosis code that must match "
+          "(3 = its category; 0 = the whole code); other codes match whole.",
+          "an int >= 0", int_at_least(0)),
 ])
-def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 0) -> list[Finding]:
+def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 3) -> list[Finding]:
     """Find readmissions to the same institution soon after discharge, for the same diagnosis.
 
     Consecutive inpatient stays of one patient at one institution form a split when the
     readmission day is 0..``max_gap_days`` days after the discharge day and both stays
-    carry the same diagnosis. Chains of splits become one finding.
+    carry the same diagnosis: by default the same ICD-10 category (J18.900 and the
+    insurance edition's J18.000x001 are one pneumonia, as two coders, or one who wants the
+    second stay to look new, may write it). Chains of splits become one finding.
 
     Data without diagnosis codes (none in any claim) cannot show the diagnosis: both
     stays must then have been admitted by the same doctor, or, without doctor ids either,
@@ -79,8 +85,10 @@ def split_stay(graph, *, max_gap_days: int = 2, diagnosis_prefix: int = 0) -> li
     ----------
     graph : ClaimsGraph
     max_gap_days : int, default 2
-    diagnosis_prefix : int, default 0
-        Compare only the first characters of the codes (3 = ICD-10 category).
+    diagnosis_prefix : int, default 3
+        Compare only the first characters of ICD-10 codes (3 = the category; 0 = whole
+        codes); codes of another form are compared whole
+        (:func:`._stays.diagnosis_keys`).
 
     Returns
     -------
@@ -151,8 +159,8 @@ def _finding(graph, chain: dict, gaps: np.ndarray, split: np.ndarray, max_gap: i
     patient = id_array(graph, "patient")[chain["patient"][0]]
     host = id_array(graph, "institution")[chain["institution"][0]]
     amount = float(graph.amount[rows].sum())
-    dx = str(graph.claims["diagnosis_code"].cat.categories[chain["diagnosis"][0]]) \
-        if same == "diagnosis" else None
+    codes = graph.claims["diagnosis_code"].cat.categories
+    dx = str(codes[chain["diagnosis"][0]]) if same == "diagnosis" else None
     doctors = graph.ids("doctor", rows)
     k, g, j = int(split.sum()) + 1, int(gaps[split].min()), int(np.argmax(split))
     score = min(1.0, 0.55 + 0.25 * (max_gap + 1 - g) / (max_gap + 1) + 0.1 * (k - 2))
@@ -165,6 +173,11 @@ def _finding(graph, chain: dict, gaps: np.ndarray, split: np.ndarray, max_gap: i
                "diagnosis": dx}
     if same == "doctor":
         details["doctor"] = str(doctors[0])
+    elif len(set(chain["diagnosis"][np.r_[split, False] | np.r_[False, split]])) > 1:
+        # one category under several codes: each readmission's two codes
+        linked = np.flatnonzero(np.r_[split, False] | np.r_[False, split])
+        details["diagnoses"] = list(dict.fromkeys(str(codes[c])
+                                                  for c in chain["diagnosis"][linked]))
     if not split.all():   # stays in parts: runs of resumed links
         details["settled_in_parts"] = int(np.sum(~split & np.r_[True, split[:-1]]))
     return Finding("split_stay", round(score, 4), members, [], ["分解住院"],

@@ -63,7 +63,7 @@ def readmissions(graph, *, max_gap_days: int, diagnosis_prefix: int,
                  same: str = "diagnosis") -> tuple[np.ndarray, np.ndarray]:
     """The readmissions: pairs of consecutive inpatient stays of one patient at one
     institution (in start, end, row order), the later admitted 0..``max_gap_days`` days
-    after the earlier's discharge, with the same diagnosis (its first
+    after the earlier's discharge, with the same diagnosis (an ICD-10 code's first
     ``diagnosis_prefix`` characters when not 0), the same doctor (``same="doctor"``) or
     either (``"nothing"``); none matches a missing one. Their claim rows ``(earlier,
     later)``, sorted by the earlier.
@@ -94,11 +94,14 @@ def readmissions(graph, *, max_gap_days: int, diagnosis_prefix: int,
 
 
 def _diagnosis_keys(graph, codes: np.ndarray, prefix: int) -> np.ndarray:
-    """Per stay, a key equal for equal diagnoses (on their first ``prefix`` characters
-    when not 0), -1 where the diagnosis is missing."""
+    """Per stay, a key equal for equal diagnoses (:func:`._stays.diagnosis_keys`: an
+    ICD-10 code's first ``prefix`` characters when not 0), -1 where the diagnosis is
+    missing."""
+    from ..detectors._stays import diagnosis_keys
+
     if not prefix or "diagnosis_code" not in graph.claims:
         return codes
-    cats = graph.claims["diagnosis_code"].cat.categories.str[:prefix]
+    cats = diagnosis_keys(graph.claims["diagnosis_code"].cat.categories, prefix)
     keys = np.unique(cats, return_inverse=True)[1] if len(cats) else np.zeros(0, int)
     return np.where(codes >= 0, keys[np.maximum(codes, 0)] if len(keys) else -1, -1)
 

@@ -88,7 +88,7 @@ def concurrent_stays(conn: Connection, *, min_overlap_days: int = 1) -> list[dic
     return sorted(out, key=lambda g: (g["patient"], g["claim_ids"]))
 
 
-def split_stays(conn: Connection, *, max_gap_days: int = 2, diagnosis_prefix: int = 0,
+def split_stays(conn: Connection, *, max_gap_days: int = 2, diagnosis_prefix: int = 3,
                 same: str | None = None) -> list[dict]:
     """Readmissions to the same institution soon after discharge, same diagnosis (分解住院).
 
@@ -101,8 +101,9 @@ def split_stays(conn: Connection, *, max_gap_days: int = 2, diagnosis_prefix: in
     conn : Connection
     max_gap_days : int, default 2
         Days between discharge and readmission that count as a split.
-    diagnosis_prefix : int, default 0
-        Characters of the diagnosis code that must match (0 = the whole code).
+    diagnosis_prefix : int, default 3
+        Characters of an ICD-10 diagnosis code that must match (3 = its category; 0 =
+        the whole code); codes of another form match whole.
     same : {"diagnosis", "doctor", "nothing"}, optional
         What two stays must share besides the place; by default the diagnosis when any
         claim in the database has one, else the doctor when any claim names one, else

@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["HABITS", "compact_times", "dates_only", "dates_at_small_places", "hour_stamps",
-           "midnight_times", "purchases_as_visits", "visits_in_parts"]
+__all__ = ["HABITS", "compact_times", "dates_only", "dates_at_small_places",
+           "diagnosis_subcodes", "hour_stamps", "midnight_times", "purchases_as_visits",
+           "visits_in_parts"]
 
 #: The kinds of place whose systems keep no times of day in :func:`dates_at_small_places`.
 SMALL_PLACES = ("pharmacy", "clinic", "village_clinic")
@@ -97,6 +98,23 @@ def hour_stamps(folder, out) -> None:
     _export(folder, out, change)
 
 
+def diagnosis_subcodes(folder, out, seed: int = 0) -> None:
+    """Each diagnosis code written at a level of detail its coder chose, as the national
+    insurance edition's extension codes allow: ``J18``, ``J18.00``, ``J18.x001`` or
+    ``J18.00x002`` for one pneumonia (``N18.5``, ``N18.500``, ``N18.5x001``, ...), drawn
+    per claim, so that two stays of one illness often carry different codes."""
+    rng = np.random.default_rng(seed)
+
+    def change(c):
+        dx = c["diagnosis_code"].fillna("")
+        dot = dx.where(dx.str.contains(".", regex=False), dx + ".")
+        ext = np.array(["00", "x001", "00x002"])[rng.integers(0, 3, len(c))]
+        coded = rng.random(len(c)) < 0.75
+        c["diagnosis_code"] = dx.where((dx == "") | ~coded, dot + ext)
+        return c
+    _export(folder, out, change)
+
+
 def compact_times(folder, out) -> None:
     """Times written as settlement systems often do: ``20240302091507``."""
     def change(c):
@@ -154,5 +172,6 @@ def visits_in_parts(folder, out, most: int = 3, seed: int = 0) -> None:
 #: The habits by name, as ``benchmarks/habits.py`` names them.
 HABITS = {"dates_only": dates_only, "dates_at_small_places": dates_at_small_places,
           "midnight_times": midnight_times, "hour_stamps": hour_stamps,
+          "diagnosis_subcodes": diagnosis_subcodes,
           "compact_times": compact_times,
           "purchases_as_visits": purchases_as_visits, "visits_in_parts": visits_in_parts}

@@ -189,3 +189,30 @@ def test_shared_neighbourhood_from_the_environment(env, loaded, graph):
         assert _shape(G) == _shape(graph.ego_network(kind, id_, max_neighbors=10))
     finally:
         hood.close()
+
+
+def test_split_stay_query_compares_icd10_categories_and_other_codes_whole(conn):
+    """As the detector does: a readmission coded J18.900, then J18.000x001 (the insurance
+    edition's extension code), is a split at the default prefix and not at 0; one coded
+    1234567, then 1239999 (a local numbering), is none. The stays are made inside a
+    transaction that is rolled back, so the database is left as it was."""
+    from graphdetect.neo4j._cypher import cypher_text
+
+    stays = [["ZP1", "ZA", "J18.900", "2024-01-01", "2024-01-05"],
+             ["ZP1", "ZB", "J18.000x001", "2024-01-06", "2024-01-09"],
+             ["ZP2", "ZC", "1234567", "2024-02-01", "2024-02-05"],
+             ["ZP2", "ZD", "1239999", "2024-02-06", "2024-02-09"]]
+    with conn.driver.session(database=conn.config.database) as session:
+        tx = session.begin_transaction()
+        try:
+            tx.run("MERGE (h:Institution {id: 'ZH'}) WITH h UNWIND $rows AS r "
+                   "MERGE (p:Patient {id: r[0]}) "
+                   "CREATE (p)-[:MADE]->(c:Claim {id: r[1], visit_type: 'inpatient', "
+                   "diagnosis_code: r[2], start_day: date(r[3]), end_day: date(r[4])})"
+                   "-[:AT]->(h)", rows=stays)
+            got = {prefix: [(r["a"], r["b"]) for r in tx.run(
+                cypher_text("rule_split_stay"), max_gap_days=2, diagnosis_prefix=prefix,
+                same="diagnosis") if r["institution"] == "ZH"] for prefix in (3, 0)}
+        finally:
+            tx.rollback()
+    assert got == {3: [("ZA", "ZB")], 0: []}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...detectors._stays import ICD10
 from ...graph import INPATIENT
 
 __all__ = ["COLUMNS", "stay_frame", "overlapping_stays", "readmissions"]
@@ -61,7 +62,8 @@ def readmissions(stays, *, max_gap_days: int, diagnosis_prefix: int,
                  same: str = "diagnosis") -> tuple[np.ndarray, np.ndarray]:
     """Each patient's consecutive stays at one institution (in start, end, row order),
     the later admitted 0..``max_gap_days`` days after the earlier's discharge, with the
-    same diagnosis (its first ``diagnosis_prefix`` characters when not 0), the same
+    same diagnosis (an ICD-10 code's first ``diagnosis_prefix`` characters when not 0,
+    :func:`graphdetect.detectors._stays.diagnosis_keys`), the same
     doctor (``same="doctor"``) or either (``"nothing"``): rows ``(earlier, later)``,
     sorted by the earlier (a window with ``lag``)."""
     from pyspark.sql import Window
@@ -69,8 +71,9 @@ def readmissions(stays, *, max_gap_days: int, diagnosis_prefix: int,
 
     if same == "diagnosis":
         key = F.col("diagnosis")
-        if diagnosis_prefix:
-            key = F.substring(key, 1, diagnosis_prefix)
+        if diagnosis_prefix:    # an ICD-10 code's first characters, another code whole
+            key = F.when(key.rlike(ICD10), F.substring(key, 1, diagnosis_prefix)) \
+                .otherwise(key)
     else:
         key = F.col("doctor") if same == "doctor" else F.lit("")
     in_order = Window.partitionBy("patient", "institution").orderBy("start", "end", "row")
