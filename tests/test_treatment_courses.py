@@ -115,3 +115,13 @@ def test_a_bus_at_a_clinic_busy_with_infusions_stands_out_in_its_diagnosis():
     assert found[0].score >= 0.5 and "diagnosis" in found[0].details["streams"]
     assert all(x.startswith("b") for x in found[0].claim_ids)
     assert bus_cases(_clinic_with_a_bus(False)) == []
+    # coders who write I10, I10.00, I10.x001 or I10.00x002 for one hypertension: the
+    # category's stream still holds the whole bus (each code's alone was too thin)
+    claims = _clinic_with_a_bus(True)
+    dx = claims["diagnosis_code"].astype(str)
+    detail = np.array(["", "00", "x001", "00x002"])[np.arange(len(claims)) % 4]
+    dot = np.where(dx.str.contains(".", regex=False) | (detail == ""), "", ".")
+    claims["diagnosis_code"] = pd.Categorical(dx + dot + detail)
+    [coded] = bus_cases(claims)
+    assert coded.pattern == "outpatient_gathering" and set(coded.claim_ids) == \
+        set(found[0].claim_ids)

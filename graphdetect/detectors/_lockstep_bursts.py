@@ -10,8 +10,10 @@ rate without times).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ._arrays import sorted_unique, stable_order
+from ._stays import diagnosis_keys
 
 _MAX_GAP_S = 3600          # a window never bridges an hour without swipes
 
@@ -115,11 +117,16 @@ def stream_codes(graph, kind: str) -> tuple[np.ndarray, int]:
     """Per claim, its ``kind`` (an actor kind, or ``"diagnosis"``) as a stream code (-1
     where it has none), and how many codes there are: a place's swipes for one
     diagnosis are a stream as its doctor's are, in which a bus of people brought in for
-    one complaint stands out from a clinic's busy mornings of other care."""
+    one complaint stands out from a clinic's busy mornings of other care. A diagnosis is
+    an ICD-10 category (:func:`._stays.diagnosis_keys`): coders who write I10, I10.00 or
+    I10.x001 for one hypertension do not split its stream."""
     if kind != "diagnosis":
         return graph.codes(kind), graph.n(kind)
     dx = graph.claims["diagnosis_code"].array
-    return dx.codes, len(dx.categories)
+    key, names = pd.factorize(diagnosis_keys(dx.categories, 3))
+    if len(names) == len(dx.categories):        # a category per code: the codes will do
+        return dx.codes, len(dx.categories)
+    return np.append(key, -1).astype(dx.codes.dtype)[dx.codes], len(names)
 
 
 def hour_of_week(t: np.ndarray, dow0: int) -> np.ndarray:
