@@ -90,7 +90,8 @@ def midnight_times(folder, out) -> None:
 
 def hour_stamps(folder, out) -> None:
     """Times stamped to the hour, as settlement systems that upload in hourly batches
-    write them: ``2024-03-02 09:00:00`` for every settlement from 09:00 to 09:59."""
+    write them: ``2024-03-02 09:00:00`` for every settlement from 09:00 to 09:59 (those
+    from 00:00 to 00:59 then read as dates, a time of exactly midnight being one)."""
     def change(c):
         for col in ("start_time", "end_time"):
             c[col] = c[col].where(c[col].str.len() < 13, c[col].str.slice(0, 13) + ":00:00")
