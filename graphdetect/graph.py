@@ -253,10 +253,9 @@ class ClaimsGraph:
 
     @cached_property
     def seconds(self) -> np.ndarray:
-        """Per claim, start_time as seconds since 1970-01-01 (int64, read-only).
-
-        The claims' own column seen as integers where it is held in seconds, as the reader
-        gives it: no copy of ten million timestamps."""
+        """Per claim, start_time as seconds since 1970-01-01 (int64, read-only): the
+        claims' column seen as integers where it is held in seconds, as the reader gives
+        it (no copy of ten million timestamps)."""
         t = self.claims["start_time"].to_numpy().astype("datetime64[s]", copy=False)
         t = t.view(np.int64)
         t.flags.writeable = False

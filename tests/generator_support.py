@@ -23,3 +23,16 @@ def gaps(rows: pd.DataFrame) -> pd.Series:
     """Seconds between consecutive claims of one day (``rows`` has a ``start`` column)."""
     r = rows.sort_values("start")
     return r.groupby(r.start.dt.date).start.diff().dropna().dt.total_seconds()
+
+
+def variant_figures(data: Path, run: Path, variants) -> tuple[dict, int]:
+    """Detect ``data`` into ``run`` and score it: per variant of ``variants``, (groups,
+    found, cases, cases right), and the look-alikes flagged."""
+    from graphdetect.evaluate import evaluate
+    from graphdetect.run import detect_folder
+
+    detect_folder(data, run)
+    report = evaluate(data, run)
+    return ({v: (x["truth"], x["found"], x["cases"], x["cases_right"])
+             for v, x in report["variants"].items() if v in variants},
+            report["lookalikes"]["flagged"])

@@ -15,24 +15,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from generator_support import variant_figures
 
 from graphdetect.detectors._lockstep_hours import stamp_seconds
-from graphdetect.evaluate import evaluate
 from graphdetect.graph import ClaimsGraph
-from graphdetect.run import detect_folder
 from graphdetect.synth import generate
 from graphdetect.synth.habits import hour_stamps
 
 PLANT = {"pharmacy_daytime": 2, "pharmacy_after_hours": 1, "phantom_billing": 1,
          "bussed_elderly": 1}
-
-
-def _figures(data, run) -> tuple[dict, int]:
-    detect_folder(data, run)
-    report = evaluate(data, run)
-    return ({v: (x["truth"], x["found"], x["cases"], x["cases_right"])
-             for v, x in report["variants"].items() if v in PLANT},
-            report["lookalikes"]["flagged"])
 
 
 @pytest.mark.parametrize("seed", [1, 4])
@@ -43,8 +34,8 @@ def test_hour_stamped_runs_are_found_as_with_times(tmp_path, seed):
     generate(whole, patients=4000, seed=seed, days=240, plant=PLANT)
     hour_stamps(whole, tmp_path / "hours")
     assert "09:00:00" in (tmp_path / "hours" / "claims.csv").read_text()
-    hours, flagged = _figures(tmp_path / "hours", tmp_path / "hours-run")
-    timed, _ = _figures(whole, tmp_path / "whole-run")
+    hours, flagged = variant_figures(tmp_path / "hours", tmp_path / "hours-run", PLANT)
+    timed, _ = variant_figures(whole, tmp_path / "whole-run", PLANT)
     assert flagged == 0
     for variant, (_, found, cases, right) in hours.items():
         assert cases == right, (variant, hours)

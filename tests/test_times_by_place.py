@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from generator_support import variant_figures
 
-from graphdetect.evaluate import evaluate
 from graphdetect.graph import ClaimsGraph
 from graphdetect.run import detect_folder
 from graphdetect.synth import generate
@@ -22,14 +22,6 @@ from graphdetect.synth.habits import dates_at_small_places, dates_only, midnight
 
 PLANT = {"pharmacy_daytime": 2, "pharmacy_after_hours": 1, "phantom_billing": 2,
          "bussed_elderly": 2}
-
-
-def _figures(data, run) -> tuple[dict, int]:
-    detect_folder(data, run)
-    report = evaluate(data, run)
-    return ({v: (x["truth"], x["found"], x["cases"], x["cases_right"])
-             for v, x in report["variants"].items() if v in PLANT},
-            report["lookalikes"]["flagged"])
 
 
 @pytest.mark.parametrize("seed", [3, 4])
@@ -41,9 +33,9 @@ def test_places_without_times_are_read_by_day_beside_timed_ones(tmp_path, seed):
     generate(whole, patients=4000, seed=seed, days=240, plant=PLANT)
     dates_at_small_places(whole, tmp_path / "mixed")
     dates_only(whole, tmp_path / "dates")
-    mixed, flagged = _figures(tmp_path / "mixed", tmp_path / "mixed-run")
-    dated, _ = _figures(tmp_path / "dates", tmp_path / "dates-run")
-    timed, _ = _figures(whole, tmp_path / "whole-run")
+    mixed, flagged = variant_figures(tmp_path / "mixed", tmp_path / "mixed-run", PLANT)
+    dated, _ = variant_figures(tmp_path / "dates", tmp_path / "dates-run", PLANT)
+    timed, _ = variant_figures(whole, tmp_path / "whole-run", PLANT)
     assert flagged == 0
     for variant, (_, found, cases, right) in mixed.items():
         assert cases == right, (variant, mixed)
