@@ -21,9 +21,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 from _common import ROOT, _version
 
 from graphdetect.synth import generate
+from graphdetect.synth.busy import busy_hospital
 from graphdetect.synth.generator import VERSION
 from graphdetect.synth.habits import HABITS
 
@@ -48,6 +50,7 @@ TABLE = {
     "visits_in_parts": ({}, "visits_in_parts"),
     "compact_times": ({}, "compact_times"),
     "purchases_as_visits": ({}, "purchases_as_visits"),
+    "rings_in_a_busy_hospital": ({}, "busy_hospital"),
 }
 
 
@@ -64,8 +67,13 @@ def city(habit: str, seed: int, patients: int) -> Path:
     base = out.with_name(out.name + "-base")
     shutil.rmtree(base, ignore_errors=True)
     generate(base, patients=patients, seed=seed, **made)
-    fn = HABITS[then]
-    fn(base, out, seed=seed) if then == "visits_in_parts" else fn(base, out)
+    if then == "busy_hospital":
+        # the wards admit from 10 to 60 a day, drawn per seed
+        per_day = round(float(np.random.default_rng(seed).uniform(10, 60)), 1)
+        busy_hospital(base, out, per_day=per_day, seed=seed)
+    else:
+        fn = HABITS[then]
+        fn(base, out, seed=seed) if then == "visits_in_parts" else fn(base, out)
     shutil.rmtree(base)
     return out
 

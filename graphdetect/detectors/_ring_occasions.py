@@ -4,6 +4,11 @@ An occasion is what a ring produces each time it brings its recruits in: several
 admissions at one institution within a few days, many more than that institution usually
 admits in such a span. Occasions are bounded in length (they never chain into months),
 so a weekly trickle is many small occasions, each a true burst.
+
+A burst is looked for in two streams (:func:`stream_occasions`): the institution's
+admissions, and each of its doctors' there. A ring in one department of a county
+hospital that admits dozens a day is no burst in the hospital's admissions, but its
+doctors' are: their own few a week become a dozen in a morning.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import pdtrc  # poisson.sf, without scipy.stats' import
 
-__all__ = ["occasions", "daily_rate"]
+__all__ = ["occasions", "stream_occasions", "daily_rate"]
 
 #: Window lengths (days) at which a burst is looked for, up to the longest occasion.
 _SCALES = (1, 2, 3, 5, 7, 10, 14)
+#: Burst admissions at most this many days apart at one place are one occasion.
+GAP_DAYS = 2
 
 
 def daily_rate(inst: np.ndarray, day: np.ndarray, count: np.ndarray, n: int) -> np.ndarray:
@@ -46,13 +53,14 @@ def _dense(key: np.ndarray, count: np.ndarray, inst: np.ndarray, rate: np.ndarra
     probability of at most ``alpha``. The window is trimmed to its first and last
     bucket; every bucket inside is marked.
     """
+    limit = alpha[inst] if np.ndim(alpha) else alpha
     cum = np.concatenate([[0], np.cumsum(count)])
     mark = np.zeros(len(key) + 1, np.int64)
     for length in (s for s in _SCALES if s <= max_span):
         end = np.searchsorted(key, key + length, side="left")
         n = cum[end] - cum[np.arange(len(key))]
         mu = rate[inst] * length
-        ok = (n >= 3) & (n >= ratio * mu) & (pdtrc(n - 1, mu) <= alpha)
+        ok = (n >= 3) & (n >= ratio * mu) & (pdtrc(n - 1, mu) <= limit)
         i = np.flatnonzero(ok)
         np.add.at(mark, i, 1)
         np.add.at(mark, end[i], -1)
@@ -60,7 +68,7 @@ def _dense(key: np.ndarray, count: np.ndarray, inst: np.ndarray, rate: np.ndarra
 
 
 def occasions(inst: np.ndarray, day: np.ndarray, n_inst: int, *, max_span: int,
-              ratio: float, alpha: float, gap: int = 2, floor: float = 0.1
+              ratio: float, alpha: float, gap: int = GAP_DAYS, floor: float = 0.1
               ) -> tuple[np.ndarray, np.ndarray]:
     """Occasion number per admission (-1 outside any burst) and each institution's rate.
 
@@ -100,14 +108,88 @@ def occasions(inst: np.ndarray, day: np.ndarray, n_inst: int, *, max_span: int,
     i = np.flatnonzero(burst)
     if not len(i):
         return out, rate
-    bi, bd = b_inst[i], b_day[i]
-    new = np.ones(len(i), bool)
-    new[1:] = (bi[1:] != bi[:-1]) | (bd[1:] - bd[:-1] > gap)
-    chain = np.cumsum(new) - 1
-    start = bd[np.flatnonzero(new)][chain]
-    piece = (bd - start) // max_span
-    label = np.unique(chain.astype(np.int64) << 20 | piece, return_inverse=True)[1]
     b_occ = np.full(len(key), -1, np.int64)
-    b_occ[i] = label
+    b_occ[i] = _chains(b_inst[i], b_day[i], gap, max_span)
     out[:] = b_occ[back]
     return out, rate
+
+
+def _chains(place: np.ndarray, day: np.ndarray, gap: int, max_span: int) -> np.ndarray:
+    """Occasions of burst admissions sorted by place then day: those at most ``gap`` days
+    apart at one place are one, cut every ``max_span`` days; numbered in order."""
+    new = np.ones(len(place), bool)
+    new[1:] = (place[1:] != place[:-1]) | (day[1:] - day[:-1] > gap)
+    chain = np.cumsum(new) - 1
+    start = day[np.flatnonzero(new)][chain]
+    piece = (day - start) // max_span
+    return np.unique(chain.astype(np.int64) << 20 | piece, return_inverse=True)[1].ravel()
+
+
+def stream_occasions(inst: np.ndarray, doctor: np.ndarray, day: np.ndarray, row: np.ndarray,
+                     n_inst: int, *, max_span: int, ratio: float, alpha: float
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Occasion number per admission (-1 outside any burst), each occasion's usual
+    admissions per day, and whether it was found in a doctor's stream.
+
+    The bursts of each institution's admissions come first (:func:`occasions`, numbered
+    as it numbers them). An admission in none of them may be in a burst of its doctor's
+    own admissions at that institution (``doctor`` -1 where unknown), each doctor's
+    stream held to ``alpha`` shared among the place's doctors. Such admissions make
+    occasions as a place's bursts do (one for all its doctors on days at most
+    :data:`GAP_DAYS` apart), numbered after the institutions'; an occasion's usual rate
+    is then that of its doctors together. ``row`` breaks ties of day, so the numbers do
+    not depend on the admissions' order.
+
+    Examples
+    --------
+    A hospital admitting thirty a day (no doctor more than one), where one doctor
+    admits one patient every four weeks and six together every eight weeks: no day of the
+    hospital's is a burst, but six of that doctor's days are.
+
+    >>> ward = np.repeat(np.arange(364), 30)
+    >>> ring = np.concatenate([np.arange(10, 364, 28), np.repeat(np.arange(20, 364, 56), 6)])
+    >>> day = np.concatenate([ward, ring])
+    >>> doctor = np.concatenate([np.arange(len(ward)) % 40 + 1, np.zeros(len(ring), int)])
+    >>> occ, rate, by_doctor = stream_occasions(np.zeros(len(day), int), doctor, day,
+    ...                                         np.arange(len(day)), 1,
+    ...                                         max_span=7, ratio=2.0, alpha=0.05)
+    >>> int((occ >= 0).sum()), int(by_doctor.sum()), len(by_doctor), round(float(rate[0]), 3)
+    (42, 7, 7, 0.037)
+    """
+    params = {"max_span": max_span, "ratio": ratio, "alpha": alpha}
+    occ = np.empty(len(inst), np.int64)
+    order = np.lexsort((row, day, inst))
+    occ[order], rate = occasions(inst[order], day[order], n_inst, **params)
+    n = int(occ.max(initial=-1)) + 1
+    place = np.zeros(n, np.int64)
+    place[occ[occ >= 0]] = inst[occ >= 0]
+    occ_rate, by_doctor = rate[place], np.zeros(n, bool)
+    known = np.flatnonzero(doctor >= 0)
+    if not len(known):
+        return occ, occ_rate, by_doctor
+    # one stream per (institution, doctor), its admissions by day
+    pairs, stream = np.unique(inst[known].astype(np.int64) << 32 | doctor[known],
+                              return_inverse=True)
+    stream = stream.ravel()
+    # a place's doctors are as many tests of each of its windows: each doctor's stream
+    # is held to the place's chance shared among them (Bonferroni)
+    doctors = np.bincount(pairs >> 32, minlength=n_inst)
+    params["alpha"] = alpha / doctors[pairs >> 32]
+    order = np.lexsort((row[known], day[known], stream))
+    mine = np.empty(len(known), np.int64)
+    mine[order], d_rate = occasions(stream[order], day[known][order], len(pairs), **params)
+    # the admissions in their doctors' bursts but in none of their place's make the
+    # place's occasions as the place's own would (one for all its doctors on those days)
+    take = known[(occ[known] < 0) & (mine >= 0)]
+    if not len(take):
+        return occ, occ_rate, by_doctor
+    stream = stream[np.searchsorted(known, take)]
+    order = np.lexsort((row[take], day[take], inst[take]))
+    label = np.empty(len(take), np.int64)
+    label[order] = _chains(inst[take][order], day[take][order], GAP_DAYS, max_span)
+    occ[take] = n + label
+    # each one's usual admissions: its doctors' together
+    both = np.unique(label << 32 | stream)
+    extra = np.bincount(both >> 32, weights=d_rate[both & 0xFFFFFFFF])
+    return (occ, np.concatenate([occ_rate, extra]),
+            np.concatenate([by_doctor, np.ones(len(extra), bool)]))

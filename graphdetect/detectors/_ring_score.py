@@ -98,15 +98,18 @@ def _top_share(codes: np.ndarray) -> tuple[int, float | None]:
 def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
                  host_admissions: np.ndarray, usual_stay: float,
                  categories: np.ndarray | None = None,
-                 amount: np.ndarray | None = None) -> tuple[Finding, np.ndarray]:
+                 amount: np.ndarray | None = None,
+                 by_doctor: np.ndarray | None = None) -> tuple[Finding, np.ndarray]:
     """The finding for one pool, without its claim ids, and its evidence rows in order
     (:func:`._stays.with_claim_ids` fills them in for all findings at once).
 
     ``sub`` holds the evidence stays as arrays (row, patient, institution, start, end,
     occasion, doctor, diagnosis: ICD-10 category codes); ``table`` one entry per
     occasion (occasion, institution, first, last, patients, claims); ``rate`` each
-    institution's usual admissions per day, ``host_admissions`` each institution's
-    admissions in all and ``usual_stay`` the median length of all stays in the data;
+    occasion's usual admissions per day: its place's, or, where ``by_doctor`` says it
+    was seen only in its doctors' own admissions, theirs; ``host_admissions`` each
+    institution's admissions in all and ``usual_stay`` the median length of all stays in
+    the data;
     ``categories`` the ICD-10 categories the diagnosis codes are numbered in (found from
     the graph when not given); ``amount`` each claim row's bill (``graph.amount`` when not
     given; :func:`._stays.whole_stays` gives a stay cut on settlement days its parts'
@@ -134,7 +137,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     by_day = np.lexsort((table["institution"], table["first"]))
     table = {c: v[by_day] for c, v in table.items()}
     span = table["last"] - table["first"] + 1
-    expected = rate[table["institution"]] * span
+    expected = rate[table["occasion"]] * span
     burst = median(table["claims"] / np.maximum(expected, 0.5))
     per_occ = table["patients"]
     n_occ = len(per_occ)
@@ -206,11 +209,14 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
                                            table["claims"], inst_ids[table["institution"]],
                                            strict=True)]
     gaps = np.diff(table["first"])
+    # occasions seen only in the doctors' own admissions (the place too busy to show them)
+    of_doctors = 0 if by_doctor is None else int(by_doctor[table["occasion"]].sum())
     details = {"host": names[0], "institutions": names, "doctors": doctors,
                "occasions": occasions, "first_day": occasions[0]["first_day"],
                "last_day": day_str(int(table["last"].max())),
                "routine": routine, "diagnosis_group": dx_group,
-               "median_gap_days": median(gaps) if len(gaps) else None}
+               "median_gap_days": median(gaps) if len(gaps) else None,
+               "doctor_occasions": of_doctors}
     return Finding("collusion_ring", round(score, 4), members, [], rules, metrics,
                    details), rows
 

@@ -13,7 +13,7 @@ from ._base import Finding, Param, Pattern, detector, int_at_least, number_in
 from ._ring_campaign import HostDays, StayIndex, campaigns, extend_stream
 from ._ring_evidence import occasion_table, pool_parts, sites_alike
 from ._ring_groups import log_bills, pools
-from ._ring_occasions import occasions
+from ._ring_occasions import stream_occasions
 from ._ring_pieces import by_bill, regrown, rejoin
 from ._ring_score import categories, ring_finding
 from ._ring_sets import firsts
@@ -40,6 +40,9 @@ def _explain(case: dict, lang: str, name) -> str:
         out = (f"{m['members']}名患者在{m['occasions']}个时段（{d['first_day']}至{d['last_day']}）"
                f"集中入住{where}：每个时段{lo}至{hi}人（中位{mid:g}人）、最长{days}天内入院，"
                f"中位约为所在机构同期常规入院量的{m['burst']:.1f}倍")
+        if d.get("doctor_occasions"):
+            out += (f"（其中{d['doctor_occasions']}个时段按收治医师本人的常规入院量计："
+                    "该院入院量大，整体看不出这些时段）")
         if gap is not None:
             out += f"，时段间隔中位{gap:g}天"
         out += (f"；{m['doctor_share']:.0%}的住院由{doctors}收治" if doctors else
@@ -63,6 +66,10 @@ def _explain(case: dict, lang: str, name) -> str:
            f"occasions ({d['first_day']} to {d['last_day']}): {lo} to {hi} patients per "
            f"occasion (median {mid:g}), each occasion within at most {days} days, a median "
            f"{m['burst']:.1f}x what the place usually admits in such a span")
+    if d.get("doctor_occasions"):
+        out += (f" (for {d['doctor_occasions']} of the occasions, what the admitting "
+                f"doctors usually admit: the place admits too many for its own count to "
+                f"show them)")
     if gap is not None:
         out += f", occasions a median {gap:g} days apart"
     out += (f"; {m['doctor_share']:.0%} of the stays were under {doctors}" if doctors else
@@ -136,7 +143,9 @@ PATTERN = Pattern(
     Param("burst_ratio", "How many times an institution's usual admissions for a span a "
           "burst must bring in.", "a number in [1, 100]", number_in(1, 100)),
     Param("burst_p", "Chance of so many admissions in the span, at the institution's usual "
-          "rate, below which it is a burst (Poisson).", "a number in [0, 1]", number_in(0, 1)),
+          "rate, below which it is a burst (Poisson); a doctor's own admissions there are "
+          "held to it shared among the institution's doctors.", "a number in [0, 1]",
+          number_in(0, 1)),
     Param("max_load", "Admissions in one occasion above which it is a hub's busy day and "
           "not evidence.", "an int >= 2", int_at_least(2)),
     Param("resolution", "Modularity resolution of the patients x occasions graph, each "
@@ -154,7 +163,10 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
        ``window_days`` + 1 days long) holding ``burst_ratio`` times the institution's
        usual admissions for that span, with a Poisson chance of at most ``burst_p``
        (:func:`._ring_occasions.occasions`). A weekly trickle is many small occasions;
-       a hub's busy day is no burst over its own rate.
+       a hub's busy day is no burst over its own rate. Admissions in no burst of their
+       place's may be in one of their doctor's own admissions there (the place's
+       ``burst_p`` shared among its doctors): a ring in one department of a county
+       hospital admitting dozens a day (:func:`._ring_occasions.stream_occasions`).
     2. Pools: patients who attend two or more occasions and the occasions they attend
        (one node per occasion and doctor, so that two rings admitting in the same days
        under other doctors stay apart) form a bipartite graph; its Leiden communities
@@ -168,7 +180,8 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
        ring needs ``min_occasions`` occasions bringing in at least two members each,
        ``min_members`` members, and its own admissions on an occasion must exceed, in
        the median, what the place usually admits in such a span.
-    4. Score: occasions, similar bills, the burst over each place's own rate, private or
+    4. Score: occasions, similar bills, the burst over each place's own rate (or its
+       doctors', for an occasion only they show), private or
        small hosts, the few doctors behind the stays, elderly members, shared villages.
        The same patients on a regular schedule with one diagnosis group (a ward's
        course programme, with long stays) stay below the case threshold, saying why.
@@ -191,14 +204,13 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
     if len(adm) < min_members * 2:
         return []
     p, h, d = (adm[c].to_numpy() for c in ("patient", "institution", "start"))
-    order = np.lexsort((adm["row"].to_numpy(), d, h))
-    occ = np.empty(len(adm), np.int64)
-    occ[order], rate = occasions(h[order], d[order], graph.n("institution"),
-                                 max_span=window_days + 1, ratio=burst_ratio, alpha=burst_p)
+    doc = graph.codes("doctor")
+    occ, rate, by_doctor = stream_occasions(
+        h, doc[adm["row"].to_numpy()], d, adm["row"].to_numpy(), graph.n("institution"),
+        max_span=window_days + 1, ratio=burst_ratio, alpha=burst_p)
     keep = occ >= 0
     if not keep.any():
         return []
-    doc = graph.codes("doctor")
     st = {c: adm[c].to_numpy()[keep] for c in ("row", "patient", "institution", "start", "end")}
     st["occasion"] = occ[keep]
     cats = categories(graph)
@@ -268,7 +280,7 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
 
     def finding(piece):
         return ring_finding(graph, piece, occasion_table(piece), rate, host_admissions,
-                            usual_stay, cats, amount)
+                            usual_stay, cats, amount, by_doctor)
 
     def course(piece):   # a ward's course programme on its own
         return finding(piece)[0].details["routine"]
