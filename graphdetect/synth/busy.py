@@ -120,11 +120,13 @@ def busy_hospital(folder, out, *, per_day: float = 30, seed: int = 0) -> dict:
         if g.get("variant") not in RING_VARIANTS:
             continue
         at = claims["claim_id"].isin(g["claim_ids"])
-        theirs = sorted(set(claims.loc[at, "doctor_id"]) - {""})
-        mapped = {d: str(free.pop()) for d in theirs}
         claims.loc[at, "institution_id"] = host
-        claims.loc[at, "doctor_id"] = claims.loc[at, "doctor_id"].map(
-            lambda d, m=mapped: m.get(d, d))
+        mapped = {}
+        if "doctor_id" in claims:    # a city exported without doctor ids has none
+            theirs = sorted(set(claims.loc[at, "doctor_id"]) - {""})
+            mapped = {d: str(free.pop()) for d in theirs}
+            claims.loc[at, "doctor_id"] = claims.loc[at, "doctor_id"].map(
+                lambda d, m=mapped: m.get(d, d))
         g["institutions"], g["doctors"] = [host], sorted(mapped.values())
         moved += 1
     # the host is no longer a look-alike of a busy hospital: it does host rings now
