@@ -106,6 +106,30 @@ def test_rehabilitation_courses_are_scored_low_and_say_why(world):
     assert "常规疗程" in case["explanation"]
 
 
+def test_rehabilitation_courses_with_a_few_other_stays_are_still_a_course(world):
+    """Five of a ward's course patients admitted together once more, for a short stay
+    between courses: the course's stays are still of one length but for those five (the
+    spread by median absolute deviation); before, they took the lengths' CV over 10 %
+    and the ward's programme was a ring case (10.19M claims, seventeenth session)."""
+    rng = np.random.default_rng(3)
+    inst = world["institutions"]
+    county = sorted(inst[(inst["kind"] == "hospital") & (inst["ownership"] == "public")]
+                    ["institution_id"])[0]
+    pool = rng.choice(world["free"], 25, replace=False)
+    staff = {county: pick_staff(world, county, 3, rng)}
+    schedule = [(15 + 90 * k + int(rng.integers(-2, 3)), county, 0.9) for k in range(4)]
+    course = ring_rows(rng, "R", pool, schedule, doctors=staff, stay=13, stay_jitter=0,
+                       codes=("I69.3", "I69.4", "I69.8"), cv=0.1)
+    other = ring_rows(rng, "S", pool[:5], [(150, county, 1.0)],
+                      doctors={county: staff[county][:1]}, stay=4, stay_jitter=0,
+                      codes=("I69.3",), cv=0.1)
+    found = collusion_ring(graph_with(world, course, other))
+    assert not matching(build_cases(found), attended(course))
+    held = [f for f in found if f.details["routine"]]
+    assert held and all(f.score < 0.5 for f in held)
+    assert any(f.metrics["course_stay_cv"] > 0.1 for f in held)
+
+
 @pytest.mark.parametrize("size", [2, 3])
 def test_households_are_not_rings(world, size):
     rng = np.random.default_rng(size)

@@ -43,6 +43,27 @@ def daily_rate(inst: np.ndarray, day: np.ndarray, count: np.ndarray, n: int) -> 
     return total / np.where(total > 0, span, 1)
 
 
+def weekday_rate(inst: np.ndarray, day: np.ndarray, count: np.ndarray, n: int) -> np.ndarray:
+    """Each stream's admissions per day on each day of the week (``day % 7``), over the
+    span of all its admissions: an (n, 7) array. ``inst``, ``day`` and ``count`` as for
+    :func:`daily_rate`.
+
+    >>> weekday_rate(np.array([0, 0, 0]), np.array([1, 8, 10]), np.array([4, 4, 1]), 1)[0]
+    array([0. , 4. , 0. , 0.5, 0. , 0. , 0. ])
+    """
+    lead = np.ones(len(inst), bool)
+    lead[1:] = inst[1:] != inst[:-1]
+    tail = np.ones(len(inst), bool)
+    tail[:-1] = lead[1:]
+    first, last = np.zeros(n, np.int64), np.full(n, -1, np.int64)
+    first[inst[lead]], last[inst[lead]] = day[lead], day[tail]
+    w = np.arange(7)
+    # days of each weekday in each stream's span
+    days = (last[:, None] - w) // 7 - (first[:, None] - 1 - w) // 7
+    total = np.bincount(inst * 7 + day % 7, weights=count, minlength=7 * n).reshape(n, 7)
+    return total / np.maximum(days, 1)
+
+
 def _dense(key: np.ndarray, count: np.ndarray, inst: np.ndarray, rate: np.ndarray,
            max_span: int, ratio: float, alpha: float) -> np.ndarray:
     """Per (institution, day) bucket, whether a dense window starts or ends on it.
@@ -51,15 +72,18 @@ def _dense(key: np.ndarray, count: np.ndarray, inst: np.ndarray, rate: np.ndarra
     admissions. A window of L days is dense when it holds at least 3 admissions, at
     least ``ratio`` times the institution's usual L-day count, with a Poisson tail
     probability of at most ``alpha``. The window is trimmed to its first and last
-    bucket; every bucket inside is marked.
+    bucket; every bucket inside is marked. ``rate`` is per day, or per day of the week
+    (an (n, 7) array: the usual count of a window is then its days' own).
     """
     limit = alpha[inst] if np.ndim(alpha) else alpha
+    day = key & 0xFFFFFFFF
     cum = np.concatenate([[0], np.cumsum(count)])
     mark = np.zeros(len(key) + 1, np.int64)
     for length in (s for s in _SCALES if s <= max_span):
         end = np.searchsorted(key, key + length, side="left")
         n = cum[end] - cum[np.arange(len(key))]
-        mu = rate[inst] * length
+        mu = rate[inst] * length if rate.ndim == 1 else \
+            sum(rate[inst, (day + j) % 7] for j in range(length))
         ok = (n >= 3) & (n >= ratio * mu) & (pdtrc(n - 1, mu) <= limit)
         i = np.flatnonzero(ok)
         np.add.at(mark, i, 1)
@@ -68,8 +92,8 @@ def _dense(key: np.ndarray, count: np.ndarray, inst: np.ndarray, rate: np.ndarra
 
 
 def occasions(inst: np.ndarray, day: np.ndarray, n_inst: int, *, max_span: int,
-              ratio: float, alpha: float, gap: int = GAP_DAYS, floor: float = 0.1
-              ) -> tuple[np.ndarray, np.ndarray]:
+              ratio: float, alpha: float, gap: int = GAP_DAYS, floor: float = 0.1,
+              weekly: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Occasion number per admission (-1 outside any burst) and each institution's rate.
 
     The admissions (``inst``, ``day``) come sorted by institution, then day.
@@ -79,7 +103,9 @@ def occasions(inst: np.ndarray, day: np.ndarray, n_inst: int, *, max_span: int,
     estimate, so a place admitting mostly in bursts keeps a rate) and the bursts found
     again: a hospital working several rings is judged against its ordinary admissions. Burst
     admissions at most ``gap`` days apart form one occasion, cut every ``max_span`` days
-    so that no occasion is longer.
+    so that no occasion is longer. With ``weekly``, the usual rate is each day of the
+    week's own (:func:`weekday_rate`): a surgeon's operating day is no burst of hers; the
+    rate returned is then the mean over the week.
 
     Examples
     --------
@@ -101,10 +127,13 @@ def occasions(inst: np.ndarray, day: np.ndarray, n_inst: int, *, max_span: int,
     count = np.diff(at, append=len(key_all))
     b_inst = (key >> 32).astype(np.int64)
     b_day = (key & 0xFFFFFFFF).astype(np.int64)
-    rate = daily_rate(b_inst, b_day, count, n_inst)
+    usual = weekday_rate if weekly else daily_rate
+    rate = usual(b_inst, b_day, count, n_inst)
     burst = _dense(key, count, b_inst, rate, max_span, ratio, alpha)
-    rate = np.maximum(daily_rate(b_inst, b_day, count * ~burst, n_inst), floor * rate)
+    rate = np.maximum(usual(b_inst, b_day, count * ~burst, n_inst), floor * rate)
     burst = _dense(key, count, b_inst, rate, max_span, ratio, alpha)
+    if weekly:
+        rate = rate.mean(axis=1)
     i = np.flatnonzero(burst)
     if not len(i):
         return out, rate
@@ -154,7 +183,7 @@ def stream_occasions(inst: np.ndarray, doctor: np.ndarray, day: np.ndarray, row:
     ...                                         np.arange(len(day)), 1,
     ...                                         max_span=7, ratio=2.0, alpha=0.05)
     >>> int((occ >= 0).sum()), int(by_doctor.sum()), len(by_doctor), round(float(rate[0]), 3)
-    (42, 7, 7, 0.037)
+    (42, 7, 7, 0.049)
     """
     params = {"max_span": max_span, "ratio": ratio, "alpha": alpha}
     occ = np.empty(len(inst), np.int64)
@@ -177,7 +206,8 @@ def stream_occasions(inst: np.ndarray, doctor: np.ndarray, day: np.ndarray, row:
     params["alpha"] = alpha / doctors[pairs >> 32]
     order = np.lexsort((row[known], day[known], stream))
     mine = np.empty(len(known), np.int64)
-    mine[order], d_rate = occasions(stream[order], day[known][order], len(pairs), **params)
+    mine[order], d_rate = occasions(stream[order], day[known][order], len(pairs), weekly=True,
+                                    **params)
     # the admissions in their doctors' bursts but in none of their place's make the
     # place's occasions as the place's own would (one for all its doctors on those days)
     take = known[(occ[known] < 0) & (mine >= 0)]

@@ -154,6 +154,11 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
         again &= sub["diagnosis"] == dx_code
     course_los = length[again] if again.any() else length
     course_cv = amount_cv(course_los + 1)
+    # a fixed length but for a few stays (a course's patients admitted once for
+    # something else): the spread of the lengths by their median absolute deviation
+    mid_los = median(course_los + 1)
+    steady = min(course_cv, 1.4826 * median(np.abs(course_los + 1 - mid_los)) / mid_los) \
+        <= 0.1
     doctors, doc_share = _doctors(graph, sub["doctor"])
     elderly, village = _people(graph, patients, int(sub["start"].min()))
     ownership = graph.attribute("institution", "ownership")
@@ -167,7 +172,7 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     share_of_host = float(np.sum(sub["institution"] == host) / max(host_admissions[host], 1))
     routine = bool(schedule is not None and schedule <= 0.1
                    and (dx_share is None or dx_share >= 0.8)
-                   and course_days > usual_stay and course_cv <= 0.1
+                   and course_days > usual_stay and steady
                    and (village is None or village < 0.5)
                    and (attendance >= 0.5
                         or _cohorts_return(sub["patient"], sub["occasion"]) >= 1 / 3))
