@@ -6,9 +6,11 @@ admits in such a span. Occasions are bounded in length (they never chain into mo
 so a weekly trickle is many small occasions, each a true burst.
 
 A burst is looked for in two streams (:func:`stream_occasions`): the institution's
-admissions, and each of its doctors' there. A ring in one department of a county
-hospital that admits dozens a day is no burst in the hospital's admissions, but its
-doctors' are: their own few a week become a dozen in a morning.
+admissions, and each of its doctors' there, against that doctor's usual admissions on
+that day of the week (:func:`weekday_rate`: a surgeon's operating day is no burst). A
+ring in one department of a county hospital that admits dozens a day is no burst in the
+hospital's admissions, but its doctors' are: their own few a week become a dozen in a
+morning.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import pdtrc  # poisson.sf, without scipy.stats' import
 
-__all__ = ["occasions", "stream_occasions", "daily_rate"]
+__all__ = ["occasions", "stream_occasions", "daily_rate", "weekday_rate"]
 
 #: Window lengths (days) at which a burst is looked for, up to the longest occasion.
 _SCALES = (1, 2, 3, 5, 7, 10, 14)
@@ -163,7 +165,8 @@ def stream_occasions(inst: np.ndarray, doctor: np.ndarray, day: np.ndarray, row:
     The bursts of each institution's admissions come first (:func:`occasions`, numbered
     as it numbers them). An admission in none of them may be in a burst of its doctor's
     own admissions at that institution (``doctor`` -1 where unknown), each doctor's
-    stream held to ``alpha`` shared among the place's doctors. Such admissions make
+    stream held to ``alpha`` shared among the place's doctors and judged against the
+    doctor's usual admissions on each day of the week. Such admissions make
     occasions as a place's bursts do (one for all its doctors on days at most
     :data:`GAP_DAYS` apart), numbered after the institutions'; an occasion's usual rate
     is then that of its doctors together. ``row`` breaks ties of day, so the numbers do

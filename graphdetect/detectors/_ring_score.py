@@ -121,7 +121,8 @@ def ring_finding(graph, sub: dict, table: dict, rate: np.ndarray,
     (half the group or more each time, or, where a ward runs cohorts side by side, each
     occasion another's patients again: :func:`_cohorts_return` a third or more), 80% of
     the stays share one ICD-10 category, the stays of the patients who come back (for
-    that category, where codes are known) are of a fixed length (varying by 10% or less)
+    that category, where codes are known) are of a fixed length (varying by 10% or less,
+    as a CV or as a scaled median absolute deviation, so a few other stays do not count)
     longer than the data's usual stay, and the patients do not come mostly from one
     village: a course programme, not a burst of recruits. None of it needs doctor ids;
     without diagnosis codes the rest is judged and the category is not checked (a ward's

@@ -165,8 +165,9 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
        (:func:`._ring_occasions.occasions`). A weekly trickle is many small occasions;
        a hub's busy day is no burst over its own rate. Admissions in no burst of their
        place's may be in one of their doctor's own admissions there (the place's
-       ``burst_p`` shared among its doctors): a ring in one department of a county
-       hospital admitting dozens a day (:func:`._ring_occasions.stream_occasions`).
+       ``burst_p`` shared among its doctors, against the doctor's usual admissions on
+       that day of the week): a ring in one department of a county hospital admitting
+       dozens a day (:func:`._ring_occasions.stream_occasions`).
     2. Pools: patients who attend two or more occasions and the occasions they attend
        (one node per occasion and doctor, so that two rings admitting in the same days
        under other doctors stay apart) form a bipartite graph; its Leiden communities
@@ -184,7 +185,8 @@ def collusion_ring(graph, *, window_days: int = 6, min_occasions: int = 3,
        doctors', for an occasion only they show), private or
        small hosts, the few doctors behind the stays, elderly members, shared villages.
        The same patients on a regular schedule with one diagnosis group (a ward's
-       course programme, with long stays) stay below the case threshold, saying why.
+       course programme, with long stays of one length, a few other stays aside) stay
+       below the case threshold, saying why.
 
     Examples
     --------
