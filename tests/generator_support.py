@@ -36,3 +36,11 @@ def variant_figures(data: Path, run: Path, variants) -> tuple[dict, int]:
     return ({v: (x["truth"], x["found"], x["cases"], x["cases_right"])
              for v, x in report["variants"].items() if v in variants},
             report["lookalikes"]["flagged"])
+
+
+def assert_no_worse(figures: dict, baseline: dict) -> None:
+    """Every case of ``figures`` (:func:`variant_figures`) is right, and each variant's
+    groups are found at least as often as in ``baseline``."""
+    for variant, (_, found, cases, right) in figures.items():
+        assert cases == right, (variant, figures)
+        assert found >= baseline[variant][1], (variant, figures, baseline)

@@ -23,6 +23,11 @@ from graphdetect.synth import generate
 from graphdetect.synth.busy import RING_VARIANTS, busy_hospital
 
 
+def _cases(run) -> list[dict]:
+    return [json.loads(x) for x in
+            (run / "cases.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
 @pytest.mark.parametrize(("seed", "per_day"), [(4, 30), (6, 60)])
 def test_rings_in_a_busy_county_hospital_are_found(tmp_path, seed, per_day):
     """The rings that admit their recruits together (in a morning, or a part of a large
@@ -42,8 +47,7 @@ def test_rings_in_a_busy_county_hospital_are_found(tmp_path, seed, per_day):
 
     # most rings in the wards were seen in their doctors' admissions only (a large
     # morning may still double the hospital's day), and their cases say so
-    lines = (tmp_path / "run" / "cases.jsonl").read_text(encoding="utf-8").splitlines()
-    cases = [json.loads(x) for x in lines]
+    cases = _cases(tmp_path / "run")
     ward = [c for c in cases if c["pattern"] == "collusion_ring"
             and busy["host"] in c["details"]["institutions"]]
     seen = [c for c in ward if c["details"]["doctor_occasions"] > 0]
@@ -125,6 +129,6 @@ def test_a_surgeons_operating_day_in_the_wards_is_no_ring(tmp_path, per_week):
                                                               index=False)
     figures, flagged = variant_figures(folder, tmp_path / "run", ("batch_admission",))
     assert figures["batch_admission"][1] == 2 and flagged == 0
-    lines = (tmp_path / "run" / "cases.jsonl").read_text(encoding="utf-8").splitlines()
-    named = [json.loads(x)["case_id"] for x in lines if "EYE-SURGEON" in x]
+    named = [c["case_id"] for c in _cases(tmp_path / "run")
+             if "EYE-SURGEON" in json.dumps(c)]
     assert named == []
